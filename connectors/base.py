@@ -1,0 +1,240 @@
+"""The small typed interface flows and tasks use to talk to marketplaces.
+
+``TikTokApi`` is the TikTok Shop side; ``StoreApi`` is the store side, implemented for
+Shopify and Amazon. Connectors return these records (money as ``Decimal``, times
+timezone-aware UTC) and raise only :mod:`connectors.errors` exceptions. Tasks depend on
+these protocols, never on a concrete connector, so they are tested with the sandbox or
+with small fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal, Protocol, runtime_checkable
+
+Channel = Literal["tiktok", "shopify", "amazon"]
+StoreKind = Literal["shopify", "amazon"]
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogVariant:
+    """One sellable variant (TikTok SKU, Shopify variant, Amazon listing) as extracted.
+
+    ``stock`` maps a location id (TikTok warehouse id, Shopify location GID, or "FBA"/"MFN"
+    for Amazon) to its available quantity. ``price`` is None where the side has no price.
+    """
+
+    channel: Channel
+    product_id: str
+    variant_id: str
+    seller_sku: str | None
+    title: str
+    variant_title: str | None = None
+    options: Mapping[str, str] = field(default_factory=dict)
+    price: Decimal | None = None
+    currency: str | None = None
+    stock: Mapping[str, int] = field(default_factory=dict)
+    barcode: str | None = None
+    status: str | None = None
+    fulfillment: Literal["FBA", "MFN"] | None = None
+    parent_id: str | None = None
+
+    @property
+    def quantity(self) -> int:
+        return sum(self.stock.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Warehouse:
+    """A TikTok warehouse (or a Shopify location)."""
+
+    id: str
+    name: str
+    is_default: bool = False
+    type: str | None = None  # TikTok: SALES_WAREHOUSE | RETURN_WAREHOUSE
+    active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryUpdate:
+    """Absolute stock for one TikTok SKU: every warehouse of the SKU, each with its quantity."""
+
+    sku_id: str
+    quantities: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class PriceUpdate:
+    """Absolute price for one TikTok SKU."""
+
+    sku_id: str
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class SkuError:
+    """A per-SKU failure reported inside an otherwise successful answer."""
+
+    sku_id: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """Outcome of one per-product write: which SKUs were applied and which were rejected."""
+
+    product_id: str
+    applied: tuple[str, ...]
+    errors: tuple[SkuError, ...] = ()
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """A shipping address as the marketplace gave it (possibly masked)."""
+
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    address1: str | None = None
+    address2: str | None = None
+    city: str | None = None
+    region: str | None = None
+    region_code: str | None = None
+    postal_code: str | None = None
+    country_code: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """One TikTok order line grouped by SKU: ``quantity`` units at ``unit_price`` each."""
+
+    sku_id: str
+    product_id: str
+    seller_sku: str | None
+    quantity: int
+    unit_price: Decimal
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TikTokOrder:
+    """A TikTok order with its lines grouped into quantities by ``sku_id``."""
+
+    id: str
+    status: str
+    create_time: datetime
+    update_time: datetime
+    currency: str
+    lines: tuple[OrderLine, ...]
+    shipping_type: str | None = None  # SELLER | TIKTOK
+    fulfillment_type: str | None = None  # FULFILLMENT_BY_SELLER | FULFILLMENT_BY_TIKTOK
+    recipient: Address | None = None
+    buyer_email: str | None = None
+    buyer_message: str | None = None
+    shipping_fee: Decimal | None = None
+    total: Decimal | None = None
+    masked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOrderLine:
+    """A line of an order to create in the store."""
+
+    store_variant_id: str
+    seller_sku: str | None
+    quantity: int
+    unit_price: Decimal
+    title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOrderRequest:
+    """An order to create in the store for one TikTok order."""
+
+    tiktok_order_id: str
+    lines: tuple[StoreOrderLine, ...]
+    currency: str
+    created_at: datetime
+    recipient: Address | None = None
+    email: str | None = None
+    tags: tuple[str, ...] = ()
+    note: str | None = None
+    shipping_speed: str | None = None  # Amazon MCF
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOrder:
+    """A store order found or created (Shopify order GID or Amazon sellerFulfillmentOrderId)."""
+
+    id: str
+    tiktok_order_id: str
+    name: str | None = None
+    status: str | None = None
+
+
+@runtime_checkable
+class TikTokApi(Protocol):
+    """What flows need from TikTok Shop."""
+
+    def iter_catalog(self, *, page_size: int = 100) -> AsyncIterator[list[CatalogVariant]]:
+        """Yield the shop's SKUs page by page (one record per SKU)."""
+        ...
+
+    async def warehouses(self) -> list[Warehouse]: ...
+
+    async def update_inventory(
+        self, product_id: str, updates: Sequence[InventoryUpdate]
+    ) -> WriteResult: ...
+
+    async def update_price(self, product_id: str, updates: Sequence[PriceUpdate]) -> WriteResult: ...
+
+    def search_orders(
+        self, *, update_time_ge: datetime, update_time_lt: datetime
+    ) -> AsyncIterator[list[str]]:
+        """Yield order ids updated in [ge, lt), page by page."""
+        ...
+
+    async def get_orders(self, order_ids: Sequence[str]) -> list[TikTokOrder]:
+        """Order details, at most 50 ids per call (the connector batches)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class StoreApi(Protocol):
+    """What flows need from the store (Shopify or Amazon)."""
+
+    kind: StoreKind
+
+    def iter_catalog(self) -> AsyncIterator[list[CatalogVariant]]:
+        """Yield the store's variants page by page, with stock per location/channel."""
+        ...
+
+    async def locations(self) -> list[Warehouse]: ...
+
+    async def set_variant_skus(self, product_id: str, skus: Mapping[str, str]) -> None:
+        """Set variant SKUs (variant id -> SKU). Amazon raises NotSupportedError."""
+        ...
+
+    async def create_order(self, order: StoreOrderRequest) -> StoreOrder:
+        """Create the store order; OutcomeUnknownError if the answer was lost."""
+        ...
+
+    async def find_order(self, tiktok_order_id: str) -> StoreOrder | None:
+        """The store order created for a TikTok order, if one exists."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class NotSupportedError(Exception):
+    """The operation does not exist on this marketplace (e.g. renaming an Amazon SKU)."""

@@ -1,0 +1,294 @@
+"""Shop configuration: the TOML file that describes every shop skubridge works on.
+
+A *shop* pairs one TikTok shop with one store (Shopify or Amazon). The file holds
+*references* to credentials (``env:NAME`` or ``block:NAME``), never the secrets
+themselves; :func:`resolve_secret` turns a reference into its value at run time, in the
+flow, so connectors never read the environment.
+
+Errors name the file, the shop and the field, e.g.::
+
+    shops.toml: shop 'acme-us', field 'stock_rule.buffer_percent': Input should be less
+    than or equal to 100
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BeforeValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+SHOPS_FILE_ENV = "SKUBRIDGE_SHOPS_FILE"
+DATA_DIR_ENV = "SKUBRIDGE_DATA_DIR"
+REPORTS_DIR_ENV = "SKUBRIDGE_REPORTS_DIR"
+DEFAULT_SHOPS_FILE = "shops.toml"
+
+TIKTOK_API_BASE = "https://open-api.tiktokglobalshop.com"
+TIKTOK_AUTH_BASE = "https://auth.tiktok-shops.com"
+SHOPIFY_API_VERSION = "2026-04"
+AMAZON_LWA_URL = "https://api.amazon.com/auth/o2/token"
+AMAZON_REGION_ENDPOINTS = {
+    "na": "https://sellingpartnerapi-na.amazon.com",
+    "eu": "https://sellingpartnerapi-eu.amazon.com",
+    "fe": "https://sellingpartnerapi-fe.amazon.com",
+}
+
+_SECRET_REF = re.compile(r"^(env|block):([A-Za-z0-9_.\-/]+)$")
+_SHOP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class ConfigError(Exception):
+    """The shops file is missing, unreadable or invalid; the message says where and why."""
+
+
+def _check_secret_ref(value: Any) -> str:
+    if not isinstance(value, str) or not _SECRET_REF.match(value):
+        raise ValueError(
+            "must be a reference 'env:VAR_NAME' or 'block:SECRET_BLOCK_NAME', not a literal "
+            "value; secrets never go in the shops file"
+        )
+    return value
+
+
+SecretRef = Annotated[str, BeforeValidator(_check_secret_ref)]
+"""A reference to a secret: ``env:VAR_NAME`` or ``block:prefect-secret-block-name``."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TikTokSettings(_Model):
+    app_key: SecretRef
+    app_secret: SecretRef
+    access_token: SecretRef
+    refresh_token: SecretRef | None = None
+    shop_cipher: str | None = Field(
+        None, description="Discovered through Get Authorized Shops when not given."
+    )
+    shop_id: str | None = None
+    warehouse_id: str | None = Field(
+        None, description="TikTok warehouse that receives the store stock; default: the shop's default warehouse."
+    )
+    base_url: str = TIKTOK_API_BASE
+    auth_base_url: str = TIKTOK_AUTH_BASE
+    currency: str | None = Field(None, description="Shop currency; taken from the catalog when not given.")
+
+
+class ShopifySettings(_Model):
+    shop_domain: str
+    access_token: SecretRef
+    api_version: str = SHOPIFY_API_VERSION
+    base_url: str | None = Field(None, description="Default https://<shop_domain>.")
+    location_ids: list[str] = Field(
+        default_factory=list,
+        description="Shopify locations whose available stock feeds TikTok; empty = all active locations.",
+    )
+    webhook_secret: SecretRef | None = None
+
+    @field_validator("shop_domain")
+    @classmethod
+    def _domain(cls, v: str) -> str:
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9.\-]*(:\d+)?$", v):
+            raise ValueError("must be a host name like 'acme.myshopify.com'")
+        return v
+
+    @property
+    def endpoint(self) -> str:
+        base = self.base_url or f"https://{self.shop_domain}"
+        return f"{base.rstrip('/')}/admin/api/{self.api_version}/graphql.json"
+
+
+class AmazonSettings(_Model):
+    seller_id: str
+    marketplace_id: str
+    region: Literal["na", "eu", "fe"] = "na"
+    lwa_client_id: SecretRef
+    lwa_client_secret: SecretRef
+    refresh_token: SecretRef
+    base_url: str | None = Field(None, description="Default: the region's SP-API endpoint.")
+    lwa_url: str = AMAZON_LWA_URL
+    shipping_speed: Literal["Standard", "Expedited", "Priority", "ScheduledDelivery"] = "Standard"
+
+    @property
+    def endpoint(self) -> str:
+        return (self.base_url or AMAZON_REGION_ENDPOINTS[self.region]).rstrip("/")
+
+
+class StockRule(_Model):
+    """How store stock becomes TikTok stock: minus a buffer, zero below a threshold."""
+
+    buffer_absolute: int = Field(0, ge=0, description="Units held back from TikTok.")
+    buffer_percent: Decimal = Field(Decimal(0), ge=0, le=100, description="Share held back, in percent (rounded down).")
+    zero_below: int = Field(0, ge=0, description="Publish 0 when the result is below this.")
+    max_quantity: int = Field(99_999, ge=0, description="Upper clamp (TikTok's allowed range).")
+
+
+class PriceRule(_Model):
+    """How the store price becomes the TikTok price."""
+
+    markup_percent: Decimal = Field(Decimal(0), ge=-90, le=1000)
+    markup_fixed: Decimal = Field(Decimal(0))
+    rounding: Literal["cent", "whole", "end_99", "end_95"] = Field(
+        "cent", description="cent = 2 decimals; whole = whole units; end_99/end_95 = x.99 / x.95 ending."
+    )
+
+
+class Guards(_Model):
+    """Pre-write guard thresholds (shares are 0..1). Failing one blocks the writes it covers."""
+
+    max_zero_stock_share: float = Field(0.25, ge=0, le=1)
+    max_price_move: float = Field(0.5, ge=0, description="Largest relative price move allowed.")
+    max_mapped_drop: float = Field(0.2, ge=0, le=1, description="Mapped-SKU count drop vs previous run.")
+    max_catalog_drop: float = Field(0.5, ge=0, le=1, description="Catalog size drop vs previous run.")
+
+
+class Schedules(_Model):
+    """Cron schedules for this shop's deployments (Prefect cron syntax)."""
+
+    catalog: str | None = "0 * * * *"
+    push: str | None = "15 * * * *"
+    orders: str | None = "*/5 * * * *"
+    timezone: str = "UTC"
+
+
+class OrderSettings(_Model):
+    overlap_minutes: int = Field(15, ge=0, description="Search window overlap with the previous run.")
+    initial_lookback_hours: int = Field(72, ge=1, description="How far back the first run looks.")
+    tags: list[str] = Field(default_factory=lambda: ["TikTok Shop", "skubridge"])
+
+
+class ShopConfig(_Model):
+    id: str
+    store: Literal["shopify", "amazon"]
+    tiktok: TikTokSettings
+    shopify: ShopifySettings | None = None
+    amazon: AmazonSettings | None = None
+    stock_rule: StockRule = StockRule()
+    price_rule: PriceRule = PriceRule()
+    guards: Guards = Guards()
+    schedules: Schedules = Schedules()
+    orders: OrderSettings = OrderSettings()
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not _SHOP_ID.match(v):
+            raise ValueError("must be 1-63 chars of a-z, 0-9, '-' or '_', starting with a letter or digit")
+        return v
+
+    @model_validator(mode="after")
+    def _store_settings(self) -> ShopConfig:
+        if self.store == "shopify" and self.shopify is None:
+            raise ValueError("store = 'shopify' needs a [shops.shopify] table")
+        if self.store == "amazon" and self.amazon is None:
+            raise ValueError("store = 'amazon' needs a [shops.amazon] table")
+        return self
+
+
+class ShopsFile(_Model):
+    path: Path
+    shops: tuple[ShopConfig, ...]
+
+    def get(self, shop_id: str) -> ShopConfig:
+        for shop in self.shops:
+            if shop.id == shop_id:
+                return shop
+        known = ", ".join(s.id for s in self.shops) or "none"
+        raise ConfigError(f"{self.path}: no shop '{shop_id}' (configured: {known})")
+
+
+def shops_file_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The shops file to use: the argument, else $SKUBRIDGE_SHOPS_FILE, else ./shops.toml."""
+    return Path(path or os.environ.get(SHOPS_FILE_ENV) or DEFAULT_SHOPS_FILE)
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc if not isinstance(p, int)) or "(shop)"
+
+
+def load_shops(path: str | os.PathLike[str] | None = None) -> ShopsFile:
+    """Read and validate the shops file; raise :class:`ConfigError` naming file, shop and field."""
+    file = shops_file_path(path)
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{file}: shops file not found (set {SHOPS_FILE_ENV} or copy shops.example.toml)"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    entries = raw.get("shops")
+    unknown = sorted(set(raw) - {"shops"})
+    if unknown:
+        raise ConfigError(f"{file}: unknown top-level key(s) {unknown}; shops go in [[shops]] tables")
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{file}: no [[shops]] table found")
+    shops: list[ShopConfig] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        name = entry.get("id") if isinstance(entry, dict) else None
+        label = f"shop '{name}'" if isinstance(name, str) else f"shop #{index + 1}"
+        try:
+            shop = ShopConfig.model_validate(entry)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"field '{_loc(err['loc'])}': {err['msg']}" for err in exc.errors(include_url=False)
+            )
+            raise ConfigError(f"{file}: {label}, {problems}") from None
+        if shop.id in seen:
+            raise ConfigError(f"{file}: {label}, field 'id': duplicate shop id")
+        seen.add(shop.id)
+        shops.append(shop)
+    return ShopsFile(path=file, shops=tuple(shops))
+
+
+def resolve_secret(ref: str, *, shop_id: str = "?", field: str = "?") -> str:
+    """Return the value a secret reference points at (env var or Prefect Secret block).
+
+    Raises ConfigError naming the shop and field when it cannot be resolved; the value
+    itself never appears in any message.
+    """
+    try:
+        kind, name = _check_secret_ref(ref).split(":", 1)
+    except ValueError as exc:
+        raise ConfigError(f"shop '{shop_id}', field '{field}': {exc}") from None
+    if kind == "env":
+        value = os.environ.get(name)
+        if not value:
+            raise ConfigError(
+                f"shop '{shop_id}', field '{field}': environment variable {name} is not set"
+            )
+        return value
+    try:
+        from prefect.blocks.system import Secret
+
+        value = Secret.load(name).get()
+    except Exception as exc:  # Prefect raises ValueError/ObjectNotFound variants
+        raise ConfigError(
+            f"shop '{shop_id}', field '{field}': Prefect Secret block '{name}' "
+            f"could not be loaded ({type(exc).__name__})"
+        ) from None
+    return str(value)
+
+
+def data_dir() -> Path:
+    """Folder of the per-shop DuckDB files: $SKUBRIDGE_DATA_DIR or ./data."""
+    return Path(os.environ.get(DATA_DIR_ENV) or "data")
+
+
+def reports_dir() -> Path:
+    """Folder of the per-run report files: $SKUBRIDGE_REPORTS_DIR or ./reports."""
+    return Path(os.environ.get(REPORTS_DIR_ENV) or "reports")
