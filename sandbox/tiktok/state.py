@@ -1,0 +1,610 @@
+"""The state of the TikTok Shop emulator: credentials, shop, catalog, orders, webhooks.
+
+Every business rule the emulator enforces lives here (tiktok-shop.md §4-§9); the HTTP
+layer in :mod:`sandbox.tiktok.app` only parses requests and renders answers. Methods are
+thread-safe (the server runs in its own thread while tests read the state).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sandbox.fixture import Fixture, OrderFixture
+from sandbox.tiktok import codes
+from sandbox.tiktok.orders import (
+    TRANSITIONS,
+    LineUnit,
+    Order,
+    fake_recipient,
+    recipient_from_dict,
+    render_order,
+)
+from sandbox.tiktok.webhooks import EVENT_TYPES, WebhookSender
+
+DEFAULT_APP_KEY = "6sandboxappkey"
+DEFAULT_APP_SECRET = "sandbox-app-secret-0000"
+DEFAULT_ACCESS_TOKEN = "TTP_sandbox_access_token_0001"
+DEFAULT_REFRESH_TOKEN = "TTP_sandbox_refresh_token_0001"
+DEFAULT_AUTH_CODE = "sandbox-auth-code"
+ACCESS_TOKEN_LIFETIME_S = 7 * 86400  # §4.1
+REFRESH_TOKEN_LIFETIME_S = 365 * 86400  # UNCONFIRMED (§4.1): the seller's grant length
+QUANTITY_MAX = 99_999  # §6.1
+PRICE_RANGE = {"USD": (Decimal("0.01"), Decimal("7600")), "GBP": (Decimal("0.01"), Decimal("5600"))}
+SEARCH_WINDOW = 10_000  # §5.1
+
+
+class ApiFailure(Exception):
+    """A request the API refuses: rendered as ``{"code", "message", "data": null}``."""
+
+    def __init__(self, code: int, message: str, status: int = 200) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+@dataclass
+class Sku:
+    id: str
+    seller_sku: str
+    price: Decimal
+    currency: str
+    inventory: dict[str, int]
+    sales_attributes: dict[str, str]
+
+
+@dataclass
+class Product:
+    id: str
+    title: str
+    status: str
+    create_time: int
+    update_time: int
+    skus: list[Sku]
+
+
+@dataclass
+class Credentials:
+    """App credentials and issued tokens (token -> absolute expiry, Unix seconds)."""
+
+    app_key: str = DEFAULT_APP_KEY
+    app_secret: str = DEFAULT_APP_SECRET
+    auth_code: str = DEFAULT_AUTH_CODE
+    access_tokens: dict[str, int] = field(default_factory=dict)
+    refresh_tokens: dict[str, int] = field(default_factory=dict)
+    current_access: str = DEFAULT_ACCESS_TOKEN
+    current_refresh: str = DEFAULT_REFRESH_TOKEN
+    issued: int = 0
+
+
+class TikTokEmulator:
+    """In-memory TikTok shop with the API's validation rules."""
+
+    def __init__(self, fixture: Fixture | None = None, *, clock: Any = time.time) -> None:
+        self._lock = threading.RLock()
+        self.clock = clock
+        self.mask_platform_shipping = True
+        self.search_window = SEARCH_WINDOW
+        self.webhooks = WebhookSender()
+        self.webhook_addresses: dict[str, str] = {}
+        self._notification_ids = itertools.count(7_380_000_000_000_000_001)
+        self._line_ids = itertools.count(577_000_000_000_000_001)
+        self._order_ids = itertools.count(576_900_000_000_000_001)
+        now = self.now()
+        self.credentials = Credentials(
+            access_tokens={DEFAULT_ACCESS_TOKEN: now + ACCESS_TOKEN_LIFETIME_S},
+            refresh_tokens={DEFAULT_REFRESH_TOKEN: now + REFRESH_TOKEN_LIFETIME_S},
+        )
+        self.load(fixture or Fixture())
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    # -- fixture --------------------------------------------------------------------------
+    def load(self, fixture: Fixture) -> None:
+        """Replace shop, catalog and orders with the ``tiktok`` and ``orders`` parts."""
+        side = fixture.tiktok
+        with self._lock:
+            self.fixture_side = side
+            self.shop = {
+                "id": side.shop_id,
+                "name": side.shop_name,
+                "region": side.region,
+                "seller_type": "LOCAL",
+                "cipher": side.shop_cipher,
+                "code": "US" + side.shop_id[-8:],
+            }
+            self.currency = side.currency
+            self.warehouses = [w.model_dump() for w in side.warehouses]
+            self.products: dict[str, Product] = {}
+            self.sku_index: dict[str, Product] = {}
+            for p in side.products:
+                product = Product(
+                    id=str(p.id),
+                    title=p.title,
+                    status=p.status,
+                    create_time=int(p.create_time or 0),
+                    update_time=int(p.update_time or 0),
+                    skus=[
+                        Sku(str(s.id), s.seller_sku or "", s.price, s.currency,
+                            dict(s.inventory), dict(s.sales_attributes))
+                        for s in p.skus
+                    ],
+                )
+                self.products[product.id] = product
+                for sku in product.skus:
+                    self.sku_index[sku.id] = product
+            self.orders: dict[str, Order] = {}
+            rng = random.Random(0)
+            for of in fixture.orders:
+                self._add_order(of, rng, notify=False)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a test may assert on: shop, products with SKU prices and stock, orders."""
+        with self._lock:
+            now = self.now()
+            return {
+                "shop": dict(self.shop),
+                "warehouses": [dict(w) for w in self.warehouses],
+                "products": [
+                    {
+                        "id": p.id,
+                        "title": p.title,
+                        "status": p.status,
+                        "create_time": p.create_time,
+                        "update_time": p.update_time,
+                        "skus": [
+                            {
+                                "id": s.id,
+                                "seller_sku": s.seller_sku,
+                                "price": str(s.price),
+                                "currency": s.currency,
+                                "inventory": dict(s.inventory),
+                                "sales_attributes": dict(s.sales_attributes),
+                            }
+                            for s in p.skus
+                        ],
+                    }
+                    for p in self.products.values()
+                ],
+                "orders": [
+                    render_order(o, now, mask_platform_shipping=False)
+                    | {"history": [list(h) for h in o.history]}
+                    for o in self.orders.values()
+                ],
+                "webhook_addresses": dict(self.webhook_addresses),
+                "webhooks": [d.describe() for d in self.webhooks.deliveries],
+            }
+
+    # -- credentials ----------------------------------------------------------------------
+    def configure_credentials(self, **values: str | int) -> None:
+        """Set app_key / app_secret / access_token / refresh_token / auth_code (admin)."""
+        with self._lock:
+            c = self.credentials
+            now = self.now()
+            for key in ("app_key", "app_secret", "auth_code"):
+                if key in values:
+                    setattr(c, key, str(values[key]))
+            if "access_token" in values:
+                c.current_access = str(values["access_token"])
+                c.access_tokens[c.current_access] = now + int(
+                    values.get("access_expires_in", ACCESS_TOKEN_LIFETIME_S)
+                )
+            if "refresh_token" in values:
+                c.current_refresh = str(values["refresh_token"])
+                c.refresh_tokens[c.current_refresh] = now + REFRESH_TOKEN_LIFETIME_S
+
+    def expire_access_tokens(self) -> None:
+        """Make every issued access token expired (the next business call answers 105002)."""
+        with self._lock:
+            past = self.now() - 1
+            for token in self.credentials.access_tokens:
+                self.credentials.access_tokens[token] = past
+
+    def check_access_token(self, token: str | None) -> None:
+        """Raise the documented error for a missing, unknown or expired access token."""
+        if not token:
+            raise ApiFailure(codes.INVALID_CREDENTIALS,
+                             "Invalid credentials. The 'x-tts-access-token' header is missing.", 401)
+        with self._lock:
+            expires = self.credentials.access_tokens.get(token)
+        if expires is None:
+            raise ApiFailure(codes.INVALID_CREDENTIALS,
+                             "Invalid credentials. The access token is invalid.", 401)
+        if expires <= self.now():
+            # HTTP status of 105002 is UNCONFIRMED (§3.2); 401 like the other auth errors.
+            raise ApiFailure(codes.TOKEN_EXPIRED, "access token is expired, please refresh it", 401)
+
+    def token_get(self, app_key: str, app_secret: str, auth_code: str, grant: str) -> dict[str, Any]:
+        """``/api/v2/token/get``: exchange the (single-use) auth code for a token pair."""
+        self._check_app(app_key, app_secret)
+        if grant != "authorized_code":
+            raise ApiFailure(codes.INVALID_GRANT, "grant_type must be authorized_code")
+        with self._lock:
+            if not auth_code or auth_code != self.credentials.auth_code:
+                raise ApiFailure(codes.AUTH_RECORD_NOT_FOUND, "can not find related auth record")
+            self.credentials.auth_code = ""  # single use (§4.1)
+            return self._issue(new_refresh=True)
+
+    def token_refresh(self, app_key: str, app_secret: str, refresh: str, grant: str) -> dict[str, Any]:
+        """``/api/v2/token/refresh``: a new access token for a valid refresh token.
+
+        Whether refreshing rotates the refresh token is UNCONFIRMED (§4.1): the emulator
+        returns the same refresh token and keeps earlier access tokens until they expire.
+        """
+        self._check_app(app_key, app_secret)
+        if grant != "refresh_token":
+            raise ApiFailure(codes.INVALID_GRANT, "grant_type must be refresh_token")
+        with self._lock:
+            expires = self.credentials.refresh_tokens.get(refresh)
+            if expires is None:
+                raise ApiFailure(codes.AUTH_RECORD_NOT_FOUND, "can not find related auth record")
+            if expires <= self.now():
+                raise ApiFailure(codes.REFRESH_EXPIRED, "rt has expired")
+            self.credentials.current_refresh = refresh
+            return self._issue(new_refresh=False)
+
+    def _check_app(self, app_key: str, app_secret: str) -> None:
+        c = self.credentials
+        if app_key != c.app_key or app_secret != c.app_secret:
+            raise ApiFailure(codes.INVALID_CREDENTIALS, "Invalid credentials. app_key or app_secret is invalid.", 401)
+
+    def _issue(self, *, new_refresh: bool) -> dict[str, Any]:
+        c = self.credentials
+        c.issued += 1
+        now = self.now()
+        c.current_access = f"TTP_sandbox_access_token_{c.issued + 1:04d}"
+        c.access_tokens[c.current_access] = now + ACCESS_TOKEN_LIFETIME_S
+        if new_refresh:
+            c.current_refresh = f"TTP_sandbox_refresh_token_{c.issued + 1:04d}"
+            c.refresh_tokens[c.current_refresh] = now + REFRESH_TOKEN_LIFETIME_S
+        return {
+            "access_token": c.current_access,
+            "access_token_expire_in": c.access_tokens[c.current_access],  # absolute (§4.1)
+            "refresh_token": c.current_refresh,
+            "refresh_token_expire_in": c.refresh_tokens[c.current_refresh],
+            "open_id": "7010736057180325637",
+            "seller_name": self.shop["name"],
+            "seller_base_region": self.shop["region"],
+            "user_type": 0,
+            "granted_scopes": [
+                "seller.authorization.info", "seller.product.basic", "seller.product.write",
+                "seller.order.info", "seller.logistics",
+            ],
+        }
+
+    def check_cipher(self, cipher: str) -> None:
+        """The access token belongs to one seller with one shop: another cipher is 101000."""
+        if cipher != self.shop["cipher"]:
+            raise ApiFailure(codes.TOKEN_SHOP_MISMATCH,
+                             "The access token does not match the shop_cipher.", 401)
+
+    # -- products -------------------------------------------------------------------------
+    def search_products(self, filters: dict[str, Any]) -> list[Product]:
+        """Products matching the Search Products body filters (§5.1), in a stable order."""
+        status = filters.get("status") or "ALL"
+        seller_skus = filters.get("seller_skus")
+        if seller_skus is not None and (not isinstance(seller_skus, list) or len(seller_skus) > 10):
+            raise ApiFailure(codes.TOO_MANY_SELLER_SKUS, "seller_skus supports at most 10 values")
+        sku_ids = filters.get("sku_ids")
+        bounds = {k: filters.get(k) for k in
+                  ("create_time_ge", "create_time_le", "update_time_ge", "update_time_le")}
+        for key, value in bounds.items():
+            if value is not None and not isinstance(value, int):
+                raise ApiFailure(codes.INVALID_PARAMETER, f"{key} must be an integer")
+        with self._lock:
+            found = []
+            for p in self.products.values():
+                if status != "ALL" and p.status != status:
+                    continue
+                # Whether ALL includes DELETED is UNCONFIRMED (§5.1): the emulator includes it.
+                if seller_skus and not any(s.seller_sku in seller_skus for s in p.skus):
+                    continue
+                if sku_ids and not any(s.id in sku_ids for s in p.skus):
+                    continue
+                if not _within(p.create_time, bounds["create_time_ge"], bounds["create_time_le"]):
+                    continue
+                if not _within(p.update_time, bounds["update_time_ge"], bounds["update_time_le"]):
+                    continue
+                found.append(p)
+            return found
+
+    def product(self, product_id: str) -> Product:
+        with self._lock:
+            product = self.products.get(product_id)
+        if product is None or product.status in ("FREEZE", "DELETED"):
+            raise ApiFailure(codes.PRODUCT_NOT_FOUND, "The product does not exist.")
+        return product
+
+    def _writable(self, product_id: str) -> Product:
+        product = self.products.get(product_id)
+        if product is None:
+            raise ApiFailure(codes.PRODUCT_NOT_FOUND, "The product does not exist.")
+        if product.status != "ACTIVATE":
+            raise ApiFailure(codes.PRODUCT_STATUS_NOT_ALLOWED,
+                             f"Product status {product.status} does not allow this operation.")
+        return product
+
+    def update_inventory(self, product_id: str, body: Any) -> dict[str, Any]:
+        """Update Inventory (§6.1): valid SKUs are applied, the others come back in errors[]."""
+        skus = _sku_list(body)
+        with self._lock:
+            product = self._writable(product_id)
+            errors: list[dict[str, Any]] = []
+            for entry in skus:
+                sku_id = str(entry.get("id") or "")
+                problem = self._sku_problem(product, sku_id)
+                if problem:
+                    errors.append(problem)
+                    continue
+                sku = next(s for s in product.skus if s.id == sku_id)
+                wanted, extra = _inventory_entries(entry.get("inventory"), sku)
+                if extra:
+                    errors.append(_sku_error(sku_id, codes.CHECK_FAILED, "Check failed", extra))
+                    continue
+                missing = [w for w in sku.inventory if w not in wanted]
+                if missing:
+                    errors.append(_sku_error(
+                        sku_id, codes.WAREHOUSES_INCOMPLETE,
+                        "A multi-warehouse SKU must list all of its warehouses.",
+                        [{"warehouse_id": w, "code": codes.WAREHOUSES_INCOMPLETE,
+                          "message": "warehouse missing from the request"} for w in missing],
+                    ))
+                    continue
+                sku.inventory.update(wanted)
+            if len(errors) < len(skus):
+                product.update_time = max(self.now(), product.update_time)
+            return {"errors": errors} if errors else {}
+
+    def _sku_problem(self, product: Product, sku_id: str) -> dict[str, Any] | None:
+        if sku_id not in self.sku_index:
+            return _sku_error(sku_id, codes.SKU_NOT_FOUND, "The SKU does not exist.")
+        if self.sku_index[sku_id] is not product:
+            return _sku_error(sku_id, codes.SKU_NOT_IN_PRODUCT, "The SKU does not belong to the product.")
+        return None
+
+    def update_price(self, product_id: str, body: Any) -> dict[str, Any]:
+        """Update Price (§7): all or nothing; any bad SKU fails the whole call."""
+        skus = _sku_list(body)
+        with self._lock:
+            product = self._writable(product_id)
+            staged: list[tuple[Sku, Decimal]] = []
+            for entry in skus:
+                sku_id = str(entry.get("id") or "")
+                problem = self._sku_problem(product, sku_id)
+                if problem:
+                    raise ApiFailure(problem["code"], f"{problem['message']} sku_id={sku_id}")
+                price = entry.get("price")
+                if not isinstance(price, dict) or "amount" not in price or "currency" not in price:
+                    raise ApiFailure(codes.INVALID_PARAMETER,
+                                     "price.amount and price.currency are required")
+                try:
+                    amount = Decimal(str(price["amount"]))
+                except InvalidOperation:
+                    raise ApiFailure(codes.INVALID_PARAMETER, "price.amount is not a number") from None
+                if price["currency"] != self.currency:
+                    raise ApiFailure(codes.INVALID_PARAMETER,
+                                     f"currency must be the shop currency {self.currency}")
+                low, high = PRICE_RANGE.get(self.currency, (Decimal("0.01"), Decimal("1000000")))
+                if not low <= amount <= high:
+                    raise ApiFailure(codes.PRICE_LIMIT, "product price exceed limit")
+                sku = next(s for s in product.skus if s.id == sku_id)
+                staged.append((sku, amount))
+            for sku, amount in staged:
+                sku.price = amount
+            product.update_time = max(self.now(), product.update_time)
+            return {}
+
+    # -- orders ---------------------------------------------------------------------------
+    def _add_order(self, of: OrderFixture, rng: random.Random, *, notify: bool,
+                   fulfillment_type: str = "FULFILLMENT_BY_SELLER",
+                   update_time: int | None = None) -> Order:
+        now = self.now()
+        create = int(of.create_time or now)
+        units: list[LineUnit] = []
+        for line in of.lines:
+            sku_id = line.sku_id
+            if sku_id is None and line.seller_sku:
+                sku_id = next((s.id for p in self.products.values() for s in p.skus
+                               if s.seller_sku == line.seller_sku), None)
+            product = self.sku_index.get(sku_id or "")
+            if product is None:
+                raise ValueError(f"order line names no known SKU: {line.model_dump()}")
+            sku = next(s for s in product.skus if s.id == sku_id)
+            unit_price = line.price if line.price is not None else sku.price
+            sku_name = ", ".join(sku.sales_attributes.values()) or "Default"
+            for _ in range(line.quantity):  # one line item per unit (§8.3)
+                units.append(LineUnit(str(next(self._line_ids)), sku.id, product.id,
+                                      sku.seller_sku, product.title, sku_name,
+                                      unit_price, max(unit_price, sku.price)))
+        wh = next((w["id"] for w in self.warehouses if w.get("is_default")), self.warehouses[0]["id"])
+        order = Order(
+            id=str(of.id or next(self._order_ids)),
+            status=of.status,
+            shipping_type=of.shipping_type,
+            fulfillment_type=fulfillment_type,
+            create_time=create,
+            update_time=int(update_time or create),
+            currency=self.currency,
+            lines=units,
+            recipient=recipient_from_dict(of.recipient, fake_recipient(rng)),
+            buyer_email=of.buyer_email or f"v{rng.randrange(16**6):06x}@scs3.tiktok.com",
+            user_id=str(7_021_436_810_468_230_000 + rng.randrange(1000)),
+            warehouse_id=wh,
+            paid_time=create + 2 if of.status != "UNPAID" else 0,
+        )
+        order.history.append((order.status, order.update_time))
+        self.orders[order.id] = order
+        if notify:
+            self._notify_order(order)
+        return order
+
+    def add_orders(self, items: list[dict[str, Any]]) -> list[str]:
+        """Create orders from OrderFixture-like dicts (extra keys: fulfillment_type, update_time)."""
+        ids = []
+        with self._lock:
+            rng = random.Random(len(self.orders))
+            for raw in items:
+                raw = dict(raw)
+                fulfillment = raw.pop("fulfillment_type", "FULFILLMENT_BY_SELLER")
+                update_time = raw.pop("update_time", None)
+                of = OrderFixture.model_validate(raw)
+                if of.create_time is None:
+                    of.create_time = self.now()
+                ids.append(self._add_order(of, rng, notify=True, fulfillment_type=fulfillment,
+                                           update_time=update_time).id)
+        return ids
+
+    def generate_orders(self, spec: dict[str, Any]) -> list[str]:
+        """Random orders over existing ACTIVATE SKUs (``generate``, ``seed``, mixes, sizes)."""
+        rng = random.Random(spec.get("seed", 0))
+        count = int(spec["generate"])
+        shipping_mix = spec.get("shipping_type_mix") or {"SELLER": 1.0}
+        status_mix = spec.get("status_mix") or {spec.get("status", "AWAITING_SHIPMENT"): 1.0}
+        fbt_rate = float(spec.get("fbt_rate", 0.0))
+        max_lines = int(spec.get("max_lines", 3))
+        max_qty = int(spec.get("max_quantity", 3))
+        with self._lock:
+            skus = [s.id for p in self.products.values() if p.status == "ACTIVATE" for s in p.skus]
+            if not skus:
+                raise ValueError("no ACTIVATE SKUs to order")
+            items = []
+            for _ in range(count):
+                chosen = rng.sample(skus, k=min(len(skus), rng.randint(1, max_lines)))
+                items.append({
+                    "status": _pick(rng, status_mix),
+                    "shipping_type": _pick(rng, shipping_mix),
+                    "lines": [{"sku_id": s, "quantity": rng.randint(1, max_qty)} for s in chosen],
+                    "fulfillment_type": ("FULFILLMENT_BY_TIKTOK" if rng.random() < fbt_rate
+                                         else "FULFILLMENT_BY_SELLER"),
+                    "recipient": {},
+                })
+            return self.add_orders(items)
+
+    def set_order_status(self, order_id: str, status: str) -> Order:
+        """Move an order along the lifecycle (§8.3) and send ORDER_STATUS_CHANGE."""
+        with self._lock:
+            order = self.orders.get(order_id)
+            if order is None:
+                raise KeyError(order_id)
+            if status not in TRANSITIONS.get(order.status, frozenset()):
+                raise ValueError(f"cannot move order {order_id} from {order.status} to {status}")
+            now = max(self.now(), order.update_time + 1)
+            order.status, order.update_time = status, now
+            if status != "UNPAID" and not order.paid_time:
+                order.paid_time = now
+            if status == "CANCELLED":
+                order.cancel_time = now
+            if status == "COMPLETED":
+                order.completed_time = now
+            order.history.append((status, now))
+            self._notify_order(order)
+            return order
+
+    def search_orders(self, filters: dict[str, Any], sort_field: str, sort_order: str) -> list[Order]:
+        """Orders matching Get Order List filters (§8.1: ``*_time_ge`` / ``*_time_lt``)."""
+        for key in ("create_time_ge", "create_time_lt", "update_time_ge", "update_time_lt"):
+            if filters.get(key) is not None and not isinstance(filters[key], int):
+                raise ApiFailure(codes.INVALID_PARAMETER, f"{key} must be an integer")
+        with self._lock:
+            found = [
+                o for o in self.orders.values()
+                if (not filters.get("order_status") or o.status == filters["order_status"])
+                and (not filters.get("shipping_type") or o.shipping_type == filters["shipping_type"])
+                and _within_lt(o.create_time, filters.get("create_time_ge"), filters.get("create_time_lt"))
+                and _within_lt(o.update_time, filters.get("update_time_ge"), filters.get("update_time_lt"))
+            ]
+        found.sort(key=lambda o: (getattr(o, sort_field), o.id), reverse=sort_order == "DESC")
+        return found
+
+    def render_orders(self, orders: list[Order]) -> list[dict[str, Any]]:
+        now = self.now()
+        return [render_order(o, now, mask_platform_shipping=self.mask_platform_shipping)
+                for o in orders]
+
+    # -- webhooks -------------------------------------------------------------------------
+    def set_webhook(self, event_type: str, address: str | None) -> None:
+        if event_type not in EVENT_TYPES:
+            raise ApiFailure(codes.INVALID_PARAMETER, f"unknown event_type {event_type}")
+        with self._lock:
+            if address is None:
+                self.webhook_addresses.pop(event_type, None)
+            else:
+                self.webhook_addresses[event_type] = address
+
+    def _notify_order(self, order: Order) -> None:
+        address = self.webhook_addresses.get("ORDER_STATUS_CHANGE")
+        if not address:
+            return
+        envelope = {
+            "type": EVENT_TYPES["ORDER_STATUS_CHANGE"],
+            "tts_notification_id": str(next(self._notification_ids)),
+            "shop_id": self.shop["id"],
+            "timestamp": self.now(),
+            "data": {
+                "order_id": order.id,
+                "order_status": order.status,
+                "is_on_hold_order": order.status == "ON_HOLD",
+                "update_time": order.update_time,
+            },
+        }
+        c = self.credentials
+        self.webhooks.send("ORDER_STATUS_CHANGE", address, envelope,
+                           app_key=c.app_key, app_secret=c.app_secret)
+
+
+def _within(value: int, ge: int | None, le: int | None) -> bool:
+    return (ge is None or value >= ge) and (le is None or value <= le)
+
+
+def _within_lt(value: int, ge: int | None, lt: int | None) -> bool:
+    return (ge is None or value >= ge) and (lt is None or value < lt)
+
+
+def _pick(rng: random.Random, mix: dict[str, float]) -> str:
+    names = list(mix)
+    return rng.choices(names, weights=[float(mix[n]) for n in names])[0]
+
+
+def _sku_list(body: Any) -> list[dict[str, Any]]:
+    skus = body.get("skus") if isinstance(body, dict) else None
+    if not isinstance(skus, list) or not skus or not all(isinstance(s, dict) for s in skus):
+        raise ApiFailure(codes.INVALID_PARAMETER, "skus is required and must be a non-empty list")
+    return skus
+
+
+def _sku_error(sku_id: str, code: int, message: str,
+               extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    detail: dict[str, Any] = {"sku_id": sku_id}
+    if extra:
+        detail["extra_errors"] = extra
+    return {"code": code, "message": message, "detail": detail}
+
+
+def _inventory_entries(entries: Any, sku: Sku) -> tuple[dict[str, int], list[dict[str, Any]]]:
+    """Parse ``inventory[]`` of one SKU: (warehouse -> quantity, per-warehouse errors)."""
+    wanted: dict[str, int] = {}
+    extra: list[dict[str, Any]] = []
+    if not isinstance(entries, list) or not entries:
+        return wanted, [{"warehouse_id": "", "code": codes.INVALID_PARAMETER,
+                         "message": "inventory is required"}]
+    for item in entries:
+        wh = item.get("warehouse_id") if isinstance(item, dict) else None
+        qty = item.get("quantity") if isinstance(item, dict) else None
+        if wh is None and len(sku.inventory) == 1:
+            wh = next(iter(sku.inventory))  # may be omitted for a single-warehouse SKU (§6.1)
+        wh = str(wh or "")
+        if wh not in sku.inventory:
+            extra.append({"warehouse_id": wh, "code": codes.WAREHOUSE_NOT_FOUND,
+                          "message": "The warehouse does not exist"})
+        elif not isinstance(qty, int) or isinstance(qty, bool) or not 0 <= qty <= QUANTITY_MAX:
+            # [0, 99999] per the SDK model; 0 accepted (§6.1, UNCONFIRMED which doc is current).
+            extra.append({"warehouse_id": wh, "code": codes.QUANTITY_OUT_OF_RANGE,
+                          "message": f"quantity must be an integer in [0, {QUANTITY_MAX}]"})
+        else:
+            wanted[wh] = qty
+    return wanted, extra
