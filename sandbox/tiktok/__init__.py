@@ -74,11 +74,13 @@ def create_app(
     """
     emulator = TikTokEmulator(fixture)
     limiter = Throttle(enabled=throttle, scale=rate_scale)
-    inner = Starlette(routes=[
-        *api.admin_routes(),
-        *(Route(path, api.token_api, methods=["GET", "POST"]) for path in api.TOKEN_PATHS),
-        Route("/{path:path}", api.business_api, methods=_METHODS),
-    ])
+    inner = Starlette(
+        routes=[
+            *api.admin_routes(),
+            *(Route(path, api.token_api, methods=["GET", "POST"]) for path in api.TOKEN_PATHS),
+            Route("/{path:path}", api.business_api, methods=_METHODS),
+        ]
+    )
     injector = FaultInjector(inner, operation_of=api.operation_of, error_body=api.error_body)
     inner.router.routes[0:0] = admin_routes(injector)
     inner.state.emulator = emulator

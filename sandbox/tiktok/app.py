@@ -70,7 +70,9 @@ def request_id() -> str:
     return uuid.uuid4().hex.upper()[:32]
 
 
-def envelope(data: Any, *, code: int = 0, message: str = "Success", status: int = 200) -> JSONResponse:
+def envelope(
+    data: Any, *, code: int = 0, message: str = "Success", status: int = 200
+) -> JSONResponse:
     return JSONResponse(
         {"code": code, "message": message, "request_id": request_id(), "data": data},
         status_code=status,
@@ -102,14 +104,16 @@ def read_page_token(kind: str, token: str | None) -> int:
     if not raw.startswith(head) or len(raw) != len(head) + 4:
         # Code for a bad page token is UNCONFIRMED; the generic invalid-parameter one is used.
         raise ApiFailure(codes.INVALID_PARAMETER, "page_token is invalid")
-    return struct.unpack(">I", raw[len(head):])[0]
+    return struct.unpack(">I", raw[len(head) :])[0]
 
 
 def page_size_of(query: dict[str, str]) -> int:
     raw = query.get("page_size", "")
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise ApiFailure(codes.PAGE_SIZE_INVALID,
-                         f"page_size is required and must be between 1 and {MAX_PAGE_SIZE}")
+        raise ApiFailure(
+            codes.PAGE_SIZE_INVALID,
+            f"page_size is required and must be between 1 and {MAX_PAGE_SIZE}",
+        )
     return int(raw)
 
 
@@ -144,8 +148,10 @@ async def search_products(call: Call) -> Any:
     offset = read_page_token("products", call.query.get("page_token"))
     found = call.emulator.search_products(call.json())
     if offset + size > call.emulator.search_window:
-        raise ApiFailure(codes.SEARCH_WINDOW_EXCEEDED,
-                         f"The search result window cannot exceed {call.emulator.search_window}.")
+        raise ApiFailure(
+            codes.SEARCH_WINDOW_EXCEEDED,
+            f"The search result window cannot exceed {call.emulator.search_window}.",
+        )
     page = found[offset : offset + size]
     more = offset + size < len(found)
     return {
@@ -159,16 +165,26 @@ async def get_product(call: Call) -> Any:
     product = call.emulator.product(call.match["product_id"])
     data = _product_summary(product)
     for sku_out, sku in zip(data["skus"], product.skus, strict=True):
-        sku_out["price"] = {"currency": sku.currency, "sale_price": f"{sku.price:.2f}",
-                            "tax_exclusive_price": f"{sku.price:.2f}"}
+        sku_out["price"] = {
+            "currency": sku.currency,
+            "sale_price": f"{sku.price:.2f}",
+            "tax_exclusive_price": f"{sku.price:.2f}",
+        }
         sku_out["sales_attributes"] = [
-            {"id": str(7_000_000_000 + i), "name": name, "value_id": str(8_000_000_000 + i),
-             "value_name": value}
+            {
+                "id": str(7_000_000_000 + i),
+                "name": name,
+                "value_id": str(8_000_000_000 + i),
+                "value_name": value,
+            }
             for i, (name, value) in enumerate(sku.sales_attributes.items())
         ]
         sku_out["external_sku_id"] = ""
-    data |= {"description": f"<p>{product.title}</p>", "product_status": product.status,
-             "is_cod_allowed": False}
+    data |= {
+        "description": f"<p>{product.title}</p>",
+        "product_status": product.status,
+        "is_cod_allowed": False,
+    }
     return data
 
 
@@ -196,26 +212,55 @@ async def inventory_search(call: Call) -> Any:
         else:
             skus = []
         if skus:
-            out.append({"product_id": product.id, "skus": [
-                {"id": s.id, "seller_sku": s.seller_sku,
-                 "total_available_quantity": sum(s.inventory.values()),
-                 "total_committed_quantity": 0,
-                 "warehouse_inventory": [
-                     {"warehouse_id": w, "available_quantity": q, "committed_quantity": 0}
-                     for w, q in s.inventory.items()]}
-                for s in skus]})
+            out.append(
+                {
+                    "product_id": product.id,
+                    "skus": [
+                        {
+                            "id": s.id,
+                            "seller_sku": s.seller_sku,
+                            "total_available_quantity": sum(s.inventory.values()),
+                            "total_committed_quantity": 0,
+                            "warehouse_inventory": [
+                                {
+                                    "warehouse_id": w,
+                                    "available_quantity": q,
+                                    "committed_quantity": 0,
+                                }
+                                for w, q in s.inventory.items()
+                            ],
+                        }
+                        for s in skus
+                    ],
+                }
+            )
     return {"inventory": out}
 
 
 async def warehouses(call: Call) -> Any:
-    return {"warehouses": [
-        {"id": w["id"], "name": w["name"], "effect_status": "ENABLED", "type": w["type"],
-         "sub_type": "DOMESTIC_WAREHOUSE", "is_default": w["is_default"],
-         "address": {"region": "United States", "region_code": "US", "state": "California",
-                     "city": "Los Angeles", "postal_code": "90001",
-                     "full_address": "100 Sandbox Way, Los Angeles, CA 90001",
-                     "contact_person": "Warehouse", "phone_number": "555****0100"}}
-        for w in call.emulator.warehouses]}
+    return {
+        "warehouses": [
+            {
+                "id": w["id"],
+                "name": w["name"],
+                "effect_status": "ENABLED",
+                "type": w["type"],
+                "sub_type": "DOMESTIC_WAREHOUSE",
+                "is_default": w["is_default"],
+                "address": {
+                    "region": "United States",
+                    "region_code": "US",
+                    "state": "California",
+                    "city": "Los Angeles",
+                    "postal_code": "90001",
+                    "full_address": "100 Sandbox Way, Los Angeles, CA 90001",
+                    "contact_person": "Warehouse",
+                    "phone_number": "555****0100",
+                },
+            }
+            for w in call.emulator.warehouses
+        ]
+    }
 
 
 async def search_orders(call: Call) -> Any:
@@ -244,17 +289,22 @@ async def order_detail(call: Call) -> Any:
     for order_id in ids:
         order = em.orders.get(order_id)
         if order is None:
-            raise ApiFailure(codes.ORDER_NOT_OWNED,
-                             f"order {order_id} does not belong to the seller")
+            raise ApiFailure(
+                codes.ORDER_NOT_OWNED, f"order {order_id} does not belong to the seller"
+            )
         orders.append(order)
     return {"orders": em.render_orders(orders)}
 
 
 async def get_webhooks(call: Call) -> Any:
     hooks = call.emulator.webhook_addresses
-    return {"total_count": len(hooks), "webhooks": [
-        {"event_type": k, "address": v, "create_time": 0, "update_time": 0}
-        for k, v in hooks.items()]}
+    return {
+        "total_count": len(hooks),
+        "webhooks": [
+            {"event_type": k, "address": v, "create_time": 0, "update_time": 0}
+            for k, v in hooks.items()
+        ],
+    }
 
 
 async def put_webhook(call: Call) -> Any:
@@ -279,13 +329,23 @@ def _ep(method: str, path: str, operation: str, handler: Handler, *, shop: bool 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     _ep("GET", "/authorization/202309/shops", "authorization.shops", authorized_shops, shop=False),
-    *(_ep("POST", f"/product/{v}/products/search", "product.search", search_products)
-      for v in ("202309", "202312", "202502")),
+    *(
+        _ep("POST", f"/product/{v}/products/search", "product.search", search_products)
+        for v in ("202309", "202312", "202502")
+    ),
     _ep("GET", "/product/202309/products/{product_id}", "product.get", get_product),
-    _ep("POST", "/product/202309/products/{product_id}/inventory/update",
-        "product.update_inventory", update_inventory),
-    _ep("POST", "/product/202309/products/{product_id}/prices/update",
-        "product.update_price", update_price),
+    _ep(
+        "POST",
+        "/product/202309/products/{product_id}/inventory/update",
+        "product.update_inventory",
+        update_inventory,
+    ),
+    _ep(
+        "POST",
+        "/product/202309/products/{product_id}/prices/update",
+        "product.update_price",
+        update_price,
+    ),
     _ep("POST", "/product/202309/inventory/search", "product.inventory_search", inventory_search),
     _ep("GET", "/logistics/202309/warehouses", "logistics.warehouses", warehouses),
     _ep("POST", "/order/202309/orders/search", "order.search", search_orders),
@@ -309,7 +369,9 @@ def find_endpoint(method: str, path: str) -> Endpoint:
     if same_path:
         raise ApiFailure(codes.INVALID_METHOD, "Invalid method.", 405)
     if any(pattern.match(path) for pattern in _ANY_VERSION):
-        raise ApiFailure(codes.INVALID_VERSION, "The version name is invalid, please check and retry.")
+        raise ApiFailure(
+            codes.INVALID_VERSION, "The version name is invalid, please check and retry."
+        )
     raise ApiFailure(codes.INVALID_PATH, "Invalid path.", 404)
 
 
@@ -326,8 +388,12 @@ def operation_of(scope: Scope) -> str | None:
 
 def error_body(status: int) -> tuple[int, dict[str, Any]]:
     """Body of an injected 5xx: TikTok's envelope with the internal-error code."""
-    return status, {"code": codes.INTERNAL_ERROR, "message": "Internal error, please retry.",
-                    "request_id": request_id(), "data": None}
+    return status, {
+        "code": codes.INTERNAL_ERROR,
+        "message": "Internal error, please retry.",
+        "request_id": request_id(),
+        "data": None,
+    }
 
 
 # -- gateway -------------------------------------------------------------------------------
@@ -339,8 +405,12 @@ async def business_api(request: Request) -> Response:
         endpoint = find_endpoint(request.method, request.url.path)
         query = dict(request.query_params)  # decoded values ('+' becomes a space): §2.2
         if not throttle.allow(endpoint.operation, query.get("shop_cipher", "")):
-            return envelope(None, code=codes.TOO_MANY_REQUESTS,
-                            message="Too many requests. Please retry later.", status=429)
+            return envelope(
+                None,
+                code=codes.TOO_MANY_REQUESTS,
+                message="Too many requests. Please retry later.",
+                status=429,
+            )
         body = await request.body()
         _gateway(emulator, request, endpoint, query, body)
         match = endpoint.pattern.match(request.url.path)
@@ -351,8 +421,13 @@ async def business_api(request: Request) -> Response:
     return envelope(data)
 
 
-def _gateway(emulator: TikTokEmulator, request: Request, endpoint: Endpoint,
-             query: dict[str, str], body: bytes) -> None:
+def _gateway(
+    emulator: TikTokEmulator,
+    request: Request,
+    endpoint: Endpoint,
+    query: dict[str, str],
+    body: bytes,
+) -> None:
     creds = emulator.credentials
     bad = codes.INVALID_CREDENTIALS
     if query.get("app_key") != creds.app_key:
@@ -369,8 +444,9 @@ def _gateway(emulator: TikTokEmulator, request: Request, endpoint: Endpoint,
     if not sign:
         raise ApiFailure(bad, "Invalid credentials. The 'sign' query parameter is missing.", 401)
     if sign not in accepted_signs(creds.app_secret, request.url.path, query, body):
-        raise ApiFailure(codes.INVALID_SIGN,
-                         "Invalid credentials. The 'sign' query parameter is invalid.", 401)
+        raise ApiFailure(
+            codes.INVALID_SIGN, "Invalid credentials. The 'sign' query parameter is invalid.", 401
+        )
     emulator.check_access_token(request.headers.get("x-tts-access-token"))
     cipher = query.get("shop_cipher")
     if endpoint.shop_scoped:
@@ -391,11 +467,19 @@ async def token_api(request: Request) -> Response:
     q = request.query_params
     try:
         if request.url.path.endswith("/get"):
-            data = emulator.token_get(q.get("app_key", ""), q.get("app_secret", ""),
-                                      q.get("auth_code", ""), q.get("grant_type", ""))
+            data = emulator.token_get(
+                q.get("app_key", ""),
+                q.get("app_secret", ""),
+                q.get("auth_code", ""),
+                q.get("grant_type", ""),
+            )
         else:
-            data = emulator.token_refresh(q.get("app_key", ""), q.get("app_secret", ""),
-                                          q.get("refresh_token", ""), q.get("grant_type", ""))
+            data = emulator.token_refresh(
+                q.get("app_key", ""),
+                q.get("app_secret", ""),
+                q.get("refresh_token", ""),
+                q.get("grant_type", ""),
+            )
     except ApiFailure as exc:
         return failure(exc)
     return envelope(data, message="success")
@@ -471,8 +555,12 @@ async def admin_webhooks(request: Request) -> Response:
                 emulator.set_webhook(event_type, address)
         except ApiFailure as exc:
             return _admin_error(exc.message)
-    return JSONResponse({"addresses": dict(emulator.webhook_addresses),
-                         "deliveries": [d.describe() for d in emulator.webhooks.deliveries]})
+    return JSONResponse(
+        {
+            "addresses": dict(emulator.webhook_addresses),
+            "deliveries": [d.describe() for d in emulator.webhooks.deliveries],
+        }
+    )
 
 
 async def admin_credentials(request: Request) -> Response:
@@ -491,8 +579,12 @@ async def admin_settings(request: Request) -> Response:
         emulator.mask_platform_shipping = bool(data["mask_platform_shipping"])
     if "search_window" in data:
         emulator.search_window = int(data["search_window"])
-    return JSONResponse({"mask_platform_shipping": emulator.mask_platform_shipping,
-                         "search_window": emulator.search_window})
+    return JSONResponse(
+        {
+            "mask_platform_shipping": emulator.mask_platform_shipping,
+            "search_window": emulator.search_window,
+        }
+    )
 
 
 def admin_routes() -> list[Route]:

@@ -113,12 +113,52 @@ class Order:
     history: list[tuple[str, int]] = field(default_factory=list)
 
 
-_FIRST = ("Avery", "Jordan", "Riley", "Morgan", "Casey", "Quinn", "Harper", "Rowan", "Emerson",
-          "Skyler", "Dakota", "Reese", "Parker", "Sawyer", "Finley", "Hayden")
-_LAST = ("Lindqvist", "Okafor", "Brennan", "Castillo", "Nakamura", "Whitfield", "Delacroix",
-         "Moreau", "Halvorsen", "Abernathy", "Ferreira", "Kowalski", "Ashdown", "Vance")
-_STREETS = ("Maple Ave", "Cedar St", "Lakeview Dr", "Orchard Ln", "Harbor Blvd", "Pine Ridge Rd",
-            "Willow Way", "Sunset Ter", "Juniper Ct", "Elm St")
+_FIRST = (
+    "Avery",
+    "Jordan",
+    "Riley",
+    "Morgan",
+    "Casey",
+    "Quinn",
+    "Harper",
+    "Rowan",
+    "Emerson",
+    "Skyler",
+    "Dakota",
+    "Reese",
+    "Parker",
+    "Sawyer",
+    "Finley",
+    "Hayden",
+)
+_LAST = (
+    "Lindqvist",
+    "Okafor",
+    "Brennan",
+    "Castillo",
+    "Nakamura",
+    "Whitfield",
+    "Delacroix",
+    "Moreau",
+    "Halvorsen",
+    "Abernathy",
+    "Ferreira",
+    "Kowalski",
+    "Ashdown",
+    "Vance",
+)
+_STREETS = (
+    "Maple Ave",
+    "Cedar St",
+    "Lakeview Dr",
+    "Orchard Ln",
+    "Harbor Blvd",
+    "Pine Ridge Rd",
+    "Willow Way",
+    "Sunset Ter",
+    "Juniper Ct",
+    "Elm St",
+)
 _PLACES = (  # city, county, state, ZIP prefix (fake but plausible)
     ("Springfield", "Sangamon County", "Illinois", "627"),
     ("Fairview", "Williamson County", "Tennessee", "370"),
@@ -177,9 +217,9 @@ def is_masked(order: Order, now: int, *, mask_platform_shipping: bool = True) ->
     """
     if order.fulfillment_type == "FULFILLMENT_BY_TIKTOK" or order.status in MASKED_STATUSES:
         return True
-    if order.status == "COMPLETED" and order.completed_time:
-        if now - order.completed_time > COMPLETED_UNMASKED_DAYS * 86400:
-            return True
+    completed_long_ago = now - order.completed_time > COMPLETED_UNMASKED_DAYS * 86400
+    if order.status == "COMPLETED" and order.completed_time and completed_long_ago:
+        return True
     return order.shipping_type == "TIKTOK" and mask_platform_shipping
 
 

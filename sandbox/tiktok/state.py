@@ -28,9 +28,9 @@ from sandbox.tiktok.orders import (
 from sandbox.tiktok.webhooks import EVENT_TYPES, WebhookSender
 
 DEFAULT_APP_KEY = "6sandboxappkey"
-DEFAULT_APP_SECRET = "sandbox-app-secret-0000"
-DEFAULT_ACCESS_TOKEN = "TTP_sandbox_access_token_0001"
-DEFAULT_REFRESH_TOKEN = "TTP_sandbox_refresh_token_0001"
+DEFAULT_APP_SECRET = "sandbox-app-secret-0000"  # noqa: S105 - public sandbox value
+DEFAULT_ACCESS_TOKEN = "TTP_sandbox_access_token_0001"  # noqa: S105
+DEFAULT_REFRESH_TOKEN = "TTP_sandbox_refresh_token_0001"  # noqa: S105
 DEFAULT_AUTH_CODE = "sandbox-auth-code"
 ACCESS_TOKEN_LIFETIME_S = 7 * 86400  # §4.1
 REFRESH_TOKEN_LIFETIME_S = 365 * 86400  # UNCONFIRMED (§4.1): the seller's grant length
@@ -130,8 +130,14 @@ class TikTokEmulator:
                     create_time=int(p.create_time or 0),
                     update_time=int(p.update_time or 0),
                     skus=[
-                        Sku(str(s.id), s.seller_sku or "", s.price, s.currency,
-                            dict(s.inventory), dict(s.sales_attributes))
+                        Sku(
+                            str(s.id),
+                            s.seller_sku or "",
+                            s.price,
+                            s.currency,
+                            dict(s.inventory),
+                            dict(s.sales_attributes),
+                        )
                         for s in p.skus
                     ],
                 )
@@ -208,18 +214,24 @@ class TikTokEmulator:
     def check_access_token(self, token: str | None) -> None:
         """Raise the documented error for a missing, unknown or expired access token."""
         if not token:
-            raise ApiFailure(codes.INVALID_CREDENTIALS,
-                             "Invalid credentials. The 'x-tts-access-token' header is missing.", 401)
+            raise ApiFailure(
+                codes.INVALID_CREDENTIALS,
+                "Invalid credentials. The 'x-tts-access-token' header is missing.",
+                401,
+            )
         with self._lock:
             expires = self.credentials.access_tokens.get(token)
         if expires is None:
-            raise ApiFailure(codes.INVALID_CREDENTIALS,
-                             "Invalid credentials. The access token is invalid.", 401)
+            raise ApiFailure(
+                codes.INVALID_CREDENTIALS, "Invalid credentials. The access token is invalid.", 401
+            )
         if expires <= self.now():
             # HTTP status of 105002 is UNCONFIRMED (§3.2); 401 like the other auth errors.
             raise ApiFailure(codes.TOKEN_EXPIRED, "access token is expired, please refresh it", 401)
 
-    def token_get(self, app_key: str, app_secret: str, auth_code: str, grant: str) -> dict[str, Any]:
+    def token_get(
+        self, app_key: str, app_secret: str, auth_code: str, grant: str
+    ) -> dict[str, Any]:
         """``/api/v2/token/get``: exchange the (single-use) auth code for a token pair."""
         self._check_app(app_key, app_secret)
         if grant != "authorized_code":
@@ -230,7 +242,9 @@ class TikTokEmulator:
             self.credentials.auth_code = ""  # single use (§4.1)
             return self._issue(new_refresh=True)
 
-    def token_refresh(self, app_key: str, app_secret: str, refresh: str, grant: str) -> dict[str, Any]:
+    def token_refresh(
+        self, app_key: str, app_secret: str, refresh: str, grant: str
+    ) -> dict[str, Any]:
         """``/api/v2/token/refresh``: a new access token for a valid refresh token.
 
         Whether refreshing rotates the refresh token is UNCONFIRMED (§4.1): the emulator
@@ -251,7 +265,11 @@ class TikTokEmulator:
     def _check_app(self, app_key: str, app_secret: str) -> None:
         c = self.credentials
         if app_key != c.app_key or app_secret != c.app_secret:
-            raise ApiFailure(codes.INVALID_CREDENTIALS, "Invalid credentials. app_key or app_secret is invalid.", 401)
+            raise ApiFailure(
+                codes.INVALID_CREDENTIALS,
+                "Invalid credentials. app_key or app_secret is invalid.",
+                401,
+            )
 
     def _issue(self, *, new_refresh: bool) -> dict[str, Any]:
         c = self.credentials
@@ -272,16 +290,20 @@ class TikTokEmulator:
             "seller_base_region": self.shop["region"],
             "user_type": 0,
             "granted_scopes": [
-                "seller.authorization.info", "seller.product.basic", "seller.product.write",
-                "seller.order.info", "seller.logistics",
+                "seller.authorization.info",
+                "seller.product.basic",
+                "seller.product.write",
+                "seller.order.info",
+                "seller.logistics",
             ],
         }
 
     def check_cipher(self, cipher: str) -> None:
         """The access token belongs to one seller with one shop: another cipher is 101000."""
         if cipher != self.shop["cipher"]:
-            raise ApiFailure(codes.TOKEN_SHOP_MISMATCH,
-                             "The access token does not match the shop_cipher.", 401)
+            raise ApiFailure(
+                codes.TOKEN_SHOP_MISMATCH, "The access token does not match the shop_cipher.", 401
+            )
 
     # -- products -------------------------------------------------------------------------
     def search_products(self, filters: dict[str, Any]) -> list[Product]:
@@ -291,8 +313,10 @@ class TikTokEmulator:
         if seller_skus is not None and (not isinstance(seller_skus, list) or len(seller_skus) > 10):
             raise ApiFailure(codes.TOO_MANY_SELLER_SKUS, "seller_skus supports at most 10 values")
         sku_ids = filters.get("sku_ids")
-        bounds = {k: filters.get(k) for k in
-                  ("create_time_ge", "create_time_le", "update_time_ge", "update_time_le")}
+        bounds = {
+            k: filters.get(k)
+            for k in ("create_time_ge", "create_time_le", "update_time_ge", "update_time_le")
+        }
         for key, value in bounds.items():
             if value is not None and not isinstance(value, int):
                 raise ApiFailure(codes.INVALID_PARAMETER, f"{key} must be an integer")
@@ -325,8 +349,10 @@ class TikTokEmulator:
         if product is None:
             raise ApiFailure(codes.PRODUCT_NOT_FOUND, "The product does not exist.")
         if product.status != "ACTIVATE":
-            raise ApiFailure(codes.PRODUCT_STATUS_NOT_ALLOWED,
-                             f"Product status {product.status} does not allow this operation.")
+            raise ApiFailure(
+                codes.PRODUCT_STATUS_NOT_ALLOWED,
+                f"Product status {product.status} does not allow this operation.",
+            )
         return product
 
     def update_inventory(self, product_id: str, body: Any) -> dict[str, Any]:
@@ -348,12 +374,21 @@ class TikTokEmulator:
                     continue
                 missing = [w for w in sku.inventory if w not in wanted]
                 if missing:
-                    errors.append(_sku_error(
-                        sku_id, codes.WAREHOUSES_INCOMPLETE,
-                        "A multi-warehouse SKU must list all of its warehouses.",
-                        [{"warehouse_id": w, "code": codes.WAREHOUSES_INCOMPLETE,
-                          "message": "warehouse missing from the request"} for w in missing],
-                    ))
+                    errors.append(
+                        _sku_error(
+                            sku_id,
+                            codes.WAREHOUSES_INCOMPLETE,
+                            "A multi-warehouse SKU must list all of its warehouses.",
+                            [
+                                {
+                                    "warehouse_id": w,
+                                    "code": codes.WAREHOUSES_INCOMPLETE,
+                                    "message": "warehouse missing from the request",
+                                }
+                                for w in missing
+                            ],
+                        )
+                    )
                     continue
                 sku.inventory.update(wanted)
             if len(errors) < len(skus):
@@ -364,7 +399,9 @@ class TikTokEmulator:
         if sku_id not in self.sku_index:
             return _sku_error(sku_id, codes.SKU_NOT_FOUND, "The SKU does not exist.")
         if self.sku_index[sku_id] is not product:
-            return _sku_error(sku_id, codes.SKU_NOT_IN_PRODUCT, "The SKU does not belong to the product.")
+            return _sku_error(
+                sku_id, codes.SKU_NOT_IN_PRODUCT, "The SKU does not belong to the product."
+            )
         return None
 
     def update_price(self, product_id: str, body: Any) -> dict[str, Any]:
@@ -380,15 +417,20 @@ class TikTokEmulator:
                     raise ApiFailure(problem["code"], f"{problem['message']} sku_id={sku_id}")
                 price = entry.get("price")
                 if not isinstance(price, dict) or "amount" not in price or "currency" not in price:
-                    raise ApiFailure(codes.INVALID_PARAMETER,
-                                     "price.amount and price.currency are required")
+                    raise ApiFailure(
+                        codes.INVALID_PARAMETER, "price.amount and price.currency are required"
+                    )
                 try:
                     amount = Decimal(str(price["amount"]))
                 except InvalidOperation:
-                    raise ApiFailure(codes.INVALID_PARAMETER, "price.amount is not a number") from None
+                    raise ApiFailure(
+                        codes.INVALID_PARAMETER, "price.amount is not a number"
+                    ) from None
                 if price["currency"] != self.currency:
-                    raise ApiFailure(codes.INVALID_PARAMETER,
-                                     f"currency must be the shop currency {self.currency}")
+                    raise ApiFailure(
+                        codes.INVALID_PARAMETER,
+                        f"currency must be the shop currency {self.currency}",
+                    )
                 low, high = PRICE_RANGE.get(self.currency, (Decimal("0.01"), Decimal("1000000")))
                 if not low <= amount <= high:
                     raise ApiFailure(codes.PRICE_LIMIT, "product price exceed limit")
@@ -400,17 +442,30 @@ class TikTokEmulator:
             return {}
 
     # -- orders ---------------------------------------------------------------------------
-    def _add_order(self, of: OrderFixture, rng: random.Random, *, notify: bool,
-                   fulfillment_type: str = "FULFILLMENT_BY_SELLER",
-                   update_time: int | None = None) -> Order:
+    def _add_order(
+        self,
+        of: OrderFixture,
+        rng: random.Random,
+        *,
+        notify: bool,
+        fulfillment_type: str = "FULFILLMENT_BY_SELLER",
+        update_time: int | None = None,
+    ) -> Order:
         now = self.now()
         create = int(of.create_time or now)
         units: list[LineUnit] = []
         for line in of.lines:
             sku_id = line.sku_id
             if sku_id is None and line.seller_sku:
-                sku_id = next((s.id for p in self.products.values() for s in p.skus
-                               if s.seller_sku == line.seller_sku), None)
+                sku_id = next(
+                    (
+                        s.id
+                        for p in self.products.values()
+                        for s in p.skus
+                        if s.seller_sku == line.seller_sku
+                    ),
+                    None,
+                )
             product = self.sku_index.get(sku_id or "")
             if product is None:
                 raise ValueError(f"order line names no known SKU: {line.model_dump()}")
@@ -418,10 +473,21 @@ class TikTokEmulator:
             unit_price = line.price if line.price is not None else sku.price
             sku_name = ", ".join(sku.sales_attributes.values()) or "Default"
             for _ in range(line.quantity):  # one line item per unit (§8.3)
-                units.append(LineUnit(str(next(self._line_ids)), sku.id, product.id,
-                                      sku.seller_sku, product.title, sku_name,
-                                      unit_price, max(unit_price, sku.price)))
-        wh = next((w["id"] for w in self.warehouses if w.get("is_default")), self.warehouses[0]["id"])
+                units.append(
+                    LineUnit(
+                        str(next(self._line_ids)),
+                        sku.id,
+                        product.id,
+                        sku.seller_sku,
+                        product.title,
+                        sku_name,
+                        unit_price,
+                        max(unit_price, sku.price),
+                    )
+                )
+        wh = next(
+            (w["id"] for w in self.warehouses if w.get("is_default")), self.warehouses[0]["id"]
+        )
         order = Order(
             id=str(of.id or next(self._order_ids)),
             status=of.status,
@@ -444,7 +510,7 @@ class TikTokEmulator:
         return order
 
     def add_orders(self, items: list[dict[str, Any]]) -> list[str]:
-        """Create orders from OrderFixture-like dicts (extra keys: fulfillment_type, update_time)."""
+        """Create orders from OrderFixture-like dicts (extras: fulfillment_type, update_time)."""
         ids = []
         with self._lock:
             rng = random.Random(len(self.orders))
@@ -455,8 +521,11 @@ class TikTokEmulator:
                 of = OrderFixture.model_validate(raw)
                 if of.create_time is None:
                     of.create_time = self.now()
-                ids.append(self._add_order(of, rng, notify=True, fulfillment_type=fulfillment,
-                                           update_time=update_time).id)
+                ids.append(
+                    self._add_order(
+                        of, rng, notify=True, fulfillment_type=fulfillment, update_time=update_time
+                    ).id
+                )
         return ids
 
     def generate_orders(self, spec: dict[str, Any]) -> list[str]:
@@ -475,14 +544,21 @@ class TikTokEmulator:
             items = []
             for _ in range(count):
                 chosen = rng.sample(skus, k=min(len(skus), rng.randint(1, max_lines)))
-                items.append({
-                    "status": _pick(rng, status_mix),
-                    "shipping_type": _pick(rng, shipping_mix),
-                    "lines": [{"sku_id": s, "quantity": rng.randint(1, max_qty)} for s in chosen],
-                    "fulfillment_type": ("FULFILLMENT_BY_TIKTOK" if rng.random() < fbt_rate
-                                         else "FULFILLMENT_BY_SELLER"),
-                    "recipient": {},
-                })
+                items.append(
+                    {
+                        "status": _pick(rng, status_mix),
+                        "shipping_type": _pick(rng, shipping_mix),
+                        "lines": [
+                            {"sku_id": s, "quantity": rng.randint(1, max_qty)} for s in chosen
+                        ],
+                        "fulfillment_type": (
+                            "FULFILLMENT_BY_TIKTOK"
+                            if rng.random() < fbt_rate
+                            else "FULFILLMENT_BY_SELLER"
+                        ),
+                        "recipient": {},
+                    }
+                )
             return self.add_orders(items)
 
     def set_order_status(self, order_id: str, status: str) -> Order:
@@ -505,26 +581,36 @@ class TikTokEmulator:
             self._notify_order(order)
             return order
 
-    def search_orders(self, filters: dict[str, Any], sort_field: str, sort_order: str) -> list[Order]:
+    def search_orders(
+        self, filters: dict[str, Any], sort_field: str, sort_order: str
+    ) -> list[Order]:
         """Orders matching Get Order List filters (§8.1: ``*_time_ge`` / ``*_time_lt``)."""
         for key in ("create_time_ge", "create_time_lt", "update_time_ge", "update_time_lt"):
             if filters.get(key) is not None and not isinstance(filters[key], int):
                 raise ApiFailure(codes.INVALID_PARAMETER, f"{key} must be an integer")
         with self._lock:
             found = [
-                o for o in self.orders.values()
+                o
+                for o in self.orders.values()
                 if (not filters.get("order_status") or o.status == filters["order_status"])
-                and (not filters.get("shipping_type") or o.shipping_type == filters["shipping_type"])
-                and _within_lt(o.create_time, filters.get("create_time_ge"), filters.get("create_time_lt"))
-                and _within_lt(o.update_time, filters.get("update_time_ge"), filters.get("update_time_lt"))
+                and (
+                    not filters.get("shipping_type") or o.shipping_type == filters["shipping_type"]
+                )
+                and _within_lt(
+                    o.create_time, filters.get("create_time_ge"), filters.get("create_time_lt")
+                )
+                and _within_lt(
+                    o.update_time, filters.get("update_time_ge"), filters.get("update_time_lt")
+                )
             ]
         found.sort(key=lambda o: (getattr(o, sort_field), o.id), reverse=sort_order == "DESC")
         return found
 
     def render_orders(self, orders: list[Order]) -> list[dict[str, Any]]:
         now = self.now()
-        return [render_order(o, now, mask_platform_shipping=self.mask_platform_shipping)
-                for o in orders]
+        return [
+            render_order(o, now, mask_platform_shipping=self.mask_platform_shipping) for o in orders
+        ]
 
     # -- webhooks -------------------------------------------------------------------------
     def set_webhook(self, event_type: str, address: str | None) -> None:
@@ -553,8 +639,9 @@ class TikTokEmulator:
             },
         }
         c = self.credentials
-        self.webhooks.send("ORDER_STATUS_CHANGE", address, envelope,
-                           app_key=c.app_key, app_secret=c.app_secret)
+        self.webhooks.send(
+            "ORDER_STATUS_CHANGE", address, envelope, app_key=c.app_key, app_secret=c.app_secret
+        )
 
 
 def _within(value: int, ge: int | None, le: int | None) -> bool:
@@ -577,8 +664,9 @@ def _sku_list(body: Any) -> list[dict[str, Any]]:
     return skus
 
 
-def _sku_error(sku_id: str, code: int, message: str,
-               extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def _sku_error(
+    sku_id: str, code: int, message: str, extra: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     detail: dict[str, Any] = {"sku_id": sku_id}
     if extra:
         detail["extra_errors"] = extra
@@ -590,8 +678,13 @@ def _inventory_entries(entries: Any, sku: Sku) -> tuple[dict[str, int], list[dic
     wanted: dict[str, int] = {}
     extra: list[dict[str, Any]] = []
     if not isinstance(entries, list) or not entries:
-        return wanted, [{"warehouse_id": "", "code": codes.INVALID_PARAMETER,
-                         "message": "inventory is required"}]
+        return wanted, [
+            {
+                "warehouse_id": "",
+                "code": codes.INVALID_PARAMETER,
+                "message": "inventory is required",
+            }
+        ]
     for item in entries:
         wh = item.get("warehouse_id") if isinstance(item, dict) else None
         qty = item.get("quantity") if isinstance(item, dict) else None
@@ -599,12 +692,22 @@ def _inventory_entries(entries: Any, sku: Sku) -> tuple[dict[str, int], list[dic
             wh = next(iter(sku.inventory))  # may be omitted for a single-warehouse SKU (§6.1)
         wh = str(wh or "")
         if wh not in sku.inventory:
-            extra.append({"warehouse_id": wh, "code": codes.WAREHOUSE_NOT_FOUND,
-                          "message": "The warehouse does not exist"})
+            extra.append(
+                {
+                    "warehouse_id": wh,
+                    "code": codes.WAREHOUSE_NOT_FOUND,
+                    "message": "The warehouse does not exist",
+                }
+            )
         elif not isinstance(qty, int) or isinstance(qty, bool) or not 0 <= qty <= QUANTITY_MAX:
             # [0, 99999] per the SDK model; 0 accepted (§6.1, UNCONFIRMED which doc is current).
-            extra.append({"warehouse_id": wh, "code": codes.QUANTITY_OUT_OF_RANGE,
-                          "message": f"quantity must be an integer in [0, {QUANTITY_MAX}]"})
+            extra.append(
+                {
+                    "warehouse_id": wh,
+                    "code": codes.QUANTITY_OUT_OF_RANGE,
+                    "message": f"quantity must be an integer in [0, {QUANTITY_MAX}]",
+                }
+            )
         else:
             wanted[wh] = qty
     return wanted, extra

@@ -27,8 +27,14 @@ class Throttle:
     _buckets: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def configure(self, *, enabled: bool | None = None, scale: float | None = None,
-                  qps: float | None = None, force: int | None = None) -> None:
+    def configure(
+        self,
+        *,
+        enabled: bool | None = None,
+        scale: float | None = None,
+        qps: float | None = None,
+        force: int | None = None,
+    ) -> None:
         """Change the knobs; buckets restart full."""
         with self._lock:
             if enabled is not None:
@@ -63,5 +69,10 @@ class Throttle:
             return True
 
     def describe(self) -> dict[str, object]:
-        return {"enabled": self.enabled, "scale": self.scale, "qps": self.qps,
-                "force": self.force, "rejected": self.rejected}
+        return {
+            "enabled": self.enabled,
+            "scale": self.scale,
+            "qps": self.qps,
+            "force": self.force,
+            "rejected": self.rejected,
+        }

@@ -68,8 +68,15 @@ class WebhookSender:
         self._pending = 0
         self._thread: threading.Thread | None = None
 
-    def send(self, event_type: str, address: str, envelope: dict[str, Any], *,
-             app_key: str, app_secret: str) -> Delivery:
+    def send(
+        self,
+        event_type: str,
+        address: str,
+        envelope: dict[str, Any],
+        *,
+        app_key: str,
+        app_secret: str,
+    ) -> Delivery:
         """Queue one event for delivery; returns its delivery record."""
         body = json.dumps(envelope, separators=(",", ":")).encode()
         delivery = Delivery(event_type, address, body, webhook_sign(app_key, app_secret, body))
@@ -108,8 +115,10 @@ class WebhookSender:
                 response = client.post(
                     delivery.address,
                     content=delivery.body,
-                    headers={"Authorization": delivery.signature,
-                             "Content-Type": "application/json"},
+                    headers={
+                        "Authorization": delivery.signature,
+                        "Content-Type": "application/json",
+                    },
                 )
                 delivery.attempts.append(response.status_code)
                 if response.status_code == 200:
