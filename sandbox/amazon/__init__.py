@@ -1,0 +1,26 @@
+"""Local emulator of the Amazon Selling Partner API parts skubridge uses.
+
+LWA token refresh, Listings Items, the All Listings report, FBA inventory summaries and
+Multi-Channel Fulfillment orders, with Amazon's error envelope, usage-plan throttling and
+URL-encoding rules (see /work/shared/reference/amazon-sp-api.md §8). ``create_app`` follows
+the shared emulator contract; sandbox credentials are the ``SANDBOX_*`` constants.
+"""
+
+from __future__ import annotations
+
+from sandbox.amazon.app import create_app, operation_of
+from sandbox.amazon.state import (
+    SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
+    SANDBOX_REFRESH_TOKEN,
+    AmazonEmulator,
+)
+
+__all__ = [
+    "SANDBOX_CLIENT_ID",
+    "SANDBOX_CLIENT_SECRET",
+    "SANDBOX_REFRESH_TOKEN",
+    "AmazonEmulator",
+    "create_app",
+    "operation_of",
+]

@@ -1,0 +1,968 @@
+"""The Amazon seller account the emulator keeps: listings, FBA stock, reports, MCF orders.
+
+Handlers here take decoded request values and return ``(status, body)``; HTTP concerns
+(routing, auth, throttling, headers) live in :mod:`sandbox.amazon.app`. Behaviour follows
+/work/shared/reference/amazon-sp-api.md; section numbers are cited where a rule comes from
+it, and assumptions the reference marks UNCONFIRMED are labelled.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import gzip
+import hashlib
+import hmac
+import io
+import itertools
+import json
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sandbox.amazon.schemas import body_errors
+from sandbox.fixture import AmazonListing, AmazonSide, Fixture
+
+Reply = tuple[int, Any]
+
+SANDBOX_CLIENT_ID = "amzn1.application-oa2-client.sandbox0001"
+SANDBOX_CLIENT_SECRET = "amzn1.oa2-cs.v1.sandboxsecret0001"  # noqa: S105 - sandbox only
+SANDBOX_REFRESH_TOKEN = "Atzr|sandbox-refresh-token-0001"  # noqa: S105 - sandbox only
+
+TOKEN_LIFETIME_S = 3600  # amazon-sp-api.md §1.1
+DOCUMENT_URL_TTL_S = 300  # pre-signed report URLs expire after 5 minutes (§2.2)
+INVENTORY_TOKEN_TTL_S = 30  # getInventorySummaries nextToken lifetime (§3)
+INVENTORY_PAGE = 50
+SEARCH_CAP = 1000  # searchListingsItems: only the first 1,000 results are reachable (§2.1)
+
+# GET_MERCHANT_LISTINGS_ALL_DATA columns in documented order (§2.2).
+REPORT_COLUMNS = [
+    "item-name",
+    "item-description",
+    "listing-id",
+    "seller-sku",
+    "price",
+    "quantity",
+    "open-date",
+    "image-url",
+    "item-is-marketplace",
+    "product-id-type",
+    "zshop-shipping-fee",
+    "item-note",
+    "item-condition",
+    "zshop-category1",
+    "zshop-browse-path",
+    "zshop-storefront-feature",
+    "asin1",
+    "asin2",
+    "asin3",
+    "will-ship-internationally",
+    "expedited-shipping",
+    "zshop-boldface",
+    "product-id",
+    "bid-for-featured-placement",
+    "add-delete",
+    "pending-quantity",
+    "fulfillment-channel",
+    "merchant-shipping-group",
+    "status",
+]
+
+# Attribute names the emulator accepts in a Listings PATCH; others give an INVALID issue
+# like a misspelt attribute does on Amazon (issue code 90000900, §4.1).
+KNOWN_ATTRIBUTES = {
+    "purchasable_offer",
+    "fulfillment_availability",
+    "item_name",
+    "list_price",
+    "brand",
+    "bullet_point",
+    "product_description",
+    "condition_type",
+    "merchant_suggested_asin",
+    "externally_assigned_product_identifier",
+    "main_product_image_locator",
+    "child_parent_sku_relationship",
+    "parentage_level",
+    "variation_theme",
+}
+
+AMAZON_CHANNEL = {  # FBA fulfillment channel code by marketplace region (§2.1, §2.2)
+    "A1F83G8C2ARO7P": "AMAZON_EU",
+    "A1PA6795UKMFR9": "AMAZON_EU",
+    "A13V1IB3VIYZZH": "AMAZON_EU",
+    "APJ6JRA9NG5V4": "AMAZON_EU",
+    "A1RKKUPIHCS9HS": "AMAZON_EU",
+    "A1VC38T7YXB528": "AMAZON_JP",
+}
+MCF_STATUS_STEPS = ("Received", "Planning", "Processing", "Complete")
+
+
+def iso(ts: float) -> str:
+    """An epoch time as ISO 8601 UTC with a Z suffix."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def error(code: str, message: str, details: str | None = None) -> dict[str, Any]:
+    """The SP-API error envelope (§1.3)."""
+    entry = {"code": code, "message": message}
+    if details is not None:
+        entry["details"] = details
+    return {"errors": [entry]}
+
+
+def invalid(message: str, details: str | None = None) -> Reply:
+    return 400, error("InvalidInput", message, details)
+
+
+@dataclass
+class Listing:
+    """One seller SKU in the emulated marketplace."""
+
+    sku: str
+    asin: str
+    parent_asin: str | None
+    title: str
+    price: Decimal
+    currency: str
+    quantity: int  # MFN: seller-managed quantity; FBA: fulfillable quantity
+    fulfillment: str  # FBA | MFN
+    barcode: str | None
+    status: str
+    created: float
+    updated: float
+    product_type: str = "PRODUCT"
+    reserved: int = 0
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    def to_fixture(self) -> dict[str, Any]:
+        return {
+            "sku": self.sku,
+            "asin": self.asin,
+            "parent_asin": self.parent_asin,
+            "title": self.title,
+            "price": str(self.price),
+            "currency": self.currency,
+            "quantity": self.quantity,
+            "fulfillment": self.fulfillment,
+            "barcode": self.barcode,
+            "status": self.status,
+        }
+
+
+@dataclass
+class ReportJob:
+    report_id: str
+    report_type: str
+    marketplace_ids: list[str]
+    created: float
+    content: bytes
+    polls: int = 0
+    status: str = "IN_QUEUE"
+    document_id: str | None = None
+
+
+@dataclass
+class ReportOptions:
+    """Knobs for report generation (``PUT /_sandbox/reports``)."""
+
+    compression: str | None = None  # "GZIP" or None
+    charset: str = "UTF-8"
+    statuses: tuple[str, ...] = ("IN_QUEUE", "IN_PROGRESS", "DONE")  # one per getReport poll
+
+
+class AmazonEmulator:
+    """State and operations of one emulated seller account (one marketplace)."""
+
+    def __init__(
+        self,
+        fixture: Fixture | None = None,
+        *,
+        client_id: str = SANDBOX_CLIENT_ID,
+        client_secret: str = SANDBOX_CLIENT_SECRET,
+        refresh_token: str = SANDBOX_REFRESH_TOKEN,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.refresh_tokens = {refresh_token}
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.tokens: dict[str, float] = {}  # access token -> expiry (epoch)
+        self.token_calls = 0
+        self.report_options = ReportOptions()
+        self._signing_key = secrets.token_bytes(16)
+        self._ids = itertools.count(50_000_000_000)
+        self.load(fixture or Fixture())
+
+    # ----- fixture -----------------------------------------------------------------
+    def load(self, fixture: Fixture) -> None:
+        """Replace the account with the ``amazon`` part of a fixture."""
+        side = fixture.amazon
+        now = self.clock()
+        with self.lock:
+            self.seller_id = side.seller_id
+            self.marketplace_id = side.marketplace_id
+            self.listings: dict[str, Listing] = {}
+            for item in side.listings:
+                self.listings[item.sku] = self._listing(item, now)
+            self.reports: dict[str, ReportJob] = {}
+            self.documents: dict[str, tuple[bytes, str | None]] = {}
+            self.inventory_tokens: dict[str, tuple[float, list[str], int]] = {}
+            self.orders: dict[str, dict[str, Any]] = {}
+
+    def _listing(self, item: AmazonListing, now: float) -> Listing:
+        return Listing(
+            sku=item.sku,
+            asin=item.asin or "",
+            parent_asin=item.parent_asin,
+            title=item.title,
+            price=item.price,
+            currency=item.currency,
+            quantity=item.quantity,
+            fulfillment=item.fulfillment,
+            barcode=item.barcode,
+            status=item.status,
+            created=now,
+            updated=now,
+        )
+
+    def export_side(self) -> AmazonSide:
+        """The current account as a fixture ``amazon`` part (FBA quantity = fulfillable)."""
+        with self.lock:
+            return AmazonSide(
+                seller_id=self.seller_id,
+                marketplace_id=self.marketplace_id,
+                listings=[AmazonListing(**lst.to_fixture()) for lst in self.listings.values()],
+            )
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a test may assert on, as JSON-ready data."""
+        with self.lock:
+            return {
+                "seller_id": self.seller_id,
+                "marketplace_id": self.marketplace_id,
+                "listings": [lst.to_fixture() for lst in self.listings.values()],
+                "fba": {
+                    s: lst.quantity for s, lst in self.listings.items() if lst.fulfillment == "FBA"
+                },
+                "mcf_orders": [dict(order) for order in self.orders.values()],
+                "reports": [
+                    {"reportId": r.report_id, "reportType": r.report_type, "status": r.status}
+                    for r in self.reports.values()
+                ],
+                "token_calls": self.token_calls,
+            }
+
+    # ----- LWA ----------------------------------------------------------------------
+    def issue_token(self, form: dict[str, str]) -> Reply:
+        """``POST /auth/o2/token`` with the refresh_token grant (§1.1)."""
+        with self.lock:
+            self.token_calls += 1
+            if form.get("grant_type") != "refresh_token":
+                return 400, {
+                    "error": "unsupported_grant_type",
+                    "error_description": "The authorization grant type is not supported",
+                }
+            if (
+                form.get("client_id") != self.client_id
+                or form.get("client_secret") != self.client_secret
+            ):
+                # 401 invalid_client: observed in third-party fixtures, UNCONFIRMED (§1.1)
+                return 401, {
+                    "error": "invalid_client",
+                    "error_description": "Client authentication failed",
+                }
+            refresh = form.get("refresh_token", "")
+            if refresh not in self.refresh_tokens:
+                return 400, {
+                    "error": "invalid_grant",
+                    "error_description": (
+                        "The request has an invalid grant parameter : refresh_token"
+                    ),
+                }
+            token = "Atza|" + secrets.token_urlsafe(48)
+            self.tokens[token] = self.clock() + TOKEN_LIFETIME_S
+            return 200, {
+                "access_token": token,
+                "token_type": "bearer",
+                "expires_in": TOKEN_LIFETIME_S,
+                "refresh_token": refresh,
+            }
+
+    def token_problem(self, token: str | None) -> str | None:
+        """Why an access token is refused (the ``details`` text), or None if it is valid."""
+        if not token:
+            return "Access token is missing in the request header."
+        with self.lock:
+            expiry = self.tokens.get(token)
+        if expiry is None:
+            return "The access token you provided is revoked, malformed or invalid."
+        if expiry <= self.clock():
+            return "The access token you provided has expired."
+        return None
+
+    def expire_tokens(self) -> int:
+        """Make every issued access token expired (tests of the refresh-on-403 path)."""
+        with self.lock:
+            now = self.clock()
+            for token in self.tokens:
+                self.tokens[token] = now - 1
+            return len(self.tokens)
+
+    # ----- Listings Items (§2.1, §4.1) -------------------------------------------------
+    def channel_code(self) -> str:
+        return AMAZON_CHANNEL.get(self.marketplace_id, "AMAZON_NA")
+
+    def item(self, listing: Listing, included: set[str]) -> dict[str, Any]:
+        """A Listings ``Item`` with the requested datasets."""
+        out: dict[str, Any] = {"sku": listing.sku}
+        if "summaries" in included:
+            summary: dict[str, Any] = {
+                "marketplaceId": self.marketplace_id,
+                "asin": listing.asin,
+                "productType": listing.product_type,
+                "conditionType": "new_new",
+                "status": ["BUYABLE", "DISCOVERABLE"] if listing.status == "Active" else [],
+                "itemName": listing.title,
+                "createdDate": iso(listing.created),
+                "lastUpdatedDate": iso(listing.updated),
+            }
+            if listing.fulfillment == "FBA":
+                summary["fnSku"] = (
+                    "X0" + hashlib.sha256(listing.sku.encode()).hexdigest()[:8].upper()
+                )
+            out["summaries"] = [summary]
+        if "attributes" in included:
+            out["attributes"] = {
+                "item_name": [{"value": listing.title, "marketplace_id": self.marketplace_id}],
+                "purchasable_offer": [self._offer_attribute(listing)],
+                **listing.attributes,
+            }
+        if "issues" in included:
+            out["issues"] = []
+        if "offers" in included:
+            out["offers"] = [
+                {
+                    "marketplaceId": self.marketplace_id,
+                    "offerType": "B2C",
+                    "price": {"currencyCode": listing.currency, "amount": f"{listing.price:.2f}"},
+                    "audience": {"value": "ALL", "displayName": "Sell on Amazon"},
+                }
+            ]
+        if "fulfillmentAvailability" in included:
+            if listing.fulfillment == "FBA":  # FBA carries no quantity here (§2.1)
+                out["fulfillmentAvailability"] = [{"fulfillmentChannelCode": self.channel_code()}]
+            else:
+                out["fulfillmentAvailability"] = [
+                    {"fulfillmentChannelCode": "DEFAULT", "quantity": listing.quantity}
+                ]
+        if "relationships" in included:
+            out["relationships"] = [{"marketplaceId": self.marketplace_id, "relationships": []}]
+        if "productTypes" in included:
+            out["productTypes"] = [
+                {"marketplaceId": self.marketplace_id, "productType": listing.product_type}
+            ]
+        return out
+
+    def _offer_attribute(self, listing: Listing) -> dict[str, Any]:
+        return {
+            "marketplace_id": self.marketplace_id,
+            "currency": listing.currency,
+            "audience": "ALL",
+            "our_price": [{"schedule": [{"value_with_tax": float(listing.price)}]}],
+        }
+
+    def get_listing(self, seller_id: str, sku: str, query: dict[str, list[str]]) -> Reply:
+        """``getListingsItem``: default includedData is summaries only (§2.1)."""
+        if (problem := self._check_marketplaces(query)) is not None:
+            return problem
+        included = set(csv_values(query, "includedData") or ["summaries"])
+        with self.lock:
+            if seller_id != self.seller_id:
+                return 403, error("Unauthorized", "Access to requested resource is denied.")
+            listing = self.listings.get(sku)
+            if listing is None:
+                return 404, error(
+                    "NOT_FOUND", f"SKU '{sku}' not found in marketplace {self.marketplace_id}"
+                )
+            return 200, self.item(listing, included)
+
+    def search_listings(self, seller_id: str, query: dict[str, list[str]]) -> Reply:
+        """``searchListingsItems``: pageSize <= 20, cap of 1,000 reachable results (§2.1)."""
+        if (problem := self._check_marketplaces(query)) is not None:
+            return problem
+        try:
+            page_size = int(first(query, "pageSize") or 10)
+        except ValueError:
+            return 400, error("InvalidInput", "pageSize must be an integer")
+        if not 1 <= page_size <= 20:
+            return 400, error("InvalidInput", "pageSize must be between 1 and 20")
+        identifiers = csv_values(query, "identifiers")
+        if len(identifiers) > 20:
+            return 400, error("InvalidInput", "identifiers accepts at most 20 values")
+        id_type = first(query, "identifiersType")
+        if identifiers and id_type not in ("SKU", "ASIN"):
+            return 400, error(
+                "InvalidInput", "identifiersType SKU or ASIN is required with identifiers"
+            )
+        offset = 0
+        if token := first(query, "pageToken"):
+            try:
+                offset = int(base64.urlsafe_b64decode(token.encode()).decode().split(":")[1])
+            except (ValueError, IndexError):
+                return 400, error("InvalidInput", "Invalid pageToken")
+        sort_by = first(query, "sortBy") or "lastUpdatedDate"
+        descending = (first(query, "sortOrder") or "DESC") == "DESC"
+        included = set(csv_values(query, "includedData") or ["summaries"])
+        with self.lock:
+            if seller_id != self.seller_id:
+                return 403, error("Unauthorized", "Access to requested resource is denied.")
+            found = list(self.listings.values())
+            if identifiers:
+                wanted = set(identifiers)
+                found = [x for x in found if (x.sku if id_type == "SKU" else x.asin) in wanted]
+            key = {"sku": lambda x: x.sku, "createdDate": lambda x: (x.created, x.sku)}.get(
+                sort_by, lambda x: (x.updated, x.sku)
+            )
+            found.sort(key=key, reverse=descending)
+            reachable = found[:SEARCH_CAP]
+            page = reachable[offset : offset + page_size]
+            body: dict[str, Any] = {
+                "numberOfResults": len(found),
+                "items": [self.item(x, included) for x in page],
+            }
+            pagination = {}
+            if offset + page_size < len(reachable):
+                pagination["nextToken"] = page_token(offset + page_size)
+            if offset > 0:
+                pagination["previousToken"] = page_token(max(0, offset - page_size))
+            if pagination:
+                body["pagination"] = pagination
+            return 200, body
+
+    def patch_listing(
+        self, seller_id: str, sku: str, query: dict[str, list[str]], body: Any
+    ) -> Reply:
+        """``patchListingsItem``: 400 if malformed, else 200 ACCEPTED/INVALID/VALID (§4.1)."""
+        if (problem := self._check_marketplaces(query)) is not None:
+            return problem
+        if problems := body_errors("listings", "ListingsItemPatchRequest", body):
+            return invalid("Invalid input", "; ".join(problems[:5]))
+        with self.lock:
+            if seller_id != self.seller_id:
+                return 403, error("Unauthorized", "Access to requested resource is denied.")
+            listing = self.listings.get(sku)
+            if listing is None:
+                return 404, error(
+                    "NOT_FOUND", f"SKU '{sku}' not found in marketplace {self.marketplace_id}"
+                )
+            issues, changes = self._plan_patches(listing, body["patches"])
+            submission = {"sku": sku, "submissionId": uuid.uuid4().hex}
+            if issues:
+                return 200, {**submission, "status": "INVALID", "issues": issues}
+            if first(query, "mode") == "VALIDATION_PREVIEW":
+                return 200, {**submission, "status": "VALID", "issues": []}
+            for apply in changes:
+                apply()
+            listing.updated = self.clock()
+            return 200, {**submission, "status": "ACCEPTED", "issues": []}
+
+    def _plan_patches(
+        self, listing: Listing, patches: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[Callable[[], None]]]:
+        issues: list[dict[str, Any]] = []
+        changes: list[Callable[[], None]] = []
+
+        def issue(code: str, message: str, name: str) -> None:
+            issues.append(
+                {"code": code, "message": message, "severity": "ERROR", "attributeNames": [name]}
+            )
+
+        for patch in patches:
+            path = patch["path"]
+            parts = path.split("/")
+            if len(parts) != 3 or parts[0] != "" or parts[1] != "attributes" or not parts[2]:
+                # only top-level attributes can be patched (§4.1)
+                issue("4000001", f"The patch path '{path}' is not supported.", path)
+                continue
+            name, value = parts[2], patch.get("value")
+            if name not in KNOWN_ATTRIBUTES:
+                issue(
+                    "90000900",
+                    f"The provided attribute '{name}' is not valid for product "
+                    f"type '{listing.product_type}'.",
+                    name,
+                )
+                continue
+            if patch["op"] == "delete":
+                changes.append(lambda n=name: listing.attributes.pop(n, None))
+                continue
+            if not value:
+                issue("90220", f"'{name}' is required but not supplied.", name)
+                continue
+            if name == "purchasable_offer":
+                self._plan_offer(listing, value, issue, changes)
+            elif name == "fulfillment_availability":
+                self._plan_availability(listing, value, issue, changes)
+            elif name == "item_name":
+                title = value[0].get("value")
+                if not isinstance(title, str) or not title:
+                    issue("90220", "'item_name' needs a non-empty value.", name)
+                else:
+                    changes.append(lambda t=title: setattr(listing, "title", t))
+            else:
+                changes.append(lambda n=name, v=value: listing.attributes.__setitem__(n, v))
+        return issues, changes
+
+    def _plan_offer(
+        self, listing: Listing, value: list[dict[str, Any]], issue: Any, changes: list
+    ) -> None:
+        for offer in value:
+            if offer.get("marketplace_id", self.marketplace_id) != self.marketplace_id:
+                continue
+            try:
+                amount = Decimal(str(offer["our_price"][0]["schedule"][0]["value_with_tax"]))
+            except (KeyError, IndexError, TypeError, InvalidOperation):
+                issue(
+                    "99022",
+                    "A value is required for 'our_price' in 'purchasable_offer'.",
+                    "purchasable_offer.our_price",
+                )
+                return
+            if not amount.is_finite() or amount <= 0:
+                issue("99022", "'our_price' must be greater than 0.", "purchasable_offer.our_price")
+                return
+            currency = offer.get("currency", listing.currency)
+            if currency != listing.currency:
+                issue(
+                    "99022",
+                    f"Currency '{currency}' is not valid for this marketplace.",
+                    "purchasable_offer.currency",
+                )
+                return
+            changes.append(lambda a=amount: setattr(listing, "price", a.quantize(Decimal("0.01"))))
+
+    def _plan_availability(
+        self, listing: Listing, value: list[dict[str, Any]], issue: Any, changes: list
+    ) -> None:
+        for entry in value:
+            code = entry.get("fulfillment_channel_code")
+            if not code:
+                issue(
+                    "90220",
+                    "The field 'fulfillment_channel_code' does not have enough values.",
+                    "fulfillment_availability",
+                )
+                return
+            if code != "DEFAULT":
+                continue  # Amazon owns FBA quantities
+            quantity = entry.get("quantity")
+            if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
+                issue(
+                    "90220",
+                    "'quantity' must be a whole number of 0 or more.",
+                    "fulfillment_availability.quantity",
+                )
+                return
+            if listing.fulfillment == "MFN":
+                changes.append(lambda q=quantity: setattr(listing, "quantity", q))
+
+    def _check_marketplaces(self, query: dict[str, list[str]]) -> Reply | None:
+        ids = csv_values(query, "marketplaceIds")
+        if not ids:
+            return invalid("Missing required parameter", "marketplaceIds is required")
+        if self.marketplace_id not in ids:
+            return invalid(f"Invalid marketplaceIds: {','.join(ids)}")
+        return None
+
+    # ----- FBA inventory (§3) ----------------------------------------------------------
+    def inventory_summaries(self, query: dict[str, list[str]]) -> Reply:
+        """``getInventorySummaries``: payload wrapper, 50 per page, nextToken valid 30 s."""
+        if first(query, "granularityType") != "Marketplace":
+            return invalid("Invalid granularityType", "granularityType must be Marketplace")
+        if first(query, "granularityId") != self.marketplace_id:
+            return invalid("Invalid granularityId")
+        markets = csv_values(query, "marketplaceIds")
+        if len(markets) != 1 or markets[0] != self.marketplace_id:
+            return invalid("marketplaceIds must hold exactly this seller's marketplace")
+        details = (first(query, "details") or "false").lower() == "true"
+        now = self.clock()
+        with self.lock:
+            if token := first(query, "nextToken"):
+                saved = self.inventory_tokens.pop(token, None)
+                if saved is None or saved[0] < now:
+                    return invalid("Invalid nextToken", "The nextToken is expired or invalid.")
+                _, skus, offset = saved
+            else:
+                wanted = csv_values(query, "sellerSkus")
+                if len(wanted) > 50:
+                    return invalid("sellerSkus accepts at most 50 values")
+                if not wanted and (single := first(query, "sellerSku")):
+                    wanted = [single]
+                fba = sorted(s for s, lst in self.listings.items() if lst.fulfillment == "FBA")
+                skus = [s for s in fba if s in set(wanted)] if wanted else fba
+                offset = 0
+            page = skus[offset : offset + INVENTORY_PAGE]
+            body: dict[str, Any] = {
+                "payload": {
+                    "granularity": {
+                        "granularityType": "Marketplace",
+                        "granularityId": self.marketplace_id,
+                    },
+                    "inventorySummaries": [
+                        self._summary(self.listings[s], details) for s in page if s in self.listings
+                    ],
+                }
+            }
+            if offset + INVENTORY_PAGE < len(skus):
+                token = secrets.token_urlsafe(24) + "+/="  # exercises URL-encoding (§1.6)
+                self.inventory_tokens[token] = (
+                    now + INVENTORY_TOKEN_TTL_S,
+                    skus,
+                    offset + INVENTORY_PAGE,
+                )
+                body["pagination"] = {"nextToken": token}
+            return 200, body
+
+    def _summary(self, listing: Listing, details: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "asin": listing.asin,
+            "fnSku": "X0" + hashlib.sha256(listing.sku.encode()).hexdigest()[:8].upper(),
+            "sellerSku": listing.sku,
+            "condition": "NewItem",
+            "lastUpdatedTime": iso(listing.updated),
+            "productName": listing.title,
+            "totalQuantity": listing.quantity + listing.reserved,
+        }
+        if details:
+            zero_unfulfillable = {
+                k: 0
+                for k in (
+                    "totalUnfulfillableQuantity",
+                    "customerDamagedQuantity",
+                    "warehouseDamagedQuantity",
+                    "distributorDamagedQuantity",
+                    "carrierDamagedQuantity",
+                    "defectiveQuantity",
+                    "expiredQuantity",
+                )
+            }
+            out["inventoryDetails"] = {
+                "fulfillableQuantity": listing.quantity,
+                "inboundWorkingQuantity": 0,
+                "inboundShippedQuantity": 0,
+                "inboundReceivingQuantity": 0,
+                "reservedQuantity": {
+                    "totalReservedQuantity": listing.reserved,
+                    "pendingCustomerOrderQuantity": listing.reserved,
+                    "pendingTransshipmentQuantity": 0,
+                    "fcProcessingQuantity": 0,
+                },
+                "researchingQuantity": {
+                    "totalResearchingQuantity": 0,
+                    "researchingQuantityBreakdown": [],
+                },
+                "unfulfillableQuantity": zero_unfulfillable,
+            }
+        return out
+
+    # ----- Reports (§2.2) ------------------------------------------------------------
+    def create_report(self, body: Any) -> Reply:
+        """``createReport``: 202 with a reportId; only the All Listings report is emulated."""
+        if problems := body_errors("reports", "CreateReportSpecification", body):
+            return invalid("Invalid input", "; ".join(problems[:5]))
+        if body["reportType"] != "GET_MERCHANT_LISTINGS_ALL_DATA":
+            return invalid(f"Report type {body['reportType']} is not supported by the sandbox.")
+        if self.marketplace_id not in body["marketplaceIds"]:
+            return invalid("Invalid marketplaceIds")
+        with self.lock:
+            report_id = str(next(self._ids))
+            content = self._listing_report() if self.listings else b""
+            self.reports[report_id] = ReportJob(
+                report_id, body["reportType"], list(body["marketplaceIds"]), self.clock(), content
+            )
+            return 202, {"reportId": report_id}
+
+    def _listing_report(self) -> bytes:
+        buffer = io.StringIO()
+        writer = csv.writer(
+            buffer, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_NONE, escapechar="\\"
+        )
+        writer.writerow(REPORT_COLUMNS)
+        for n, listing in enumerate(self.listings.values()):
+            fba = listing.fulfillment == "FBA"
+            row = dict.fromkeys(REPORT_COLUMNS, "")
+            row.update(
+                {
+                    "item-name": listing.title.replace("\t", " ").replace("\n", " "),
+                    "listing-id": f"{1127000000 + n:010d}ZZZ",
+                    "seller-sku": listing.sku,
+                    "price": f"{listing.price:.2f}",
+                    "quantity": "" if fba else str(listing.quantity),  # FBA rows: empty (§2.2)
+                    "open-date": datetime.fromtimestamp(listing.created, UTC).strftime(
+                        "%Y-%m-%d %H:%M:%S GMT"
+                    ),
+                    "item-is-marketplace": "y",
+                    "product-id-type": "1",
+                    "item-condition": "11",
+                    "asin1": listing.asin,
+                    "product-id": listing.asin,
+                    "pending-quantity": "0",
+                    "fulfillment-channel": self.channel_code() if fba else "DEFAULT",
+                    "status": listing.status,
+                }
+            )
+            writer.writerow([row[c] for c in REPORT_COLUMNS])
+        return buffer.getvalue().encode(self.report_options.charset, errors="replace")
+
+    def get_report(self, report_id: str) -> Reply:
+        """``getReport``: each poll moves the status one step (options.statuses)."""
+        with self.lock:
+            job = self.reports.get(report_id)
+            if job is None:
+                return 404, error("NotFound", f"Report {report_id} was not found.")
+            if job.status not in ("DONE", "CANCELLED", "FATAL"):
+                steps = self.report_options.statuses
+                job.status = steps[min(job.polls, len(steps) - 1)]
+                job.polls += 1
+                if job.status == "DONE" and not job.content:
+                    job.status = "CANCELLED"  # no data -> CANCELLED (§2.2)
+                if job.status == "DONE":
+                    job.document_id = f"amzn1.spdoc.1.4.na.{uuid.uuid4()}"
+                    data = job.content
+                    if self.report_options.compression == "GZIP":
+                        data = gzip.compress(data, mtime=0)
+                    self.documents[job.document_id] = (data, self.report_options.compression)
+            body: dict[str, Any] = {
+                "reportId": job.report_id,
+                "reportType": job.report_type,
+                "marketplaceIds": job.marketplace_ids,
+                "createdTime": iso(job.created),
+                "processingStatus": job.status,
+            }
+            if job.polls > 1:
+                body["processingStartTime"] = iso(job.created)
+            if job.status in ("DONE", "CANCELLED", "FATAL"):
+                body["processingEndTime"] = iso(self.clock())
+            if job.document_id:
+                body["reportDocumentId"] = job.document_id
+            return 200, body
+
+    def report_document(self, document_id: str, base_url: str) -> Reply:
+        """``getReportDocument``: a pre-signed URL on this app, valid for 5 minutes."""
+        with self.lock:
+            doc = self.documents.get(document_id)
+        if doc is None:
+            return 404, error("NotFound", f"Report document {document_id} was not found.")
+        issued = str(int(self.clock()))
+        signature = self._sign(document_id, issued)
+        url = (
+            f"{base_url.rstrip('/')}/_s3/report-documents/{document_id}"
+            f"?X-Amz-Date={issued}&X-Amz-Expires={DOCUMENT_URL_TTL_S}&X-Amz-Signature={signature}"
+        )
+        body = {"reportDocumentId": document_id, "url": url}
+        if doc[1]:
+            body["compressionAlgorithm"] = doc[1]
+        return 200, body
+
+    def _sign(self, document_id: str, issued: str) -> str:
+        return hmac.new(self._signing_key, f"{document_id}:{issued}".encode(), "sha256").hexdigest()
+
+    def download(self, document_id: str, query: dict[str, list[str]]) -> tuple[int, bytes, str]:
+        """The pre-signed download: ``(status, bytes, content type)``; no SP-API auth (§2.2)."""
+        issued = first(query, "X-Amz-Date") or ""
+        signature = first(query, "X-Amz-Signature") or ""
+        with self.lock:
+            doc = self.documents.get(document_id)
+        denied = (
+            403,
+            b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code>'
+            b"<Message>Request has expired</Message></Error>",
+            "application/xml",
+        )
+        if doc is None or not hmac.compare_digest(signature, self._sign(document_id, issued)):
+            return 403, denied[1].replace(b"Request has expired", b"Access Denied"), denied[2]
+        if int(issued) + DOCUMENT_URL_TTL_S < self.clock():
+            return denied
+        return 200, doc[0], f"text/plain; charset={self.report_options.charset}"
+
+    # ----- Multi-Channel Fulfillment (§5) ----------------------------------------------
+    def create_order(self, body: Any) -> Reply:
+        """``createFulfillmentOrder``: 200 ``{}``; reserves FBA fulfillable units."""
+        if problems := body_errors("outbound", "CreateFulfillmentOrderRequest", body):
+            return invalid("Invalid input", "; ".join(problems[:5]))
+        order_id = body["sellerFulfillmentOrderId"]
+        items = body["items"]
+        with self.lock:
+            if order_id in self.orders:
+                # Duplicate ids: behaviour UNCONFIRMED (§5.1). Assumption from the reference:
+                # reject with 400 InvalidInput so the client's look-up path gets exercised.
+                return invalid(
+                    f"Fulfillment order {order_id} already exists.",
+                    "sellerFulfillmentOrderId must be unique",
+                )
+            if body.get("marketplaceId", self.marketplace_id) != self.marketplace_id:
+                return invalid(f"Invalid marketplaceId {body['marketplaceId']}")
+            if not items or len(items) > 100:
+                return invalid("An order needs 1 to 100 items.")
+            if sum(i["quantity"] for i in items) > 250:
+                return invalid("An order can hold at most 250 units.")
+            item_ids = [i["sellerFulfillmentOrderItemId"] for i in items]
+            if len(set(item_ids)) != len(item_ids):
+                return invalid("sellerFulfillmentOrderItemId must be unique within the order.")
+            for item in items:
+                listing = self.listings.get(item["sellerSku"])
+                if listing is None or listing.fulfillment != "FBA" or item["quantity"] < 1:
+                    # observed message, amazon-sp-api.md §1.3
+                    item_id = item["sellerFulfillmentOrderItemId"]
+                    return invalid(f"the SellerSKU for Item Id: {item_id} is invalid.")
+            now = self.clock()
+            fulfillable = all(
+                self.listings[i["sellerSku"]].quantity >= i["quantity"] for i in items
+            )
+            if fulfillable:
+                for item in items:
+                    listing = self.listings[item["sellerSku"]]
+                    listing.quantity -= item["quantity"]
+                    listing.reserved += item["quantity"]
+                    listing.updated = now
+            self.orders[order_id] = {
+                **body,
+                "marketplaceId": self.marketplace_id,
+                "fulfillmentAction": body.get("fulfillmentAction", "Ship"),
+                "fulfillmentPolicy": body.get("fulfillmentPolicy", "FillOrKill"),
+                "fulfillmentOrderStatus": "Received" if fulfillable else "Unfulfillable",
+                "receivedDate": iso(now),
+                "statusUpdatedDate": iso(now),
+                "polls": 0,
+            }
+            return 200, {}
+
+    def get_order(self, order_id: str) -> Reply:
+        """``getFulfillmentOrder``: payload with items and shipments; each call advances status."""
+        with self.lock:
+            order = self.orders.get(order_id)
+            if order is None:
+                # 404 is declared in the model; the exact code is UNCONFIRMED (§5.3)
+                return 404, error("NotFound", f"Fulfillment order {order_id} was not found.")
+            status = order["fulfillmentOrderStatus"]
+            if status in MCF_STATUS_STEPS[:-1] and order["polls"] > 0:
+                status = MCF_STATUS_STEPS[MCF_STATUS_STEPS.index(status) + 1]
+                order["fulfillmentOrderStatus"] = status
+                order["statusUpdatedDate"] = iso(self.clock())
+                if status == "Complete":
+                    for item in order["items"]:
+                        self.listings[item["sellerSku"]].reserved -= item["quantity"]
+            order["polls"] += 1
+            return 200, {"payload": self._order_payload(order)}
+
+    def _order_payload(self, order: dict[str, Any]) -> dict[str, Any]:
+        keys = (
+            "sellerFulfillmentOrderId",
+            "marketplaceId",
+            "displayableOrderId",
+            "displayableOrderDate",
+            "displayableOrderComment",
+            "shippingSpeedCategory",
+            "destinationAddress",
+            "fulfillmentAction",
+            "fulfillmentPolicy",
+            "fulfillmentOrderStatus",
+            "receivedDate",
+            "statusUpdatedDate",
+            "notificationEmails",
+        )
+        head = {k: order[k] for k in keys if k in order}
+        unfulfillable = order["fulfillmentOrderStatus"] == "Unfulfillable"
+        items = [
+            {
+                "sellerSku": i["sellerSku"],
+                "sellerFulfillmentOrderItemId": i["sellerFulfillmentOrderItemId"],
+                "quantity": i["quantity"],
+                "cancelledQuantity": 0,
+                "unfulfillableQuantity": i["quantity"] if unfulfillable else 0,
+            }
+            for i in order["items"]
+        ]
+        shipments = []
+        if order["fulfillmentOrderStatus"] == "Complete":
+            digest = hashlib.sha256(order["sellerFulfillmentOrderId"].encode()).hexdigest()
+            shipments.append(
+                {
+                    "amazonShipmentId": "D" + digest[:8].upper(),
+                    "fulfillmentCenterId": "SEA8",
+                    "fulfillmentShipmentStatus": "SHIPPED",
+                    "shippingDate": order["statusUpdatedDate"],
+                    "fulfillmentShipmentItem": [
+                        {
+                            "sellerSku": i["sellerSku"],
+                            "sellerFulfillmentOrderItemId": i["sellerFulfillmentOrderItemId"],
+                            "quantity": i["quantity"],
+                            "packageNumber": 1,
+                        }
+                        for i in order["items"]
+                    ],
+                    "fulfillmentShipmentPackage": [
+                        {
+                            "packageNumber": 1,
+                            "carrierCode": "Amazon Logistics",
+                            "trackingNumber": "TBA" + str(int(digest[:10], 16))[:12],
+                            "estimatedArrivalDate": order["statusUpdatedDate"],
+                        }
+                    ],
+                }
+            )
+        return {
+            "fulfillmentOrder": head,
+            "fulfillmentOrderItems": items,
+            "fulfillmentShipments": shipments,
+            "returnItems": [],
+            "returnAuthorizations": [],
+        }
+
+    def cancel_order(self, order_id: str) -> Reply:
+        """``cancelFulfillmentOrder``: only while Received or Planning; releases reserved units."""
+        with self.lock:
+            order = self.orders.get(order_id)
+            if order is None:
+                return 404, error("NotFound", f"Fulfillment order {order_id} was not found.")
+            if order["fulfillmentOrderStatus"] not in ("Received", "Planning"):
+                return invalid(
+                    f"Fulfillment order {order_id} cannot be cancelled in status "
+                    f"{order['fulfillmentOrderStatus']}."
+                )
+            for item in order["items"]:
+                listing = self.listings[item["sellerSku"]]
+                listing.quantity += item["quantity"]
+                listing.reserved -= item["quantity"]
+            order["fulfillmentOrderStatus"] = "Cancelled"
+            order["statusUpdatedDate"] = iso(self.clock())
+            return 200, {}
+
+
+def first(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[0] if values else None
+
+
+def csv_values(query: dict[str, list[str]], name: str) -> list[str]:
+    """A csv (collectionFormat csv) query parameter split on commas (§1.6)."""
+    out: list[str] = []
+    for value in query.get(name, []):
+        out.extend(v for v in value.split(",") if v != "")
+    return out
+
+
+def page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"page:{offset}:{secrets.token_hex(4)}".encode()).decode()
+
+
+def dumps(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":"), default=str).encode()
