@@ -92,8 +92,8 @@ class TikTokEmulator:
         self.webhooks = WebhookSender()
         self.webhook_addresses: dict[str, str] = {}
         self._notification_ids = itertools.count(7_380_000_000_000_000_001)
-        self._line_ids = itertools.count(577_000_000_000_000_001)
-        self._order_ids = itertools.count(576_900_000_000_000_001)
+        self._line_ids = itertools.count(5_780_000_000_000_000_001)
+        self._order_ids = itertools.count(5_769_000_000_000_000_001)
         now = self.now()
         self.credentials = Credentials(
             access_tokens={DEFAULT_ACCESS_TOKEN: now + ACCESS_TOKEN_LIFETIME_S},
