@@ -1,0 +1,454 @@
+"""Resolver objects for the Shopify emulator's GraphQL execution.
+
+graphql-core's default resolver reads an attribute named like the field and calls it with
+``(info, **args)`` when it is callable, so each class below exposes the 2026-04 field names
+it supports as attributes or methods. Fields a class does not define resolve to null (a
+non-null one then fails loudly), which keeps "not emulated" visible.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from graphql import GraphQLError, GraphQLResolveInfo
+
+from sandbox.shopify import search
+from sandbox.shopify.state import (
+    InventoryItem,
+    Level,
+    Location,
+    Order,
+    OrderLine,
+    Product,
+    ShopifyState,
+    Variant,
+    gid_number,
+)
+
+MAX_PAGE = 250  # shopify.md §1.6: connections return at most 250 nodes per page
+
+
+def money(value: Decimal | None) -> str | None:
+    """``Money`` scalar: two decimals, e.g. "24.00" (shopify.md §1.7)."""
+    return None if value is None else f"{value:.2f}"
+
+
+def decimal_amount(value: Decimal) -> str:
+    """``Decimal`` scalar (MoneyV2.amount): minimal decimals, e.g. "24.0" (shopify.md §1.7)."""
+    text = format(value.normalize(), "f")
+    return text if "." in text else text + ".0"
+
+
+def money_v2(amount: Decimal, currency: str) -> dict[str, Any]:
+    return {"amount": decimal_amount(amount), "currencyCode": currency}
+
+
+def money_bag(amount: Decimal, currency: str) -> dict[str, Any]:
+    return {"shopMoney": money_v2(amount, currency), "presentmentMoney": money_v2(amount, currency)}
+
+
+def bad_request(message: str, code: str = "BAD_REQUEST") -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code})
+
+
+def encode_cursor(number: int) -> str:
+    """Opaque base64 JSON cursor, shaped like Shopify's (shopify.md §1.7)."""
+    raw = json.dumps({"last_id": number, "last_value": str(number)}, separators=(",", ":"))
+    return base64.b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        return int(json.loads(base64.b64decode(cursor.encode()))["last_id"])
+    except (ValueError, KeyError, TypeError):
+        raise bad_request(f"Invalid cursor for current pagination sort: {cursor!r}") from None
+
+
+def connection(
+    info: GraphQLResolveInfo,
+    items: Sequence[Any],
+    wrap: Callable[[Any], Any],
+    key: Callable[[Any], int],
+    *,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    reverse: bool | None = False,
+) -> dict[str, Any]:
+    """A Relay connection over ``items`` (already filtered), ordered by ``key``.
+
+    Outside bulk operations one of ``first``/``last`` is required and at most 250
+    (shopify.md §1.4 "connection without first/last", §1.6).
+    """
+    bulk = bool(info.context.get("bulk"))
+    if not bulk:
+        if first is None and last is None:
+            raise bad_request("you must provide one of first or last")
+        size = first if first is not None else last
+        if size is not None and (size < 0 or size > MAX_PAGE):
+            # Exact wording for first > 250 is UNCONFIRMED (shopify.md §10).
+            raise bad_request(f"The page size is too large. Max page size is {MAX_PAGE}.")
+    ordered = sorted(items, key=key, reverse=bool(reverse))
+    if after is not None:
+        mark = decode_cursor(after)
+        ordered = [i for i in ordered if (key(i) < mark if reverse else key(i) > mark)]
+    if before is not None:
+        mark = decode_cursor(before)
+        ordered = [i for i in ordered if (key(i) > mark if reverse else key(i) < mark)]
+    total = len(ordered)
+    if bulk:
+        page, has_next, has_prev = ordered, False, False
+    elif first is not None:
+        page = ordered[:first]
+        has_next, has_prev = total > first, after is not None
+    else:
+        assert last is not None
+        page = ordered[max(0, total - last) :]
+        has_next, has_prev = before is not None, total > last
+    nodes = [wrap(i) for i in page]
+    cursors = [encode_cursor(key(i)) for i in page]
+    return {
+        "nodes": nodes,
+        "edges": [{"node": n, "cursor": c} for n, c in zip(nodes, cursors, strict=True)],
+        "pageInfo": {
+            "hasNextPage": has_next,
+            "hasPreviousPage": has_prev,
+            "startCursor": cursors[0] if cursors else None,
+            "endCursor": cursors[-1] if cursors else None,
+        },
+    }
+
+
+def by_gid(obj: Any) -> int:
+    return gid_number(obj.id)
+
+
+class LocationNode:
+    def __init__(self, state: ShopifyState, loc: Location) -> None:
+        self._s, self._l = state, loc
+        self.id = loc.id
+        self.name = loc.name
+        self.isActive = loc.active
+        self.fulfillsOnlineOrders = True
+        self.isFulfillmentService = False
+        self.hasActiveInventory = True
+        self.shipsInventory = True
+        self.legacyResourceId = str(gid_number(loc.id))
+
+    def inventoryLevel(self, info: GraphQLResolveInfo, inventoryItemId: str) -> Any:
+        item = self._s.items.get(inventoryItemId)
+        level = item.levels.get(self._l.id) if item else None
+        return LevelNode(self._s, item, level) if item and level else None
+
+
+class LevelNode:
+    def __init__(self, state: ShopifyState, item: InventoryItem, level: Level) -> None:
+        self._s, self._item, self._level = state, item, level
+        # InventoryLevel GIDs carry ?inventory_item_id= (shopify.md §1.7)
+        self.id = (
+            f"gid://shopify/InventoryLevel/{level.id_number}"
+            f"?inventory_item_id={gid_number(item.id)}"
+        )
+        self.isActive = True
+        self.canDeactivate = True
+        self.createdAt = level.updated_at
+        self.updatedAt = level.updated_at
+
+    def location(self, info: GraphQLResolveInfo) -> LocationNode:
+        return LocationNode(self._s, self._s.locations[self._level.location_id])
+
+    def item(self, info: GraphQLResolveInfo) -> ItemNode:
+        return ItemNode(self._s, self._item)
+
+    def quantities(self, info: GraphQLResolveInfo, names: list[str]) -> list[dict[str, Any]]:
+        values = {
+            "available": self._level.available,
+            "on_hand": self._level.on_hand,
+            "committed": self._level.committed,
+        }
+        return [
+            {"name": n, "quantity": values.get(n, 0), "updatedAt": self._level.updated_at}
+            for n in names
+        ]
+
+
+class ItemNode:
+    def __init__(self, state: ShopifyState, item: InventoryItem) -> None:
+        self._s, self._i = state, item
+        self.id = item.id
+        self.sku = item.sku or None  # an unset SKU reads null (shopify.md §1.7)
+        self.tracked = item.tracked
+        self.requiresShipping = True
+        self.legacyResourceId = str(gid_number(item.id))
+        self.createdAt = item.updated_at
+        self.updatedAt = item.updated_at
+
+    def _levels(self, include_inactive: bool = False) -> list[Level]:
+        return [
+            lvl
+            for lvl in self._i.levels.values()
+            if include_inactive or self._s.locations[lvl.location_id].active
+        ]
+
+    def inventoryLevels(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+        include_inactive = bool(args.pop("includeInactive", False))
+        args.pop("query", None)
+        return connection(
+            info,
+            self._levels(include_inactive),
+            lambda lvl: LevelNode(self._s, self._i, lvl),
+            lambda lvl: lvl.id_number,
+            **args,
+        )
+
+    def inventoryLevel(self, info: GraphQLResolveInfo, locationId: str, **_: Any) -> Any:
+        level = self._i.levels.get(locationId)
+        return LevelNode(self._s, self._i, level) if level else None
+
+    def variant(self, info: GraphQLResolveInfo) -> VariantNode:
+        return VariantNode(self._s, self._s.variants[self._i.variant_id])
+
+    def variants(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+        v = self._s.variants[self._i.variant_id]
+        return connection(info, [v], lambda x: VariantNode(self._s, x), by_gid, **args)
+
+
+class VariantNode:
+    def __init__(self, state: ShopifyState, variant: Variant) -> None:
+        self._s, self._v = state, variant
+        item = state.items[variant.inventory_item_id]
+        self._item = item
+        self.id = variant.id
+        self.legacyResourceId = str(gid_number(variant.id))
+        self.title = variant.title
+        self.sku = item.sku or None
+        self.price = money(variant.price)
+        self.compareAtPrice = money(variant.compare_at_price)
+        self.barcode = variant.barcode
+        self.position = variant.position
+        self.inventoryPolicy = variant.inventory_policy
+        self.availableForSale = True
+        self.taxable = True
+        self.createdAt = variant.updated_at
+        self.updatedAt = variant.updated_at
+
+    def displayName(self, info: GraphQLResolveInfo) -> str:
+        return f"{self._s.products[self._v.product_id].title} - {self._v.title}"
+
+    def inventoryQuantity(self, info: GraphQLResolveInfo) -> int:
+        # Sum of available over active locations (shopify.md §2.1)
+        return sum(
+            lvl.available
+            for lvl in self._item.levels.values()
+            if self._s.locations[lvl.location_id].active
+        )
+
+    def selectedOptions(self, info: GraphQLResolveInfo) -> list[dict[str, str]]:
+        return [{"name": n, "value": v} for n, v in self._v.options]
+
+    def inventoryItem(self, info: GraphQLResolveInfo) -> ItemNode:
+        return ItemNode(self._s, self._item)
+
+    def product(self, info: GraphQLResolveInfo) -> ProductNode:
+        return ProductNode(self._s, self._s.products[self._v.product_id])
+
+
+class ProductNode:
+    def __init__(self, state: ShopifyState, product: Product) -> None:
+        self._s, self._p = state, product
+        self.id = product.id
+        self.legacyResourceId = str(gid_number(product.id))
+        self.title = product.title
+        self.status = product.status
+        self.handle = product.title.lower().replace(" ", "-")
+        self.vendor = "Sandbox"
+        self.productType = ""
+        self.tags: list[str] = []
+        self.createdAt = product.updated_at
+        self.updatedAt = product.updated_at
+
+    def totalInventory(self, info: GraphQLResolveInfo) -> int:
+        return sum(
+            VariantNode(self._s, self._s.variants[v]).inventoryQuantity(info)
+            for v in self._p.variant_ids
+        )
+
+    def variants(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+        args.pop("sortKey", None)
+        variants = [self._s.variants[v] for v in self._p.variant_ids]
+        return connection(
+            info, variants, lambda v: VariantNode(self._s, v), lambda v: v.position, **args
+        )
+
+    def variantsCount(self, info: GraphQLResolveInfo) -> dict[str, Any]:
+        return {"count": len(self._p.variant_ids), "precision": "EXACT"}
+
+    def options(self, info: GraphQLResolveInfo, **_: Any) -> list[dict[str, Any]]:
+        names: dict[str, list[str]] = {}
+        for vid in self._p.variant_ids:
+            for name, value in self._s.variants[vid].options:
+                values = names.setdefault(name, [])
+                if value not in values:
+                    values.append(value)
+        return [
+            {
+                "id": f"gid://shopify/ProductOption/{gid_number(self.id) * 10 + i}",
+                "name": n,
+                "position": i,
+                "values": vals,
+            }
+            for i, (n, vals) in enumerate(names.items(), 1)
+        ]
+
+
+class LineItemNode:
+    def __init__(self, state: ShopifyState, order: Order, line: OrderLine) -> None:
+        self._s, self._line = state, line
+        self.id = line.id
+        self.quantity = line.quantity
+        self.currentQuantity = line.quantity
+        self.sku = line.sku
+        self.title = line.title
+        self.name = line.title if not line.variant_title else f"{line.title} - {line.variant_title}"
+        self.variantTitle = line.variant_title
+        self.originalUnitPriceSet = money_bag(line.price, line.currency)
+        self.originalTotalSet = money_bag(line.price * line.quantity, line.currency)
+        self.customAttributes: list[dict[str, str]] = []
+
+    def variant(self, info: GraphQLResolveInfo) -> VariantNode | None:
+        v = self._s.variants.get(self._line.variant_id or "")
+        return VariantNode(self._s, v) if v else None
+
+    def product(self, info: GraphQLResolveInfo) -> ProductNode | None:
+        v = self._s.variants.get(self._line.variant_id or "")
+        return ProductNode(self._s, self._s.products[v.product_id]) if v else None
+
+
+class OrderNode:
+    def __init__(self, state: ShopifyState, order: Order) -> None:
+        self._s, self._o = state, order
+        self.id = order.id
+        self.legacyResourceId = str(gid_number(order.id))
+        self.name = order.name
+        self.createdAt = order.created_at
+        self.processedAt = order.created_at
+        self.updatedAt = order.created_at
+        self.email = order.email
+        self.phone = order.phone
+        self.sourceName = order.source_name
+        self.sourceIdentifier = order.source_identifier
+        self.tags = list(order.tags)
+        self.note = order.note
+        self.test = order.test
+        self.currencyCode = order.currency
+        self.presentmentCurrencyCode = order.currency
+        self.displayFinancialStatus = order.financial_status
+        self.displayFulfillmentStatus = "UNFULFILLED"
+        self.cancelledAt = None
+        self.closed = False
+        self.customAttributes = list(order.custom_attributes)
+        total = sum((ln.price * ln.quantity for ln in order.lines), Decimal(0))
+        self.totalPriceSet = money_bag(total, order.currency)
+        self.subtotalPriceSet = money_bag(total, order.currency)
+        self.currentTotalPriceSet = money_bag(total, order.currency)
+
+    def shippingAddress(self, info: GraphQLResolveInfo) -> dict[str, Any] | None:
+        addr = self._o.shipping_address
+        if addr is None:
+            return None
+        out = dict(addr)
+        first, last = addr.get("firstName"), addr.get("lastName")
+        out.setdefault("name", " ".join(p for p in (first, last) if p) or None)
+        out.setdefault("countryCodeV2", addr.get("countryCode"))
+        out.setdefault("province", addr.get("provinceCode"))
+        out.setdefault("id", f"gid://shopify/MailingAddress/{gid_number(self.id)}")
+        return out
+
+    def lineItems(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+        return connection(
+            info, self._o.lines, lambda ln: LineItemNode(self._s, self._o, ln), by_gid, **args
+        )
+
+
+def variant_fields(state: ShopifyState, v: Variant, name: str) -> list[str] | None:
+    """Searchable values of a variant per ``productVariants(query:)`` field (shopify.md §2.2)."""
+    item = state.items[v.inventory_item_id]
+    product = state.products[v.product_id]
+    match name:
+        case "sku":
+            return [item.sku or ""]
+        case "barcode":
+            return [v.barcode or ""]
+        case "id":
+            return [str(gid_number(v.id))]
+        case "product_id":
+            return [str(gid_number(product.id))]
+        case "product_ids":
+            return [str(gid_number(product.id))]
+        case "product_status":
+            return [product.status]
+        case "title":
+            return [v.title, product.title]
+        case "location_id":
+            return [str(gid_number(loc)) for loc in item.levels]
+    return None
+
+
+def product_fields(state: ShopifyState, p: Product, name: str) -> list[str] | None:
+    """Searchable values of a product per ``products(query:)`` field."""
+    match name:
+        case "sku":
+            return [
+                state.items[state.variants[v].inventory_item_id].sku or "" for v in p.variant_ids
+            ]
+        case "barcode":
+            return [state.variants[v].barcode or "" for v in p.variant_ids]
+        case "status":
+            return [p.status]
+        case "title":
+            return [p.title]
+        case "id":
+            return [str(gid_number(p.id))]
+        case "variant_id":
+            return [str(gid_number(v)) for v in p.variant_ids]
+    return None
+
+
+def order_fields(state: ShopifyState, o: Order, name: str) -> list[str] | None:
+    """Searchable values of an order per ``orders(query:)`` field (shopify.md §5.3)."""
+    match name:
+        case "source_identifier":
+            return [o.source_identifier or ""]
+        case "tag":
+            return list(o.tags)
+        case "name":
+            return [o.name, o.name.lstrip("#")]
+        case "email":
+            return [o.email or ""]
+        case "id":
+            return [str(gid_number(o.id))]
+        case "source_name":
+            return [o.source_name or ""]
+    return None
+
+
+def filtered(
+    state: ShopifyState,
+    items: Sequence[Any],
+    query: str | None,
+    fields: Callable[[ShopifyState, Any, str], list[str] | None],
+    default_field: str = "title",
+) -> list[Any]:
+    groups = search.parse(query)
+    if not groups:
+        return list(items)
+    return [
+        i
+        for i in items
+        if search.matches(groups, i, lambda o, f: fields(state, o, f), default_field)
+    ]
