@@ -1,0 +1,646 @@
+"""Amazon Selling Partner API connector: the store side for an Amazon seller account.
+
+Implements :class:`connectors.base.StoreApi` (``kind = "amazon"``) on the shared
+:class:`connectors.http.HttpLayer`:
+
+- auth: Login with Amazon refresh-token grant; the access token is cached and refreshed
+  5 minutes before it runs out, and once more when a call answers 403 for an expired or
+  invalid token (amazon-sp-api.md §1.1, §1.3). No SigV4 (not required since 2023, §0);
+- client-side token buckets per operation at the documented usage-plan rates (§1.5);
+- Amazon's error envelope becomes typed errors: 429 QuotaExceeded -> ThrottledError,
+  5xx -> TransientError, 401/403 -> AuthError, other 4xx -> FatalError carrying the
+  operation, code, message and ``x-amzn-RequestId``;
+- catalog: the All Listings report (create, poll, download, gunzip, parse TSV), then
+  FBA fulfillable quantities from ``getInventorySummaries`` (50 SKUs per call);
+- orders: TikTok orders become Multi-Channel Fulfillment orders whose
+  ``sellerFulfillmentOrderId`` is derived from the TikTok order id, so a lookup by TikTok
+  order id (``find_order``) is always possible (§5).
+
+Path parameters are percent-encoded exactly once here (``quote(value, safe="")``) and the
+already-built path is handed to httpx (§1.6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from connectors.amazon_report import (
+    ParseStats,
+    ReportRow,
+    decode_document,
+    parse_listings_report,
+)
+from connectors.base import (
+    CatalogVariant,
+    NotSupportedError,
+    StoreKind,
+    StoreOrder,
+    StoreOrderRequest,
+    Warehouse,
+)
+from connectors.errors import (
+    AuthError,
+    FatalError,
+    MalformedResponseError,
+    PagingError,
+    ThrottledError,
+    TransientError,
+)
+from connectors.http import HttpLayer, RateLimit, RetryPolicy, json_bytes, parse_json
+from connectors.redact import redact, register_secret
+
+log = logging.getLogger("skubridge.connectors.amazon")
+
+MARKETPLACE = "amazon"
+LISTINGS_REPORT = "GET_MERCHANT_LISTINGS_ALL_DATA"
+TOKEN_REFRESH_MARGIN_S = 300.0  # refresh ~5 minutes before expires_in runs out (§1.5)
+INVENTORY_BATCH = 50  # sellerSkus max 50 per getInventorySummaries call (§3)
+CATALOG_PAGE = 500  # variants per yielded page
+ORDER_ID_PREFIX = "TTS-"
+
+# Per-operation usage plans (rate/s, burst), amazon-sp-api.md §1.5. Where the model and
+# the docs page disagree the lower value is used (getListingsItem burst 5).
+RATES: dict[str, RateLimit] = {
+    "lwaToken": RateLimit(1.0, 5),  # LWA limit UNCONFIRMED (§1.5): be gentle; tokens are cached
+    "getListingsItem": RateLimit(5.0, 5),
+    "searchListingsItems": RateLimit(5.0, 5),
+    "patchListingsItem": RateLimit(5.0, 5),
+    "getInventorySummaries": RateLimit(2.0, 2),
+    "createFulfillmentOrder": RateLimit(2.0, 30),
+    "getFulfillmentOrder": RateLimit(2.0, 30),
+    "cancelFulfillmentOrder": RateLimit(2.0, 30),
+    "createReport": RateLimit(0.0167, 15),
+    "getReport": RateLimit(2.0, 15),
+    "getReportDocument": RateLimit(0.0167, 15),
+}
+
+CURRENCY_BY_MARKETPLACE = {  # marketplace ids §1.4
+    "ATVPDKIKX0DER": "USD", "A2EUQ1WTGCTBG2": "CAD", "A1AM78C64UM0Y8": "MXN",
+    "A2Q3Y263D00KWC": "BRL", "A1F83G8C2ARO7P": "GBP", "A1PA6795UKMFR9": "EUR",
+    "A13V1IB3VIYZZH": "EUR", "APJ6JRA9NG5V4": "EUR", "A1RKKUPIHCS9HS": "EUR",
+    "A1VC38T7YXB528": "JPY", "A19VAU5U5O7RUS": "SGD", "A39IBJ37TRP1C6": "AUD",
+}  # fmt: skip
+
+_SAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def fulfillment_order_id(tiktok_order_id: str) -> str:
+    """The MCF ``sellerFulfillmentOrderId`` for a TikTok order: deterministic, at most 40
+    characters of ``[A-Za-z0-9-_]`` (a ``+`` is mangled by getFulfillmentOrder, §1.6).
+
+    ``TTS-<id>`` when that fits; otherwise a readable prefix plus a hash of the full id, so
+    two different TikTok ids never share a fulfillment order id.
+    """
+    raw = tiktok_order_id.strip()
+    cleaned = _SAFE_ID.sub("", raw)
+    candidate = ORDER_ID_PREFIX + cleaned
+    if cleaned == raw and cleaned and len(candidate) <= 40:
+        return candidate
+    digest = hashlib.sha256(raw.encode()).hexdigest()[:15]
+    return f"{ORDER_ID_PREFIX}{cleaned[:20]}-{digest}"
+
+
+def _path(*segments: str) -> str:
+    """A path from segments, each percent-encoded exactly once (UTF-8, nothing safe, §1.6)."""
+    return "/" + "/".join(quote(segment, safe="") for segment in segments)
+
+
+def _error_entry(body: Any) -> dict[str, Any]:
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return errors[0]
+    return {}
+
+
+def check_response(response: httpx.Response, operation: str) -> None:
+    """Turn an SP-API answer into success or a typed error (envelope §1.3).
+
+    429 -> ThrottledError, 5xx -> TransientError, 401/403 -> AuthError (its ``message``
+    keeps Amazon's ``details``, e.g. "The access token you provided has expired."), any
+    other 4xx -> FatalError; each names the operation, code and ``x-amzn-RequestId``.
+    """
+    status = response.status_code
+    if status < 400:
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    entry = _error_entry(body)
+    code = entry.get("code") or (body.get("error") if isinstance(body, dict) else None)
+    message = str(entry.get("message") or "")
+    details = str(entry.get("details") or "")
+    if isinstance(body, dict) and "error_description" in body:  # LWA's OAuth2 shape (§1.1)
+        message = str(body.get("error_description") or "")
+    text = "; ".join(part for part in (message, details) if part)
+    text = redact(text or response.text[:300] or response.reason_phrase)
+    kwargs: dict[str, Any] = {
+        "marketplace": MARKETPLACE,
+        "operation": operation,
+        "status": status,
+        "code": code,
+        "request_id": response.headers.get("x-amzn-requestid"),
+    }
+    if status == 429:
+        raise ThrottledError(text, **kwargs)
+    if status >= 500:
+        raise TransientError(text, **kwargs)
+    if status in (401, 403):
+        if status == 403 and not details and code == "Unauthorized":
+            text += " (a 403 without details also means the path matched no route: check encoding)"
+        raise AuthError(text, **kwargs)
+    raise FatalError(text, **kwargs)
+
+
+class AmazonClient:
+    """Amazon seller account (one marketplace) as a :class:`connectors.base.StoreApi`."""
+
+    kind: StoreKind = "amazon"
+
+    def __init__(
+        self,
+        endpoint: str,
+        lwa_url: str,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str,
+        seller_id: str,
+        marketplace_id: str,
+        *,
+        rate_scale: float = 1.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        shipping_speed: str = "Standard",
+        report_poll_initial: float = 5.0,
+        report_poll_max: float = 60.0,
+        report_timeout: float = 3600.0,
+        user_agent: str = "skubridge/0.1 (Language=Python; Platform=Linux)",
+    ) -> None:
+        register_secret(client_secret, refresh_token, client_id)
+        self.endpoint = endpoint.rstrip("/")
+        self.lwa_url = lwa_url
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._refresh_token = refresh_token
+        self.seller_id = seller_id
+        self.marketplace_id = marketplace_id
+        self.currency = CURRENCY_BY_MARKETPLACE.get(marketplace_id)
+        self.shipping_speed = shipping_speed
+        self.report_poll_initial = report_poll_initial
+        self.report_poll_max = report_poll_max
+        self.report_timeout = report_timeout
+        self.http = HttpLayer(
+            marketplace=MARKETPLACE,
+            base_url=self.endpoint,
+            rates=RATES,
+            rate_scale=rate_scale,
+            retry=retry,
+            transport=transport,
+            headers={"user-agent": user_agent},  # documented as required (§1.2)
+        )
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = asyncio.Lock()
+        self.last_report_stats: ParseStats | None = None
+
+    async def __aenter__(self) -> AmazonClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self.http.aclose()
+
+    # ----- auth -------------------------------------------------------------------------
+    async def access_token(self, *, stale: str | None = None) -> str:
+        """A valid LWA access token: cached, refreshed 5 minutes before expiry (§1.1).
+
+        ``stale`` is a token the API just refused: it is replaced unless another task has
+        already done so (many concurrent 403s cost one refresh).
+        """
+        async with self._token_lock:
+            fresh = self._token and time.monotonic() < self._token_expires
+            if fresh and (stale is None or self._token != stale):
+                return self._token  # type: ignore[return-value]
+            form = {
+                "grant_type": "refresh_token",
+                "refresh_token": self._refresh_token,
+                "client_id": self._client_id,
+                "client_secret": self._client_secret,
+            }
+
+            def build() -> httpx.Request:
+                return self.http.client.build_request("POST", self.lwa_url, data=form)
+
+            response = await self.http.send("lwaToken", build, check=check_response)
+            body = parse_json(response, marketplace=MARKETPLACE, operation="lwaToken")
+            token = body.get("access_token") if isinstance(body, dict) else None
+            if not isinstance(token, str) or not token:
+                raise MalformedResponseError(
+                    "LWA answer has no access_token", marketplace=MARKETPLACE, operation="lwaToken"
+                )
+            register_secret(token)
+            lifetime = float(body.get("expires_in") or 3600)
+            self._token = token
+            self._token_expires = time.monotonic() + max(0.0, lifetime - TOKEN_REFRESH_MARGIN_S)
+            return token
+
+    async def _call(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        idempotent: bool = True,
+    ) -> httpx.Response:
+        """One SP-API call with the access token; on a 403 that blames the token, get a new
+        token and send once more (the refused request was not processed, so this is safe
+        even for writes)."""
+        content = json_bytes(body) if body is not None else None
+        refused: str | None = None
+        for attempt in (1, 2):
+            token = await self.access_token(stale=refused)
+
+            def build(token: str = token) -> httpx.Request:
+                headers = {"x-amz-access-token": token}
+                if content is not None:
+                    headers["content-type"] = "application/json"
+                return self.http.client.build_request(
+                    method, path, params=dict(params or {}), content=content, headers=headers
+                )
+
+            try:
+                return await self.http.send(
+                    operation, build, check=check_response, idempotent=idempotent
+                )
+            except AuthError as exc:
+                if attempt == 1 and "access token" in exc.message.lower():
+                    refused = token
+                    log.info("%s: access token refused (%s); refreshing once", operation, exc.code)
+                    continue
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _json(self, operation: str, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self._call(operation, method, path, **kwargs)
+        return parse_json(response, marketplace=MARKETPLACE, operation=operation)
+
+    # ----- catalog ----------------------------------------------------------------------
+    async def iter_catalog(self) -> AsyncIterator[list[CatalogVariant]]:
+        """Every listing of the seller in this marketplace, page by page.
+
+        Source: the All Listings report (includes inactive listings), then FBA fulfillable
+        quantity from ``getInventorySummaries`` for the FBA SKUs (the report has no FBA
+        stock, §2.2; push ``fulfillableQuantity``, not ``totalQuantity``, §3).
+
+        Variant-family rule: a listing whose parent ASIN is known (only when the report
+        carries a ``parent-asin`` column: not in the documented column list) is a variant of
+        a product whose id is that parent ASIN. Otherwise each SKU is its own product: the
+        product id is the SKU's own ASIN when no other SKU in the report carries that ASIN,
+        else the seller SKU itself (so two SKUs of one ASIN, e.g. an FBA and an MFN offer,
+        never merge into one product by accident). ``variant_id`` is always the seller SKU.
+        """
+        rows = await self.listing_report()
+        fba_skus = [row.sku for row in rows if row.fulfillment == "FBA"]
+        fulfillable = await self.fba_fulfillable(fba_skus) if fba_skus else {}
+        asin_count = Counter(row.asin for row in rows if row.asin)
+        page: list[CatalogVariant] = []
+        for row in rows:
+            page.append(self._variant(row, fulfillable, asin_count))
+            if len(page) >= CATALOG_PAGE:
+                yield page
+                page = []
+        if page:
+            yield page
+
+    def _variant(
+        self, row: ReportRow, fulfillable: Mapping[str, int], asin_count: Counter[str]
+    ) -> CatalogVariant:
+        if row.parent_asin:
+            product_id = row.parent_asin
+        elif row.asin and asin_count[row.asin] == 1:
+            product_id = row.asin
+        else:
+            product_id = row.sku
+        if row.fulfillment == "FBA":
+            stock = {"FBA": fulfillable.get(row.sku, 0)}
+        else:
+            stock = {"MFN": row.quantity or 0}
+        return CatalogVariant(
+            channel="amazon",
+            product_id=product_id,
+            variant_id=row.sku,
+            seller_sku=row.sku,
+            title=row.title,
+            price=row.price,
+            currency=self.currency if row.price is not None else None,
+            stock=stock,
+            barcode=row.barcode,
+            status=row.status,
+            fulfillment="FBA" if row.fulfillment == "FBA" else "MFN",
+            parent_id=row.parent_asin,
+        )
+
+    async def listing_report(self) -> list[ReportRow]:
+        """Request, wait for, download and parse the All Listings report (§2.2)."""
+        created = await self._json(
+            "createReport",
+            "POST",
+            "/reports/2021-06-30/reports",
+            body={"reportType": LISTINGS_REPORT, "marketplaceIds": [self.marketplace_id]},
+        )
+        report_id = str(created["reportId"])
+        report = await self._wait_for_report(report_id)
+        if report["processingStatus"] == "CANCELLED":
+            # Amazon cancels a report that has no data (§2.2): the seller has no listings.
+            log.warning("All Listings report %s was CANCELLED (no data)", report_id)
+            self.last_report_stats = ParseStats()
+            return []
+        text = await self._download_report(str(report["reportDocumentId"]))
+        try:
+            rows, stats = parse_listings_report(text)
+        except ValueError as exc:
+            raise MalformedResponseError(
+                str(exc), marketplace=MARKETPLACE, operation="downloadReportDocument"
+            ) from None
+        self.last_report_stats = stats
+        return rows
+
+    async def _wait_for_report(self, report_id: str) -> dict[str, Any]:
+        delay = self.report_poll_initial
+        deadline = time.monotonic() + self.report_timeout
+        path = _path("reports", "2021-06-30", "reports", report_id)
+        while True:
+            report = await self._json("getReport", "GET", path)
+            status = str(report.get("processingStatus", "")).upper()
+            if status == "DONE" and report.get("reportDocumentId"):
+                return report
+            if status == "CANCELLED":
+                return {**report, "processingStatus": "CANCELLED"}
+            if status == "FATAL":
+                raise FatalError(
+                    f"report {report_id} ended FATAL",
+                    marketplace=MARKETPLACE,
+                    operation="getReport",
+                    code="FATAL",
+                )
+            if time.monotonic() + delay > deadline:
+                raise TransientError(
+                    f"report {report_id} still {status or 'unknown'} after "
+                    f"{self.report_timeout:.0f} s",
+                    marketplace=MARKETPLACE,
+                    operation="getReport",
+                )
+            await asyncio.sleep(delay)
+            delay = min(self.report_poll_max, delay * 1.5)
+
+    async def _download_report(self, document_id: str) -> str:
+        path = _path("reports", "2021-06-30", "documents", document_id)
+        for attempt in (1, 2):
+            document = await self._json("getReportDocument", "GET", path)
+            url = str(document["url"])
+
+            def build(url: str = url) -> httpx.Request:
+                # A pre-signed URL: no SP-API auth headers (§2.2).
+                return self.http.client.build_request("GET", url)
+
+            try:
+                response = await self.http.send("downloadReportDocument", build)
+            except AuthError:
+                if attempt == 1:  # the URL lives 5 minutes: ask for a fresh one once
+                    continue
+                raise
+            return decode_document(
+                response.content,
+                compression=document.get("compressionAlgorithm"),
+                content_type=response.headers.get("content-type"),
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def fba_fulfillable(self, skus: list[str]) -> dict[str, int]:
+        """``inventoryDetails.fulfillableQuantity`` per FBA SKU (50 SKUs per call, §3).
+
+        SKUs missing from the answer have no FBA inventory and get 0. A SKU containing a
+        comma cannot go in the csv list (§1.6) and is asked for alone via ``sellerSku``.
+        """
+        result: dict[str, int] = {}
+        plain = [sku for sku in skus if "," not in sku]
+        groups: list[dict[str, str]] = [
+            {"sellerSkus": ",".join(plain[i : i + INVENTORY_BATCH])}
+            for i in range(0, len(plain), INVENTORY_BATCH)
+        ]
+        groups += [{"sellerSku": sku} for sku in skus if "," in sku]
+        for group in groups:
+            async for summary in self._inventory_pages(group):
+                sku = summary.get("sellerSku")
+                details = summary.get("inventoryDetails") or {}
+                quantity = details.get("fulfillableQuantity")
+                if isinstance(sku, str) and isinstance(quantity, int):
+                    result[sku] = max(0, quantity)
+        for sku in skus:
+            result.setdefault(sku, 0)
+        return result
+
+    async def _inventory_pages(self, extra: Mapping[str, str]) -> AsyncIterator[dict[str, Any]]:
+        params = {
+            "granularityType": "Marketplace",
+            "granularityId": self.marketplace_id,
+            "marketplaceIds": self.marketplace_id,
+            "details": "true",
+            **extra,
+        }
+        seen: set[str] = set()
+        while True:
+            body = await self._json(
+                "getInventorySummaries", "GET", "/fba/inventory/v1/summaries", params=params
+            )
+            payload = body.get("payload") if isinstance(body, dict) else None
+            if not isinstance(payload, dict):
+                raise MalformedResponseError(
+                    "getInventorySummaries answer has no payload",
+                    marketplace=MARKETPLACE,
+                    operation="getInventorySummaries",
+                )
+            for summary in payload.get("inventorySummaries") or []:
+                yield summary
+            token = (body.get("pagination") or {}).get("nextToken")
+            if not token:
+                return
+            if token in seen:
+                raise PagingError(
+                    "getInventorySummaries repeated a nextToken",
+                    marketplace=MARKETPLACE,
+                    operation="getInventorySummaries",
+                )
+            seen.add(token)
+            # nextToken lives 30 s (§3); httpx URL-encodes it in the query string (§1.6)
+            params = {**params, "nextToken": token}
+
+    async def locations(self) -> list[Warehouse]:
+        """The two pseudo-locations of Amazon stock: FBA (Amazon's) and MFN (the seller's)."""
+        return [
+            Warehouse(id="FBA", name="Fulfillment by Amazon", type="FBA"),
+            Warehouse(id="MFN", name="Merchant fulfilled", is_default=True, type="MFN"),
+        ]
+
+    async def set_variant_skus(self, product_id: str, skus: Mapping[str, str]) -> None:
+        """Not possible on Amazon: a seller SKU is the listing's identity and cannot be
+        renamed, so a manual map is recorded as a link only."""
+        raise NotSupportedError(
+            "Amazon seller SKUs cannot be renamed; the mapping is recorded as a link instead"
+        )
+
+    # ----- orders (Multi-Channel Fulfillment, §5) ---------------------------------------
+    def fulfillment_order_body(self, order: StoreOrderRequest) -> dict[str, Any]:
+        """The ``CreateFulfillmentOrderRequest`` for a TikTok order (§5.1)."""
+        order_id = fulfillment_order_id(order.tiktok_order_id)
+        display = " ".join(order.tiktok_order_id.split())[:40] or order_id
+        comment = " ".join((order.note or f"TikTok Shop order {order.tiktok_order_id}").split())
+        items = []
+        for n, line in enumerate(order.lines, start=1):
+            sku = line.seller_sku or line.store_variant_id
+            items.append(
+                {
+                    "sellerSku": sku,
+                    "sellerFulfillmentOrderItemId": f"{order_id}-{n}"[-50:],
+                    "quantity": line.quantity,
+                }
+            )
+        created = order.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {
+            "marketplaceId": self.marketplace_id,
+            "sellerFulfillmentOrderId": order_id,
+            "displayableOrderId": display,
+            "displayableOrderDate": created,
+            "displayableOrderComment": comment[:750] or "TikTok Shop order",
+            "shippingSpeedCategory": order.shipping_speed or self.shipping_speed,
+            "destinationAddress": self._address(order),
+            # Defaults when omitted are UNCONFIRMED (§5.1): send them explicitly.
+            "fulfillmentAction": "Ship",
+            "fulfillmentPolicy": "FillOrKill",
+            "items": items,
+        }
+
+    def _address(self, order: StoreOrderRequest) -> dict[str, str]:
+        r = order.recipient
+        if r is None:
+            raise self._reject(order, "MISSING_ADDRESS", "the order has no recipient address")
+        name = r.name or " ".join(p for p in (r.first_name, r.last_name) if p)
+        address = {
+            "name": name,
+            "addressLine1": r.address1,
+            "addressLine2": r.address2,
+            "city": r.city,
+            "stateOrRegion": r.region_code or r.region,
+            "postalCode": r.postal_code,
+            "countryCode": r.country_code,
+            "phone": r.phone,
+        }
+        missing = [
+            k for k in ("name", "addressLine1", "postalCode", "countryCode") if not address[k]
+        ]
+        if missing:
+            raise self._reject(order, "MISSING_ADDRESS", f"address lacks {', '.join(missing)}")
+        return {k: v.strip() for k, v in address.items() if v and v.strip()}
+
+    @staticmethod
+    def _reject(order: StoreOrderRequest, code: str, why: str) -> FatalError:
+        return FatalError(
+            f"TikTok order {order.tiktok_order_id}: {why}",
+            marketplace=MARKETPLACE,
+            operation="createFulfillmentOrder",
+            code=code,
+        )
+
+    async def create_order(self, order: StoreOrderRequest) -> StoreOrder:
+        """Create the MCF order for a TikTok order (sent once: ``idempotent=False``).
+
+        A lost answer raises OutcomeUnknownError: look the order up with ``find_order``
+        before sending again. A 400 may mean the id already exists (duplicate behaviour is
+        UNCONFIRMED, §5.1): the order is then looked up and returned if it is there.
+        """
+        if not order.lines:
+            raise self._reject(order, "NO_LINES", "the order has no lines")
+        body = self.fulfillment_order_body(order)
+        try:
+            await self._call(
+                "createFulfillmentOrder",
+                "POST",
+                "/fba/outbound/2020-07-01/fulfillmentOrders",
+                body=body,
+                idempotent=False,
+            )
+        except FatalError as exc:
+            if exc.status != 400 or isinstance(exc, AuthError):
+                raise
+            existing = await self.find_order(order.tiktok_order_id)
+            if existing is None:
+                raise
+            log.info("MCF order %s already existed; not created again", existing.id)
+            return existing
+        return StoreOrder(
+            id=body["sellerFulfillmentOrderId"],
+            tiktok_order_id=order.tiktok_order_id,
+            name=body["displayableOrderId"],
+            status=None,
+        )
+
+    async def find_order(self, tiktok_order_id: str) -> StoreOrder | None:
+        """The MCF order created for a TikTok order (``getFulfillmentOrder``; 404 -> None)."""
+        order_id = fulfillment_order_id(tiktok_order_id)
+        path = _path("fba", "outbound", "2020-07-01", "fulfillmentOrders", order_id)
+        try:
+            body = await self._json("getFulfillmentOrder", "GET", path)
+        except FatalError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        head = ((body or {}).get("payload") or {}).get("fulfillmentOrder") or {}
+        return StoreOrder(
+            id=str(head.get("sellerFulfillmentOrderId") or order_id),
+            tiktok_order_id=tiktok_order_id,
+            name=head.get("displayableOrderId"),
+            status=head.get("fulfillmentOrderStatus"),
+        )
+
+
+def client_from_settings(settings: Any, *, shop_id: str, **kwargs: Any) -> AmazonClient:
+    """An AmazonClient from :class:`skubridge.config.AmazonSettings`, resolving its secrets."""
+    from skubridge.config import resolve_secret
+
+    return AmazonClient(
+        settings.endpoint,
+        settings.lwa_url,
+        resolve_secret(settings.lwa_client_id, shop_id=shop_id, field="lwa_client_id"),
+        resolve_secret(settings.lwa_client_secret, shop_id=shop_id, field="lwa_client_secret"),
+        resolve_secret(settings.refresh_token, shop_id=shop_id, field="refresh_token"),
+        settings.seller_id,
+        settings.marketplace_id,
+        shipping_speed=settings.shipping_speed,
+        **kwargs,
+    )
+
+
+__all__ = [
+    "RATES",
+    "AmazonClient",
+    "check_response",
+    "client_from_settings",
+    "fulfillment_order_id",
+]
