@@ -492,6 +492,25 @@ class AmazonClient:
             # nextToken lives 30 s (§3); httpx URL-encodes it in the query string (§1.6)
             params = {**params, "nextToken": token}
 
+    async def get_listing(
+        self,
+        sku: str,
+        included: tuple[str, ...] = ("summaries", "offers", "fulfillmentAvailability"),
+    ) -> dict[str, Any] | None:
+        """One listing as Amazon's ``Item`` (``getListingsItem``), or None if the SKU is unknown.
+
+        Used to check a single SKU (e.g. before a manual map); the SKU is percent-encoded
+        once in the path and ``includedData`` is sent as one csv parameter (§1.6, §2.1).
+        """
+        path = _path("listings", "2021-08-01", "items", self.seller_id, sku)
+        params = {"marketplaceIds": self.marketplace_id, "includedData": ",".join(included)}
+        try:
+            return await self._json("getListingsItem", "GET", path, params=params)
+        except FatalError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
     async def locations(self) -> list[Warehouse]:
         """The two pseudo-locations of Amazon stock: FBA (Amazon's) and MFN (the seller's)."""
         return [

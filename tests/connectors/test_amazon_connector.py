@@ -1,0 +1,433 @@
+"""AmazonClient against the Amazon emulator over loopback HTTP: what it sends and how it copes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from connectors.amazon import AmazonClient, fulfillment_order_id
+from connectors.base import Address, NotSupportedError, StoreApi, StoreOrderLine, StoreOrderRequest
+from connectors.errors import AuthError, FatalError, OutcomeUnknownError
+from connectors.http import RetryPolicy
+from sandbox.amazon import (
+    SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
+    SANDBOX_REFRESH_TOKEN,
+    create_app,
+)
+from sandbox.amazon.schemas import body_errors
+from sandbox.fixture import load_fixture
+from sandbox.server import serve_in_thread
+
+SELLER = "A2SANDBOXSELLER"
+US = "ATVPDKIKX0DER"
+FAST = RetryPolicy(attempts=8, timeout=30, wait_initial=0.01, wait_max=0.05, wait_jitter=0.01)
+
+
+class Recorder(httpx.AsyncBaseTransport):
+    """Forwards to real loopback HTTP and keeps every request sent (with its body)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.requests: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        self.requests.append(request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    def to(self, path_part: str) -> list[httpx.Request]:
+        return [r for r in self.requests if path_part in r.url.raw_path.decode()]
+
+
+def listings(n_fba: int, n_mfn: int, **extra: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "sku": f"FBA-{i:05d}",
+            "price": "12.50",
+            "quantity": i % 7,
+            "fulfillment": "FBA",
+            "title": f"FBA item {i}",
+            **extra,
+        }
+        for i in range(n_fba)
+    ] + [
+        {
+            "sku": f"MFN-{i:05d}",
+            "price": "7.25",
+            "quantity": 3,
+            "fulfillment": "MFN",
+            "title": f"MFN item {i}",
+        }
+        for i in range(n_mfn)
+    ]
+
+
+@pytest.fixture
+def emulator() -> Iterator[tuple[str, Any]]:
+    app = create_app(
+        load_fixture(
+            {
+                "amazon": {
+                    "listings": [
+                        *listings(3, 2),
+                        {"sku": "odd/sku +1", "price": "5.00", "quantity": 4, "fulfillment": "FBA"},
+                    ]
+                }
+            }
+        ),
+        throttle=False,
+    )
+    app.state.emulator.report_options.statuses = ("IN_QUEUE", "DONE")
+    with serve_in_thread(app) as url:
+        yield url, app
+
+
+def make_client(url: str, recorder: Recorder | None = None, **kwargs: Any) -> AmazonClient:
+    defaults: dict[str, Any] = {
+        "rate_scale": 0,
+        "retry": FAST,
+        "report_poll_initial": 0.01,
+        "report_poll_max": 0.05,
+        "report_timeout": 30,
+    }
+    return AmazonClient(
+        url,
+        f"{url}/auth/o2/token",
+        SANDBOX_CLIENT_ID,
+        SANDBOX_CLIENT_SECRET,
+        SANDBOX_REFRESH_TOKEN,
+        SELLER,
+        US,
+        transport=recorder,
+        **{**defaults, **kwargs},
+    )
+
+
+async def catalog(client: AmazonClient) -> list:
+    out = []
+    async for page in client.iter_catalog():
+        out.extend(page)
+    return out
+
+
+def order(
+    tiktok_id: str = "576460752303423488", sku: str = "FBA-00001", qty: int = 1, **kw: Any
+) -> StoreOrderRequest:
+    return StoreOrderRequest(
+        tiktok_order_id=tiktok_id,
+        lines=(
+            StoreOrderLine(
+                store_variant_id=sku, seller_sku=sku, quantity=qty, unit_price=Decimal("12.50")
+            ),
+        ),
+        currency="USD",
+        created_at=datetime(2026, 3, 27, 12, 0, tzinfo=UTC),
+        recipient=Address(
+            name="Jane Doe",
+            address1="123 Main St",
+            address2="Apt 4",
+            city="Seattle",
+            region_code="WA",
+            postal_code="98101",
+            country_code="US",
+            phone="2065550100",
+        ),
+        **kw,
+    )
+
+
+async def test_catalog_variants_with_fba_and_mfn_stock(emulator):
+    url, app = emulator
+    recorder = Recorder()
+    async with make_client(url, recorder) as client:
+        assert isinstance(client, StoreApi) and client.kind == "amazon"
+        variants = {v.seller_sku: v for v in await catalog(client)}
+    assert len(variants) == 6
+    fba = variants["FBA-00002"]
+    assert fba.fulfillment == "FBA" and fba.stock == {"FBA": 2}
+    assert fba.price == Decimal("12.50") and fba.currency == "USD"
+    assert fba.variant_id == "FBA-00002" and fba.channel == "amazon"
+    assert fba.product_id == app.state.emulator.listings["FBA-00002"].asin  # own ASIN
+    assert variants["MFN-00001"].stock == {"MFN": 3}
+    assert variants["MFN-00001"].fulfillment == "MFN"
+    assert variants["odd/sku +1"].stock == {"FBA": 4}
+    # what was sent: the report body, the inventory query (csv, details, marketplace)
+    create = recorder.to("/reports/2021-06-30/reports")[0]
+    assert create.method == "POST"
+    assert json.loads(create.content) == {
+        "reportType": "GET_MERCHANT_LISTINGS_ALL_DATA",
+        "marketplaceIds": [US],
+    }
+    assert create.headers["content-type"] == "application/json"
+    assert create.headers["x-amz-access-token"].startswith("Atza|")
+    assert create.headers["user-agent"].startswith("skubridge/")
+    assert not body_errors("reports", "CreateReportSpecification", json.loads(create.content))
+    inventory = recorder.to("/fba/inventory/v1/summaries")
+    assert len(inventory) == 1
+    params = inventory[0].url.params
+    assert params["sellerSkus"].split(",") == ["FBA-00000", "FBA-00001", "FBA-00002", "odd/sku +1"]
+    assert params["details"] == "true"
+    assert params["granularityType"] == "Marketplace" and params["granularityId"] == US
+    assert params["marketplaceIds"] == US
+    download = recorder.to("/_s3/report-documents/")[0]
+    assert "x-amz-access-token" not in download.headers  # pre-signed URL: no SP-API auth
+
+
+async def test_catalog_gzip_report_parsed_the_same(emulator):
+    url, app = emulator
+    async with make_client(url) as client:
+        plain = await catalog(client)
+        app.state.emulator.report_options.compression = "GZIP"
+        zipped = await catalog(client)
+    assert zipped == plain
+
+
+async def test_paging_to_the_end_of_a_10000_listing_catalog():
+    fixture = load_fixture({"amazon": {"listings": listings(3000, 7000)}})
+    app = create_app(fixture, throttle=True, rate_scale=200)
+    app.state.emulator.report_options.statuses = ("IN_QUEUE", "IN_PROGRESS", "DONE")
+    with serve_in_thread(app) as url:
+        recorder = Recorder()
+        async with make_client(url, recorder, rate_scale=200) as client:
+            pages = [page async for page in client.iter_catalog()]
+            stats = client.last_report_stats
+    variants = [v for page in pages for v in page]
+    assert len(variants) == 10_000
+    assert len({v.variant_id for v in variants}) == 10_000
+    assert stats is not None and stats.rows == 10_000 and stats.skipped == 0
+    fba = {v.seller_sku: v.stock["FBA"] for v in variants if v.fulfillment == "FBA"}
+    assert len(fba) == 3000 and fba["FBA-00013"] == 13 % 7
+    calls = len(recorder.to("/fba/inventory/v1/summaries"))
+    assert calls == 60  # 3000 FBA SKUs / 50 per call
+    counts = app.state.faults.stats.requests
+    assert counts["createReport"] == 1 and counts["getReport"] == 3
+    assert counts.get("getInventorySummaries") == 60  # nothing throttled at the client's pace
+
+
+async def test_sku_encoded_once_in_paths(emulator):
+    url, _ = emulator
+    recorder = Recorder()
+    async with make_client(url, recorder) as client:
+        item = await client.get_listing("odd/sku +1")
+        assert await client.get_listing("no such sku") is None
+    assert item is not None and item["sku"] == "odd/sku +1"
+    assert item["fulfillmentAvailability"] == [{"fulfillmentChannelCode": "AMAZON_NA"}]
+    sent = recorder.to("/listings/")[0]
+    assert sent.url.raw_path == (
+        b"/listings/2021-08-01/items/A2SANDBOXSELLER/odd%2Fsku%20%2B1"
+        b"?marketplaceIds=ATVPDKIKX0DER&includedData=summaries%2Coffers%2CfulfillmentAvailability"
+    )
+
+
+async def test_429_recovery(emulator):
+    url, app = emulator
+    app.state.throttle.configure(enabled=True, scale=20)  # inventory: 40/s, burst 2
+    async with make_client(url, rate_scale=0) as client:  # no client-side pacing: hit 429s
+        result = await client.fba_fulfillable([f"FBA-{i:05d}" for i in range(3)] * 1)
+        for _ in range(3):
+            assert await client.fba_fulfillable(["FBA-00001"]) == {"FBA-00001": 1}
+    assert result == {"FBA-00000": 0, "FBA-00001": 1, "FBA-00002": 2}
+    assert app.state.faults.stats.requests["getInventorySummaries"] > 4  # some were 429 and retried
+
+
+async def test_5xx_recovery_on_reads(emulator):
+    url, app = emulator
+    app.state.faults.configure(
+        type(app.state.faults.config)(
+            seed=3, error_rate=0.5, operations=["getReport", "getInventorySummaries"]
+        )
+    )
+    async with make_client(url) as client:
+        variants = await catalog(client)
+    assert len(variants) == 6
+    assert app.state.faults.stats.faults["error"] >= 1
+
+
+async def test_fatal_4xx_names_operation_and_code(emulator):
+    url, _ = emulator
+    async with make_client(url) as client:
+        with pytest.raises(FatalError) as info:
+            await client.create_order(order(sku="MFN-00001"))
+    err = info.value
+    assert err.status == 400 and err.code == "InvalidInput"
+    assert err.operation == "createFulfillmentOrder"
+    assert err.request_id
+    text = str(err)
+    assert "createFulfillmentOrder" in text and "InvalidInput" in text and "is invalid" in text
+
+
+async def test_create_order_body_matches_official_model_and_find(emulator):
+    url, app = emulator
+    recorder = Recorder()
+    async with make_client(url, recorder) as client:
+        assert await client.find_order("576460752303423488") is None
+        created = await client.create_order(order(qty=1))
+        found = await client.find_order("576460752303423488")
+        again = await client.create_order(order(qty=1))  # duplicate id -> 400 -> looked up
+    assert created.id == "TTS-576460752303423488" == found.id == again.id
+    assert found.status == "Received"
+    sent = [
+        r for r in recorder.to("/fba/outbound/2020-07-01/fulfillmentOrders") if r.method == "POST"
+    ]
+    body = json.loads(sent[0].content)
+    assert body_errors("outbound", "CreateFulfillmentOrderRequest", body) == []
+    assert body["sellerFulfillmentOrderId"] == "TTS-576460752303423488"
+    assert body["displayableOrderId"] == "576460752303423488"
+    assert body["displayableOrderDate"] == "2026-03-27T12:00:00Z"
+    assert body["shippingSpeedCategory"] == "Standard"
+    assert body["destinationAddress"] == {
+        "name": "Jane Doe",
+        "addressLine1": "123 Main St",
+        "addressLine2": "Apt 4",
+        "city": "Seattle",
+        "stateOrRegion": "WA",
+        "postalCode": "98101",
+        "countryCode": "US",
+        "phone": "2065550100",
+    }
+    assert body["items"] == [
+        {
+            "sellerSku": "FBA-00001",
+            "sellerFulfillmentOrderItemId": "TTS-576460752303423488-1",
+            "quantity": 1,
+        }
+    ]
+    assert body["displayableOrderComment"]
+    assert len(app.state.emulator.orders) == 1
+    assert app.state.emulator.listings["FBA-00001"].quantity == 0  # 1 - 1
+
+
+async def test_dropped_create_raises_outcome_unknown_and_order_exists(emulator):
+    url, app = emulator
+    app.state.faults.configure(
+        type(app.state.faults.config)(
+            drop_after_commit_rate=1.0, operations=["createFulfillmentOrder"]
+        )
+    )
+    async with make_client(url) as client:
+        with pytest.raises(OutcomeUnknownError) as info:
+            await client.create_order(order(tiktok_id="5770000000000000099", sku="FBA-00002"))
+        assert info.value.operation == "createFulfillmentOrder"
+        found = await client.find_order("5770000000000000099")
+    assert found is not None and found.id == "TTS-5770000000000000099"
+    assert app.state.faults.stats.requests["createFulfillmentOrder"] == 1  # never re-sent
+
+
+async def test_lwa_token_cached_and_refreshed_once_on_expired_403(emulator):
+    url, app = emulator
+    async with make_client(url) as client:
+        for _ in range(5):
+            await client.find_order("1")
+        assert app.state.emulator.token_calls == 1
+        app.state.emulator.expire_tokens()
+        assert await client.find_order("1") is None
+        assert app.state.emulator.token_calls == 2
+
+
+async def test_bad_lwa_credentials_raise_auth_error(emulator):
+    url, _ = emulator
+    client = AmazonClient(
+        url,
+        f"{url}/auth/o2/token",
+        SANDBOX_CLIENT_ID,
+        "wrong-secret-value",
+        SANDBOX_REFRESH_TOKEN,
+        SELLER,
+        US,
+        rate_scale=0,
+        retry=FAST,
+    )
+    async with client:
+        with pytest.raises(AuthError) as info:
+            await client.find_order("1")
+    assert info.value.code == "invalid_client" and info.value.operation == "lwaToken"
+
+
+async def test_secrets_never_in_logs_or_exceptions(emulator, caplog):
+    url, app = emulator
+    caplog.set_level(logging.DEBUG)
+    secret = "amzn1.oa2-cs.v1.definitely-wrong-secret"
+    errors: list[str] = []
+    async with make_client(url) as client:
+        await catalog(client)
+        app.state.emulator.expire_tokens()
+        await client.find_order("1")
+        token = client._token
+        try:
+            await client.create_order(order(sku="MFN-00001"))
+        except FatalError as exc:
+            errors.append(repr(exc) + str(exc))
+    bad = AmazonClient(
+        url,
+        f"{url}/auth/o2/token",
+        SANDBOX_CLIENT_ID,
+        secret,
+        "Atzr|another-refresh-token",
+        SELLER,
+        US,
+        rate_scale=0,
+        retry=FAST,
+    )
+    async with bad:
+        try:
+            await bad.find_order("1")
+        except AuthError as exc:
+            errors.append(repr(exc) + str(exc))
+    text = caplog.text + "\n".join(errors)
+    assert errors and token
+    assert "lwaToken" in text and "refreshing once" in caplog.text  # the logs were captured
+    for value in (
+        SANDBOX_CLIENT_SECRET,
+        SANDBOX_REFRESH_TOKEN,
+        secret,
+        "Atzr|another-refresh-token",
+        token,
+    ):
+        assert value not in text
+
+
+def test_fulfillment_order_id_is_safe_and_deterministic():
+    assert fulfillment_order_id("576460752303423488") == "TTS-576460752303423488"
+    long_id = "x" * 60
+    odd = fulfillment_order_id("57+64/60 75")
+    for value in (fulfillment_order_id(long_id), odd):
+        assert len(value) <= 40
+        assert all(c.isalnum() or c in "-_" for c in value)
+    assert odd == fulfillment_order_id("57+64/60 75")
+    assert odd != fulfillment_order_id("576460 75")
+
+
+async def test_set_variant_skus_not_supported_and_locations(emulator):
+    url, _ = emulator
+    async with make_client(url) as client:
+        with pytest.raises(NotSupportedError):
+            await client.set_variant_skus("B0000001", {"SKU-1": "SKU-2"})
+        assert [w.id for w in await client.locations()] == ["FBA", "MFN"]
+
+
+async def test_order_without_address_is_rejected_before_sending(emulator):
+    url, app = emulator
+    async with make_client(url) as client:
+        with pytest.raises(FatalError) as info:
+            await client.create_order(
+                StoreOrderRequest(
+                    tiktok_order_id="9",
+                    lines=order().lines,
+                    currency="USD",
+                    created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                    recipient=Address(name="X", address1="1 St", country_code="US"),
+                )
+            )
+    assert info.value.code == "MISSING_ADDRESS" and "postalCode" in str(info.value)
+    assert app.state.faults.stats.requests.get("createFulfillmentOrder", 0) == 0
