@@ -30,8 +30,8 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC
-from typing import Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 
@@ -59,6 +59,9 @@ from connectors.errors import (
 )
 from connectors.http import HttpLayer, RateLimit, RetryPolicy, json_bytes, parse_json
 from connectors.redact import redact, register_secret
+
+if TYPE_CHECKING:
+    from skubridge.config import AmazonSettings
 
 log = logging.getLogger("skubridge.connectors.amazon")
 
@@ -114,6 +117,16 @@ def fulfillment_order_id(tiktok_order_id: str) -> str:
 def _path(*segments: str) -> str:
     """A path from segments, each percent-encoded exactly once (UTF-8, nothing safe, §1.6)."""
     return "/" + "/".join(quote(segment, safe="") for segment in segments)
+
+
+_URL_CREDENTIALS = ("x-amz-signature", "x-amz-security-token", "x-amz-credential", "signature")
+
+
+def _register_url_credentials(url: str) -> None:
+    """Treat the signing parts of a pre-signed download URL as secrets (kept out of logs)."""
+    for key, value in parse_qsl(urlsplit(url).query):
+        if key.lower() in _URL_CREDENTIALS:
+            register_secret(value)
 
 
 def _error_entry(body: Any) -> dict[str, Any]:
@@ -415,6 +428,7 @@ class AmazonClient:
         for attempt in (1, 2):
             document = await self._json("getReportDocument", "GET", path)
             url = str(document["url"])
+            _register_url_credentials(url)
 
             def build(url: str = url) -> httpx.Request:
                 # A pre-signed URL: no SP-API auth headers (§2.2).
@@ -627,7 +641,11 @@ class AmazonClient:
         try:
             body = await self._json("getFulfillmentOrder", "GET", path)
         except FatalError as exc:
-            if exc.status == 404:
+            # 404 is the declared answer for an unknown id; its code is UNCONFIRMED (§5.3),
+            # and a 400 that says "not found" is read the same way. Safe either way: the id
+            # is deterministic, so a create after a wrong "None" is refused as a duplicate.
+            not_found = exc.status == 400 and "not found" in exc.message.lower()
+            if exc.status == 404 or not_found:
                 return None
             raise
         head = ((body or {}).get("payload") or {}).get("fulfillmentOrder") or {}
@@ -639,7 +657,7 @@ class AmazonClient:
         )
 
 
-def client_from_settings(settings: Any, *, shop_id: str, **kwargs: Any) -> AmazonClient:
+def client_from_settings(settings: AmazonSettings, *, shop_id: str, **kwargs: Any) -> AmazonClient:
     """An AmazonClient from :class:`skubridge.config.AmazonSettings`, resolving its secrets."""
     from skubridge.config import resolve_secret
 

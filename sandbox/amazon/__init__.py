@@ -4,6 +4,15 @@ LWA token refresh, Listings Items, the All Listings report, FBA inventory summar
 Multi-Channel Fulfillment orders, with Amazon's error envelope, usage-plan throttling and
 URL-encoding rules (see /work/shared/reference/amazon-sp-api.md §8). ``create_app`` follows
 the shared emulator contract; sandbox credentials are the ``SANDBOX_*`` constants.
+
+Admin routes (under ``/_sandbox/``, never throttled or faulted): ``PUT load`` (fixture
+JSON), ``GET state`` (listings, FBA fulfillable per SKU, MCF orders with items and
+address, reports, LWA token calls), ``GET fixture`` (the account as a fixture ``amazon``
+part), ``GET|PUT faults``, ``GET|DELETE requests`` (counts per SP-API operation name, e.g.
+``createFulfillmentOrder``), ``PUT throttle`` (``{"enabled": bool, "scale": float}``),
+``POST tokens/expire`` (expire every issued access token) and ``PUT reports``
+(``{"compression": "GZIP"|null, "charset": "UTF-8", "statuses": [...]}``: one status per
+getReport poll).
 """
 
 from __future__ import annotations
