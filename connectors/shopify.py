@@ -1,0 +1,896 @@
+"""Shopify Admin GraphQL connector (API 2026-04), the ``StoreApi`` of a Shopify store.
+
+Everything goes through :class:`connectors.http.HttpLayer`: one ``check`` turns HTTP errors
+and GraphQL ``errors`` into typed exceptions (THROTTLED -> ThrottledError with the wait the
+cost bucket implies), and requests are paced from ``extensions.cost.throttleStatus`` so the
+client waits for the bucket to refill instead of running into THROTTLED (shopify.md §1.6).
+
+Every GraphQL document this module can send is a module-level constant listed in
+:data:`DOCUMENTS`, so tests validate them all against Shopify's published schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+import httpx
+
+from connectors.base import Address, CatalogVariant, StoreOrder, StoreOrderRequest, Warehouse
+from connectors.errors import (
+    ApiError,
+    AuthError,
+    FatalError,
+    MalformedResponseError,
+    PagingError,
+    ThrottledError,
+    TransientError,
+)
+from connectors.http import HttpLayer, RetryPolicy, json_bytes, parse_json, retry_after
+from connectors.redact import redact, register_secret
+
+log = logging.getLogger("skubridge.connectors.shopify")
+
+MARKETPLACE = "shopify"
+MAX_QUERY_COST = 1000  # shopify.md §1.6
+MAX_PAGE = 250  # shopify.md §1.6: nodes per page
+MAX_ROWS = 250  # array inputs; UNCONFIRMED for inventorySetQuantities (§3.2) -> stay at 250
+TAG_PREFIX = "tiktok-"
+
+# -- GraphQL documents (validated against the 2026-04 schema by the tests) -----------------
+
+SHOP_QUERY = """
+query SkubridgeShop {
+  shop { name myshopifyDomain currencyCode }
+}
+"""
+
+LOCATIONS_QUERY = """
+query SkubridgeLocations($first: Int!, $after: String) {
+  locations(first: $first, after: $after) {
+    nodes { id name isActive fulfillsOnlineOrders }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+VARIANTS_COUNT_QUERY = """
+query SkubridgeVariantCount($limit: Int) {
+  productVariantsCount(limit: $limit) { count precision }
+}
+"""
+
+VARIANTS_QUERY = """
+query SkubridgeVariants($first: Int!, $after: String, $levels: Int!) {
+  productVariants(first: $first, after: $after) {
+    nodes {
+      id title sku price barcode
+      selectedOptions { name value }
+      inventoryItem {
+        id tracked
+        inventoryLevels(first: $levels) {
+          nodes { location { id } quantities(names: ["available"]) { name quantity } }
+        }
+      }
+      product { id title status }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+# The bulk form of VARIANTS_QUERY: edges/node and no page sizes (shopify.md §2.3).
+BULK_VARIANTS_QUERY = """
+{
+  productVariants {
+    edges {
+      node {
+        id title sku price barcode
+        selectedOptions { name value }
+        inventoryItem {
+          id tracked
+          inventoryLevels {
+            edges { node { location { id } quantities(names: ["available"]) { name quantity } } }
+          }
+        }
+        product { id title status }
+      }
+    }
+  }
+}
+"""
+
+BULK_RUN_MUTATION = """
+mutation SkubridgeBulkRun($query: String!) {
+  bulkOperationRunQuery(query: $query, groupObjects: false) {
+    bulkOperation { id status }
+    userErrors { field message code }
+  }
+}
+"""
+
+BULK_STATUS_QUERY = """
+query SkubridgeBulkStatus($id: ID!) {
+  bulkOperation(id: $id) { id status errorCode objectCount rootObjectCount url partialDataUrl }
+}
+"""
+
+VARIANTS_BULK_UPDATE_MUTATION = """
+mutation SkubridgeSetSkus($productId: ID!, $variants: [ProductVariantsBulkInput!]!) {
+  productVariantsBulkUpdate(productId: $productId, variants: $variants) {
+    productVariants { id sku }
+    userErrors { field message code }
+  }
+}
+"""
+
+INVENTORY_SET_MUTATION = """
+mutation SkubridgeSetInventory($input: InventorySetQuantitiesInput!, $key: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $key) {
+    inventoryAdjustmentGroup { id }
+    userErrors { field message code }
+  }
+}
+"""
+
+ORDER_CREATE_MUTATION = """
+mutation SkubridgeOrderCreate($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput) {
+  orderCreate(order: $order, options: $options) {
+    order { id name sourceIdentifier tags displayFinancialStatus }
+    userErrors { field message code }
+  }
+}
+"""
+
+ORDERS_SEARCH_QUERY = """
+query SkubridgeFindOrder($query: String!) {
+  orders(first: 10, query: $query) {
+    nodes {
+      id name sourceIdentifier tags displayFinancialStatus
+      customAttributes { key value }
+    }
+  }
+}
+"""
+
+DOCUMENTS: dict[str, str] = {
+    "shop": SHOP_QUERY,
+    "locations": LOCATIONS_QUERY,
+    "productVariantsCount": VARIANTS_COUNT_QUERY,
+    "productVariants": VARIANTS_QUERY,
+    "bulkQuery": BULK_VARIANTS_QUERY,
+    "bulkOperationRunQuery": BULK_RUN_MUTATION,
+    "bulkOperation": BULK_STATUS_QUERY,
+    "productVariantsBulkUpdate": VARIANTS_BULK_UPDATE_MUTATION,
+    "inventorySetQuantities": INVENTORY_SET_MUTATION,
+    "orderCreate": ORDER_CREATE_MUTATION,
+    "orders": ORDERS_SEARCH_QUERY,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class InventorySet:
+    """Absolute ``available`` for one inventory item at one location.
+
+    ``change_from`` is the quantity the caller last read (compare-and-swap); ``None`` sends
+    an explicit null, which opts out of the comparison (shopify.md §3.2).
+    """
+
+    inventory_item_id: str
+    location_id: str
+    quantity: int
+    change_from: int | None
+
+
+def verify_webhook(body: bytes, hmac_header: str | None, secret: str) -> bool:
+    """Whether a webhook's ``X-Shopify-Hmac-Sha256`` matches its raw body (shopify.md §6).
+
+    Verify before parsing the JSON; the comparison is constant-time.
+    """
+    if not hmac_header:
+        return False
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    return hmac.compare_digest(base64.b64encode(digest).decode(), hmac_header)
+
+
+class _CostPacer:
+    """Client-side view of the cost bucket, refreshed from every answer's throttleStatus."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.maximum: float | None = None
+        self.available = 0.0
+        self.restore = 0.0
+        self.at = 0.0
+        self.lock = asyncio.Lock()
+
+    def update(self, status: Mapping[str, Any] | None) -> None:
+        if not status:
+            return
+        try:
+            self.maximum = float(status["maximumAvailable"])
+            self.available = float(status["currentlyAvailable"])
+            self.restore = float(status["restoreRate"])
+        except (KeyError, TypeError, ValueError):
+            return
+        self.at = time.monotonic()
+
+    def wait_for(self, cost: int) -> float:
+        """Seconds until ``cost`` points should be available (0 when unknown or enough)."""
+        if not self.enabled or self.maximum is None or self.restore <= 0:
+            return 0.0
+        cost = min(cost, int(self.maximum))
+        now_available = self.available + (time.monotonic() - self.at) * self.restore
+        if now_available >= cost:
+            return 0.0
+        return (cost - now_available) / self.restore
+
+    def spend(self, cost: int) -> None:
+        if self.maximum is not None:
+            elapsed = time.monotonic() - self.at
+            self.available = min(self.maximum, self.available + elapsed * self.restore) - cost
+            self.at = time.monotonic()
+
+
+def throttle_wait(cost: Mapping[str, Any] | None) -> float | None:
+    """Seconds until a THROTTLED request fits: (requested - available) / restoreRate (§1.3)."""
+    if not cost:
+        return None
+    try:
+        status = cost["throttleStatus"]
+        needed = float(cost["requestedQueryCost"]) - float(status["currentlyAvailable"])
+        return max(0.0, needed / float(status["restoreRate"]))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+
+
+class ShopifyClient:
+    """Async client of one Shopify store (``StoreApi`` with ``kind == "shopify"``)."""
+
+    kind: Literal["shopify"] = "shopify"
+
+    def __init__(
+        self,
+        endpoint_url: str,
+        access_token: str,
+        *,
+        location_ids: Sequence[str] | None = None,
+        rate_scale: float = 1.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        bulk_threshold: int = 20_000,
+        bulk_poll_interval: float = 2.0,
+        bulk_timeout: float = 3600.0,
+        timeout: float = 30.0,
+    ) -> None:
+        """``endpoint_url`` is the full ``.../admin/api/2026-04/graphql.json`` URL
+        (``ShopifySettings.endpoint``); catalogs with at least ``bulk_threshold`` variants are
+        read with a bulk operation instead of paging. ``rate_scale <= 0`` turns pacing off."""
+        register_secret(access_token)
+        self.endpoint_url = endpoint_url
+        self._token = access_token
+        self.location_ids = list(location_ids) if location_ids else None
+        self.bulk_threshold = bulk_threshold
+        self.bulk_poll_interval = bulk_poll_interval
+        self.bulk_timeout = bulk_timeout
+        self._http = HttpLayer(
+            marketplace=MARKETPLACE,
+            base_url=endpoint_url,
+            rate_scale=rate_scale,
+            retry=retry,
+            transport=transport,
+            timeout=timeout,
+        )
+        self._pacer = _CostPacer(enabled=rate_scale > 0)
+        self._expected: dict[str, int] = {}
+        self._currency: str | None = None
+        self._locations: list[Warehouse] | None = None
+        self.inventory_items: dict[str, str] = {}  # variant GID -> inventory item GID
+        self.last_cost: dict[str, Any] | None = None
+
+    async def __aenter__(self) -> ShopifyClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def calls(self) -> dict[str, int]:
+        """Requests sent per operation (attempts included)."""
+        return self._http.calls
+
+    # -- transport -------------------------------------------------------------------------
+
+    def _check(self, response: httpx.Response, operation: str) -> None:
+        """HTTP status first, then the GraphQL ``errors`` array (shopify.md §1.3-§1.5)."""
+        status = response.status_code
+        kwargs: dict[str, Any] = {
+            "marketplace": MARKETPLACE,
+            "operation": operation,
+            "status": status,
+            "request_id": response.headers.get("x-request-id"),
+        }
+        if status >= 300:
+            text = redact(_error_text(response))
+            if status in (401, 403):
+                raise AuthError(text or "not authorised", **kwargs)
+            if status == 429:
+                raise ThrottledError(
+                    text or "rate limited", retry_after=retry_after(response), **kwargs
+                )
+            if status >= 500:
+                raise TransientError(
+                    text or "server error", retry_after=retry_after(response), **kwargs
+                )
+            if status < 400:
+                location = redact(response.headers.get("location", ""))
+                raise FatalError(f"unexpected redirect to {location!r}", **kwargs)
+            raise FatalError(text or "request rejected", **kwargs)
+        body = parse_json(response, marketplace=MARKETPLACE, operation=operation)
+        if not isinstance(body, dict):
+            raise MalformedResponseError("GraphQL answer is not an object", **kwargs)
+        cost = (body.get("extensions") or {}).get("cost")
+        if cost:
+            self.last_cost = cost
+            self._pacer.update(cost.get("throttleStatus"))
+            if cost.get("requestedQueryCost") is not None:
+                self._expected[operation] = int(cost["requestedQueryCost"])
+        errors = body.get("errors")
+        if not errors:
+            if "data" not in body:
+                raise MalformedResponseError("GraphQL answer has neither data nor errors", **kwargs)
+            return
+        if isinstance(errors, str):
+            raise FatalError(redact(errors), **kwargs)
+        codes = [((e.get("extensions") or {}).get("code")) for e in errors]
+        message = redact("; ".join(str(e.get("message")) for e in errors)[:1000])
+        if "THROTTLED" in codes:
+            raise ThrottledError(
+                message, code="THROTTLED", retry_after=throttle_wait(cost), **kwargs
+            )
+        code = next((c for c in codes if c), None)
+        if code in ("ACCESS_DENIED",):
+            raise AuthError(message, code=code, **kwargs)
+        if code == "INTERNAL_SERVER_ERROR":
+            raise TransientError(message, code=code, **kwargs)
+        raise FatalError(message, code=code, **kwargs)
+
+    async def execute(
+        self,
+        operation: str,
+        document: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        idempotent: bool = True,
+        expected_cost: int | None = None,
+    ) -> dict[str, Any]:
+        """Send one GraphQL document and return its ``data`` (errors raise, see ``_check``).
+
+        Waits first until the cost bucket (as last reported) can take the request.
+        """
+        body = json_bytes({"query": document, "variables": dict(variables or {})})
+        cost = expected_cost or self._expected.get(operation, 10)
+        async with self._pacer.lock:
+            wait = self._pacer.wait_for(cost)
+            if wait > 0:
+                log.debug("shopify %s: waiting %.2fs for the cost bucket", operation, wait)
+                await asyncio.sleep(wait)
+            self._pacer.spend(cost)
+
+        def build() -> httpx.Request:
+            return self._http.client.build_request(
+                "POST",
+                self.endpoint_url,
+                content=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "Accept": "application/json",
+                    "X-Shopify-Access-Token": self._token,
+                },
+            )
+
+        response = await self._http.send(operation, build, check=self._check, idempotent=idempotent)
+        data = response.json().get("data")
+        if not isinstance(data, dict):
+            raise MalformedResponseError(
+                "GraphQL answer without data",
+                marketplace=MARKETPLACE,
+                operation=operation,
+                status=response.status_code,
+            )
+        return data
+
+    # -- reads -----------------------------------------------------------------------------
+
+    async def currency(self) -> str:
+        """The shop's currency code (read once)."""
+        if self._currency is None:
+            data = await self.execute("shop", SHOP_QUERY)
+            self._currency = str(data["shop"]["currencyCode"])
+        return self._currency
+
+    async def locations(self) -> list[Warehouse]:
+        """Active locations (Shopify hides inactive and legacy ones by default, §3.1)."""
+        if self._locations is not None:
+            return list(self._locations)
+        out: list[Warehouse] = []
+        async for nodes in self._pages("locations", LOCATIONS_QUERY, {"first": MAX_PAGE}):
+            for node in nodes:
+                out.append(
+                    Warehouse(
+                        id=node["id"],
+                        name=node.get("name") or node["id"],
+                        type="LOCATION",
+                        active=bool(node.get("isActive", True)),
+                    )
+                )
+        self._locations = out
+        return list(out)
+
+    async def variant_count(self, limit: int) -> tuple[int, str]:
+        """``productVariantsCount`` capped at ``limit`` (count, EXACT|AT_LEAST)."""
+        data = await self.execute("productVariantsCount", VARIANTS_COUNT_QUERY, {"limit": limit})
+        info = data["productVariantsCount"]
+        return int(info["count"]), str(info.get("precision") or "EXACT")
+
+    async def iter_catalog(self) -> AsyncIterator[list[CatalogVariant]]:  # type: ignore[override]
+        """Every variant with its stock per location, page by page.
+
+        Catalogs of ``bulk_threshold`` variants or more are read with one bulk operation
+        (JSONL, shopify.md §2.3); smaller ones by ``productVariants`` cursor paging.
+        """
+        locations = await self.locations()
+        currency = await self.currency()
+        count, _ = await self.variant_count(self.bulk_threshold)
+        if count >= self.bulk_threshold:
+            async for page in self._bulk_catalog(locations, currency):
+                yield page
+            return
+        async for page in self._paged_catalog(locations, currency):
+            yield page
+
+    def _stock_locations(self, locations: Sequence[Warehouse]) -> list[str]:
+        return list(self.location_ids) if self.location_ids else [w.id for w in locations]
+
+    async def _paged_catalog(
+        self, locations: Sequence[Warehouse], currency: str
+    ) -> AsyncIterator[list[CatalogVariant]]:
+        wanted = self._stock_locations(locations)
+        levels = max(1, min(MAX_PAGE, len(locations)))
+        # Estimated cost of one variant node (objects 1, inventoryLevels 2 + levels * 3);
+        # the page is halved whenever Shopify still says the query is too expensive.
+        per_node = 7 + 3 * levels
+        first = max(1, min(MAX_PAGE, (MAX_QUERY_COST - 2) // per_node))
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            variables = {"first": first, "after": after, "levels": levels}
+            try:
+                data = await self.execute(
+                    "productVariants", VARIANTS_QUERY, variables, expected_cost=2 + first * per_node
+                )
+            except FatalError as exc:
+                if exc.code == "MAX_COST_EXCEEDED" and first > 1:
+                    first = max(1, first // 2)
+                    continue
+                raise
+            conn = data["productVariants"]
+            yield [self._variant(node, currency, wanted) for node in conn["nodes"]]
+            info = conn["pageInfo"]
+            if not info.get("hasNextPage"):
+                return
+            after = info.get("endCursor")
+            if not after or after in seen:
+                raise PagingError(
+                    f"cursor {after!r} repeated or missing",
+                    marketplace=MARKETPLACE,
+                    operation="productVariants",
+                )
+            seen.add(after)
+
+    def _variant(
+        self,
+        node: Mapping[str, Any],
+        currency: str,
+        wanted: Sequence[str],
+        levels: Sequence[Mapping[str, Any]] | None = None,
+    ) -> CatalogVariant:
+        item = node.get("inventoryItem") or {}
+        if levels is None:
+            levels = ((item.get("inventoryLevels") or {}).get("nodes")) or []
+        stock = dict.fromkeys(wanted, 0)
+        for level in levels:
+            loc = (level.get("location") or {}).get("id")
+            if loc not in stock:
+                continue
+            for q in level.get("quantities") or []:
+                if q.get("name") == "available":
+                    stock[loc] = int(q.get("quantity") or 0)
+        product = node.get("product") or {}
+        if item.get("id"):
+            self.inventory_items[node["id"]] = item["id"]
+        return CatalogVariant(
+            channel="shopify",
+            product_id=product.get("id") or "",
+            variant_id=node["id"],
+            seller_sku=node.get("sku") or None,  # an unset SKU reads null (§1.7)
+            title=product.get("title") or "",
+            variant_title=node.get("title"),
+            options={o["name"]: o["value"] for o in node.get("selectedOptions") or []},
+            price=_decimal(node.get("price")),
+            currency=currency,
+            stock=stock,
+            barcode=node.get("barcode") or None,
+            status=product.get("status"),
+        )
+
+    async def _bulk_catalog(
+        self, locations: Sequence[Warehouse], currency: str, page_size: int = MAX_PAGE
+    ) -> AsyncIterator[list[CatalogVariant]]:
+        wanted = self._stock_locations(locations)
+        url = await self.run_bulk_query(BULK_VARIANTS_QUERY)
+        if url is None:  # an empty result has no file (UNCONFIRMED, §10)
+            return
+        variants: dict[str, dict[str, Any]] = {}
+        item_owner: dict[str, str] = {}
+        levels: dict[str, list[dict[str, Any]]] = {}
+        async for row in self._jsonl(url):
+            parent = row.pop("__parentId", None)
+            if parent is None:
+                variants[row["id"]] = row
+                item_id = (row.get("inventoryItem") or {}).get("id")
+                if item_id:
+                    item_owner[item_id] = row["id"]
+            else:
+                levels.setdefault(parent, []).append(row)
+        # Children need not follow their parent directly (groupObjects false, §2.3); the
+        # parent id may name the variant or its inventory item, so both are mapped.
+        for parent, rows in list(levels.items()):
+            owner = item_owner.get(parent)
+            if owner and owner != parent:
+                levels.setdefault(owner, []).extend(rows)
+        page: list[CatalogVariant] = []
+        for vid, node in variants.items():
+            page.append(self._variant(node, currency, wanted, levels.get(vid, [])))
+            if len(page) >= page_size:
+                yield page
+                page = []
+        if page:
+            yield page
+
+    async def run_bulk_query(self, query: str) -> str | None:
+        """Start a bulk query, poll ``bulkOperation(id:)`` until it ends; the result URL."""
+        data = await self.execute("bulkOperationRunQuery", BULK_RUN_MUTATION, {"query": query})
+        payload = data["bulkOperationRunQuery"]
+        _raise_user_errors(payload.get("userErrors"), "bulkOperationRunQuery")
+        op_id = payload["bulkOperation"]["id"]
+        deadline = time.monotonic() + self.bulk_timeout
+        while True:
+            data = await self.execute("bulkOperation", BULK_STATUS_QUERY, {"id": op_id})
+            op = data.get("bulkOperation") or {}
+            status = op.get("status")
+            if status == "COMPLETED":
+                return op.get("url")
+            if status in ("FAILED", "CANCELED", "CANCELING", "EXPIRED"):
+                raise FatalError(
+                    f"bulk operation {op_id} ended {status} (errorCode {op.get('errorCode')})",
+                    marketplace=MARKETPLACE,
+                    operation="bulkOperation",
+                    code=op.get("errorCode"),
+                )
+            if time.monotonic() > deadline:
+                raise TransientError(
+                    f"bulk operation {op_id} still {status} after {self.bulk_timeout:.0f}s",
+                    marketplace=MARKETPLACE,
+                    operation="bulkOperation",
+                )
+            await asyncio.sleep(self.bulk_poll_interval)
+
+    async def _jsonl(self, url: str) -> AsyncIterator[dict[str, Any]]:
+        """Stream a bulk result file line by line (a signed URL: no Shopify token sent)."""
+        try:
+            async with self._http.client.stream("GET", url) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise TransientError(
+                        f"bulk result download answered {response.status_code}",
+                        marketplace=MARKETPLACE,
+                        operation="bulkResult",
+                        status=response.status_code,
+                    )
+                async for line in response.aiter_lines():
+                    if not line.strip():
+                        continue
+                    try:
+                        yield json.loads(line)
+                    except json.JSONDecodeError:
+                        raise MalformedResponseError(
+                            "bulk result line is not JSON",
+                            marketplace=MARKETPLACE,
+                            operation="bulkResult",
+                        ) from None
+        except httpx.HTTPError as exc:
+            raise TransientError(
+                f"bulk result download failed: {type(exc).__name__}",
+                marketplace=MARKETPLACE,
+                operation="bulkResult",
+            ) from None
+
+    async def _pages(
+        self, operation: str, document: str, variables: dict[str, Any]
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            data = await self.execute(operation, document, {**variables, "after": after})
+            conn = data[operation]
+            yield conn["nodes"]
+            info = conn["pageInfo"]
+            if not info.get("hasNextPage"):
+                return
+            after = info.get("endCursor")
+            if not after or after in seen:
+                raise PagingError(
+                    f"cursor {after!r} repeated or missing",
+                    marketplace=MARKETPLACE,
+                    operation=operation,
+                )
+            seen.add(after)
+
+    # -- writes ----------------------------------------------------------------------------
+
+    async def set_variant_skus(self, product_id: str, skus: Mapping[str, str]) -> None:
+        """Set variant SKUs of one product (variant GID -> SKU) via
+        ``productVariantsBulkUpdate`` with ``inventoryItem.sku`` (shopify.md §4).
+
+        Atomic per call (``allowPartialUpdates`` false); userErrors raise FatalError.
+        Setting a value is repeatable, so retries are safe.
+        """
+        rows = [{"id": vid, "inventoryItem": {"sku": sku}} for vid, sku in skus.items()]
+        for start in range(0, len(rows), MAX_ROWS):
+            data = await self.execute(
+                "productVariantsBulkUpdate",
+                VARIANTS_BULK_UPDATE_MUTATION,
+                {"productId": product_id, "variants": rows[start : start + MAX_ROWS]},
+            )
+            _raise_user_errors(
+                data["productVariantsBulkUpdate"].get("userErrors"), "productVariantsBulkUpdate"
+            )
+
+    async def set_inventory(
+        self,
+        rows: Sequence[InventorySet],
+        *,
+        reason: str = "correction",
+        reference_uri: str | None = None,
+        name: str = "available",
+    ) -> int:
+        """Set absolute quantities with ``inventorySetQuantities`` in batches of 250.
+
+        Each batch carries its own ``@idempotent`` key, reused on retries so a lost answer
+        cannot apply twice, and ``changeFromQuantity`` on every row (mandatory in 2026-04,
+        shopify.md §3.2). userErrors (e.g. CHANGE_FROM_QUANTITY_STALE) raise FatalError;
+        batches sent before stay applied. Returns the number of batches sent.
+        """
+        batches = 0
+        for start in range(0, len(rows), MAX_ROWS):
+            chunk = rows[start : start + MAX_ROWS]
+            variables = {
+                "key": str(uuid.uuid4()),
+                "input": {
+                    "name": name,
+                    "reason": reason,
+                    "referenceDocumentUri": reference_uri,
+                    "quantities": [
+                        {
+                            "inventoryItemId": r.inventory_item_id,
+                            "locationId": r.location_id,
+                            "quantity": r.quantity,
+                            "changeFromQuantity": r.change_from,
+                        }
+                        for r in chunk
+                    ],
+                },
+            }
+            data = await self.execute("inventorySetQuantities", INVENTORY_SET_MUTATION, variables)
+            _raise_user_errors(
+                data["inventorySetQuantities"].get("userErrors"), "inventorySetQuantities"
+            )
+            batches += 1
+        return batches
+
+    async def create_order(self, order: StoreOrderRequest) -> StoreOrder:
+        """Create the Shopify order for a TikTok order with ``orderCreate``.
+
+        Not idempotent (no ``@idempotent`` on orderCreate, §5.2): a lost answer raises
+        OutcomeUnknownError and the caller must :meth:`find_order` before trying again.
+        Stock is decremented (``DECREMENT_IGNORING_POLICY``; the default BYPASS would
+        leave Shopify stock untouched, §8.7).
+        """
+        variables = {
+            "order": order_input(order),
+            "options": {
+                "inventoryBehaviour": "DECREMENT_IGNORING_POLICY",
+                "sendReceipt": False,
+                "sendFulfillmentReceipt": False,
+            },
+        }
+        data = await self.execute("orderCreate", ORDER_CREATE_MUTATION, variables, idempotent=False)
+        payload = data["orderCreate"]
+        _raise_user_errors(payload.get("userErrors"), "orderCreate")
+        created = payload.get("order")
+        if not created:
+            raise FatalError(
+                "orderCreate returned no order and no userErrors",
+                marketplace=MARKETPLACE,
+                operation="orderCreate",
+            )
+        return StoreOrder(
+            id=created["id"],
+            tiktok_order_id=order.tiktok_order_id,
+            name=created.get("name"),
+            status=created.get("displayFinancialStatus"),
+        )
+
+    async def find_order(self, tiktok_order_id: str) -> StoreOrder | None:
+        """The order created for a TikTok order: search by ``source_identifier:``, then by
+        tag; matches are confirmed by exact comparison (search semantics UNCONFIRMED, §5.3)."""
+        tag = TAG_PREFIX + tiktok_order_id
+        for query in (f'source_identifier:"{_escape(tiktok_order_id)}"', f'tag:"{_escape(tag)}"'):
+            data = await self.execute("orders", ORDERS_SEARCH_QUERY, {"query": query})
+            for node in data["orders"]["nodes"]:
+                attrs = {a.get("key"): a.get("value") for a in node.get("customAttributes") or []}
+                if (
+                    node.get("sourceIdentifier") == tiktok_order_id
+                    or tag in (node.get("tags") or [])
+                    or attrs.get("tiktok_order_id") == tiktok_order_id
+                ):
+                    return StoreOrder(
+                        id=node["id"],
+                        tiktok_order_id=tiktok_order_id,
+                        name=node.get("name"),
+                        status=node.get("displayFinancialStatus"),
+                    )
+        return None
+
+
+def order_input(order: StoreOrderRequest) -> dict[str, Any]:
+    """``OrderCreateOrderInput`` for a TikTok order (field names per shopify.md §5.1)."""
+    currency = order.currency
+    total = sum((line.unit_price * line.quantity for line in order.lines), Decimal(0))
+    tags = ["tiktok", TAG_PREFIX + order.tiktok_order_id]
+    tags += [t for t in order.tags if t not in tags]
+    out: dict[str, Any] = {
+        "currency": currency,
+        "sourceName": "tiktok",
+        # sourceName may be replaced by the app id (§5.4): identify by sourceIdentifier + tag
+        "sourceIdentifier": order.tiktok_order_id,
+        "tags": tags,
+        "customAttributes": [{"key": "tiktok_order_id", "value": order.tiktok_order_id}],
+        "financialStatus": "PAID",
+        "processedAt": _iso(order.created_at),
+        "lineItems": [
+            {
+                "variantId": line.store_variant_id,
+                "quantity": line.quantity,
+                # priceSet is always sent: a variant line without it is UNCONFIRMED (§5.2)
+                "priceSet": {
+                    "shopMoney": {"amount": _amount(line.unit_price), "currencyCode": currency}
+                },
+            }
+            for line in order.lines
+        ],
+        "transactions": [
+            {
+                "kind": "SALE",
+                "status": "SUCCESS",
+                "gateway": "TikTok Shop",
+                "amountSet": {"shopMoney": {"amount": _amount(total), "currencyCode": currency}},
+            }
+        ],
+    }
+    email = order.email or (order.recipient.email if order.recipient else None)
+    if email:
+        out["email"] = email
+    if order.note:
+        out["note"] = order.note
+    if order.recipient is not None:
+        out["shippingAddress"] = _address(order.recipient)
+    return out
+
+
+def _address(addr: Address) -> dict[str, Any]:
+    first, last = addr.first_name, addr.last_name
+    if not first and not last and addr.name:
+        first, _, last = addr.name.partition(" ")
+    fields = {
+        "firstName": first or None,
+        "lastName": last or None,
+        "phone": addr.phone,
+        "address1": addr.address1,
+        "address2": addr.address2,
+        "city": addr.city,
+        "provinceCode": addr.region_code,
+        "zip": addr.postal_code,
+        "countryCode": addr.country_code.upper() if addr.country_code else None,
+    }
+    return {k: v for k, v in fields.items() if v}
+
+
+def _iso(moment: datetime) -> str:
+    """DateTime wire format, UTC (shopify.md §1.7); naive values are taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _escape(value: str) -> str:
+    """Escape a search value for use inside double quotes (shopify.md §2.2)."""
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _amount(value: Decimal) -> str:
+    return format(value.quantize(Decimal("0.01")), "f")
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return Decimal(str(value))  # Money is "24.00", Decimal "24.0": compare as numbers
+    except InvalidOperation:
+        return None
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if isinstance(errors, str):  # 401 answers carry a string (shopify.md §1.5)
+        return errors
+    if isinstance(errors, list):
+        return "; ".join(
+            str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors
+        )
+    return response.text[:300]
+
+
+def _raise_user_errors(errors: Any, operation: str) -> None:
+    """Raise FatalError naming every userError (field path, message, code)."""
+    if not errors:
+        return
+    parts = []
+    for e in errors:
+        where = ".".join(e.get("field") or []) or "-"
+        parts.append(f"{where}: {e.get('message')} ({e.get('code')})")
+    code = next((e.get("code") for e in errors if e.get("code")), None)
+    raise FatalError(
+        redact("; ".join(parts)), marketplace=MARKETPLACE, operation=operation, code=code
+    )
+
+
+__all__ = [
+    "DOCUMENTS",
+    "ApiError",
+    "InventorySet",
+    "ShopifyClient",
+    "order_input",
+    "throttle_wait",
+    "verify_webhook",
+]
