@@ -481,9 +481,16 @@ class AmazonEmulator:
         changes: list[Callable[[], None]] = []
 
         def issue(code: str, message: str, name: str) -> None:
-            issues.append(
-                {"code": code, "message": message, "severity": "ERROR", "attributeNames": [name]}
-            )
+            if "price" in name:
+                category = "INVALID_PRICE"
+            elif "required" in message or "enough values" in message:
+                category = "MISSING_ATTRIBUTE"
+            else:
+                category = "INVALID_ATTRIBUTE"
+            issues.append({
+                "code": code, "message": message, "severity": "ERROR",
+                "attributeNames": [name], "categories": [category],
+            })  # fmt: skip
 
         for patch in patches:
             path = patch["path"]

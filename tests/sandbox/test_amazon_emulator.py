@@ -17,6 +17,7 @@ from sandbox.amazon import (
     SANDBOX_REFRESH_TOKEN,
     create_app,
 )
+from sandbox.amazon.schemas import body_errors
 from sandbox.amazon.state import REPORT_COLUMNS
 from sandbox.fixture import Fixture, dump_fixture, load_fixture
 from sandbox.server import serve_in_thread
@@ -475,3 +476,82 @@ def test_faults_inject_5xx_in_amazon_error_shape(served):
     failed = client.get("/reports/2021-06-30/reports/1")
     assert failed.status_code in (500, 503)
     assert failed.json()["errors"][0]["code"] in ("InternalFailure", "ServiceUnavailable")
+
+
+def test_responses_match_the_official_response_models(served):
+    """Every success body the emulator gives validates against Amazon's own response schema."""
+    client, _ = served
+    authed(client)
+    client.put("/_sandbox/throttle", json={"enabled": False})
+    everything = (
+        "summaries,attributes,issues,offers,fulfillmentAvailability,relationships,productTypes"
+    )
+    item = client.get(
+        f"/listings/2021-08-01/items/{SELLER}/FBA-001",
+        params={"marketplaceIds": US, "includedData": everything},
+    ).json()
+    assert body_errors("listings", "Item", item) == []
+    search = client.get(
+        f"/listings/2021-08-01/items/{SELLER}",
+        params={"marketplaceIds": US, "pageSize": 2, "includedData": everything},
+    )
+    assert body_errors("listings", "ItemSearchResults", search.json()) == []
+    patched = client.patch(
+        f"/listings/2021-08-01/items/{SELLER}/MFN-000",
+        params={"marketplaceIds": US},
+        json={
+            "productType": "PRODUCT",
+            "patches": [{"op": "replace", "path": "/attributes/bogus", "value": [{"a": 1}]}],
+        },
+    )
+    assert body_errors("listings", "ListingsItemSubmissionResponse", patched.json()) == []
+    inventory = client.get(
+        "/fba/inventory/v1/summaries",
+        params={
+            "granularityType": "Marketplace",
+            "granularityId": US,
+            "marketplaceIds": US,
+            "details": "true",
+        },
+    )
+    assert body_errors("fbaInventory", "GetInventorySummariesResponse", inventory.json()) == []
+    report_id = client.post(
+        "/reports/2021-06-30/reports",
+        json={"reportType": "GET_MERCHANT_LISTINGS_ALL_DATA", "marketplaceIds": [US]},
+    ).json()["reportId"]
+    for _ in range(3):
+        report = client.get(f"/reports/2021-06-30/reports/{report_id}").json()
+        assert body_errors("reports", "Report", report) == []
+    document = client.get(f"/reports/2021-06-30/documents/{report['reportDocumentId']}").json()
+    assert body_errors("reports", "ReportDocument", document) == []
+    client.post("/fba/outbound/2020-07-01/fulfillmentOrders", json=order_body("TTS-R"))
+    for _ in range(4):
+        got = client.get("/fba/outbound/2020-07-01/fulfillmentOrders/TTS-R").json()
+        assert body_errors("outbound", "GetFulfillmentOrderResponse", got) == []
+    assert got["payload"]["fulfillmentOrder"]["fulfillmentOrderStatus"] == "Complete"
+    missing = client.get("/fba/outbound/2020-07-01/fulfillmentOrders/NOPE").json()
+    assert body_errors("outbound", "GetFulfillmentOrderResponse", missing) == []
+
+
+def test_mcf_unfulfillable_and_cancel_release_stock(served):
+    client, app = served
+    authed(client)
+    emulator = app.state.emulator
+    too_many = client.post(
+        "/fba/outbound/2020-07-01/fulfillmentOrders",
+        json=order_body("TTS-BIG", sku="FBA-001", quantity=99),
+    )
+    assert too_many.status_code == 200  # accepted, then Unfulfillable (FillOrKill)
+    assert emulator.listings["FBA-001"].quantity == 11  # nothing reserved
+    status = client.get("/fba/outbound/2020-07-01/fulfillmentOrders/TTS-BIG").json()["payload"]
+    assert status["fulfillmentOrder"]["fulfillmentOrderStatus"] == "Unfulfillable"
+    assert status["fulfillmentOrderItems"][0]["unfulfillableQuantity"] == 99
+    client.post(
+        "/fba/outbound/2020-07-01/fulfillmentOrders", json=order_body("TTS-C", sku="FBA-001")
+    )
+    assert emulator.listings["FBA-001"].quantity == 9
+    cancelled = client.put("/fba/outbound/2020-07-01/fulfillmentOrders/TTS-C/cancel")
+    assert cancelled.status_code == 200 and cancelled.json() == {}
+    assert emulator.listings["FBA-001"].quantity == 11
+    again = client.put("/fba/outbound/2020-07-01/fulfillmentOrders/TTS-C/cancel")
+    assert again.status_code == 400
