@@ -717,10 +717,12 @@ class AmazonEmulator:
                         "%Y-%m-%d %H:%M:%S GMT"
                     ),
                     "item-is-marketplace": "y",
-                    "product-id-type": "1",
+                    # product-id is what the listing was created with: the barcode when the
+                    # fixture has one (3 = UPC, 4 = EAN), else the ASIN (1) (§2.2)
+                    "product-id-type": barcode_type(listing.barcode),
                     "item-condition": "11",
                     "asin1": listing.asin,
-                    "product-id": listing.asin,
+                    "product-id": listing.barcode or listing.asin,
                     "pending-quantity": "0",
                     "fulfillment-channel": self.channel_code() if fba else "DEFAULT",
                     "status": listing.status,
@@ -965,6 +967,13 @@ def csv_values(query: dict[str, list[str]], name: str) -> list[str]:
     for value in query.get(name, []):
         out.extend(v for v in value.split(",") if v != "")
     return out
+
+
+def barcode_type(barcode: str | None) -> str:
+    """The report's product-id-type code: 1 ASIN, 3 UPC (12 digits), 4 EAN (13 digits)."""
+    if not barcode:
+        return "1"
+    return "4" if len(barcode) == 13 else "3"
 
 
 def page_token(offset: int) -> str:

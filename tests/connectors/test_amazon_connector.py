@@ -82,7 +82,13 @@ def emulator() -> Iterator[tuple[str, Any]]:
                 "amazon": {
                     "listings": [
                         *listings(3, 2),
-                        {"sku": "odd/sku +1", "price": "5.00", "quantity": 4, "fulfillment": "FBA"},
+                        {
+                            "sku": "odd/sku +1",
+                            "price": "5.00",
+                            "quantity": 4,
+                            "fulfillment": "FBA",
+                            "barcode": "0012345678905",
+                        },
                     ]
                 }
             }
@@ -163,6 +169,8 @@ async def test_catalog_variants_with_fba_and_mfn_stock(emulator):
     assert variants["MFN-00001"].stock == {"MFN": 3}
     assert variants["MFN-00001"].fulfillment == "MFN"
     assert variants["odd/sku +1"].stock == {"FBA": 4}
+    assert variants["odd/sku +1"].barcode == "0012345678905"
+    assert variants["MFN-00001"].barcode is None
     # what was sent: the report body, the inventory query (csv, details, marketplace)
     create = recorder.to("/reports/2021-06-30/reports")[0]
     assert create.method == "POST"
