@@ -465,3 +465,22 @@ async def test_order_without_address_is_rejected_before_sending(emulator):
             )
     assert info.value.code == "MISSING_ADDRESS" and "postalCode" in str(info.value)
     assert app.state.faults.stats.requests.get("createFulfillmentOrder", 0) == 0
+
+
+async def test_expired_download_url_is_fetched_again_once(emulator):
+    url, app = emulator
+    emulator_state = app.state.emulator
+    real_download = emulator_state.download
+    calls: list[str] = []
+
+    def expire_first(document_id: str, query: dict) -> tuple[int, bytes, str]:
+        calls.append(document_id)
+        if len(calls) == 1:
+            return 403, b"<Error><Code>AccessDenied</Code></Error>", "application/xml"
+        return real_download(document_id, query)
+
+    emulator_state.download = expire_first
+    async with make_client(url) as client:
+        variants = await catalog(client)
+    assert len(variants) == 6 and len(calls) == 2
+    assert app.state.faults.stats.requests["getReportDocument"] == 2
