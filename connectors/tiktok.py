@@ -50,7 +50,7 @@ from connectors.errors import (
     TransientError,
 )
 from connectors.http import HttpLayer, RateLimit, RetryPolicy, json_bytes, parse_json, retry_after
-from connectors.redact import redact, register_secret
+from connectors.redact import install_log_redaction, redact, register_secret
 
 log = logging.getLogger("skubridge.connectors.tiktok")
 
@@ -186,6 +186,8 @@ class TikTokClient:
         clock: Callable[[], float] = time.time,
     ) -> None:
         register_secret(app_secret, access_token, refresh_token)
+        # The token refresh URL carries app_secret and every URL a sign: keep them out of logs.
+        install_log_redaction()
         self.app_key = app_key
         self._app_secret = app_secret
         self._access_token = access_token
