@@ -238,6 +238,11 @@ class AmazonClient:
         """Close the HTTP client."""
         await self.http.aclose()
 
+    @property
+    def calls(self) -> dict[str, int]:
+        """Requests sent so far per operation (retries included), e.g. for run reports."""
+        return dict(self.http.calls)
+
     # ----- auth -------------------------------------------------------------------------
     async def access_token(self, *, stale: str | None = None) -> str:
         """A valid LWA access token: cached, refreshed 5 minutes before expiry (§1.1).

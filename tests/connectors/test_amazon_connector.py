@@ -364,6 +364,7 @@ async def test_lwa_token_cached_and_refreshed_once_on_expired_403(emulator):
         for _ in range(5):
             await client.find_order("1")
         assert app.state.emulator.token_calls == 1
+        assert client.calls == {"lwaToken": 1, "getFulfillmentOrder": 5}
         app.state.emulator.expire_tokens()
         assert await client.find_order("1") is None
         assert app.state.emulator.token_calls == 2
