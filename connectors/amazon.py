@@ -170,7 +170,7 @@ def check_response(response: httpx.Response, operation: str) -> None:
         raise ThrottledError(text, **kwargs)
     if status >= 500:
         raise TransientError(text, **kwargs)
-    if status in (401, 403):
+    if status in (401, 403) or operation == "lwaToken":  # LWA 400 invalid_grant is auth too
         if status == 403 and not details and code == "Unauthorized":
             text += " (a 403 without details also means the path matched no route: check encoding)"
         raise AuthError(text, **kwargs)

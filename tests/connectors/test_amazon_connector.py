@@ -387,6 +387,21 @@ async def test_bad_lwa_credentials_raise_auth_error(emulator):
         with pytest.raises(AuthError) as info:
             await client.find_order("1")
     assert info.value.code == "invalid_client" and info.value.operation == "lwaToken"
+    revoked = AmazonClient(
+        url,
+        f"{url}/auth/o2/token",
+        SANDBOX_CLIENT_ID,
+        SANDBOX_CLIENT_SECRET,
+        "Atzr|revoked",
+        SELLER,
+        US,
+        rate_scale=0,
+        retry=FAST,
+    )
+    async with revoked:
+        with pytest.raises(AuthError) as info:
+            await revoked.find_order("1")
+    assert info.value.code == "invalid_grant" and info.value.status == 400
 
 
 async def test_secrets_never_in_logs_or_exceptions(emulator, caplog):
