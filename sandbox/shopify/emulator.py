@@ -92,14 +92,18 @@ _PATTERNS: list[tuple[re.Pattern[str], Any]] = [
         ),
     ),
     (
-        re.compile(r"Field '(?P<f>\w+)' argument '(?P<a>\w+)' of type .* is required"),
+        # graphql-core 3.2 / 3.3 wordings of a missing required argument
+        re.compile(
+            r"(?:Field '(?P<f>\w+)' argument '(?P<a>\w+)'|"
+            r"Argument '\w+\.(?P<f2>\w+)\((?P<a2>\w+):\)') of type .* is required"
+        ),
         lambda m: (
-            f"Field '{m['f']}' is missing required arguments: {m['a']}",
+            f"Field '{m['f'] or m['f2']}' is missing required arguments: {m['a'] or m['a2']}",
             {
                 "code": "missingRequiredArguments",
                 "className": "Field",
-                "name": m["f"],
-                "arguments": m["a"],
+                "name": m["f"] or m["f2"],
+                "arguments": m["a"] or m["a2"],
             },
         ),
     ),
