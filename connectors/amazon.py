@@ -58,7 +58,7 @@ from connectors.errors import (
     TransientError,
 )
 from connectors.http import HttpLayer, RateLimit, RetryPolicy, json_bytes, parse_json
-from connectors.redact import redact, register_secret
+from connectors.redact import install_log_redaction, redact, register_secret
 
 if TYPE_CHECKING:
     from skubridge.config import AmazonSettings
@@ -202,6 +202,7 @@ class AmazonClient:
         user_agent: str = "skubridge/0.1 (Language=Python; Platform=Linux)",
     ) -> None:
         register_secret(client_secret, refresh_token, client_id)
+        install_log_redaction()
         self.endpoint = endpoint.rstrip("/")
         self.lwa_url = lwa_url
         self._client_id = client_id
