@@ -422,24 +422,18 @@ class TikTokClient:
 
     async def _variants(self, products: list[dict[str, Any]]) -> list[CatalogVariant]:
         products = [p for p in products if p.get("status") != "DELETED"]
-        options: dict[str, dict[str, dict[str, str]]] = {}
-        if self.catalog_options:
-            multi = [str(p["id"]) for p in products if len(p.get("skus") or []) > 1]
-            details = await asyncio.gather(*(self.get_product(pid) for pid in multi))
-            for pid, detail in zip(multi, details, strict=True):
-                options[pid] = {
-                    str(s.get("id")): {
-                        str(a.get("name")): str(a.get("value_name"))
-                        for a in s.get("sales_attributes") or []
-                    }
-                    for s in detail.get("skus") or []
-                }
+        details = await self._sku_details(products) if self.catalog_options else {}
         out = []
         for product in products:
             pid = str(product["id"])
             for sku in product.get("skus") or []:
                 sid = str(sku["id"])
-                opts = options.get(pid, {}).get(sid, {})
+                extra = details.get(sid, {})
+                opts = {
+                    str(a.get("name")): str(a.get("value_name"))
+                    for a in extra.get("sales_attributes") or []
+                }
+                barcode = (extra.get("identifier_code") or {}).get("code") or None
                 price, currency = _read_price(sku.get("price"))
                 out.append(
                     CatalogVariant(
@@ -456,10 +450,38 @@ class TikTokClient:
                             str(i.get("warehouse_id")): int(i.get("quantity") or 0)
                             for i in sku.get("inventory") or []
                         },
+                        barcode=barcode,
                         status=product.get("status"),
                     )
                 )
         return out
+
+    async def _sku_details(self, products: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """SKU id -> Get Product SKU object, for multi-SKU products (search has no options).
+
+        Get Product is unavailable for FREEZE/DELETED products (§5.2); a product it refuses
+        keeps empty options rather than failing the whole import.
+        """
+        wanted = [
+            str(p["id"])
+            for p in products
+            if len(p.get("skus") or []) > 1 and p.get("status") not in ("FREEZE", "DELETED")
+        ]
+
+        async def one(product_id: str) -> dict[str, Any]:
+            try:
+                return await self.get_product(product_id)
+            except AuthError:
+                raise
+            except FatalError as exc:
+                log.warning("no options for TikTok product %s: %s", product_id, exc)
+                return {}
+
+        found: dict[str, dict[str, Any]] = {}
+        for detail in await asyncio.gather(*(one(pid) for pid in wanted)):
+            for sku in detail.get("skus") or []:
+                found[str(sku.get("id"))] = sku
+        return found
 
     async def get_product(self, product_id: str) -> dict[str, Any]:
         """Get Product (§5.2): the full product including SKU ``sales_attributes``."""

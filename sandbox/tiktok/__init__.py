@@ -26,7 +26,8 @@ Admin endpoints (not part of the real API), all under ``/_sandbox/``:
 - ``GET|PUT webhooks`` ``{"address": url, "event_types": [...]}`` (deliveries are listed);
 - ``PUT credentials`` (``app_key``, ``app_secret``, ``access_token``, ``refresh_token``,
   ``auth_code``, ``expire_access_tokens: true``);
-- ``PUT settings`` ``{"mask_platform_shipping": bool, "search_window": int}``.
+- ``PUT settings`` ``{"mask_platform_shipping": bool, "search_window": int,
+  "webhook_cancel_status": "CANCELLED" | "CANCEL"}``.
 """
 
 from __future__ import annotations

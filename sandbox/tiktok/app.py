@@ -579,10 +579,13 @@ async def admin_settings(request: Request) -> Response:
         emulator.mask_platform_shipping = bool(data["mask_platform_shipping"])
     if "search_window" in data:
         emulator.search_window = int(data["search_window"])
+    if data.get("webhook_cancel_status") in ("CANCELLED", "CANCEL"):
+        emulator.webhook_cancel_status = data["webhook_cancel_status"]
     return JSONResponse(
         {
             "mask_platform_shipping": emulator.mask_platform_shipping,
             "search_window": emulator.search_window,
+            "webhook_cancel_status": emulator.webhook_cancel_status,
         }
     )
 

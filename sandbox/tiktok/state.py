@@ -11,7 +11,7 @@ import itertools
 import random
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -88,6 +88,8 @@ class TikTokEmulator:
         self._lock = threading.RLock()
         self.clock = clock
         self.mask_platform_shipping = True
+        # The ORDER_STATUS_CHANGE page lists CANCEL, the API says CANCELLED (§9.4, UNCONFIRMED).
+        self.webhook_cancel_status = "CANCELLED"
         self.search_window = SEARCH_WINDOW
         self.webhooks = WebhookSender()
         self.webhook_addresses: dict[str, str] = {}
@@ -179,7 +181,7 @@ class TikTokEmulator:
                 ],
                 "orders": [
                     render_order(o, now, mask_platform_shipping=False)
-                    | {"history": [list(h) for h in o.history]}
+                    | {"history": [list(h) for h in o.history], "recipient": asdict(o.recipient)}
                     for o in self.orders.values()
                 ],
                 "webhook_addresses": dict(self.webhook_addresses),
@@ -633,7 +635,9 @@ class TikTokEmulator:
             "timestamp": self.now(),
             "data": {
                 "order_id": order.id,
-                "order_status": order.status,
+                "order_status": (
+                    self.webhook_cancel_status if order.status == "CANCELLED" else order.status
+                ),
                 "is_on_hold_order": order.status == "ON_HOLD",
                 "update_time": order.update_time,
             },

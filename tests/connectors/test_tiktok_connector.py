@@ -716,3 +716,16 @@ async def test_no_secret_in_logs_or_errors(emulator, caplog: pytest.LogCaptureFi
     blob = "\n".join(texts)
     leaked = [s for s in secrets if s in blob]
     assert leaked == []
+
+
+async def test_catalog_survives_products_get_product_refuses() -> None:
+    fx = small_fixture()
+    fx.tiktok.products[0].status = "FREEZE"  # Get Product is unavailable for FREEZE (§5.2)
+    app = create_app(fx)
+    with serve_in_thread(app) as base:
+        client = make_client(base)
+        variants = {v.variant_id: v for v in await collect(client.iter_catalog())}
+        await client.aclose()
+    assert variants["1729000000000000011"].options == {}
+    assert variants["1729000000000000011"].status == "FREEZE"
+    assert app.state.faults.stats.requests.get("product.get", 0) == 0

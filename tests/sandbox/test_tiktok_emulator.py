@@ -818,7 +818,7 @@ def test_event_api_registers_webhook(api: Api) -> None:
 # -- throttling ------------------------------------------------------------------------------
 def test_throttling_body_status_switch_and_scale(api: Api) -> None:
     path = "/logistics/202309/warehouses"
-    api.admin("PUT", "throttle", {"enabled": True, "qps": 50, "scale": 0.02})  # 1 call/s, burst 1
+    api.admin("PUT", "throttle", {"enabled": True, "qps": 50, "scale": 0.002})  # 1 call per 10 s
     codes = [api.call("GET", path).status_code for _ in range(3)]
     assert codes[0] == 200 and 429 in codes[1:]
     r = api.call("GET", path)
@@ -928,3 +928,19 @@ def test_fault_latency_delays_the_answer(api: Api) -> None:
     assert api.call("GET", "/logistics/202309/warehouses").json()["code"] == 0
     assert api.call("GET", "/authorization/202309/shops", cipher=None).json()["code"] == 0
     assert api.admin("PUT", "faults", {"nope": 1}).status_code == 400
+
+
+def test_admin_state_keeps_raw_recipient_and_cancel_spelling_is_switchable(api: Api) -> None:
+    raw = next(o for o in state(api)["orders"] if o["id"] == "5760000000000000004")
+    assert raw["recipient_address"]["name"].count("*") > 0  # UNPAID stays masked when rendered
+    assert raw["recipient"]["first_name"] and "*" not in raw["recipient"]["first_name"]
+    settings = api.admin("PUT", "settings", {"webhook_cancel_status": "CANCEL"}).json()
+    assert settings["webhook_cancel_status"] == "CANCEL"
+    receiver = Receiver()
+    with serve_in_thread(
+        Starlette(routes=[Route("/h", receiver.handle, methods=["POST"])])
+    ) as hook:
+        api.admin("PUT", "webhooks", {"address": f"{hook}/h"})
+        api.admin("POST", "orders/5760000000000000004/status", {"status": "CANCELLED"})
+        assert api.app.state.emulator.webhooks.wait_idle(10)
+    assert json.loads(receiver.received[-1][0])["data"]["order_status"] == "CANCEL"
