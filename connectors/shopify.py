@@ -297,6 +297,7 @@ class ShopifyClient:
         self._currency: str | None = None
         self._locations: list[Warehouse] | None = None
         self.inventory_items: dict[str, str] = {}  # variant GID -> inventory item GID
+        self.untracked_items: set[str] = set()  # inventory items with tracked == false
         self.last_cost: dict[str, Any] | None = None
 
     async def __aenter__(self) -> ShopifyClient:
@@ -447,7 +448,7 @@ class ShopifyClient:
         info = data["productVariantsCount"]
         return int(info["count"]), str(info.get("precision") or "EXACT")
 
-    async def iter_catalog(self) -> AsyncIterator[list[CatalogVariant]]:  # type: ignore[override]
+    async def iter_catalog(self) -> AsyncIterator[list[CatalogVariant]]:
         """Every variant with its stock per location, page by page.
 
         Catalogs of ``bulk_threshold`` variants or more are read with one bulk operation
@@ -523,6 +524,10 @@ class ShopifyClient:
         product = node.get("product") or {}
         if item.get("id"):
             self.inventory_items[node["id"]] = item["id"]
+            if item.get("tracked") is False:
+                self.untracked_items.add(item["id"])
+            else:
+                self.untracked_items.discard(item["id"])
         return CatalogVariant(
             channel="shopify",
             product_id=product.get("id") or "",
@@ -685,7 +690,19 @@ class ShopifyClient:
         cannot apply twice, and ``changeFromQuantity`` on every row (mandatory in 2026-04,
         shopify.md §3.2). userErrors (e.g. CHANGE_FROM_QUANTITY_STALE) raise FatalError;
         batches sent before stay applied. Returns the number of batches sent.
+
+        What a set does on an untracked item is UNCONFIRMED (shopify.md §8.4), so items the
+        last catalog read saw with ``tracked: false`` are refused before anything is sent.
         """
+        untracked = sorted({r.inventory_item_id for r in rows} & self.untracked_items)
+        if untracked:
+            raise FatalError(
+                f"inventory not tracked in Shopify for {len(untracked)} item(s), e.g. "
+                f"{untracked[0]}; enable tracking before setting quantities",
+                marketplace=MARKETPLACE,
+                operation="inventorySetQuantities",
+                code="UNTRACKED",
+            )
         batches = 0
         for start in range(0, len(rows), MAX_ROWS):
             chunk = rows[start : start + MAX_ROWS]

@@ -485,3 +485,48 @@ def test_verify_webhook_helper() -> None:
     assert verify_webhook(body, signature, "shpss_x")
     assert not verify_webhook(body + b" ", signature, "shpss_x")
     assert not verify_webhook(body, None, "shpss_x")
+
+
+async def test_set_inventory_refuses_untracked_items() -> None:
+    fixture = small_fixture()
+    fixture.shopify.products[1].variants[0].tracked = False
+    app = create_app(fixture, throttle=False)
+    with serve_in_thread(app) as url:
+        async with ShopifyClient(endpoint(url), TOKEN) as client:
+            variants = await collect(client)
+            mug = next(v for v in variants if v.title == "Mug")
+            app.state.faults.reset_counts()
+            with pytest.raises(FatalError) as info:
+                await client.set_inventory(
+                    [InventorySet(client.inventory_items[mug.variant_id], L2, 1, 9)]
+                )
+    assert info.value.code == "UNTRACKED"
+    assert app.state.faults.stats.requests["inventorySetQuantities"] == 0
+
+
+async def test_http_429_with_retry_after_is_retried() -> None:
+    answers = [
+        httpx.Response(429, headers={"Retry-After": "0"}, json={"errors": "Exceeded limit"}),
+        httpx.Response(
+            200,
+            json={"data": {"shop": {"name": "s", "myshopifyDomain": "s", "currencyCode": "EUR"}}},
+        ),
+    ]
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answers[len(seen) - 1]
+
+    client = ShopifyClient(
+        "https://s.myshopify.com/admin/api/2026-04/graphql.json",
+        TOKEN,
+        transport=httpx.MockTransport(handler),
+        retry=FAST,
+    )
+    try:
+        assert await client.currency() == "EUR"
+    finally:
+        await client.aclose()
+    assert len(seen) == 2
+    assert str(seen[0].url) == "https://s.myshopify.com/admin/api/2026-04/graphql.json"
