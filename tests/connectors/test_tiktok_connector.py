@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -26,6 +27,7 @@ from connectors.errors import (
 )
 from connectors.http import RetryPolicy
 from connectors.tiktok import TikTokClient, check, sign, verify_webhook
+from sandbox.faults import FaultConfig
 from sandbox.fixture import Fixture
 from sandbox.server import serve_in_thread
 from sandbox.tiktok import (
@@ -434,8 +436,6 @@ async def test_recovers_from_throttling(emulator) -> None:
 
 async def test_recovers_from_server_errors(emulator) -> None:
     app, base = emulator
-    from sandbox.faults import FaultConfig
-
     app.state.faults.configure(FaultConfig(seed=3, error_rate=0.5, operations=["product.search"]))
     client = make_client(base, catalog_options=False)
     variants = await collect(client.iter_catalog(page_size=1))
@@ -672,8 +672,6 @@ async def test_order_lines_grouped_and_masking(emulator) -> None:
 # -- secrets ---------------------------------------------------------------------------------
 async def test_no_secret_in_logs_or_errors(emulator, caplog: pytest.LogCaptureFixture) -> None:
     app, base = emulator
-    from sandbox.faults import FaultConfig
-
     caplog.set_level(logging.DEBUG)
     recorder = Recorder()
     refreshed: list[dict[str, Any]] = []
@@ -729,3 +727,27 @@ async def test_catalog_survives_products_get_product_refuses() -> None:
     assert variants["1729000000000000011"].options == {}
     assert variants["1729000000000000011"].status == "FREEZE"
     assert app.state.faults.stats.requests.get("product.get", 0) == 0
+
+
+async def test_client_rate_limit_stays_under_the_documented_server_limit(emulator) -> None:
+    app, base = emulator
+    app.state.throttle.configure(enabled=True, scale=4.0)  # 200 QPS per API on the server
+    client = make_client(base, rate_scale=4.0)  # the documented 50 QPS, scaled the same way
+    updates = [InventoryUpdate("1729000000000000021", {WH1: n}) for n in range(150)]
+    results = await asyncio.gather(
+        *(client.update_inventory("1729000000000000002", [u]) for u in updates)
+    )
+    await client.aclose()
+    assert all(r.applied == ("1729000000000000021",) for r in results)
+    assert app.state.throttle.rejected == 0
+    assert app.state.faults.stats.requests["product.update_inventory"] == 150
+
+
+async def test_concurrent_calls_refresh_the_token_once(emulator) -> None:
+    app, base = emulator
+    app.state.emulator.expire_access_tokens()
+    client = make_client(base)
+    results = await asyncio.gather(*(client.warehouses() for _ in range(5)))
+    await client.aclose()
+    assert all(len(r) == 2 for r in results)
+    assert app.state.faults.stats.requests["auth.token_refresh"] == 1
