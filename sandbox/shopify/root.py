@@ -285,13 +285,36 @@ class Root:
     def inventorySetQuantities(
         self, info: GraphQLResolveInfo, input: dict[str, Any]
     ) -> dict[str, Any]:
+        rows = input.get("quantities") or []
+        return self._idempotent(
+            info, input, rows, "InventoryQuantityInput", lambda: self._set_quantities(input, rows)
+        )
+
+    def inventoryAdjustQuantities(
+        self, info: GraphQLResolveInfo, input: dict[str, Any]
+    ) -> dict[str, Any]:
+        rows = input.get("changes") or []
+        return self._idempotent(
+            info, input, rows, "InventoryChangeInput", lambda: self._adjust_quantities(input, rows)
+        )
+
+    def _idempotent(
+        self,
+        info: GraphQLResolveInfo,
+        input: dict[str, Any],
+        rows: list[dict[str, Any]],
+        row_type: str,
+        apply: Any,
+    ) -> dict[str, Any]:
+        """The 2026-04 inventory mutation contract (shopify.md §3.2/§3.3): ``@idempotent``
+        required, at most 250 rows, ``changeFromQuantity`` present on every row, and one
+        execution per key (a replay answers the stored payload)."""
         key = _idempotency_key(info)
         if key is None:
             raise GraphQLError(
                 "The @idempotent directive is required for this mutation but was not provided.",
                 extensions={"code": "BAD_REQUEST"},
             )
-        rows = input.get("quantities") or []
         if len(rows) > MAX_INPUT:
             raise GraphQLError(
                 f"The input array size of {len(rows)} is greater than the maximum allowed of "
@@ -300,11 +323,12 @@ class Root:
             )
         if any("changeFromQuantity" not in row for row in rows):
             raise GraphQLError(
-                "InventoryQuantityInput must include the following argument: changeFromQuantity.",
+                f"{row_type} must include the following argument: changeFromQuantity.",
                 extensions={"code": "INVALID_FIELD_ARGUMENTS"},
             )
+        field = info.field_name
         fingerprint = json.dumps(input, sort_keys=True, default=str)
-        seen = self._s.idempotency.get(key)
+        seen = self._s.idempotency.get(f"{field}:{key}")
         if seen is not None:
             if seen[0] != fingerprint:
                 return {
@@ -318,22 +342,109 @@ class Root:
                     ],
                 }
             return seen[1]  # a replay: same answer, nothing applied twice
-        payload = self._set_quantities(input, rows)
-        self._s.idempotency[key] = (fingerprint, payload)
+        payload = apply()
+        self._s.idempotency[f"{field}:{key}"] = (fingerprint, payload)
         return payload
 
-    def _set_quantities(self, input: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    def _adjust_quantities(
+        self, input: dict[str, Any], rows: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """``available`` deltas (the only quantity the sandbox models, §3.3)."""
         s = self._s
-        errors: list[dict[str, Any]] = []
         name = input.get("name")
-        if name not in ("available", "on_hand"):
-            errors.append(
-                user_error(
-                    ["input", "name"],
-                    "The quantity name must be either 'available' or 'on_hand'.",
-                    "INVALID_NAME",
+        if name != "available":
+            if name in ("damaged", "incoming", "quality_control", "reserved", "safety_stock"):
+                raise GraphQLError(
+                    f"The sandbox does not emulate adjusting '{name}'",
+                    extensions={"code": "NOT_EMULATED"},
                 )
-            )
+            return {
+                "inventoryAdjustmentGroup": None,
+                "userErrors": [
+                    user_error(
+                        ["input", "name"],
+                        "The quantity name is not valid for adjustments.",
+                        "INVALID_QUANTITY_NAME",
+                    )
+                ],
+            }
+        errors = self._common_errors(input)
+        for i, row in enumerate(rows):
+            path = ["input", "changes", str(i)]
+            item = s.items.get(row["inventoryItemId"])
+            level = item.levels.get(row["locationId"]) if item else None
+            if item is None:
+                errors.append(
+                    user_error(
+                        [*path, "inventoryItemId"],
+                        "The specified inventory item could not be found.",
+                        "INVALID_INVENTORY_ITEM",
+                    )
+                )
+            elif level is None:
+                errors.append(
+                    user_error(
+                        [*path, "locationId"],
+                        "The specified location could not be found.",
+                        "INVALID_LOCATION",
+                    )
+                )
+            if row.get("ledgerDocumentUri") is not None:
+                errors.append(
+                    user_error(
+                        [*path, "ledgerDocumentUri"],
+                        "A ledger document URI is not allowed when adjusting available.",
+                        "INVALID_AVAILABLE_DOCUMENT",
+                    )
+                )
+            expected = row.get("changeFromQuantity")
+            if level is not None and expected is not None and expected != level.available:
+                errors.append(
+                    user_error(
+                        [*path, "changeFromQuantity"],
+                        "The specified compare quantity does not match the current quantity.",
+                        "CHANGE_FROM_QUANTITY_STALE",
+                    )
+                )
+        if errors:
+            return {"inventoryAdjustmentGroup": None, "userErrors": errors}
+        changes: list[dict[str, Any]] = []
+        stamp = now_iso()
+        for row in rows:
+            item = s.items[row["inventoryItemId"]]
+            level = item.levels[row["locationId"]]
+            delta = int(row["delta"])
+            level.available += delta
+            level.on_hand += delta
+            level.updated_at = stamp
+            for changed in ("available", "on_hand"):  # mirrored on_hand row (§3.3)
+                changes.append(self._change(changed, delta, item, level))
+            self._e.emit_inventory_level(item, level)
+        return {"inventoryAdjustmentGroup": self._group(input, changes, stamp), "userErrors": []}
+
+    def _change(self, name: str, delta: int, item: Any, level: Any) -> dict[str, Any]:
+        return {
+            "name": name,
+            "delta": delta,
+            "quantityAfterChange": None,
+            "item": ItemNode(self._s, item),
+            "location": LocationNode(self._s, self._s.locations[level.location_id]),
+            "ledgerDocumentUri": None,
+        }
+
+    def _group(self, input: dict[str, Any], changes: list[Any], stamp: str) -> dict[str, Any]:
+        return {
+            "id": f"gid://shopify/InventoryAdjustmentGroup/{90_000_000 + self._s.next_number()}",
+            "createdAt": stamp,
+            "reason": input.get("reason"),
+            "referenceDocumentUri": input.get("referenceDocumentUri"),
+            "changes": changes,
+            "app": None,
+            "staffMember": None,
+        }
+
+    def _common_errors(self, input: dict[str, Any]) -> list[dict[str, Any]]:
+        errors = []
         if input.get("reason") not in INVENTORY_REASONS:
             errors.append(
                 user_error(
@@ -349,6 +460,40 @@ class Root:
                     "INVALID_REFERENCE_DOCUMENT",
                 )
             )
+        return errors
+
+    def inventoryItemUpdate(
+        self, info: GraphQLResolveInfo, id: str, input: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Single-item SKU/tracked write, the alternative to productVariantsBulkUpdate (§4)."""
+        item = self._s.items.get(id)
+        if item is None:
+            return {
+                "inventoryItem": None,
+                "userErrors": [{"field": ["id"], "message": "Inventory item does not exist"}],
+            }
+        if "sku" in input:
+            item.sku = input["sku"]
+        if input.get("tracked") is not None:
+            item.tracked = bool(input["tracked"])
+        item.updated_at = now_iso()
+        variant = self._s.variants[item.variant_id]
+        self._e.emit_product(self._s.products[variant.product_id])
+        return {"inventoryItem": ItemNode(self._s, item), "userErrors": []}
+
+    def _set_quantities(self, input: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+        s = self._s
+        errors: list[dict[str, Any]] = []
+        name = input.get("name")
+        if name not in ("available", "on_hand"):
+            errors.append(
+                user_error(
+                    ["input", "name"],
+                    "The quantity name must be either 'available' or 'on_hand'.",
+                    "INVALID_NAME",
+                )
+            )
+        errors.extend(self._common_errors(input))
         pairs: dict[tuple[str, str], int] = {}
         for i, row in enumerate(rows):
             path = ["input", "quantities", str(i)]
@@ -434,32 +579,12 @@ class Root:
             level.available += delta
             level.on_hand += delta
             level.updated_at = stamp
-            loc_node = LocationNode(s, s.locations[level.location_id])
-            item_node = ItemNode(s, item)
             # Setting `available` also moves `on_hand`: two change rows, quantityAfterChange
             # null (captured, shopify.md §3.2).
             for changed in (name, "on_hand" if name == "available" else "available"):
-                changes.append(
-                    {
-                        "name": changed,
-                        "delta": delta,
-                        "quantityAfterChange": None,
-                        "item": item_node,
-                        "location": loc_node,
-                        "ledgerDocumentUri": None,
-                    }
-                )
+                changes.append(self._change(changed, delta, item, level))
             self._e.emit_inventory_level(item, level)
-        group = {
-            "id": f"gid://shopify/InventoryAdjustmentGroup/{90_000_000 + s.next_number()}",
-            "createdAt": stamp,
-            "reason": input.get("reason"),
-            "referenceDocumentUri": uri,
-            "changes": changes,
-            "app": None,
-            "staffMember": None,
-        }
-        return {"inventoryAdjustmentGroup": group, "userErrors": []}
+        return {"inventoryAdjustmentGroup": self._group(input, changes, stamp), "userErrors": []}
 
     def productVariantsBulkUpdate(
         self,

@@ -649,3 +649,88 @@ def test_fixture_round_trip(shop) -> None:
     state = shop.get("/_sandbox/state").json()
     assert [p["title"] for p in state["products"]] == ["Tee", "Mug", "Cap"]
     assert variant_state(shop, "gid://shopify/ProductVariant/3001")["inventory"] == {L1: 0}
+
+
+ADJUST = """mutation A($input: InventoryAdjustQuantitiesInput!, $key: String!) {
+  inventoryAdjustQuantities(input: $input) @idempotent(key: $key) {
+    inventoryAdjustmentGroup { changes { name delta } }
+    userErrors { field message code }
+  }
+}"""
+
+
+def test_inventory_adjust_quantities_deltas(shop) -> None:
+    item = item_of(shop, V1)
+    change = {"inventoryItemId": item, "locationId": L2, "delta": -2, "changeFromQuantity": 2}
+    variables = {
+        "key": "a-1",
+        "input": {"name": "available", "reason": "correction", "changes": [change]},
+    }
+    _, body = gql(shop, ADJUST, variables)
+    group = body["data"]["inventoryAdjustQuantities"]["inventoryAdjustmentGroup"]
+    assert group["changes"] == [
+        {"name": "available", "delta": -2},
+        {"name": "on_hand", "delta": -2},
+    ]
+    gql(shop, ADJUST, variables)  # replay with the same key: applied once
+    assert variant_state(shop, V1)["inventory"] == {L1: 5, L2: 0}
+    stale = {"key": "a-2", "input": {**variables["input"]}}
+    _, body = gql(shop, ADJUST, stale)
+    assert (
+        body["data"]["inventoryAdjustQuantities"]["userErrors"][0]["code"]
+        == "CHANGE_FROM_QUANTITY_STALE"
+    )
+    missing = {
+        "key": "a-3",
+        "input": {
+            "name": "available",
+            "reason": "correction",
+            "changes": [{"inventoryItemId": item, "locationId": L2, "delta": 1}],
+        },
+    }
+    _, body = gql(shop, ADJUST, missing)
+    assert body["errors"][0]["extensions"]["code"] == "INVALID_FIELD_ARGUMENTS"
+
+
+def test_inventory_item_update_sets_sku_and_tracked(shop) -> None:
+    item = item_of(shop, V2)
+    _, body = gql(
+        shop,
+        "mutation($id: ID!, $input: InventoryItemInput!) { inventoryItemUpdate("
+        "id: $id, input: $input) { inventoryItem { id sku tracked } userErrors "
+        "{ field message } } }",
+        {"id": item, "input": {"sku": "TT-9", "tracked": False}},
+    )
+    assert body["data"]["inventoryItemUpdate"]["inventoryItem"] == {
+        "id": item,
+        "sku": "TT-9",
+        "tracked": False,
+    }
+    state = variant_state(shop, V2)
+    assert state["sku"] == "TT-9" and state["tracked"] is False
+
+
+def test_webhook_subscription_create_is_recorded(shop) -> None:
+    _, body = gql(
+        shop,
+        "mutation { webhookSubscriptionCreate(topic: INVENTORY_LEVELS_UPDATE, "
+        'webhookSubscription: {uri: "https://example.test/h", format: JSON}) '
+        "{ webhookSubscription { id topic uri } userErrors { message } } }",
+    )
+    sub = body["data"]["webhookSubscriptionCreate"]["webhookSubscription"]
+    assert sub["topic"] == "INVENTORY_LEVELS_UPDATE" and sub["uri"] == "https://example.test/h"
+    hooks = shop.get("/_sandbox/state").json()["webhooks"]
+    assert hooks == [
+        {"id": sub["id"], "topic": "inventory_levels/update", "uri": "https://example.test/h"}
+    ]
+
+
+def test_optional_dev_store_order_throttle() -> None:
+    app = create_app(load_fixture(FIXTURE), throttle=False, order_limit_per_minute=2)
+    with serve_in_thread(app) as url, httpx.Client(base_url=url, trust_env=False) as client:
+        results = [gql(client, ORDER, order_vars(str(n)))[1] for n in range(3)]
+    assert [r["data"]["orderCreate"]["order"] is not None for r in results] == [True, True, False]
+    assert (
+        results[2]["data"]["orderCreate"]["userErrors"][0]["message"]
+        == "Too many attempts. Please try again later."
+    )
