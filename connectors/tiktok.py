@@ -715,6 +715,8 @@ def parse_order(raw: Mapping[str, Any]) -> TikTokOrder:
     lines = []
     for sku_id, items in grouped.items():
         first = items[0]
+        # unit_price = mean sale_price of the units (whether it is net of line discounts is
+        # UNCONFIRMED, §8.3); units of one SKU normally share one price.
         total = sum((_decimal(i.get("sale_price")) or Decimal(0) for i in items), Decimal(0))
         unit = (total / len(items)).quantize(Decimal("0.01"))
         currency = currency or first.get("currency") or ""
