@@ -64,7 +64,6 @@ def _scan(
 ) -> None:
     if sel is None:
         return
-    names = {s.name.value for s in sel.selections if isinstance(s, FieldNode)}
     for node in sel.selections:
         if not isinstance(node, FieldNode) or node.name.value.startswith("__"):
             continue
@@ -116,7 +115,6 @@ def _scan(
             _scan(node_type, node_sel.selection_set, depth + 1, False, found, problems)
         else:
             _scan(named, node.selection_set, depth, False, found, problems)
-    del names
 
 
 def _selects_id(node: FieldNode) -> bool:

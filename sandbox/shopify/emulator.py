@@ -22,6 +22,7 @@ from graphql import (
     OperationDefinitionNode,
     execute,
     parse,
+    print_ast,
     validate,
 )
 
@@ -182,50 +183,32 @@ def shopify_validation_error(error: GraphQLError, doc: DocumentNode) -> dict[str
     return out
 
 
-def _variable_error(error: GraphQLError, doc: DocumentNode) -> dict[str, Any]:
+def _variable_error(
+    error: GraphQLError, doc: DocumentNode, variables: dict[str, Any]
+) -> dict[str, Any]:
     """A variable coercion failure as Shopify's INVALID_VARIABLE (shopify.md §1.4)."""
-    m = re.match(
-        r"Variable '\$(?P<v>\w+)' (?:of (?:required )?type '(?P<t>[^']+)' )?"
-        r"(?:got invalid value|of non-null type|has invalid value)?(?P<rest>.*)",
-        error.message,
-    )
+    m = re.match(r"Variable '\$(?P<v>\w+)'", error.message)
     name = m["v"] if m else "input"
-    type_name = (
-        m["t"]
-        if m and m["t"]
-        else next(
-            (
-                str(v.type.name.value if hasattr(v.type, "name") else "")
-                for d in doc.definitions
-                if isinstance(d, OperationDefinitionNode)
-                for v in d.variable_definitions or ()
-                if v.variable.name.value == name
-            ),
-            "",
-        )
-    )
-    type_text = _type_text(doc, name) or type_name
     explanation = error.message.split("; ", 1)[-1] if "; " in error.message else error.message
     return {
-        "message": f"Variable ${name} of type {type_text} was provided invalid value",
+        "message": f"Variable ${name} of type {_type_text(doc, name)} was provided invalid value",
         "locations": [{"line": loc.line, "column": loc.column} for loc in error.locations or ()],
         "extensions": {
             "code": "INVALID_VARIABLE",
-            "value": None,
+            "value": variables.get(name),
             "problems": [{"path": [], "explanation": explanation}],
         },
     }
 
 
-def _type_text(doc: DocumentNode, name: str) -> str | None:
-    from graphql import print_ast
-
+def _type_text(doc: DocumentNode, name: str) -> str:
+    """The declared type of variable ``$name`` as written, e.g. ``InventorySetQuantitiesInput!``."""
     for d in doc.definitions:
         if isinstance(d, OperationDefinitionNode):
             for v in d.variable_definitions or ():
                 if v.variable.name.value == name:
                     return print_ast(v.type)
-    return None
+    return "?"
 
 
 def root_fields(doc: DocumentNode | None, operation_name: str | None = None) -> list[str]:
@@ -380,7 +363,7 @@ class ShopifyEmulator:
             )
         if result.data is None and result.errors and not any(e.path for e in result.errors):
             self.bucket.refund(requested)
-            return {"errors": [_variable_error(e, doc) for e in result.errors]}
+            return {"errors": [_variable_error(e, doc, variables) for e in result.errors]}
         out: dict[str, Any] = {}
         if result.errors:
             out["errors"] = [_execution_error(e) for e in result.errors]
