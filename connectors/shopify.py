@@ -384,7 +384,8 @@ class ShopifyClient:
         Waits first until the cost bucket (as last reported) can take the request.
         """
         body = json_bytes({"query": document, "variables": dict(variables or {})})
-        cost = expected_cost or self._expected.get(operation, 10)
+        # what Shopify charged last time for this operation beats our own estimate
+        cost = self._expected.get(operation) or expected_cost or 10
         async with self._pacer.lock:
             wait = self._pacer.wait_for(cost)
             if wait > 0:

@@ -14,7 +14,7 @@ import pytest
 from graphql import parse, validate
 
 from connectors.base import Address, StoreApi, StoreOrderLine, StoreOrderRequest
-from connectors.errors import AuthError, FatalError, OutcomeUnknownError
+from connectors.errors import AuthError, FatalError, OutcomeUnknownError, ThrottledError
 from connectors.http import RetryPolicy
 from connectors.redact import install_log_redaction
 from connectors.shopify import (
@@ -24,6 +24,7 @@ from connectors.shopify import (
     ORDER_CREATE_MUTATION,
     InventorySet,
     ShopifyClient,
+    throttle_wait,
     verify_webhook,
 )
 from sandbox.faults import FaultConfig
@@ -530,3 +531,47 @@ async def test_http_429_with_retry_after_is_retried() -> None:
         await client.aclose()
     assert len(seen) == 2
     assert str(seen[0].url) == "https://s.myshopify.com/admin/api/2026-04/graphql.json"
+
+
+def test_throttle_wait_from_throttle_status() -> None:
+    cost = {
+        "requestedQueryCost": 752,
+        "actualQueryCost": None,
+        "throttleStatus": {
+            "maximumAvailable": 1000.0,
+            "currentlyAvailable": 666,
+            "restoreRate": 50.0,
+        },
+    }
+    assert throttle_wait(cost) == pytest.approx(1.72)
+    assert throttle_wait(None) is None
+
+
+async def test_throttled_body_raises_throttled_error_with_wait() -> None:
+    body = {
+        "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+        "extensions": {
+            "cost": {
+                "requestedQueryCost": 300,
+                "actualQueryCost": None,
+                "throttleStatus": {
+                    "maximumAvailable": 2000.0,
+                    "currentlyAvailable": 100,
+                    "restoreRate": 100.0,
+                },
+            }
+        },
+    }
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
+    client = ShopifyClient(
+        "https://s.myshopify.com/admin/api/2026-04/graphql.json",
+        TOKEN,
+        transport=transport,
+        retry=RetryPolicy(attempts=1),
+    )
+    try:
+        with pytest.raises(ThrottledError) as info:
+            await client.currency()
+    finally:
+        await client.aclose()
+    assert info.value.code == "THROTTLED" and info.value.retry_after == pytest.approx(2.0)
