@@ -194,7 +194,9 @@ class TikTokApi(Protocol):
         self, product_id: str, updates: Sequence[InventoryUpdate]
     ) -> WriteResult: ...
 
-    async def update_price(self, product_id: str, updates: Sequence[PriceUpdate]) -> WriteResult: ...
+    async def update_price(
+        self, product_id: str, updates: Sequence[PriceUpdate]
+    ) -> WriteResult: ...
 
     def search_orders(
         self, *, update_time_ge: datetime, update_time_lt: datetime

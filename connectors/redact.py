@@ -24,9 +24,8 @@ _PARAM_NAMES = (
     "x-shopify-access-token",
     "authorization",
 )
-_PARAM_RE = re.compile(
-    r"(?i)(\"?(?:%s)\"?\s*[=:]\s*\"?)([^&\s\"',;}]+)" % "|".join(re.escape(n) for n in _PARAM_NAMES)
-)
+_NAMES = "|".join(re.escape(n) for n in _PARAM_NAMES)
+_PARAM_RE = re.compile(rf"(?i)(\"?(?:{_NAMES})\"?\s*[=:]\s*\"?)([^&\s\"',;}}]+)")
 
 _lock = threading.Lock()
 _secrets: set[str] = set()

@@ -133,7 +133,9 @@ class FaultInjector:
         with self._lock:
             self.stats.faults[kind] += 1
 
-    async def _applied_then(self, scope: Scope, receive: Receive, send: Send, *, drop: bool) -> None:
+    async def _applied_then(
+        self, scope: Scope, receive: Receive, send: Send, *, drop: bool
+    ) -> None:
         """Run the app (the change is applied), then cut or truncate what goes back."""
         messages: list[Message] = []
 
@@ -149,7 +151,9 @@ class FaultInjector:
             # Promise the full body, send part of it, then abort: the client sees a
             # dropped connection after the server applied the change.
             headers.append((b"content-length", str(len(body) + 10).encode()))
-            await send({"type": "http.response.start", "status": start["status"], "headers": headers})
+            await send(
+                {"type": "http.response.start", "status": start["status"], "headers": headers}
+            )
             await send({"type": "http.response.body", "body": cut, "more_body": True})
             raise ConnectionAbortedError("sandbox fault: connection dropped after commit")
         headers.append((b"content-length", str(len(cut)).encode()))

@@ -62,7 +62,9 @@ class TikTokSide(_M):
     region: str = "US"
     currency: str = "USD"
     warehouses: list[TikTokWarehouse] = Field(
-        default_factory=lambda: [TikTokWarehouse(id=DEFAULT_WAREHOUSE, name="Main", is_default=True)]
+        default_factory=lambda: [
+            TikTokWarehouse(id=DEFAULT_WAREHOUSE, name="Main", is_default=True)
+        ]
     )
     products: list[TikTokProduct] = Field(default_factory=list)
 
@@ -129,8 +131,15 @@ class OrderLineFixture(_M):
 class OrderFixture(_M):
     id: str | None = None
     status: Literal[
-        "UNPAID", "ON_HOLD", "AWAITING_SHIPMENT", "PARTIALLY_SHIPPING", "AWAITING_COLLECTION",
-        "IN_TRANSIT", "DELIVERED", "COMPLETED", "CANCELLED",
+        "UNPAID",
+        "ON_HOLD",
+        "AWAITING_SHIPMENT",
+        "PARTIALLY_SHIPPING",
+        "AWAITING_COLLECTION",
+        "IN_TRANSIT",
+        "DELIVERED",
+        "COMPLETED",
+        "CANCELLED",
     ] = "AWAITING_SHIPMENT"
     shipping_type: Literal["SELLER", "TIKTOK"] = "SELLER"
     create_time: int | None = None
@@ -163,7 +172,9 @@ class Fixture(_M):
         for p_index, sproduct in enumerate(self.shopify.products, 1):
             sproduct.id = sproduct.id or f"gid://shopify/Product/{p_index}"
             for v_index, variant in enumerate(sproduct.variants, 1):
-                variant.id = variant.id or f"gid://shopify/ProductVariant/{p_index * 1000 + v_index}"
+                variant.id = (
+                    variant.id or f"gid://shopify/ProductVariant/{p_index * 1000 + v_index}"
+                )
                 if not variant.inventory:
                     variant.inventory = {first_location: 0}
         for l_index, listing in enumerate(self.amazon.listings, 1):
@@ -194,9 +205,12 @@ def load_fixture(source: str | Path | dict[str, Any]) -> Fixture:
     """Parse a fixture from a path, a JSON string or a dict."""
     if isinstance(source, dict):
         return Fixture.model_validate(source)
-    text = Path(source).read_text(encoding="utf-8") if isinstance(source, Path) or (
-        isinstance(source, str) and not source.lstrip().startswith("{")
-    ) else source
+    text = (
+        Path(source).read_text(encoding="utf-8")
+        if isinstance(source, Path)
+        or (isinstance(source, str) and not source.lstrip().startswith("{"))
+        else source
+    )
     return Fixture.model_validate(json.loads(text))
 
 

@@ -23,7 +23,12 @@ class ServerThread:
                 port = sock.getsockname()[1]
         self.host, self.port = host, port
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="warning", lifespan="off", access_log=False,
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
             timeout_keep_alive=30,
         )
         self.server = uvicorn.Server(config)

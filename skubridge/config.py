@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BeforeValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -80,11 +80,14 @@ class TikTokSettings(_Model):
     )
     shop_id: str | None = None
     warehouse_id: str | None = Field(
-        None, description="TikTok warehouse that receives the store stock; default: the shop's default warehouse."
+        None,
+        description="TikTok warehouse receiving the store stock; default: the default warehouse.",
     )
     base_url: str = TIKTOK_API_BASE
     auth_base_url: str = TIKTOK_AUTH_BASE
-    currency: str | None = Field(None, description="Shop currency; taken from the catalog when not given.")
+    currency: str | None = Field(
+        None, description="Shop currency; taken from the catalog when not given."
+    )
 
 
 class ShopifySettings(_Model):
@@ -94,7 +97,7 @@ class ShopifySettings(_Model):
     base_url: str | None = Field(None, description="Default https://<shop_domain>.")
     location_ids: list[str] = Field(
         default_factory=list,
-        description="Shopify locations whose available stock feeds TikTok; empty = all active locations.",
+        description="Locations whose available stock feeds TikTok; empty = all active ones.",
     )
     webhook_secret: SecretRef | None = None
 
@@ -131,7 +134,9 @@ class StockRule(_Model):
     """How store stock becomes TikTok stock: minus a buffer, zero below a threshold."""
 
     buffer_absolute: int = Field(0, ge=0, description="Units held back from TikTok.")
-    buffer_percent: Decimal = Field(Decimal(0), ge=0, le=100, description="Share held back, in percent (rounded down).")
+    buffer_percent: Decimal = Field(
+        Decimal(0), ge=0, le=100, description="Share held back, in percent (rounded down)."
+    )
     zero_below: int = Field(0, ge=0, description="Publish 0 when the result is below this.")
     max_quantity: int = Field(99_999, ge=0, description="Upper clamp (TikTok's allowed range).")
 
@@ -142,7 +147,8 @@ class PriceRule(_Model):
     markup_percent: Decimal = Field(Decimal(0), ge=-90, le=1000)
     markup_fixed: Decimal = Field(Decimal(0))
     rounding: Literal["cent", "whole", "end_99", "end_95"] = Field(
-        "cent", description="cent = 2 decimals; whole = whole units; end_99/end_95 = x.99 / x.95 ending."
+        "cent",
+        description="cent = 2 decimals; whole = whole units; end_99/end_95 = x.99 / x.95 ending.",
     )
 
 
@@ -151,8 +157,12 @@ class Guards(_Model):
 
     max_zero_stock_share: float = Field(0.25, ge=0, le=1)
     max_price_move: float = Field(0.5, ge=0, description="Largest relative price move allowed.")
-    max_mapped_drop: float = Field(0.2, ge=0, le=1, description="Mapped-SKU count drop vs previous run.")
-    max_catalog_drop: float = Field(0.5, ge=0, le=1, description="Catalog size drop vs previous run.")
+    max_mapped_drop: float = Field(
+        0.2, ge=0, le=1, description="Mapped-SKU count drop vs previous run."
+    )
+    max_catalog_drop: float = Field(
+        0.5, ge=0, le=1, description="Catalog size drop vs previous run."
+    )
 
 
 class Schedules(_Model):
@@ -165,7 +175,9 @@ class Schedules(_Model):
 
 
 class OrderSettings(_Model):
-    overlap_minutes: int = Field(15, ge=0, description="Search window overlap with the previous run.")
+    overlap_minutes: int = Field(
+        15, ge=0, description="Search window overlap with the previous run."
+    )
     initial_lookback_hours: int = Field(72, ge=1, description="How far back the first run looks.")
     tags: list[str] = Field(default_factory=lambda: ["TikTok Shop", "skubridge"])
 
@@ -186,7 +198,9 @@ class ShopConfig(_Model):
     @classmethod
     def _id(cls, v: str) -> str:
         if not _SHOP_ID.match(v):
-            raise ValueError("must be 1-63 chars of a-z, 0-9, '-' or '_', starting with a letter or digit")
+            raise ValueError(
+                "must be 1-63 chars of a-z, 0-9, '-' or '_', starting with a letter or digit"
+            )
         return v
 
     @model_validator(mode="after")
@@ -233,7 +247,9 @@ def load_shops(path: str | os.PathLike[str] | None = None) -> ShopsFile:
     entries = raw.get("shops")
     unknown = sorted(set(raw) - {"shops"})
     if unknown:
-        raise ConfigError(f"{file}: unknown top-level key(s) {unknown}; shops go in [[shops]] tables")
+        raise ConfigError(
+            f"{file}: unknown top-level key(s) {unknown}; shops go in [[shops]] tables"
+        )
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{file}: no [[shops]] table found")
     shops: list[ShopConfig] = []
