@@ -1,0 +1,57 @@
+"""Test harness: isolated Prefect home, loopback without proxies, one shared Prefect API.
+
+The environment is set before anything imports Prefect (reference/prefect.md §4, §14):
+a fresh PREFECT_HOME per session (no stale caches), analytics off, NO_PROXY for loopback,
+no silent ephemeral server (a flow called outside ``prefect_api`` fails loudly).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="skubridge-prefect-home-")
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "180"
+os.environ["GX_ANALYTICS_ENABLED"] = "false"
+os.environ["PREFECT_SERVER_EPHEMERAL_ENABLED"] = "false"
+os.environ["PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW"] = "ignore"
+_loopback = "127.0.0.1,localhost,::1"
+for _var in ("NO_PROXY", "no_proxy"):
+    os.environ[_var] = ",".join(filter(None, [os.environ.get(_var), _loopback]))
+for _var in ("SKUBRIDGE_SHOPS_FILE", "SKUBRIDGE_DATA_DIR", "SKUBRIDGE_REPORTS_DIR"):
+    os.environ.pop(_var, None)
+
+import pytest  # noqa: E402
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--live", action="store_true", help="run tests marked live (real APIs)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--live"):
+        return
+    skip = pytest.mark.skip(reason="talks to real marketplaces; run with --live")
+    for item in items:
+        if "live" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """One Prefect test API for the whole session; only flow-level tests use it."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture
+def data_dirs(tmp_path, monkeypatch):
+    """Per-test data and report folders through the documented environment variables."""
+    data, reports = tmp_path / "data", tmp_path / "reports"
+    monkeypatch.setenv("SKUBRIDGE_DATA_DIR", str(data))
+    monkeypatch.setenv("SKUBRIDGE_REPORTS_DIR", str(reports))
+    return data, reports
