@@ -101,18 +101,22 @@ def create_app(
     webhook_secret: str | None = None,
     bulk_polls_until_complete: int = 1,
     order_limit_per_minute: int | None = None,
+    search_lag_s: float = 0.0,
 ) -> RootFieldNamer:
     """The Shopify Admin GraphQL emulator as an ASGI app (see the module docstring).
 
     ``access_token`` defaults to ``emulator.DEFAULT_ACCESS_TOKEN``
     (``shpat_sandbox0000000000000000000000``), ``webhook_secret`` (the app client secret
-    used for webhook HMACs) to ``emulator.DEFAULT_WEBHOOK_SECRET``.
+    used for webhook HMACs) to ``emulator.DEFAULT_WEBHOOK_SECRET``. Optional realism:
+    ``order_limit_per_minute`` (dev-store orderCreate limit, §5.5), ``search_lag_s`` (new
+    orders and changed variants stay invisible to ``query:`` searches that long, §2.2).
     """
     kwargs: dict[str, Any] = {
         "throttle": throttle,
         "rate_scale": rate_scale,
         "bulk_polls_until_complete": bulk_polls_until_complete,
         "order_limit_per_minute": order_limit_per_minute,
+        "search_lag_s": search_lag_s,
     }
     if access_token is not None:
         kwargs["access_token"] = access_token

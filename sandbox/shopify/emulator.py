@@ -241,8 +241,10 @@ class ShopifyEmulator:
         rate_scale: float = 1.0,
         bulk_polls_until_complete: int = 1,
         order_limit_per_minute: int | None = None,
+        search_lag_s: float = 0.0,
     ) -> None:
         self.state = ShopifyState()
+        self.state.search_lag_s = search_lag_s
         self.access_token = access_token
         self.webhook_secret = webhook_secret
         self.bucket = LeakyBucket(enabled=throttle, scale=rate_scale)

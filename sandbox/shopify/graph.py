@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -444,11 +445,25 @@ def filtered(
     fields: Callable[[ShopifyState, Any, str], list[str] | None],
     default_field: str = "title",
 ) -> list[Any]:
+    """Items matching a ``query:`` search. Items written within ``state.search_lag_s``
+    are not searchable yet: Shopify's search index lags writes (shopify.md §2.2, §5.3)."""
     groups = search.parse(query)
     if not groups:
         return list(items)
+    now = time.monotonic()
     return [
         i
         for i in items
-        if search.matches(groups, i, lambda o, f: fields(state, o, f), default_field)
+        if _indexed(state, i, now)
+        and search.matches(groups, i, lambda o, f: fields(state, o, f), default_field)
     ]
+
+
+def _indexed(state: ShopifyState, item: Any, now: float) -> bool:
+    if isinstance(item, Order):
+        return item.indexed_at <= now
+    if isinstance(item, Variant):
+        return state.reindex_at.get(item.id, 0.0) <= now
+    if isinstance(item, Product):
+        return all(state.reindex_at.get(v, 0.0) <= now for v in item.variant_ids)
+    return True

@@ -8,6 +8,7 @@ enforced by Shopify's resolvers raise top-level errors with the captured codes (
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -691,6 +692,8 @@ class Root:
             if item_input.get("tracked") is not None:
                 item.tracked = bool(item_input["tracked"])
             v.updated_at = item.updated_at = stamp
+            if s.search_lag_s:
+                s.reindex_at[v.id] = time.monotonic() + s.search_lag_s
             updated.append(VariantNode(s, v))
         if updated:
             product.updated_at = stamp
@@ -824,6 +827,7 @@ class Root:
             inventory_behaviour=behaviour,
             test=bool(order.get("test")),
         )
+        created.indexed_at = time.monotonic() + s.search_lag_s
         s.orders.append(created)
         self._e.emit_order(created)
         for item, level, _ in claims:

@@ -130,6 +130,7 @@ class Order:
     custom_attributes: list[dict[str, str]] = field(default_factory=list)
     inventory_behaviour: str = "BYPASS"
     test: bool = False
+    indexed_at: float = 0.0  # monotonic time from which searches can see it
 
 
 @dataclass
@@ -157,6 +158,7 @@ class ShopifyState:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        self.search_lag_s = 0.0  # seconds before a write is visible to searches (kept on load)
         self.reset()
 
     def reset(self) -> None:
@@ -171,6 +173,7 @@ class ShopifyState:
         self.webhooks: list[WebhookSubscription] = []
         self.idempotency: dict[str, tuple[str, Any]] = {}
         self._counter = 0
+        self.reindex_at: dict[str, float] = {}  # variant GID -> searchable again from
 
     def next_number(self) -> int:
         self._counter += 1

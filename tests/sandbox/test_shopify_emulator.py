@@ -734,3 +734,32 @@ def test_optional_dev_store_order_throttle() -> None:
         results[2]["data"]["orderCreate"]["userErrors"][0]["message"]
         == "Too many attempts. Please try again later."
     )
+
+
+def test_optional_search_index_lag() -> None:
+    app = create_app(load_fixture(FIXTURE), throttle=False, search_lag_s=30)
+    search = "query F($q: String!) { orders(first: 5, query: $q) { nodes { id } } }"
+    with serve_in_thread(app) as url, httpx.Client(base_url=url, trust_env=False) as client:
+        _, created = gql(client, ORDER, order_vars("321"))
+        order_id = created["data"]["orderCreate"]["order"]["id"]
+        _, found = gql(client, search, {"q": "source_identifier:321"})
+        assert found["data"]["orders"]["nodes"] == []  # not indexed yet
+        _, direct = gql(
+            client, "query($id: ID!) { order(id: $id) { sourceIdentifier } }", {"id": order_id}
+        )
+        assert direct["data"]["order"]["sourceIdentifier"] == "321"  # reads by id are fresh
+        gql(
+            client,
+            BULK_UPDATE,
+            {
+                "productId": "gid://shopify/Product/1",
+                "variants": [{"id": V1, "inventoryItem": {"sku": "NEW-1"}}],
+            },
+        )
+        _, body = gql(client, VARIANTS, {"first": 5, "q": "sku:NEW-1"})
+        assert body["data"]["productVariants"]["nodes"] == []
+        app.state.emulator.state.search_lag_s = 0
+        for order in app.state.emulator.state.orders:
+            order.indexed_at = 0.0
+        _, found = gql(client, search, {"q": "source_identifier:321"})
+        assert [n["id"] for n in found["data"]["orders"]["nodes"]] == [order_id]
