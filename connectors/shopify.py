@@ -766,7 +766,11 @@ class ShopifyClient:
 
     async def find_order(self, tiktok_order_id: str) -> StoreOrder | None:
         """The order created for a TikTok order: search by ``source_identifier:``, then by
-        tag; matches are confirmed by exact comparison (search semantics UNCONFIRMED, §5.3)."""
+        tag; matches are confirmed by exact comparison (search semantics UNCONFIRMED, §5.3).
+
+        Shopify's search index lags writes, so None right after a create does not prove
+        the order is absent: the relay's ledger stays the primary record (§5.3).
+        """
         tag = TAG_PREFIX + tiktok_order_id
         for query in (f'source_identifier:"{_escape(tiktok_order_id)}"', f'tag:"{_escape(tag)}"'):
             data = await self.execute("orders", ORDERS_SEARCH_QUERY, {"query": query})
