@@ -488,6 +488,7 @@ class ShopifyClient:
             except FatalError as exc:
                 if exc.code == "MAX_COST_EXCEEDED" and first > 1:
                     first = max(1, first // 2)
+                    self._expected.pop("productVariants", None)  # that cost is not ours now
                     continue
                 raise
             conn = data["productVariants"]
