@@ -575,3 +575,56 @@ async def test_throttled_body_raises_throttled_error_with_wait() -> None:
     finally:
         await client.aclose()
     assert info.value.code == "THROTTLED" and info.value.retry_after == pytest.approx(2.0)
+
+
+async def test_page_is_halved_when_shopify_says_the_query_costs_too_much() -> None:
+    firsts: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.content)
+        query, variables = sent["query"], sent["variables"]
+        if query == DOCUMENTS["locations"]:
+            data = {
+                "locations": {
+                    "nodes": [{"id": L1, "name": "Main", "isActive": True}],
+                    "pageInfo": {"hasNextPage": False, "endCursor": None},
+                }
+            }
+        elif query == DOCUMENTS["shop"]:
+            data = {"shop": {"name": "s", "myshopifyDomain": "s", "currencyCode": "USD"}}
+        elif query == DOCUMENTS["productVariantsCount"]:
+            data = {"productVariantsCount": {"count": 1, "precision": "EXACT"}}
+        else:
+            firsts.append(variables["first"])
+            if variables["first"] > 30:
+                return httpx.Response(
+                    200,
+                    json={
+                        "errors": [
+                            {
+                                "message": "Query cost is 1500, which exceeds the single "
+                                "query max cost limit (1000).",
+                                "extensions": {"code": "MAX_COST_EXCEEDED"},
+                            }
+                        ]
+                    },
+                )
+            data = {
+                "productVariants": {
+                    "nodes": [],
+                    "pageInfo": {"hasNextPage": False, "endCursor": None},
+                }
+            }
+        return httpx.Response(200, json={"data": data})
+
+    client = ShopifyClient(
+        "https://s.myshopify.com/admin/api/2026-04/graphql.json",
+        TOKEN,
+        transport=httpx.MockTransport(handler),
+        retry=FAST,
+    )
+    try:
+        assert await collect(client) == []
+    finally:
+        await client.aclose()
+    assert firsts == [99, 49, 24]
