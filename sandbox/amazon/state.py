@@ -26,6 +26,12 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sandbox.amazon.families import (
+    VariationParent,
+    build_parents,
+    child_relationships,
+    parent_relationships,
+)
 from sandbox.amazon.schemas import body_errors
 from sandbox.fixture import AmazonListing, AmazonSide, Fixture
 
@@ -40,6 +46,19 @@ DOCUMENT_URL_TTL_S = 300  # pre-signed report URLs expire after 5 minutes (§2.2
 INVENTORY_TOKEN_TTL_S = 30  # getInventorySummaries nextToken lifetime (§3)
 INVENTORY_PAGE = 50
 SEARCH_CAP = 1000  # searchListingsItems: only the first 1,000 results are reachable (§2.1)
+# includedData enum of getListingsItem / searchListingsItems (MODEL:listingsItems_2021-08-01)
+INCLUDED_DATA = {
+    "summaries",
+    "attributes",
+    "issues",
+    "offers",
+    "fulfillmentAvailability",
+    "procurement",
+    "relationships",
+    "productTypes",
+}
+IDENTIFIER_TYPES = {"ASIN", "EAN", "FNSKU", "GTIN", "ISBN", "JAN", "MINSAN", "SKU", "UPC"}
+LISTING_STATUSES = {"BUYABLE", "DISCOVERABLE"}
 
 # GET_MERCHANT_LISTINGS_ALL_DATA columns in documented order (§2.2).
 REPORT_COLUMNS = [
@@ -140,6 +159,7 @@ class Listing:
     product_type: str = "PRODUCT"
     reserved: int = 0
     attributes: dict[str, Any] = field(default_factory=dict)
+    parent_sku: str | None = None  # the family's parent listing (derived, not in fixtures)
 
     def to_fixture(self) -> dict[str, Any]:
         return {
@@ -175,6 +195,10 @@ class ReportOptions:
     compression: str | None = None  # "GZIP" or None
     charset: str = "UTF-8"
     statuses: tuple[str, ...] = ("IN_QUEUE", "IN_PROGRESS", "DONE")  # one per getReport poll
+    # Whether variation parents appear as (price-less) rows in the All Listings report is
+    # UNCONFIRMED (§2.2 lists no parentage column): off by default, on to test clients
+    # that must drop parent rows.
+    include_parents: bool = False
 
 
 class AmazonEmulator:
@@ -212,6 +236,10 @@ class AmazonEmulator:
             self.listings: dict[str, Listing] = {}
             for item in side.listings:
                 self.listings[item.sku] = self._listing(item, now)
+            self.parents: dict[str, VariationParent] = build_parents(self.listings.values())
+            for parent in self.parents.values():
+                for child in parent.children:
+                    self.listings[child].parent_sku = parent.sku
             self.reports: dict[str, ReportJob] = {}
             self.documents: dict[str, tuple[bytes, str | None]] = {}
             self.inventory_tokens: dict[str, tuple[float, list[str], int]] = {}
@@ -251,6 +279,10 @@ class AmazonEmulator:
                 "listings": [lst.to_fixture() for lst in self.listings.values()],
                 "fba": {
                     s: lst.quantity for s, lst in self.listings.items() if lst.fulfillment == "FBA"
+                },
+                "families": {
+                    p.sku: {"asin": p.asin, "children": list(p.children), "theme": p.theme}
+                    for p in self.parents.values()
                 },
                 "mcf_orders": [dict(order) for order in self.orders.values()],
                 "reports": [
@@ -335,9 +367,7 @@ class AmazonEmulator:
                 "lastUpdatedDate": iso(listing.updated),
             }
             if listing.fulfillment == "FBA":
-                summary["fnSku"] = (
-                    "X0" + hashlib.sha256(listing.sku.encode()).hexdigest()[:8].upper()
-                )
+                summary["fnSku"] = fn_sku(listing.sku)
             out["summaries"] = [summary]
         if "attributes" in included:
             out["attributes"] = {
@@ -364,12 +394,59 @@ class AmazonEmulator:
                     {"fulfillmentChannelCode": "DEFAULT", "quantity": listing.quantity}
                 ]
         if "relationships" in included:
-            out["relationships"] = [{"marketplaceId": self.marketplace_id, "relationships": []}]
+            parent = self.parents.get(listing.parent_sku) if listing.parent_sku else None
+            out["relationships"] = child_relationships(self.marketplace_id, parent)
         if "productTypes" in included:
             out["productTypes"] = [
                 {"marketplaceId": self.marketplace_id, "productType": listing.product_type}
             ]
         return out
+
+    def parent_item(self, parent: VariationParent, included: set[str]) -> dict[str, Any]:
+        """A variation parent as a Listings ``Item``: no offer, no availability.
+
+        UNCONFIRMED: the exact summary status of a parent; a parent cannot be bought, so
+        its ``status`` list is empty (the model allows an empty list).
+        """
+        out: dict[str, Any] = {"sku": parent.sku}
+        if "summaries" in included:
+            out["summaries"] = [
+                {
+                    "marketplaceId": self.marketplace_id,
+                    "asin": parent.asin,
+                    "productType": parent.product_type,
+                    "conditionType": "new_new",
+                    "status": [],
+                    "itemName": parent.title,
+                    "createdDate": iso(parent.created),
+                    "lastUpdatedDate": iso(parent.updated),
+                }
+            ]
+        if "attributes" in included:
+            out["attributes"] = {
+                "item_name": [{"value": parent.title, "marketplace_id": self.marketplace_id}]
+            }
+        for dataset in ("issues", "offers", "fulfillmentAvailability"):
+            if dataset in included:
+                out[dataset] = []
+        if "relationships" in included:
+            out["relationships"] = parent_relationships(self.marketplace_id, parent)
+        if "productTypes" in included:
+            out["productTypes"] = [
+                {"marketplaceId": self.marketplace_id, "productType": parent.product_type}
+            ]
+        return out
+
+    def _any_item(self, entry: Listing | VariationParent, included: set[str]) -> dict[str, Any]:
+        if isinstance(entry, VariationParent):
+            return self.parent_item(entry, included)
+        return self.item(entry, included)
+
+    @staticmethod
+    def _statuses(entry: Listing | VariationParent) -> set[str]:
+        if isinstance(entry, Listing) and entry.status == "Active":
+            return {"BUYABLE", "DISCOVERABLE"}
+        return set()
 
     def _offer_attribute(self, listing: Listing) -> dict[str, Any]:
         return {
@@ -383,51 +460,71 @@ class AmazonEmulator:
         """``getListingsItem``: default includedData is summaries only (§2.1)."""
         if (problem := self._check_marketplaces(query)) is not None:
             return problem
-        included = set(csv_values(query, "includedData") or ["summaries"])
+        included, problem = included_data(query)
+        if problem is not None:
+            return problem
         with self.lock:
             if seller_id != self.seller_id:
                 return 403, error("Unauthorized", "Access to requested resource is denied.")
-            listing = self.listings.get(sku)
-            if listing is None:
+            entry = self.listings.get(sku) or self.parents.get(sku)
+            if entry is None:
                 return 404, error(
                     "NOT_FOUND", f"SKU '{sku}' not found in marketplace {self.marketplace_id}"
                 )
-            return 200, self.item(listing, included)
+            return 200, self._any_item(entry, included)
 
     def search_listings(self, seller_id: str, query: dict[str, list[str]]) -> Reply:
-        """``searchListingsItems``: pageSize <= 20, cap of 1,000 reachable results (§2.1)."""
+        """``searchListingsItems``: pageSize <= 20, cap of 1,000 reachable results (§2.1).
+
+        Filters from the model: ``identifiers`` (max 20, needs ``identifiersType``),
+        ``variationParentSku`` (the children of a parent SKU), ``packageHierarchySku``
+        (no package hierarchies are emulated: always empty), mutually exclusive;
+        ``withStatus`` / ``withoutStatus``. Parents are searchable like any listing.
+        """
         if (problem := self._check_marketplaces(query)) is not None:
             return problem
         try:
             page_size = int(first(query, "pageSize") or 10)
         except ValueError:
-            return 400, error("InvalidInput", "pageSize must be an integer")
+            return invalid("pageSize must be an integer")
         if not 1 <= page_size <= 20:
-            return 400, error("InvalidInput", "pageSize must be between 1 and 20")
+            return invalid("pageSize must be between 1 and 20")
+        included, problem = included_data(query)
+        if problem is not None:
+            return problem
         identifiers = csv_values(query, "identifiers")
-        if len(identifiers) > 20:
-            return 400, error("InvalidInput", "identifiers accepts at most 20 values")
         id_type = first(query, "identifiersType")
-        if identifiers and id_type not in ("SKU", "ASIN"):
-            return 400, error(
-                "InvalidInput", "identifiersType SKU or ASIN is required with identifiers"
+        variation_parent = first(query, "variationParentSku")
+        package_sku = first(query, "packageHierarchySku")
+        if len(identifiers) > 20:
+            return invalid("identifiers accepts at most 20 values")
+        if bool(identifiers) != bool(id_type) or (id_type and id_type not in IDENTIFIER_TYPES):
+            return invalid("identifiers and a valid identifiersType must be given together")
+        if sum(map(bool, (identifiers, variation_parent, package_sku))) > 1:
+            # the three are mutually exclusive (model parameter notes); error code UNCONFIRMED
+            return invalid(
+                "identifiers, variationParentSku and packageHierarchySku cannot be combined"
             )
+        with_status = set(csv_values(query, "withStatus"))
+        without_status = set(csv_values(query, "withoutStatus"))
+        if not (with_status | without_status) <= LISTING_STATUSES:
+            return invalid("withStatus/withoutStatus accept BUYABLE and DISCOVERABLE")
         offset = 0
         if token := first(query, "pageToken"):
             try:
                 offset = int(base64.urlsafe_b64decode(token.encode()).decode().split(":")[1])
             except (ValueError, IndexError):
-                return 400, error("InvalidInput", "Invalid pageToken")
+                return invalid("Invalid pageToken")
         sort_by = first(query, "sortBy") or "lastUpdatedDate"
         descending = (first(query, "sortOrder") or "DESC") == "DESC"
-        included = set(csv_values(query, "includedData") or ["summaries"])
         with self.lock:
             if seller_id != self.seller_id:
                 return 403, error("Unauthorized", "Access to requested resource is denied.")
-            found = list(self.listings.values())
-            if identifiers:
-                wanted = set(identifiers)
-                found = [x for x in found if (x.sku if id_type == "SKU" else x.asin) in wanted]
+            found = self._search_candidates(identifiers, id_type, variation_parent, package_sku)
+            if with_status:
+                found = [x for x in found if with_status & self._statuses(x)]
+            if without_status:
+                found = [x for x in found if not without_status & self._statuses(x)]
             key = {"sku": lambda x: x.sku, "createdDate": lambda x: (x.created, x.sku)}.get(
                 sort_by, lambda x: (x.updated, x.sku)
             )
@@ -436,7 +533,7 @@ class AmazonEmulator:
             page = reachable[offset : offset + page_size]
             body: dict[str, Any] = {
                 "numberOfResults": len(found),
-                "items": [self.item(x, included) for x in page],
+                "items": [self._any_item(x, included) for x in page],
             }
             pagination = {}
             if offset + page_size < len(reachable):
@@ -446,6 +543,39 @@ class AmazonEmulator:
             if pagination:
                 body["pagination"] = pagination
             return 200, body
+
+    def _search_candidates(
+        self,
+        identifiers: list[str],
+        id_type: str | None,
+        variation_parent: str | None,
+        package_sku: str | None,
+    ) -> list[Listing | VariationParent]:
+        if package_sku:
+            return []  # UNCONFIRMED how Amazon answers without package hierarchies: empty
+        if variation_parent:
+            # An unknown or non-parent SKU simply has no children (UNCONFIRMED: could be 400)
+            parent = self.parents.get(variation_parent)
+            return [self.listings[c] for c in parent.children] if parent else []
+        everything: list[Listing | VariationParent] = [
+            *self.listings.values(),
+            *self.parents.values(),
+        ]
+        if not identifiers:
+            return everything
+        wanted = set(identifiers)
+        if id_type == "SKU":
+            hits = (self.listings.get(s) or self.parents.get(s) for s in wanted)
+            return [x for x in hits if x is not None]
+        if id_type == "ASIN":
+            return [x for x in everything if x.asin in wanted]
+        if id_type == "FNSKU":
+            return [
+                x
+                for x in self.listings.values()
+                if x.fulfillment == "FBA" and fn_sku(x.sku) in wanted
+            ]
+        return [x for x in self.listings.values() if x.barcode in wanted]  # EAN/UPC/GTIN/...
 
     def patch_listing(
         self, seller_id: str, sku: str, query: dict[str, list[str]], body: Any
@@ -641,7 +771,7 @@ class AmazonEmulator:
     def _summary(self, listing: Listing, details: bool) -> dict[str, Any]:
         out: dict[str, Any] = {
             "asin": listing.asin,
-            "fnSku": "X0" + hashlib.sha256(listing.sku.encode()).hexdigest()[:8].upper(),
+            "fnSku": fn_sku(listing.sku),
             "sellerSku": listing.sku,
             "condition": "NewItem",
             "lastUpdatedTime": iso(listing.updated),
@@ -729,6 +859,24 @@ class AmazonEmulator:
                 }
             )
             writer.writerow([row[c] for c in REPORT_COLUMNS])
+        if self.report_options.include_parents:
+            for parent in self.parents.values():
+                row = dict.fromkeys(REPORT_COLUMNS, "")
+                row.update(
+                    {
+                        "item-name": parent.title.replace("\t", " ").replace("\n", " "),
+                        "seller-sku": parent.sku,
+                        "open-date": datetime.fromtimestamp(parent.created, UTC).strftime(
+                            "%Y-%m-%d %H:%M:%S GMT"
+                        ),
+                        "product-id-type": "1",
+                        "asin1": parent.asin,
+                        "product-id": parent.asin,
+                        "fulfillment-channel": "DEFAULT",
+                        "status": "Inactive",  # a parent is not buyable (UNCONFIRMED wording)
+                    }
+                )
+                writer.writerow([row[c] for c in REPORT_COLUMNS])
         return buffer.getvalue().encode(self.report_options.charset, errors="replace")
 
     def get_report(self, report_id: str) -> Reply:
@@ -967,6 +1115,19 @@ def csv_values(query: dict[str, list[str]], name: str) -> list[str]:
     for value in query.get(name, []):
         out.extend(v for v in value.split(",") if v != "")
     return out
+
+
+def included_data(query: dict[str, list[str]]) -> tuple[set[str], Reply | None]:
+    """The requested datasets (default ``summaries``) or a 400 for a value not in the enum."""
+    included = set(csv_values(query, "includedData") or ["summaries"])
+    if unknown := included - INCLUDED_DATA:
+        return included, invalid(f"Invalid includedData: {','.join(sorted(unknown))}")
+    return included, None
+
+
+def fn_sku(sku: str) -> str:
+    """The emulator's deterministic FNSKU of an FBA listing."""
+    return "X0" + hashlib.sha256(sku.encode()).hexdigest()[:8].upper()
 
 
 def barcode_type(barcode: str | None) -> str:
