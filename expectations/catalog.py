@@ -1,0 +1,119 @@
+"""The catalog sanity suite: is a freshly extracted catalog fit to replace the last one?
+
+Run on each side's staged extract (:func:`tasks.catalog.staged_frame`) before anything is
+promoted. Every check is blocking: a catalog with duplicate ids, rows without ids,
+non-positive prices or negative stock, or one that shrank far below (or to nothing from)
+the previous accepted catalog never replaces that catalog, so it can never zero a shop's
+stock or unmap its products.
+
+The frame has the columns ``product_id, variant_id, seller_sku, price, quantity,
+min_location_quantity`` (price as float, quantity = sum over locations).
+"""
+
+from __future__ import annotations
+
+import math
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+import pandas as pd
+
+from expectations.runner import SuiteResult, new_suite, run_suite
+
+FRAME_COLUMNS = (
+    "product_id",
+    "variant_id",
+    "seller_sku",
+    "price",
+    "quantity",
+    "min_location_quantity",
+)
+
+
+def _meta(check: str, message: str) -> dict[str, object]:
+    return {"check": check, "blocking": True, "message": message}
+
+
+def min_variants(previous: int | None, max_drop: float) -> int:
+    """The smallest variant count that is not a collapse of ``previous`` (0 = no floor)."""
+    if not previous:
+        return 0
+    # round() first: (1 - 0.2) * 10 is 8.000000000000002, which must not demand 9.
+    return math.ceil(round((1 - max_drop) * previous, 9))
+
+
+def catalog_suite(
+    channel: str, *, previous_variants: int | None, max_drop: float
+) -> gx.ExpectationSuite:
+    """The suite for one side; ``previous_variants`` = variants of the last accepted snapshot."""
+    floor = min_variants(previous_variants, max_drop)
+    expectations = [
+        gxe.ExpectColumnValuesToBeUnique(
+            column="variant_id",
+            meta=_meta("variant_ids_unique", "each variant/SKU id appears once"),
+        ),
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="product_id",
+            meta=_meta("product_id_not_null", "every variant names its product"),
+        ),
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="variant_id",
+            meta=_meta("variant_id_not_null", "every variant has an id"),
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="price",
+            min_value=0,
+            strict_min=True,
+            meta=_meta("prices_positive", "prices, where present, are above zero"),
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="quantity",
+            min_value=0,
+            meta=_meta("quantities_not_negative", "summed stock of a variant is >= 0"),
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="min_location_quantity",
+            min_value=0,
+            meta=_meta(
+                "location_quantities_not_negative", "stock at every location/warehouse is >= 0"
+            ),
+        ),
+        gxe.ExpectTableRowCountToBeBetween(
+            min_value=floor,
+            meta=_meta(
+                "catalog_not_collapsed",
+                f"at least {floor} variants: no more than {max_drop:.0%} fewer than the "
+                f"{previous_variants or 0} of the previous accepted {channel} catalog",
+            ),
+        ),
+    ]
+    if previous_variants:
+        # Only meaningful against a non-empty previous catalog (a new shop may be empty).
+        expectations.append(
+            gxe.ExpectTableRowCountToBeBetween(
+                min_value=1,
+                meta=_meta(
+                    "catalog_not_empty",
+                    f"not empty when the previous accepted {channel} catalog had "
+                    f"{previous_variants} variants",
+                ),
+            )
+        )
+    return new_suite(f"catalog-{channel}", expectations)
+
+
+def check_catalog(
+    frame: pd.DataFrame, *, channel: str, previous_variants: int | None, max_drop: float
+) -> SuiteResult:
+    """Run the catalog suite on one side's staged frame."""
+    missing = [c for c in FRAME_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"catalog check frame lacks columns {missing}")
+    frame = frame.copy()
+    # GX's range checks want numbers, not pandas' nullable/object dtypes.
+    for column in ("price", "quantity", "min_location_quantity"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    for column in ("product_id", "variant_id", "seller_sku"):
+        frame[column] = frame[column].astype(object)
+    suite = catalog_suite(channel, previous_variants=previous_variants, max_drop=max_drop)
+    return run_suite(suite, frame)
