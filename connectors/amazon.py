@@ -11,7 +11,9 @@ Implements :class:`connectors.base.StoreApi` (``kind = "amazon"``) on the shared
   5xx -> TransientError, 401/403 -> AuthError, other 4xx -> FatalError carrying the
   operation, code, message and ``x-amzn-RequestId``;
 - catalog: the All Listings report (create, poll, download, gunzip, parse TSV), then
-  FBA fulfillable quantities from ``getInventorySummaries`` (50 SKUs per call);
+  variation families from ``searchListingsItems`` (``includedData=summaries,relationships``,
+  20 SKUs per call; ``families="off"`` skips it), then FBA fulfillable quantities from
+  ``getInventorySummaries`` (50 SKUs per call);
 - orders: TikTok orders become Multi-Channel Fulfillment orders whose
   ``sellerFulfillmentOrderId`` is derived from the TikTok order id, so a lookup by TikTok
   order id (``find_order``) is always possible (§5).
@@ -35,6 +37,14 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 
+from connectors.amazon_families import (
+    SEARCH_BATCH,
+    FamilyIndex,
+    FamilyMode,
+    ItemLinks,
+    build_index,
+    item_links,
+)
 from connectors.amazon_report import (
     ParseStats,
     ReportRow,
@@ -200,7 +210,10 @@ class AmazonClient:
         report_poll_max: float = 60.0,
         report_timeout: float = 3600.0,
         user_agent: str = "skubridge/0.1 (Language=Python; Platform=Linux)",
+        families: FamilyMode = "auto",
     ) -> None:
+        if families not in ("auto", "off"):
+            raise ValueError(f"families must be 'auto' or 'off', not {families!r}")
         register_secret(client_secret, refresh_token, client_id)
         install_log_redaction()
         self.endpoint = endpoint.rstrip("/")
@@ -228,6 +241,9 @@ class AmazonClient:
         self._token_expires = 0.0
         self._token_lock = asyncio.Lock()
         self.last_report_stats: ParseStats | None = None
+        self.families = families
+        self.last_families: FamilyIndex | None = None
+        self._family_calls = 0
 
     async def __aenter__(self) -> AmazonClient:
         return self
@@ -322,26 +338,40 @@ class AmazonClient:
 
     # ----- catalog ----------------------------------------------------------------------
     async def iter_catalog(self) -> AsyncIterator[list[CatalogVariant]]:
-        """Every listing of the seller in this marketplace, page by page.
+        """Every sellable listing of the seller in this marketplace, page by page.
 
-        Source: the All Listings report (includes inactive listings), then FBA fulfillable
-        quantity from ``getInventorySummaries`` for the FBA SKUs (the report has no FBA
-        stock, §2.2; push ``fulfillableQuantity``, not ``totalQuantity``, §3).
+        Source: the All Listings report (includes inactive listings), then the variation
+        families (``families="auto"``, see :meth:`variation_families`), then FBA
+        fulfillable quantity from ``getInventorySummaries`` for the FBA SKUs (the report
+        has no FBA stock, §2.2; push ``fulfillableQuantity``, not ``totalQuantity``, §3).
 
-        Variant-family rule: a listing whose parent ASIN is known (only when the report
-        carries a ``parent-asin`` column: not in the documented column list) is a variant of
-        a product whose id is that parent ASIN. Otherwise each SKU is its own product: the
-        product id is the SKU's own ASIN when no other SKU in the report carries that ASIN,
-        else the seller SKU itself (so two SKUs of one ASIN, e.g. an FBA and an MFN offer,
-        never merge into one product by accident). ``variant_id`` is always the seller SKU.
+        Product rule (``variant_id`` is always the seller SKU):
+
+        - a variation child: ``product_id`` and ``parent_id`` are the family id, i.e. the
+          parent ASIN (the parent SKU while the parent has no ASIN), so a family of N
+          children is one store product with N variants;
+        - a variation parent (if the report lists one) is not sellable and is left out;
+        - with ``families="off"``: the report's ``parent-asin`` column when a report
+          variant carries one (not in the documented columns), else standalone;
+        - a standalone listing: its own ASIN when no other SKU in the report carries that
+          ASIN, else the seller SKU itself (so two SKUs of one ASIN, e.g. an FBA and an MFN
+          offer, never merge into one product by accident).
         """
         rows = await self.listing_report()
+        index = FamilyIndex()
+        if self.families == "auto" and rows:
+            index = await self.variation_families([row.sku for row in rows])
+        self.last_families = index
+        parents = [row.sku for row in rows if index.is_parent(row.sku)]
+        if parents:
+            log.info("left %d variation parent row(s) out of the catalog", len(parents))
+            rows = [row for row in rows if not index.is_parent(row.sku)]
         fba_skus = [row.sku for row in rows if row.fulfillment == "FBA"]
         fulfillable = await self.fba_fulfillable(fba_skus) if fba_skus else {}
         asin_count = Counter(row.asin for row in rows if row.asin)
         page: list[CatalogVariant] = []
         for row in rows:
-            page.append(self._variant(row, fulfillable, asin_count))
+            page.append(self._variant(row, fulfillable, asin_count, index))
             if len(page) >= CATALOG_PAGE:
                 yield page
                 page = []
@@ -349,10 +379,16 @@ class AmazonClient:
             yield page
 
     def _variant(
-        self, row: ReportRow, fulfillable: Mapping[str, int], asin_count: Counter[str]
+        self,
+        row: ReportRow,
+        fulfillable: Mapping[str, int],
+        asin_count: Counter[str],
+        index: FamilyIndex,
     ) -> CatalogVariant:
-        if row.parent_asin:
-            product_id = row.parent_asin
+        family = index.family_of(row.sku)
+        parent_id = family.family_id if family else row.parent_asin
+        if parent_id:
+            product_id = parent_id
         elif row.asin and asin_count[row.asin] == 1:
             product_id = row.asin
         else:
@@ -373,8 +409,105 @@ class AmazonClient:
             barcode=row.barcode,
             status=row.status,
             fulfillment="FBA" if row.fulfillment == "FBA" else "MFN",
-            parent_id=row.parent_asin,
+            parent_id=parent_id,
         )
+
+    async def variation_families(self, skus: list[str]) -> FamilyIndex:
+        """Which of ``skus`` are variation children (or parents), and of which family.
+
+        Cost (``connectors.amazon_families.search_calls``): one ``searchListingsItems``
+        per 20 SKUs (``identifiersType=SKU``, ``includedData=summaries,relationships``,
+        ``pageSize=20``), plus one per 20 parent SKUs that were not among ``skus`` (to
+        read the parent ASIN); a SKU containing a comma costs one ``getListingsItem``
+        (it cannot go in a csv list, §1.6). All paced by the client's token bucket at the
+        usage plan (5 requests/s, burst 5, §1.5): 10,000 SKUs in 1,000 families are
+        500 + 50 calls, at least ~109 s. Searching by ``identifiers`` has no 1,000-result
+        cap (each answer holds at most 20), unlike paging through all listings (§2.1).
+        Errors are raised, not swallowed: silently falling back to standalone listings
+        would change product ids between runs.
+        """
+        before = self._family_calls
+        wanted = list(dict.fromkeys(skus))
+        links = await self._links(wanted)
+        first = build_index(links.values(), wanted)
+        named = {p for link in links.values() for p in link.parents} | set(first.families)
+        unseen = sorted(p for p in named if p not in links)
+        if unseen:
+            links.update(await self._links(unseen))
+        index = build_index(links.values(), wanted)
+        index.calls = self._family_calls - before
+        return index
+
+    async def _links(self, skus: list[str]) -> dict[str, ItemLinks]:
+        """Variation links of ``skus``: 20 per search, comma SKUs one by one."""
+        out: dict[str, ItemLinks] = {}
+        plain = [sku for sku in skus if "," not in sku]
+        included = ("summaries", "relationships")
+        for i in range(0, len(plain), SEARCH_BATCH):
+            params = {
+                "identifiersType": "SKU",
+                "identifiers": ",".join(plain[i : i + SEARCH_BATCH]),
+                "includedData": ",".join(included),
+                "pageSize": str(SEARCH_BATCH),
+            }
+            async for item in self.search_listings(params):
+                link = item_links(item, self.marketplace_id)
+                if link is not None:
+                    out[link.sku] = link
+        for sku in skus:
+            if "," in sku:
+                item = await self.get_listing(sku, included)
+                self._family_calls += 1
+                link = item_links(item, self.marketplace_id) if item else None
+                if link is not None:
+                    out[link.sku] = link
+        return out
+
+    async def variation_children(self, parent_sku: str) -> list[str]:
+        """The child SKUs of a variation parent (``variationParentSku`` filter, pages of 20).
+
+        For checking one family by hand (e.g. before a manual map); the catalog extract
+        uses :meth:`variation_families` instead, whose cost does not grow per family.
+        """
+        params = {
+            "variationParentSku": parent_sku,
+            "includedData": "summaries",
+            "pageSize": str(SEARCH_BATCH),
+            "sortBy": "sku",
+            "sortOrder": "ASC",
+        }
+        return [str(item["sku"]) async for item in self.search_listings(params) if "sku" in item]
+
+    async def search_listings(self, query: Mapping[str, str]) -> AsyncIterator[dict[str, Any]]:
+        """Every ``Item`` of a ``searchListingsItems`` query, following ``nextToken`` as
+        ``pageToken`` (§2.1). Only the first 1,000 results are reachable by paging."""
+        path = _path("listings", "2021-08-01", "items", self.seller_id)
+        params = {"marketplaceIds": self.marketplace_id, **query}
+        seen: set[str] = set()
+        while True:
+            body = await self._json("searchListingsItems", "GET", path, params=params)
+            self._family_calls += 1
+            items = body.get("items") if isinstance(body, dict) else None
+            if not isinstance(items, list):
+                raise MalformedResponseError(
+                    "searchListingsItems answer has no items",
+                    marketplace=MARKETPLACE,
+                    operation="searchListingsItems",
+                )
+            for item in items:
+                if isinstance(item, dict):
+                    yield item
+            token = (body.get("pagination") or {}).get("nextToken")
+            if not token:
+                return
+            if token in seen:
+                raise PagingError(
+                    "searchListingsItems repeated a nextToken",
+                    marketplace=MARKETPLACE,
+                    operation="searchListingsItems",
+                )
+            seen.add(token)
+            params = {**params, "pageToken": str(token)}  # encoded by httpx (§1.6)
 
     async def listing_report(self) -> list[ReportRow]:
         """Request, wait for, download and parse the All Listings report (§2.2)."""
@@ -676,7 +809,7 @@ def client_from_settings(settings: AmazonSettings, *, shop_id: str, **kwargs: An
         settings.seller_id,
         settings.marketplace_id,
         shipping_speed=settings.shipping_speed,
-        **kwargs,
+        **{"families": getattr(settings, "families", "auto"), **kwargs},
     )
 
 

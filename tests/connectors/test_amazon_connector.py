@@ -247,6 +247,7 @@ async def test_paging_to_the_end_of_a_10000_listing_catalog():
     counts = app.state.faults.stats.requests
     assert counts["createReport"] == 1 and counts["getReport"] == 3
     assert counts.get("getInventorySummaries") == 60  # nothing throttled at the client's pace
+    assert counts.get("searchListingsItems") == 500  # families: 10,000 SKUs / 20 per call
 
 
 async def test_sku_encoded_once_in_paths(emulator):
