@@ -124,6 +124,9 @@ class AmazonSettings(_Model):
     base_url: str | None = Field(None, description="Default: the region's SP-API endpoint.")
     lwa_url: str = AMAZON_LWA_URL
     shipping_speed: Literal["Standard", "Expedited", "Priority", "ScheduledDelivery"] = "Standard"
+    families: Literal["auto", "off"] = Field(
+        "auto", description="Group variation children by parent ASIN (Listings API calls)."
+    )
 
     @property
     def endpoint(self) -> str:
