@@ -1,0 +1,273 @@
+"""Auto-map: link TikTok products to store products by exact seller SKU, in DuckDB SQL.
+
+The work is set-based SQL over the accepted catalogs in ``catalog_variants`` (the
+``tasks/sql/mapping/*.sql`` files: prepare, stale_fixed_links, classify, apply); no Python
+loop touches a row. ``catalog_variants`` is taken to hold the current accepted catalog of
+each channel (the catalog step replaces a channel's rows when it promotes an extract).
+
+Matching rule (DESIGN.md "The user's words"): seller SKUs compare byte for byte; a SKU that
+is NULL, empty or whitespace only is missing. A TikTok product maps to one store product
+when its SKUs are exactly that store product's SKUs: every SKU found in that one product,
+none ambiguous, the variant counts equal, and the store product not held by another TikTok
+product.
+
+Reasons (DESIGN.md table, first that applies in table order): a product's reason is the
+first of MISSING_SKU, DUPLICATE_TIKTOK_SKU, SKU_NOT_FOUND, DUPLICATE_STORE_SKU,
+SPLIT_ACROSS_PRODUCTS, VARIANT_COUNT_MISMATCH, STORE_PRODUCT_TAKEN that applies. A SKU
+that has its own SKU-level reason (the first four) carries it; the other SKUs of the
+unmapped product carry the product's reason.
+
+Amazon: the variant family is the parent ASIN (``parent_id``). A TikTok product maps to
+one family when the set/count rules hold against it. When all of its SKUs match standalone
+listings (no parent), the TikTok product itself defines the family: it maps when every SKU
+matches exactly one standalone listing (SPLIT_ACROSS_PRODUCTS and VARIANT_COUNT_MISMATCH do
+not apply among standalone listings; parented and standalone mixed is SPLIT). The report's
+store_product_id is the parent ASIN, or for a standalone listing the listing's product_id;
+STORE_PRODUCT_TAKEN is then judged per listing.
+
+STORE_PRODUCT_TAKEN: the store product (or, for standalone Amazon listings, the listing)
+is held by a manual/csv link of another TikTok product. When two TikTok products compete
+for one store product in the same run (impossible while SKUs are unique on both sides, so
+a guard), the product already auto-linked to it wins, else the lowest TikTok product id
+(string order).
+
+Persistence: ``mappings`` persists across runs; ``mapped_at`` is the first time a link was
+made. Auto-map never undoes a manual or csv link, and never drops one because the auto
+rules would not have made it. A manual/csv link is dropped only when its TikTok SKU
+vanished (TIKTOK_SKU_GONE), its store variant vanished (STORE_VARIANT_GONE) or the store
+variant's SKU is no longer the one recorded with the link (SKU_CHANGED; the recorded value
+is ``mappings.store_sku``; a TikTok-side SKU edit does not break a hand-made pairing).
+Auto links are re-derived every run and kept while the rules still make the same link; a
+dropped auto link gets TIKTOK_SKU_GONE, STORE_VARIANT_GONE, SKU_CHANGED (either side),
+REPLACED_BY_MANUAL/CSV, RELINKED, or the reason code the product now fails with. Each
+drop and each new link is one ``mapping_events`` row; an unchanged rerun writes none.
+A product that holds manual/csv links is not auto-mapped; its SKUs without a link show
+their own SKU-level reason, else VARIANT_COUNT_MISMATCH.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from tasks.warehouse import sql
+
+REPORT_COLUMNS = [
+    "tiktok_product_id",
+    "tiktok_sku_id",
+    "seller_sku",
+    "status",
+    "reason",
+    "method",
+    "store_product_id",
+    "store_variant_id",
+    "suggestion",
+]
+
+REASONS = (
+    "MISSING_SKU",
+    "DUPLICATE_TIKTOK_SKU",
+    "SKU_NOT_FOUND",
+    "DUPLICATE_STORE_SKU",
+    "SPLIT_ACROSS_PRODUCTS",
+    "VARIANT_COUNT_MISMATCH",
+    "STORE_PRODUCT_TAKEN",
+)
+"""Unmapped reason codes in precedence order (DESIGN.md)."""
+
+STORE_CHANNELS = ("shopify", "amazon")
+_STEPS = ("mapping/prepare", "mapping/stale_fixed_links", "mapping/classify", "mapping/apply")
+
+
+@dataclass(frozen=True)
+class DroppedLink:
+    """A link removed by this run and why."""
+
+    tiktok_sku_id: str
+    tiktok_product_id: str | None
+    store_variant_id: str | None
+    method: str
+    reason: str
+
+
+@dataclass
+class MapOutcome:
+    """What one auto-map run found and changed."""
+
+    run_id: str
+    store_channel: str
+    tiktok_skus: int = 0
+    tiktok_products: int = 0
+    mapped_skus: int = 0
+    mapped_products: int = 0
+    by_method: dict[str, int] = field(default_factory=dict)
+    by_reason: dict[str, int] = field(default_factory=dict)
+    products_by_reason: dict[str, int] = field(default_factory=dict)
+    linked: int = 0
+    dropped: list[DroppedLink] = field(default_factory=list)
+
+    @property
+    def unmapped_skus(self) -> int:
+        return self.tiktok_skus - self.mapped_skus
+
+    def summary(self, max_dropped: int = 20) -> dict[str, Any]:
+        """A JSON-able summary for the run record and the flow's markdown artifact."""
+        return {
+            "tiktok_skus": self.tiktok_skus,
+            "tiktok_products": self.tiktok_products,
+            "mapped_skus": self.mapped_skus,
+            "unmapped_skus": self.unmapped_skus,
+            "mapped_products": self.mapped_products,
+            "by_method": dict(self.by_method),
+            "unmapped_by_reason": dict(self.by_reason),
+            "unmapped_products_by_reason": dict(self.products_by_reason),
+            "linked": self.linked,
+            "dropped": len(self.dropped),
+            "dropped_by_reason": dict(Counter(d.reason for d in self.dropped)),
+            "dropped_links": [d.__dict__ for d in self.dropped[:max_dropped]],
+        }
+
+
+def _set_vars(con: duckdb.DuckDBPyConnection, **values: Any) -> None:
+    for name, value in values.items():
+        con.execute(f"SET VARIABLE {name} = ?", [value])
+
+
+def auto_map(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    store_channel: str,
+    now: datetime | None = None,
+) -> MapOutcome:
+    """Classify every TikTok SKU and bring ``mappings`` in line (see the module docstring).
+
+    One transaction: links dropped and made, ``mapping_events`` rows for each, and the
+    classification in ``mapping_state`` for :func:`build_mapping_report`.
+    """
+    if store_channel not in STORE_CHANNELS:
+        raise ValueError(f"store_channel must be one of {STORE_CHANNELS}, not {store_channel!r}")
+    _set_vars(
+        con,
+        map_store_channel=store_channel,
+        map_run_id=run_id,
+        map_now=now or datetime.now(UTC),
+    )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for step in _STEPS:
+            con.execute(sql(step))
+        outcome = _outcome(con, run_id, store_channel)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        _drop_temps(con)
+    return outcome
+
+
+def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
+    for name in (
+        "map_tiktok",
+        "map_store",
+        "map_store_by_sku",
+        "map_dropped",
+        "map_fixed",
+        "map_sku",
+        "map_taken_variant",
+        "map_taken_product",
+        "map_product",
+        "map_winner",
+        "map_result",
+        "map_linked",
+    ):
+        con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+def _outcome(con: duckdb.DuckDBPyConnection, run_id: str, store_channel: str) -> MapOutcome:
+    out = MapOutcome(run_id=run_id, store_channel=store_channel)
+    row = con.execute(
+        "SELECT count(*), count(DISTINCT tiktok_product_id), count(method) FROM map_result"
+    ).fetchone()
+    assert row is not None
+    out.tiktok_skus, out.tiktok_products, out.mapped_skus = (int(v) for v in row)
+    out.by_method = dict(
+        con.execute(
+            "SELECT method, count(*) FROM map_result WHERE method IS NOT NULL GROUP BY ALL"
+        ).fetchall()
+    )
+    out.by_reason = dict(
+        con.execute(
+            "SELECT reason, count(*) FROM map_result WHERE reason IS NOT NULL GROUP BY ALL"
+        ).fetchall()
+    )
+    products = con.execute(
+        "SELECT tiktok_product_id, bool_and(method IS NOT NULL) AS mapped,"
+        " min(reason) FILTER (WHERE reason IS NOT NULL) AS any_reason"
+        " FROM map_result GROUP BY ALL"
+    ).df()
+    out.mapped_products = int(products["mapped"].sum()) if len(products) else 0
+    out.products_by_reason = dict(
+        con.execute(
+            "SELECT reason, count(*) FROM map_product WHERE reason IS NOT NULL GROUP BY ALL"
+        ).fetchall()
+    )
+    out.linked = int(con.execute("SELECT count(*) FROM map_linked").fetchone()[0])  # type: ignore[index]
+    out.dropped = [
+        DroppedLink(*r)
+        for r in con.execute(
+            "SELECT tiktok_sku_id, tiktok_product_id, store_variant_id, method, reason"
+            " FROM map_dropped ORDER BY tiktok_product_id, tiktok_sku_id"
+        ).fetchall()
+    ]
+    return out
+
+
+def build_mapping_report(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    store_channel: str,
+    suggestions: bool = True,
+) -> pd.DataFrame:
+    """The mapping report (DESIGN.md columns exactly), one row per TikTok SKU.
+
+    Reads the classification of the latest :func:`auto_map` and the current links; with
+    ``suggestions`` the failed SKUs get a hint from :mod:`tasks.suggest` (never applied).
+    ``run_id`` names the run the report belongs to (publish_report stores it).
+    """
+    del run_id  # the report rows carry no run id; publish_report adds it
+    frame = con.execute(sql("mapping/report")).df()
+    frame["suggestion"] = None
+    if suggestions and len(frame):
+        from tasks.suggest import suggest
+
+        hints = suggest(con, store_channel=store_channel)
+        if len(hints):
+            frame["suggestion"] = frame["tiktok_sku_id"].map(hints).where(
+                frame["status"] == "unmapped", None
+            )
+    frame = frame[REPORT_COLUMNS]
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def map_stage(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    store_channel: str,
+    suggestions: bool = True,
+    now: datetime | None = None,
+) -> tuple[MapOutcome, pd.DataFrame]:
+    """Auto-map then build the report: the whole map step of the catalog flow."""
+    outcome = auto_map(con, run_id=run_id, store_channel=store_channel, now=now)
+    report = build_mapping_report(
+        con, run_id=run_id, store_channel=store_channel, suggestions=suggestions
+    )
+    return outcome, report

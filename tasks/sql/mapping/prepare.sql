@@ -1,0 +1,57 @@
+-- Auto-map, step 1: the two accepted catalogs reduced to what matching needs.
+-- Variables: map_store_channel ('shopify' | 'amazon').
+-- A seller SKU that is NULL, empty or only whitespace (incl. Unicode spaces, zero-width
+-- space, BOM) is missing; otherwise SKUs compare byte for byte.
+
+CREATE OR REPLACE TEMP TABLE map_tiktok AS
+SELECT
+    product_id AS tiktok_product_id,
+    variant_id AS tiktok_sku_id,
+    seller_sku,
+    CASE
+        WHEN seller_sku IS NULL OR regexp_full_match(seller_sku, '[\s\p{Z}\x{200B}\x{FEFF}]*')
+            THEN NULL
+        ELSE seller_sku
+    END AS sku
+FROM catalog_variants
+WHERE channel = 'tiktok' AND variant_id IS NOT NULL AND product_id IS NOT NULL;
+
+-- Store variants. family: the variant family auto-map compares against: the Shopify
+-- product; on Amazon the parent ASIN, NULL for a standalone listing (no parent).
+-- store_product_id: what the report shows: the family, or the standalone listing's product.
+CREATE OR REPLACE TEMP TABLE map_store AS
+WITH s AS (
+    SELECT
+        variant_id AS store_variant_id,
+        CASE
+            WHEN getvariable('map_store_channel') = 'amazon' THEN nullif(trim(parent_id), '')
+            ELSE product_id
+        END AS family,
+        CASE
+            WHEN getvariable('map_store_channel') = 'amazon'
+                THEN coalesce(nullif(trim(parent_id), ''), product_id)
+            ELSE product_id
+        END AS store_product_id,
+        seller_sku,
+        CASE
+            WHEN seller_sku IS NULL OR regexp_full_match(seller_sku, '[\s\p{Z}\x{200B}\x{FEFF}]*')
+                THEN NULL
+            ELSE seller_sku
+        END AS sku
+    FROM catalog_variants
+    WHERE channel = getvariable('map_store_channel') AND variant_id IS NOT NULL
+)
+SELECT *, count(*) OVER (PARTITION BY family) AS family_size FROM s;
+
+-- One row per store SKU: how many variants carry it and, when exactly one, which.
+CREATE OR REPLACE TEMP TABLE map_store_by_sku AS
+SELECT
+    sku,
+    count(*) AS sku_count,
+    any_value(store_variant_id) AS store_variant_id,
+    any_value(store_product_id) AS store_product_id,
+    any_value(family) AS family,
+    any_value(family_size) AS family_size
+FROM map_store
+WHERE sku IS NOT NULL
+GROUP BY sku;
