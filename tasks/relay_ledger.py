@@ -1,0 +1,170 @@
+"""The order ledger and the relay watermark in the shop's DuckDB file.
+
+The ledger is the relay's exactly-once record: a row is claimed ``PENDING`` (with the
+store request id) and committed *before* the store create call, and completed
+(``RELAYED`` + store order id, or ``FAILED``) right after. Claims are compare-and-set on
+what the run read, so two overlapping runs never both create. Every statement runs in
+DuckDB's autocommit mode: each write is durable when the call returns. Rows hold ids,
+statuses and SKU quantities only, never buyer data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import duckdb
+
+from tasks.relay_rules import LedgerRow, MappedSku
+from tasks.warehouse import sql
+
+WATERMARK = "relay_orders.update_time"
+
+
+def mapped_skus(con: duckdb.DuckDBPyConnection, store: str) -> dict[str, MappedSku]:
+    """Every mapped TikTok SKU id -> its store variant, mapped_at, store SKU and fulfilment."""
+    rows = con.execute(sql("relay/mapped_lines"), [store]).fetchall()
+    return {
+        str(r[0]): MappedSku(
+            tiktok_sku_id=str(r[0]),
+            store_variant_id=str(r[1]),
+            seller_sku=r[2],
+            mapped_at=r[3],
+            store_sku=r[4],
+            fulfillment=r[5],
+        )
+        for r in rows
+    }
+
+
+def ledger_rows(con: duckdb.DuckDBPyConnection, order_ids: Sequence[str]) -> dict[str, LedgerRow]:
+    """The ledger rows of ``order_ids`` (missing ids are absent from the result)."""
+    if not order_ids:
+        return {}
+    rows = con.execute(sql("relay/ledger_rows"), [list(order_ids)]).fetchall()
+    return {
+        str(r[0]): LedgerRow(
+            tiktok_order_id=str(r[0]),
+            state=r[1],
+            reason=r[2],
+            store_order_id=r[3],
+            store_request_id=r[4],
+            attempts=int(r[5] or 0),
+            attempted_at=r[6],
+        )
+        for r in rows
+    }
+
+
+def open_order_ids(
+    con: duckdb.DuckDBPyConnection, *, since: datetime, max_attempts: int
+) -> list[str]:
+    """Orders to re-read by id whatever the watermark: waiting, pending, or to retry."""
+    rows = con.execute(sql("relay/open_orders"), [since, max_attempts]).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def upsert_seen(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    order_id: str,
+    state: str,
+    reason: str,
+    lines: str,
+    tiktok_status: str,
+    create_time: datetime,
+    run_id: str,
+    now: datetime,
+    warning: str | None,
+    error: str | None,
+) -> None:
+    """Record a classification that needs no store call (never overrides PENDING/RELAYED)."""
+    con.execute(
+        sql("relay/upsert_seen"),
+        [order_id, state, reason, lines, tiktok_status, create_time, run_id, now, warning, error],
+    )
+
+
+def claim(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    order_id: str,
+    request_id: str,
+    lines: str,
+    tiktok_status: str,
+    create_time: datetime,
+    run_id: str,
+    now: datetime,
+    warning: str | None,
+    read: LedgerRow | None,
+) -> bool:
+    """Mark the order PENDING before its create; False when another run claimed it first."""
+    if read is None:
+        try:
+            con.execute(
+                sql("relay/claim_new"),
+                [order_id, request_id, lines, tiktok_status, create_time, run_id, now, warning],
+            )
+        except duckdb.ConstraintException:
+            return False
+        return True
+    changed = con.execute(
+        sql("relay/claim_existing"),
+        [
+            order_id,
+            request_id,
+            lines,
+            tiktok_status,
+            run_id,
+            now,
+            warning,
+            read.state,
+            read.attempts,
+        ],
+    ).fetchone()
+    return bool(changed and changed[0])
+
+
+def complete(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    order_id: str,
+    state: str,
+    reason: str,
+    store_order_id: str | None,
+    error: str | None,
+    run_id: str,
+    now: datetime,
+) -> None:
+    """Record a create's outcome: RELAYED + store order id, or FAILED + scrubbed message."""
+    con.execute(
+        sql("relay/complete"), [order_id, state, reason, store_order_id, error, run_id, now]
+    )
+
+
+def note_pending(
+    con: duckdb.DuckDBPyConnection, *, order_id: str, tiktok_status: str, run_id: str, now: datetime
+) -> None:
+    """Keep a PENDING row pending (outcome still unknown), noting this run saw it."""
+    con.execute(sql("relay/note_pending"), [order_id, tiktok_status, run_id, now])
+
+
+def release_pending(
+    con: duckdb.DuckDBPyConnection, *, order_id: str, attempts: int, now: datetime
+) -> bool:
+    """PENDING -> WAITING once the store is known to have no order for it."""
+    changed = con.execute(sql("relay/release_pending"), [order_id, attempts, now]).fetchone()
+    return bool(changed and changed[0])
+
+
+def get_watermark(con: duckdb.DuckDBPyConnection, name: str = WATERMARK) -> datetime | None:
+    """The stored watermark (TikTok order update time fully processed), or None."""
+    row = con.execute(sql("relay/watermark_get"), [name]).fetchone()
+    return row[0] if row else None
+
+
+def set_watermark(
+    con: duckdb.DuckDBPyConnection, value: datetime, now: datetime, name: str = WATERMARK
+) -> None:
+    """Advance the watermark to ``value`` (never backwards)."""
+    con.execute(sql("relay/watermark_set"), [name, value, now])

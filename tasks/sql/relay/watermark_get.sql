@@ -1,0 +1,1 @@
+SELECT value FROM watermarks WHERE name = $1
