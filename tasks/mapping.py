@@ -250,8 +250,8 @@ def build_mapping_report(
 
         hints = suggest(con, store_channel=store_channel)
         if len(hints):
-            frame["suggestion"] = frame["tiktok_sku_id"].map(hints).where(
-                frame["status"] == "unmapped", None
+            frame["suggestion"] = (
+                frame["tiktok_sku_id"].map(hints).where(frame["status"] == "unmapped", None)
             )
     frame = frame[REPORT_COLUMNS]
     return frame.astype(object).where(frame.notna(), None)

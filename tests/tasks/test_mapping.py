@@ -297,7 +297,7 @@ def test_rerun_is_idempotent_and_keeps_first_mapped_at(con):
     assert con.execute("SELECT count(*) FROM mapping_events").fetchone()[0] == 2
 
 
-def test_existing_link_wins_store_product_and_outcome_counts(con):
+def test_outcome_counts(con):
     load(
         con,
         tiktok("T1", ("t1a", "A"), ("t1b", None)),
@@ -307,7 +307,7 @@ def test_existing_link_wins_store_product_and_outcome_counts(con):
     out = auto_map(con, run_id="r1", store_channel="shopify", now=T0)
     assert out.tiktok_skus == 3 and out.tiktok_products == 2
     assert out.mapped_skus == 1 and out.mapped_products == 1
-    assert out.by_reason == {"MISSING_SKU": 2}
+    assert out.by_reason == {"MISSING_SKU": 1, "SKU_NOT_FOUND": 1}  # t1a: its own reason
     assert out.products_by_reason == {"MISSING_SKU": 1}
     assert out.by_method == {"auto": 1}
 

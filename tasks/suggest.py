@@ -1,0 +1,189 @@
+"""Suggestions for TikTok SKUs that failed to map: a likely store variant, never applied.
+
+For every unmapped TikTok SKU with a SKU-level failure (MISSING_SKU, SKU_NOT_FOUND,
+DUPLICATE_STORE_SKU) the best candidate of, in rank order:
+
+1. the same seller SKU after normalising Unicode look-alikes (NFKC), case, spaces and
+   punctuation (DUPLICATE_STORE_SKU: the store variants sharing the SKU are named);
+2. the same barcode (digits and letters only, compared exactly);
+3. a very similar title + option values (rapidfuzz ``token_sort_ratio`` >= 85), compared
+   only against store variants sharing at least one rare word with the TikTok SKU (words
+   carried by more than ``max_token_df`` store variants are not used for blocking; at most
+   ``max_candidates`` candidates per SKU), so it scales with the number of failures.
+
+Unlinked store variants rank before linked ones. Normalisation and blocking run
+vectorised (pyarrow compute, DuckDB); Python touches only the candidate pairs.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from rapidfuzz import fuzz, process
+
+FUZZY_CUTOFF = 85.0
+SUGGEST_REASONS = ("MISSING_SKU", "SKU_NOT_FOUND", "DUPLICATE_STORE_SKU")
+
+_FAILED_SQL = """
+SELECT s.tiktok_sku_id, s.reason, c.seller_sku, c.barcode,
+       concat_ws(' ', c.title, c.variant_title,
+                 array_to_string(json_extract_string(c.options, '$.*'), ' ')) AS text
+FROM mapping_state AS s
+JOIN catalog_variants AS c ON c.channel = 'tiktok' AND c.variant_id = s.tiktok_sku_id
+ANTI JOIN mappings AS m ON m.tiktok_sku_id = s.tiktok_sku_id
+WHERE s.reason IN ('MISSING_SKU', 'SKU_NOT_FOUND', 'DUPLICATE_STORE_SKU')
+"""
+
+_STORE_SQL = """
+SELECT c.variant_id, c.seller_sku, c.barcode,
+       concat_ws(' ', c.title, c.variant_title,
+                 array_to_string(json_extract_string(c.options, '$.*'), ' ')) AS text,
+       m.store_variant_id IS NOT NULL AS linked
+FROM catalog_variants AS c
+LEFT JOIN (SELECT DISTINCT store_variant_id FROM mappings) AS m
+    ON m.store_variant_id = c.variant_id
+WHERE c.channel = ? AND c.variant_id IS NOT NULL
+"""
+
+# Words shared between a failed TikTok SKU and store variants, counted per pair; only rare
+# words block (a word on thousands of variants, like "shirt", says little).
+_BLOCK_SQL = """
+WITH tw AS (
+    SELECT DISTINCT tiktok_sku_id, unnest(string_split(words, ' ')) AS w FROM sugg_t
+),
+sw AS (
+    SELECT DISTINCT variant_id, unnest(string_split(words, ' ')) AS w FROM sugg_s
+),
+df AS (SELECT w, count(*) AS n FROM sw WHERE length(w) >= 2 GROUP BY w HAVING n <= $max_df),
+pairs AS (
+    SELECT tw.tiktok_sku_id, sw.variant_id, count(*) AS shared
+    FROM tw JOIN df ON df.w = tw.w JOIN sw ON sw.w = tw.w
+    GROUP BY ALL
+)
+SELECT tiktok_sku_id, variant_id FROM pairs
+QUALIFY row_number() OVER (PARTITION BY tiktok_sku_id ORDER BY shared DESC, variant_id)
+    <= $max_candidates
+"""
+
+
+def normalise_sku(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """NFKC, lower case, letters and digits only (vectorised); '' when nothing is left."""
+    out = pc.utf8_normalize(pc.fill_null(values, ""), form="NFKC")
+    out = pc.utf8_lower(out)
+    return pc.replace_substring_regex(out, pattern=r"[^\p{L}\p{N}]+", replacement="")
+
+
+def _words(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    out = pc.utf8_lower(pc.utf8_normalize(pc.fill_null(values, ""), form="NFKC"))
+    out = pc.replace_substring_regex(out, pattern=r"[^\p{L}\p{N}]+", replacement=" ")
+    return pc.utf8_trim_whitespace(out)
+
+
+def describe_sku_difference(tiktok_sku: str, store_sku: str) -> str:
+    """Why two SKUs that normalise alike differ: case, look-alike characters or punctuation."""
+    if tiktok_sku == store_sku:
+        return "same SKU"
+    if tiktok_sku.lower() == store_sku.lower():
+        return "differs by case"
+    nt, ns = unicodedata.normalize("NFKC", tiktok_sku), unicodedata.normalize("NFKC", store_sku)
+    if nt == ns or nt.lower() == ns.lower():
+        return "differs by look-alike characters"
+    return "differs by spaces or punctuation"
+
+
+def _quote(value: str | None) -> str:
+    return repr(value if value is not None else "")
+
+
+def suggest(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    store_channel: str,
+    max_token_df: int = 50,
+    max_candidates: int = 20,
+) -> pd.Series:
+    """A suggestion text per failed TikTok SKU id (index), from the latest classification."""
+    failed = con.sql(_FAILED_SQL).to_arrow_table()
+    if failed.num_rows == 0:
+        return pd.Series(dtype=object)
+    store = con.sql(_STORE_SQL, params=[store_channel]).to_arrow_table()
+    failed = failed.append_column("norm", normalise_sku(failed["seller_sku"]))
+    failed = failed.append_column("words", _words(failed["text"]))
+    failed = failed.append_column("bc", normalise_sku(failed["barcode"]))
+    store = store.append_column("norm", normalise_sku(store["seller_sku"]))
+    store = store.append_column("words", _words(store["text"]))
+    store = store.append_column("bc", normalise_sku(store["barcode"]))
+
+    con.register("sugg_t", failed)
+    con.register("sugg_s", store)
+    try:
+        by_sku = con.execute(
+            "SELECT t.tiktok_sku_id, t.seller_sku AS t_sku, s.variant_id, s.seller_sku AS s_sku,"
+            " s.linked, 1 AS kind, 100.0 AS score"
+            " FROM sugg_t t JOIN sugg_s s ON s.norm = t.norm WHERE t.norm <> ''"
+        ).df()
+        by_barcode = con.execute(
+            "SELECT t.tiktok_sku_id, s.variant_id, s.bc AS barcode, s.linked, 2 AS kind,"
+            " 100.0 AS score FROM sugg_t t JOIN sugg_s s ON s.bc = t.bc WHERE t.bc <> ''"
+        ).df()
+        pairs = con.execute(
+            "SELECT p.tiktok_sku_id, p.variant_id, t.text AS t_text, s.text AS s_text, s.linked"
+            " FROM (" + _BLOCK_SQL + ") p"
+            " JOIN sugg_t t USING (tiktok_sku_id) JOIN sugg_s s USING (variant_id)"
+            " WHERE t.tiktok_sku_id NOT IN (SELECT tiktok_sku_id FROM sugg_t t2"
+            "   WHERE t2.norm <> '' AND t2.norm IN (SELECT norm FROM sugg_s))",
+            {"max_df": max_token_df, "max_candidates": max_candidates},
+        ).df()
+    finally:
+        con.unregister("sugg_t")
+        con.unregister("sugg_s")
+
+    texts: dict[str, str] = {}
+    if len(pairs):
+        scores = process.cpdist(
+            pairs["t_text"].tolist(),
+            pairs["s_text"].tolist(),
+            scorer=fuzz.token_sort_ratio,
+            workers=-1,
+        )
+        pairs = pairs.assign(score=scores, kind=3)
+        pairs = pairs[pairs["score"] >= FUZZY_CUTOFF]
+    reasons = dict(zip(failed["tiktok_sku_id"].to_pylist(), failed["reason"].to_pylist()))
+
+    # DUPLICATE_STORE_SKU: name the store variants that share the exact SKU.
+    exact = by_sku[by_sku["t_sku"] == by_sku["s_sku"]] if len(by_sku) else by_sku
+    for sku_id, group in exact.groupby("tiktok_sku_id") if len(exact) else ():
+        ids = sorted(group["variant_id"])
+        shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+        texts[sku_id] = f"{len(ids)} store variants carry this SKU: {shown}; keep one"
+
+    ranked = pd.concat(
+        [
+            by_sku[by_sku["t_sku"] != by_sku["s_sku"]] if len(by_sku) else by_sku,
+            by_barcode,
+            pairs,
+        ],
+        ignore_index=True,
+    )
+    if len(ranked) == 0:
+        return pd.Series(texts, dtype=object)
+    ranked = ranked.sort_values(
+        ["tiktok_sku_id", "kind", "linked", "score", "variant_id"],
+        ascending=[True, True, True, False, True],
+    ).drop_duplicates("tiktok_sku_id")
+    for row in ranked.itertuples(index=False):
+        if row.tiktok_sku_id in texts or reasons.get(row.tiktok_sku_id) not in SUGGEST_REASONS:
+            continue
+        if row.kind == 1:
+            why = f"sku {_quote(row.s_sku)} {describe_sku_difference(row.t_sku, row.s_sku)}"
+        elif row.kind == 2:
+            why = f"same barcode {_quote(row.barcode)}"
+        else:
+            why = f"similar title and options {_quote(row.s_text)}, score {row.score:.0f}"
+        linked = "; already linked to another TikTok SKU" if row.linked else ""
+        texts[row.tiktok_sku_id] = f"{row.variant_id} ({why}{linked})"
+    return pd.Series(texts, dtype=object)
