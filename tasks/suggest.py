@@ -152,7 +152,9 @@ def suggest(
         )
         pairs = pairs.assign(score=scores, kind=3)
         pairs = pairs[pairs["score"] >= FUZZY_CUTOFF]
-    reasons = dict(zip(failed["tiktok_sku_id"].to_pylist(), failed["reason"].to_pylist()))
+    reasons = dict(
+        zip(failed["tiktok_sku_id"].to_pylist(), failed["reason"].to_pylist(), strict=True)
+    )
 
     # DUPLICATE_STORE_SKU: name the store variants that share the exact SKU.
     exact = by_sku[by_sku["t_sku"] == by_sku["s_sku"]] if len(by_sku) else by_sku
