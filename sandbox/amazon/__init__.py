@@ -11,8 +11,13 @@ address, reports, LWA token calls), ``GET fixture`` (the account as a fixture ``
 part), ``GET|PUT faults``, ``GET|DELETE requests`` (counts per SP-API operation name, e.g.
 ``createFulfillmentOrder``), ``PUT throttle`` (``{"enabled": bool, "scale": float}``),
 ``POST tokens/expire`` (expire every issued access token) and ``PUT reports``
-(``{"compression": "GZIP"|null, "charset": "UTF-8", "statuses": [...]}``: one status per
-getReport poll).
+(``{"compression": "GZIP"|null, "charset": "UTF-8", "statuses": [...],
+"include_parents": bool}``: one status per getReport poll; parent rows in the report).
+
+Variation families: every distinct fixture ``parent_asin`` becomes a parent listing with
+SKU ``<parent_asin>-PARENT``, served with ``includedData=relationships`` and the
+``variationParentSku`` search filter (see :mod:`sandbox.amazon.families`); ``GET state``
+lists them under ``families``.
 """
 
 from __future__ import annotations

@@ -298,3 +298,46 @@ def test_build_index_rules():
     assert index.family_of("C").family_id == "P3"  # type: ignore[union-attr]
     assert index.family_of("D") is None and index.family_of("P1") is None
     assert index.is_parent("P1") and not index.is_parent("A")
+
+
+async def test_generated_amazon_catalog_extracts_with_the_generators_product_ids():
+    """The seeded generator's Amazon side (families by parent_asin) comes out of the
+    connector with the product ids the generator expects: parent ASIN or own ASIN."""
+    from sandbox.generator import generate_fixture
+
+    fixture = generate_fixture(400, seed=7, store="amazon").fixture
+    app = create_app(fixture, throttle=False)
+    app.state.emulator.report_options.statuses = ("DONE",)
+    with serve_in_thread(app) as url:
+        async with make_client(url) as client:
+            variants = await catalog(client)
+            index = client.last_families
+    listings = fixture.amazon.listings
+    assert len(variants) == len(listings)
+    parents = {x.parent_asin for x in listings if x.parent_asin}
+    assert len(parents) > 10 and index is not None and len(index.families) == len(parents)
+    asin_count: dict[str | None, int] = {}
+    for x in listings:
+        asin_count[x.asin] = asin_count.get(x.asin, 0) + 1
+    for x in listings:
+        got = variants[x.sku]
+        standalone = x.asin if asin_count[x.asin] == 1 else x.sku
+        assert (got.product_id, got.parent_id) == (x.parent_asin or standalone, x.parent_asin)
+
+
+def test_families_setting_reaches_the_client(monkeypatch):
+    from connectors.amazon import client_from_settings
+    from skubridge.config import AmazonSettings
+
+    for name in ("AMZ_ID", "AMZ_SECRET", "AMZ_REFRESH"):
+        monkeypatch.setenv(name, f"value-of-{name}")
+    refs = {
+        "lwa_client_id": "env:AMZ_ID",
+        "lwa_client_secret": "env:AMZ_SECRET",
+        "refresh_token": "env:AMZ_REFRESH",
+    }
+    settings = AmazonSettings(seller_id=SELLER, marketplace_id=US, families="off", **refs)
+    assert client_from_settings(settings, shop_id="a1").families == "off"
+    default = AmazonSettings(seller_id=SELLER, marketplace_id=US, **refs)
+    assert client_from_settings(default, shop_id="a1").families == "auto"
+    assert client_from_settings(default, shop_id="a1", families="off").families == "off"
