@@ -178,8 +178,12 @@ class _Run:
             since = start - timedelta(hours=self.shop.orders.initial_lookback_hours)
         else:
             since = mark - timedelta(minutes=self.shop.orders.overlap_minutes)
+        # update_time_lt is exclusive and whole seconds (§8.1): include the current second;
+        # the watermark is its start, so an order updated later in it is read again.
+        second = start.replace(microsecond=0)
+        end = second + timedelta(seconds=1)
         ids: list[str] = []
-        async for page in self.tiktok.search_orders(update_time_ge=since, update_time_lt=start):
+        async for page in self.tiktok.search_orders(update_time_ge=since, update_time_lt=end):
             ids.extend(page)
         ids = list(dict.fromkeys(ids))
         found = set(ids)
@@ -207,13 +211,13 @@ class _Run:
                 raise RelayError(self._clean(str(exc))) from None
         watermark = mark
         if not self.dry_run:
-            ledger.set_watermark(self.con, start, datetime.now(UTC))
-            watermark = max(mark, start) if mark else start
+            ledger.set_watermark(self.con, second, datetime.now(UTC))
+            watermark = max(mark, second) if mark else second
         return RelayOutcome(
             run_id=self.run_id,
             shop_id=self.shop.id,
             rows=self.rows,
-            window=(since, start),
+            window=(since, end),
             watermark=watermark,
             dry_run=self.dry_run,
         )
