@@ -504,3 +504,47 @@ def run_relay_step(
         return asyncio.run(go(con))
     with open_shop(shop.id) as connection:
         return asyncio.run(go(connection))
+
+
+def relay_run(
+    shop: ShopConfig,
+    *,
+    run_id: str,
+    dry_run: bool = False,
+    flow: str = "relay-orders",
+    pending_grace_s: float | None = None,
+    client_kwargs: dict[str, Any] | None = None,
+) -> RelayOutcome:
+    """:func:`run_relay_step` wrapped in a run record (``runs`` table: started, finished or
+    failed with the step and a buyer-data-free error). Used by the flow and the CLI."""
+    from tasks.runs import finish_run, start_run
+    from tasks.warehouse import open_shop
+
+    with open_shop(shop.id) as con:
+        start_run(con, run_id=run_id, flow=flow, shop_id=shop.id)
+        try:
+            outcome = run_relay_step(
+                shop,
+                run_id=run_id,
+                dry_run=dry_run,
+                con=con,
+                pending_grace_s=pending_grace_s,
+                client_kwargs=client_kwargs,
+            )
+        except Exception as exc:
+            finish_run(
+                con,
+                run_id=run_id,
+                status="FAILED",
+                failed_step="relay",
+                error=f"{type(exc).__name__}: {exc}"[:1000],
+            )
+            raise
+        finish_run(
+            con,
+            run_id=run_id,
+            status="COMPLETED",
+            report_dir=str(outcome.report.csv.parent) if outcome.report else None,
+            summary=outcome.summary(),
+        )
+        return outcome

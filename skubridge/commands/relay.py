@@ -1,10 +1,37 @@
-"""`skubridge relay`."""
+"""`skubridge relay`: relay new TikTok orders of mapped products into the store."""
 
 from __future__ import annotations
 
-from skubridge.commands import not_built
+from pathlib import Path
+
+import typer
+
+from skubridge.config import ConfigError, load_shops
 
 
-def main() -> None:
-    """Not built yet."""
-    not_built("relay")
+def main(
+    shop: str = typer.Option(..., "--shop", help="Shop id from the shops file."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Classify and report only; create no store orders."
+    ),
+    shops_file: Path | None = typer.Option(
+        None, "--shops-file", help="Shops file (default $SKUBRIDGE_SHOPS_FILE or shops.toml)."
+    ),
+) -> None:
+    """Relay TikTok orders once into the shop's store and print the order report summary."""
+    from connectors.errors import ApiError
+    from tasks.relay import RelayError, relay_run, summary_lines
+    from tasks.runs import current_run_id
+    from tasks.warehouse import WarehouseError
+
+    try:
+        config = load_shops(shops_file).get(shop)
+        outcome = relay_run(config, run_id=current_run_id(), dry_run=dry_run)
+    except ConfigError as exc:
+        typer.echo(f"skubridge relay: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    except (ApiError, RelayError, WarehouseError) as exc:
+        typer.echo(f"skubridge relay: shop '{shop}': {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    for line in summary_lines(outcome):
+        typer.echo(line)

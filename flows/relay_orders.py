@@ -1,0 +1,64 @@
+"""Flow ``relay-orders``: relay one shop's new TikTok orders into its store, exactly once.
+
+Thin wiring over :mod:`tasks.relay`: one task runs the relay step (retried only on
+transient marketplace errors: the ledger makes a retry safe, a PENDING order is looked
+up before any new create), the order report lands as table, files and artifacts.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from connectors.errors import TransientError
+from skubridge.config import load_shops
+from tasks.relay import relay_run, summary_lines
+from tasks.runs import current_run_id
+
+
+def _transient_only(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry the relay task on transient marketplace errors only (prefect.md §7)."""
+    try:
+        state.result()
+    except TransientError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(
+    name="relay-orders-step",
+    retries=2,
+    retry_delay_seconds=[10, 60],
+    retry_condition_fn=_transient_only,
+    cache_policy=NO_CACHE,
+)
+def relay_orders_step(shop: str, run_id: str, dry_run: bool = False) -> dict[str, Any]:
+    """Relay the shop's orders; returns the run summary (counts per reason, warnings)."""
+    config = load_shops().get(shop)
+    outcome = relay_run(config, run_id=run_id, dry_run=dry_run)
+    logger = get_run_logger()
+    for line in summary_lines(outcome):
+        logger.info(line)
+    return outcome.summary()
+
+
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    shop = flow_run.parameters.get("shop", "shop")
+    mode = "-dry-run" if flow_run.parameters.get("dry_run") else ""
+    return f"relay-orders-{shop}{mode}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+
+
+@flow(name="relay-orders", flow_run_name=_run_name)
+def relay_orders(shop: str, dry_run: bool = False) -> dict[str, Any]:
+    """Relay new TikTok orders of mapped products of ``shop`` into its store.
+
+    ``dry_run``: classify and report only (no store orders, ledger or watermark changes).
+    """
+    return relay_orders_step(shop, current_run_id(), dry_run)
