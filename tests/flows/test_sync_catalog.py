@@ -1,0 +1,182 @@
+"""The sync-catalog flow against the sandbox: reports, artifacts, run record, blocked runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import stat
+
+import pandas as pd
+import pytest
+
+from flows.sync_catalog import CatalogStepError, run_catalog_step, sync_catalog
+from sandbox.fixture import load_fixture
+from sandbox.stack import sandbox_stack
+from skubridge.config import load_shops
+from tasks.warehouse import open_shop
+
+FIXTURE = {
+    "tiktok": {
+        "products": [
+            {
+                "title": "Tee",
+                "skus": [
+                    {"seller_sku": "TEE-S", "price": "10", "sales_attributes": {"Size": "S"}},
+                    {"seller_sku": "TEE-M", "price": "10", "sales_attributes": {"Size": "M"}},
+                ],
+            },
+            {"title": "Mug", "skus": [{"seller_sku": "MUG-1", "price": "7"}]},
+            {"title": "Cap", "skus": [{"seller_sku": "", "price": "5"}]},
+        ]
+    },
+    "shopify": {
+        "products": [
+            {
+                "title": "Tee",
+                "variants": [
+                    {"sku": "TEE-S", "price": "10", "options": {"Size": "S"}},
+                    {"sku": "TEE-M", "price": "10", "options": {"Size": "M"}},
+                ],
+            },
+            {"title": "Mug", "variants": [{"sku": "mug 1", "price": "7"}]},
+        ]
+    },
+}
+
+
+@pytest.fixture
+def sandbox(data_dirs, tmp_path, monkeypatch):
+    with sandbox_stack(load_fixture(FIXTURE), throttle=False) as stack:
+        for name, value in stack.env().items():
+            monkeypatch.setenv(name, value)
+        path = stack.write_shops_file(tmp_path / "shops.toml", [("acme", "shopify")])
+        monkeypatch.setenv("SKUBRIDGE_SHOPS_FILE", str(path))
+        yield stack
+
+
+def _report(shop, run_id):
+    with open_shop(shop, read_only=True) as con:
+        frame = con.execute(
+            "SELECT * EXCLUDE (run_id) FROM mapping_report WHERE run_id = ? ORDER BY tiktok_sku_id",
+            [run_id],
+        ).df()
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def test_catalog_step_maps_and_a_collapsed_catalog_is_blocked(sandbox, data_dirs):
+    shop = load_shops().get("acme")
+    summary = run_catalog_step(shop, run_id="run-1")
+    assert summary.status == "COMPLETED"
+    assert summary.promoted == {"tiktok": 4, "shopify": 3}
+    assert summary.mapping["mapped_skus"] == 2 and summary.mapping["unmapped_skus"] == 2
+    report = _report("acme", "run-1")
+    assert report[["seller_sku", "status", "reason", "method"]].to_dict("records") == [
+        {"seller_sku": "TEE-S", "status": "mapped", "reason": None, "method": "auto"},
+        {"seller_sku": "TEE-M", "status": "mapped", "reason": None, "method": "auto"},
+        {"seller_sku": "MUG-1", "status": "unmapped", "reason": "SKU_NOT_FOUND", "method": None},
+        {"seller_sku": None, "status": "unmapped", "reason": "MISSING_SKU", "method": None},
+    ]
+    mug = report[report["seller_sku"] == "MUG-1"].iloc[0]
+    assert mug["suggestion"]  # "mug 1" differs only by case/punctuation: a hint, not a map
+    with open_shop("acme", read_only=True) as con:
+        before = {
+            t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=str)
+            for t in ("catalog_variants", "mappings")
+        }
+
+    # The store now answers with one of its three variants: a collapse, not a change.
+    smaller = load_fixture(
+        {**FIXTURE, "shopify": {"products": [FIXTURE["shopify"]["products"][1]]}}
+    )
+    sandbox.load(smaller)
+    with pytest.raises(CatalogStepError) as caught:
+        run_catalog_step(shop, run_id="run-2")
+    error = caught.value
+    assert error.step == "catalog_checks"
+    assert "shopify: catalog_not_collapsed (observed 1)" in str(error)
+    assert error.summary.status == "FAILED" and error.summary.promoted == {}
+    assert error.summary.checks["tiktok"]["passed"] is True
+    with open_shop("acme", read_only=True) as con:
+        after = {
+            t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=str)
+            for t in ("catalog_variants", "mappings")
+        }
+        snapshots = con.execute(
+            "SELECT channel, accepted FROM catalog_snapshots WHERE run_id = 'run-2' ORDER BY 1"
+        ).fetchall()
+        reports = con.execute("SELECT DISTINCT run_id FROM mapping_report").fetchall()
+    assert after == before
+    assert snapshots == [("shopify", False), ("tiktok", False)]
+    assert reports == [("run-1",)]
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_sync_catalog_flow_end_to_end(sandbox, data_dirs):
+    result = sync_catalog(shop="acme")
+    run_id = result["run_id"]
+    assert result["status"] == "COMPLETED"
+    assert result["mapping"]["mapped_products"] == 1
+
+    # DuckDB report rows and the run record
+    report = _report("acme", run_id)
+    assert list(report.columns) == [
+        "tiktok_product_id",
+        "tiktok_sku_id",
+        "seller_sku",
+        "status",
+        "reason",
+        "method",
+        "store_product_id",
+        "store_variant_id",
+        "suggestion",
+    ]
+    assert sorted(report["status"]) == ["mapped", "mapped", "unmapped", "unmapped"]
+    with open_shop("acme", read_only=True) as con:
+        cur = con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id])
+        run = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+    assert run["flow"] == "sync-catalog" and run["status"] == "COMPLETED"
+    assert run["failed_step"] is None and run["finished_at"] is not None
+    assert json.loads(run["summary"])["promoted"] == {"tiktok": 4, "shopify": 3}
+
+    # CSV and Parquet files, owner-only, same rows
+    files = result["reports"]["mapping_report"]
+    csv = pd.read_csv(files["csv"])
+    parquet = pd.read_parquet(files["parquet"])
+    assert len(csv) == len(parquet) == 4
+    assert run["report_dir"] == result["report_dir"]
+    assert files["csv"].startswith(str(data_dirs[1]))
+    assert stat.S_IMODE(__import__("os").stat(files["csv"]).st_mode) == 0o600
+
+    # Prefect artifacts, read back from the API
+    keys = {
+        "mapping-report-acme",
+        "unmapped-products-acme",
+        "mapping-summary-acme",
+        "catalog-summary-acme",
+    }
+    assert set(result["artifacts"]) == keys
+    artifacts = asyncio.run(_artifacts(keys))
+    assert set(artifacts) == keys
+    unmapped = json.loads(artifacts["unmapped-products-acme"].data)
+    assert sorted(r["reason"] for r in unmapped) == ["MISSING_SKU", "SKU_NOT_FOUND"]
+    summary_rows = json.loads(artifacts["mapping-summary-acme"].data)
+    assert {(r["status"], r["reason"], r["skus"]) for r in summary_rows} == {
+        ("mapped", "", "2"),
+        ("unmapped", "MISSING_SKU", "1"),
+        ("unmapped", "SKU_NOT_FOUND", "1"),
+    }
+    markdown = artifacts["catalog-summary-acme"].data
+    assert "COMPLETED" in markdown and files["csv"] in markdown
+    assert artifacts["catalog-summary-acme"].type == "markdown"
+    assert artifacts["mapping-report-acme"].type == "table"
+
+
+async def _artifacts(keys):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    async with get_client() as client:
+        found = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=sorted(keys)))
+        )
+    return {a.key: a for a in found}
