@@ -127,8 +127,8 @@ class _Progress:
 
 
 def _previous_mapped(con: duckdb.DuckDBPyConnection, run_id: str) -> int | None:
-    row = con.execute(sql("plan/previous_mapped"), {"run_id": run_id}).fetchone()
-    return int(row[0]) if row else None
+    rows = con.execute(sql("plan/previous_mapped"), {"run_id": run_id}).fetchall()
+    return int(rows[0][0]) if rows else None
 
 
 def _split(

@@ -63,8 +63,8 @@ def settle_stale(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
 
 
 def _count_pending(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("SELECT count(*) FROM push_ledger WHERE status = 'PENDING'").fetchone()
-    return int(row[0]) if row else 0
+    rows = con.execute("SELECT count(*) FROM push_ledger WHERE status = 'PENDING'").fetchall()
+    return int(rows[0][0])
 
 
 def record_pending(
