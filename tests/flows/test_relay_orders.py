@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tasks"))
-from test_relay_kit import add_orders, map_skus, order, scenario, shop_config  # noqa: E402
+from test_relay_kit import add_orders, map_skus, order, scenario, shop_config
 
-from sandbox.stack import sandbox_stack  # noqa: E402
-from tasks.warehouse import open_shop  # noqa: E402
+from sandbox.stack import sandbox_stack
+from tasks.warehouse import open_shop
 
 
 async def _artifacts(keys: list[str]) -> dict[str, str]:
