@@ -80,6 +80,7 @@ LISTINGS_REPORT = "GET_MERCHANT_LISTINGS_ALL_DATA"
 TOKEN_REFRESH_MARGIN_S = 300.0  # refresh ~5 minutes before expires_in runs out (§1.5)
 INVENTORY_BATCH = 50  # sellerSkus max 50 per getInventorySummaries call (§3)
 CATALOG_PAGE = 500  # variants per yielded page
+FAMILY_CONCURRENCY = 5  # searchListingsItems in flight while learning families (= burst, §1.5)
 ORDER_ID_PREFIX = "TTS-"
 
 # Per-operation usage plans (rate/s, burst), amazon-sp-api.md §1.5. Where the model and
@@ -439,18 +440,36 @@ class AmazonClient:
         return index
 
     async def _links(self, skus: list[str]) -> dict[str, ItemLinks]:
-        """Variation links of ``skus``: 20 per search, comma SKUs one by one."""
+        """Variation links of ``skus``: 20 per search, comma SKUs one by one.
+
+        Up to FAMILY_CONCURRENCY searches are in flight so that the client's token bucket,
+        not the round-trip time, sets the pace (run up to the rate limit, not below it).
+        """
         out: dict[str, ItemLinks] = {}
         plain = [sku for sku in skus if "," not in sku]
         included = ("summaries", "relationships")
-        for i in range(0, len(plain), SEARCH_BATCH):
+        gate = asyncio.Semaphore(FAMILY_CONCURRENCY)
+
+        async def batch(chunk: list[str]) -> list[dict[str, Any]]:
             params = {
                 "identifiersType": "SKU",
-                "identifiers": ",".join(plain[i : i + SEARCH_BATCH]),
+                "identifiers": ",".join(chunk),
                 "includedData": ",".join(included),
                 "pageSize": str(SEARCH_BATCH),
             }
-            async for item in self.search_listings(params):
+            async with gate:
+                return [item async for item in self.search_listings(params)]
+
+        try:
+            async with asyncio.TaskGroup() as group:  # one failure cancels the rest
+                tasks = [
+                    group.create_task(batch(plain[i : i + SEARCH_BATCH]))
+                    for i in range(0, len(plain), SEARCH_BATCH)
+                ]
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None  # callers expect connectors.errors types
+        for task in tasks:
+            for item in task.result():
                 link = item_links(item, self.marketplace_id)
                 if link is not None:
                     out[link.sku] = link

@@ -557,16 +557,16 @@ class AmazonEmulator:
             # An unknown or non-parent SKU simply has no children (UNCONFIRMED: could be 400)
             parent = self.parents.get(variation_parent)
             return [self.listings[c] for c in parent.children] if parent else []
+        wanted = set(identifiers)
+        if id_type == "SKU":
+            hits = (self.listings.get(s) or self.parents.get(s) for s in wanted)
+            return [x for x in hits if x is not None]
         everything: list[Listing | VariationParent] = [
             *self.listings.values(),
             *self.parents.values(),
         ]
         if not identifiers:
             return everything
-        wanted = set(identifiers)
-        if id_type == "SKU":
-            hits = (self.listings.get(s) or self.parents.get(s) for s in wanted)
-            return [x for x in hits if x is not None]
         if id_type == "ASIN":
             return [x for x in everything if x.asin in wanted]
         if id_type == "FNSKU":

@@ -185,7 +185,11 @@ async def test_search_batches_of_20_and_comma_skus_asked_alone(served):
     sent = recorder.searches()
     assert len(sent) == search_calls(46, 3) == 4  # 46 plain SKUs: 20 + 20 + 6; 3 parents
     batches = [r.url.params["identifiers"].split(",") for r in sent]
-    assert [len(b) for b in batches] == [20, 20, 6, 3]
+    # the three catalog batches may go out in any order (concurrent); parents come last
+    assert sorted(len(b) for b in batches[:3]) == [6, 20, 20] and len(batches[3]) == 3
+    assert sorted(sku for b in batches[:3] for sku in b) == [f"K-{i:03d}" for i in range(45)] + [
+        "SOLO"
+    ]
     assert "ODD,SKU" not in ",".join(r.url.params["identifiers"] for r in sent)
     single = [r for r in recorder.requests if r.url.path.startswith(SEARCH_PATH + "/")]
     assert [r.url.raw_path.split(b"?")[0] for r in single] == [SEARCH_PATH.encode() + b"/ODD%2CSKU"]
@@ -227,8 +231,9 @@ async def test_family_lookup_stays_within_the_usage_plan():
     app = create_app(load_fixture({"amazon": {"listings": listings}}), rate_scale=4)
     app.state.emulator.report_options.statuses = ("DONE",)
     with serve_in_thread(app) as url:
-        # the client paces a quarter under the emulator (15/s vs 20/s, both burst 5)
-        async with make_client(url, rate_scale=3) as client:
+        # the client paces at half the emulator's refill (10/s vs 20/s, both burst 5): the
+        # slack absorbs a burst that reaches the server late on a busy machine
+        async with make_client(url, rate_scale=2) as client:
             variants = await catalog(client)
             calls = client.calls
     planned = search_calls(150, 30)
