@@ -1,10 +1,76 @@
-"""`skubridge map`."""
+"""`skubridge map`: map a TikTok product to a store product by hand, or many SKUs from a CSV."""
 
 from __future__ import annotations
 
-from skubridge.commands import not_built
+import asyncio
+from pathlib import Path
+
+import typer
+
+from skubridge.config import ConfigError, load_shops
 
 
-def main() -> None:
-    """Not built yet."""
-    not_built("map")
+def main(
+    shop: str = typer.Option(..., "--shop", help="Shop id from the shops file."),
+    tiktok_product: str | None = typer.Option(
+        None, "--tiktok-product", help="TikTok product id to map."
+    ),
+    store_product: str | None = typer.Option(
+        None, "--store-product", help="Store product id (Shopify product GID, Amazon parent ASIN)."
+    ),
+    csv: Path | None = typer.Option(
+        None,
+        "--csv",
+        help="CSV with columns tiktok_sku_id|seller_sku and store_variant_id|store_sku.",
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; write nothing."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Map by hand: one product pair, or a CSV of SKU pairs."""
+    from connectors.errors import ApiError
+    from tasks.manual_map import ManualMapError, map_from_csv, map_product_by_hand
+    from tasks.warehouse import WarehouseError
+
+    if (csv is None) == (tiktok_product is None and store_product is None):
+        raise typer.BadParameter("give either --csv FILE, or --tiktok-product and --store-product")
+    if csv is None and (tiktok_product is None or store_product is None):
+        raise typer.BadParameter("--tiktok-product and --store-product go together")
+    try:
+        config = load_shops().get(shop)
+        if csv is not None:
+            result = map_from_csv(config, csv, dry_run=dry_run)
+            for row in result.results.itertuples(index=False):
+                detail = f" ({row.reason})" if row.reason else ""
+                pair = f"{row.tiktok_sku_id or '-'} -> {row.store_variant_id or '-'}"
+                typer.echo(f"row {row.row}: {row.result}{detail}  {pair}")
+            counts = ", ".join(f"{k}: {v}" for k, v in sorted(result.counts.items()))
+            typer.echo(f"{counts}. Results: {result.result_path}")
+            if dry_run:
+                typer.echo("Dry run: nothing was recorded.")
+            if result.counts.get("error"):
+                raise typer.Exit(code=1)
+            return
+        assert tiktok_product is not None and store_product is not None
+        if not dry_run and not yes:
+            preview = asyncio.run(
+                map_product_by_hand(
+                    config,
+                    tiktok_product_id=tiktok_product,
+                    store_product_id=store_product,
+                    dry_run=True,
+                )
+            )
+            typer.echo("\n".join(preview.plan.lines(applied=False)[:-1]))
+            typer.confirm("Apply this mapping?", abort=True)
+        result = asyncio.run(
+            map_product_by_hand(
+                config,
+                tiktok_product_id=tiktok_product,
+                store_product_id=store_product,
+                dry_run=dry_run,
+            )
+        )
+        typer.echo("\n".join(result.lines()))
+    except (ConfigError, ManualMapError, WarehouseError, ApiError) as exc:
+        typer.echo(f"skubridge map: {exc}", err=True)
+        raise typer.Exit(code=2) from None

@@ -1,0 +1,70 @@
+"""Flow ``map-product``: map one TikTok product to one store product by hand.
+
+Thin wiring over :func:`tasks.manual_map.map_product_by_hand` (the same function
+``skubridge map --tiktok-product ... --store-product ...`` runs): pair the variants, write
+the TikTok seller SKUs onto the Shopify variants and read them back (Amazon: record the
+links only), record the links with method ``manual``. A dry run writes nothing. The
+outcome is a markdown artifact on the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from prefect import flow, task
+
+from connectors.errors import TransientError
+from skubridge.config import load_shops
+from tasks.manual_map import map_product_by_hand
+from tasks.reports import artifact_key, markdown_artifact
+
+FLOW_NAME = "map-product"
+
+
+def _transient_only(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry only transient API errors (reference/prefect.md §7); setting SKUs is repeatable."""
+    try:
+        state.result()
+    except TransientError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(retries=3, retry_delay_seconds=[2, 8, 30], retry_condition_fn=_transient_only)
+def map_product_task(
+    shop: str, tiktok_product_id: str, store_product_id: str, dry_run: bool
+) -> dict[str, Any]:
+    """Run the product map for ``shop`` (an id); returns the printable lines and status."""
+    config = load_shops().get(shop)
+    result = asyncio.run(
+        map_product_by_hand(
+            config,
+            tiktok_product_id=tiktok_product_id,
+            store_product_id=store_product_id,
+            dry_run=dry_run,
+        )
+    )
+    return {"applied": result.applied, "lines": result.lines(), "run_id": result.run_id}
+
+
+@flow(
+    name=FLOW_NAME,
+    flow_run_name="map-product-{shop}-{tiktok_product_id}",
+    log_prints=True,
+)
+def map_product(
+    shop: str, tiktok_product_id: str, store_product_id: str, dry_run: bool = False
+) -> dict[str, Any]:
+    """Map TikTok product ``tiktok_product_id`` to store product ``store_product_id``."""
+    outcome = map_product_task(shop, tiktok_product_id, store_product_id, dry_run)
+    text = "\n".join(outcome["lines"])
+    print(text)
+    markdown_artifact(
+        artifact_key("map-product", shop),
+        "```\n" + text + "\n```",
+        description=f"Manual map of TikTok product {tiktok_product_id}",
+    )
+    return outcome

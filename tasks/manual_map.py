@@ -1,0 +1,680 @@
+"""Mapping by hand: one TikTok product to one store product, or many SKUs from a CSV file.
+
+Product map (``skubridge map --tiktok-product ID --store-product ID``, flow ``map-product``):
+the variants are paired by exact seller SKU first, then by equal option values, then by
+position (variant id order on each side); different variant counts are refused. On
+Shopify the TikTok seller SKUs are written onto the paired store variants
+(``set_variant_skus``), read back with a targeted product query and compared; only then
+are the links recorded (method ``manual``). Amazon seller SKUs cannot be renamed, so there
+the links are recorded only and the result says so. A dry run plans and writes nothing.
+
+CSV map (``skubridge map --csv FILE``): columns ``tiktok_sku_id`` or ``seller_sku`` and
+``store_variant_id`` or ``store_sku``; every row is checked on its own (blank, padded,
+Unicode look-alike, unknown, ambiguous, duplicated, already linked elsewhere, one TikTok
+product spread over several store products) and gets ``mapped`` or ``error`` with a reason;
+bad rows never stop the others. CSV links are recorded (method ``csv``), no SKU is written.
+
+Links record the store variant's SKU at link time (``mappings.store_sku``): auto-map drops
+a manual/csv link only when that SKU later changes or a side vanishes (tasks/mapping.py).
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from connectors.base import StoreApi
+
+PRODUCT_SKUS_QUERY = """
+query ProductSkus($id: ID!) {
+  product(id: $id) { id variants(first: 250) { nodes { id sku } } }
+}
+"""
+
+_TIKTOK_VARIANTS = """
+SELECT variant_id, seller_sku, options FROM catalog_variants
+WHERE channel = 'tiktok' AND product_id = ? ORDER BY variant_id
+"""
+
+# Amazon: a family id is a parent ASIN; a standalone listing is found by its product id or SKU.
+_STORE_VARIANTS = """
+SELECT variant_id, seller_sku, options,
+       CASE WHEN ? = 'amazon' THEN coalesce(nullif(trim(parent_id), ''), product_id)
+            ELSE product_id END AS store_product_id
+FROM catalog_variants
+WHERE channel = ?
+  AND (product_id = ? OR (? = 'amazon' AND (parent_id = ? OR variant_id = ?)))
+ORDER BY variant_id
+"""
+
+
+class ManualMapError(Exception):
+    """The manual map cannot be done; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class VariantPair:
+    """One TikTok SKU paired with one store variant, and how they were paired."""
+
+    tiktok_sku_id: str
+    tiktok_seller_sku: str | None
+    store_variant_id: str
+    store_sku: str | None
+    paired_by: str  # sku | options | position
+
+    @property
+    def needs_write(self) -> bool:
+        return self.store_sku != self.tiktok_seller_sku
+
+
+@dataclass
+class ManualMapPlan:
+    """What a product map would do (a dry run prints this)."""
+
+    store_channel: str
+    tiktok_product_id: str
+    store_product_id: str
+    pairs: list[VariantPair]
+    replaced: list[str] = field(default_factory=list)  # TikTok SKU ids whose old link goes
+
+    @property
+    def writes_skus(self) -> bool:
+        return self.store_channel == "shopify" and any(p.needs_write for p in self.pairs)
+
+    def frame(self, *, applied: bool) -> pd.DataFrame:
+        """One row per pair: what was (or would be) done."""
+        rows = []
+        for p in self.pairs:
+            if self.store_channel == "amazon":
+                action = "link recorded only (Amazon seller SKUs cannot be renamed)"
+            elif p.needs_write:
+                action = "store SKU set to the TikTok seller SKU"
+            else:
+                action = "store SKU already equal"
+            if not applied:
+                action = "would: " + action.replace("recorded", "be recorded").replace(
+                    "set to", "be set to"
+                )
+            rows.append(
+                {
+                    "tiktok_product_id": self.tiktok_product_id,
+                    "tiktok_sku_id": p.tiktok_sku_id,
+                    "tiktok_seller_sku": p.tiktok_seller_sku,
+                    "store_product_id": self.store_product_id,
+                    "store_variant_id": p.store_variant_id,
+                    "store_sku_before": p.store_sku,
+                    "paired_by": p.paired_by,
+                    "action": action,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def lines(self, *, applied: bool) -> list[str]:
+        """Human-readable description for the CLI and the flow's artifact."""
+        head = (
+            f"TikTok product {self.tiktok_product_id} -> {self.store_channel} product "
+            f"{self.store_product_id} ({len(self.pairs)} variants)"
+        )
+        out = [head]
+        for p in self.pairs:
+            if self.store_channel == "shopify" and p.needs_write:
+                what = f"store SKU {p.store_sku!r} -> {p.tiktok_seller_sku!r}"
+            else:
+                what = f"store SKU {p.store_sku!r} unchanged"
+            out.append(
+                f"  {p.tiktok_sku_id} ({p.tiktok_seller_sku!r}) <-> {p.store_variant_id}: "
+                f"{what} [paired by {p.paired_by}]"
+            )
+        if self.store_channel == "amazon":
+            out.append(
+                "Amazon seller SKUs cannot be renamed: the links are recorded, the SKUs stay "
+                "as they are."
+            )
+        if self.replaced:
+            out.append(f"Replaces the existing links of {len(self.replaced)} TikTok SKUs.")
+        out.append("Applied." if applied else "Dry run: nothing was written.")
+        return out
+
+
+def _options_key(raw: Any) -> tuple[str, ...] | None:
+    if raw in (None, ""):
+        return None
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else dict(raw)
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(data, dict) or not data:
+        return None
+    return tuple(sorted(str(v).strip().casefold() for v in data.values()))
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def pair_variants(
+    tiktok: list[tuple[str, str | None, Any]], store: list[tuple[str, str | None, Any]]
+) -> list[VariantPair]:
+    """Pair (id, sku, options) rows: exact SKU, then equal option values, then position.
+
+    Raises ManualMapError when the variant counts differ.
+    """
+    if len(tiktok) != len(store):
+        raise ManualMapError(
+            f"the TikTok product has {len(tiktok)} variants and the store product "
+            f"{len(store)}; a product map needs the same number on both sides "
+            "(map single SKUs with --csv instead)"
+        )
+    pairs: list[VariantPair] = []
+    left = list(tiktok)
+    right = list(store)
+    store_sku = {s[0]: s[1] for s in store}
+
+    def take(by: str, key: Any) -> None:
+        nonlocal left, right
+        index: dict[Any, list[tuple[str, str | None, Any]]] = {}
+        for row in right:
+            k = key(row)
+            if k is not None:
+                index.setdefault(k, []).append(row)
+        t_keys: dict[Any, int] = {}
+        for row in left:
+            k = key(row)
+            if k is not None:
+                t_keys[k] = t_keys.get(k, 0) + 1
+        used: set[str] = set()
+        rest = []
+        for row in left:
+            k = key(row)
+            match = index.get(k) if k is not None else None
+            if match and len(match) == 1 and t_keys[k] == 1 and match[0][0] not in used:
+                used.add(match[0][0])
+                pairs.append(VariantPair(row[0], row[1], match[0][0], store_sku[match[0][0]], by))
+            else:
+                rest.append(row)
+        left = rest
+        right = [r for r in right if r[0] not in used]
+
+    take("sku", lambda r: None if _blank(r[1]) else r[1])
+    take("options", lambda r: _options_key(r[2]))
+    for t_row, s_row in zip(left, right, strict=True):
+        pairs.append(VariantPair(t_row[0], t_row[1], s_row[0], s_row[1], "position"))
+    order = {row[0]: i for i, row in enumerate(tiktok)}
+    return sorted(pairs, key=lambda p: order[p.tiktok_sku_id])
+
+
+def plan_product_map(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    store_channel: str,
+    tiktok_product_id: str,
+    store_product_id: str,
+) -> ManualMapPlan:
+    """Check and pair a product map against the catalogs in DuckDB (writes nothing)."""
+    tiktok = con.execute(_TIKTOK_VARIANTS, [tiktok_product_id]).fetchall()
+    if not tiktok:
+        raise ManualMapError(
+            f"no TikTok product {tiktok_product_id!r} in the imported catalog "
+            "(run a catalog sync first, or find the id with `skubridge search`)"
+        )
+    rows = con.execute(
+        _STORE_VARIANTS,
+        [store_channel, store_channel, store_product_id, store_channel, store_product_id,
+         store_product_id],
+    ).fetchall()  # fmt: skip
+    if not rows:
+        raise ManualMapError(
+            f"no {store_channel} product {store_product_id!r} in the imported catalog "
+            "(run a catalog sync first, or find the id with `skubridge search`)"
+        )
+    family = rows[0][3]
+    store = [(r[0], r[1], r[2]) for r in rows]
+    if store_channel == "shopify":
+        skus = [t[1] for t in tiktok]
+        if any(_blank(s) for s in skus):
+            raise ManualMapError(
+                "a TikTok variant of this product has no seller SKU; set one in TikTok Seller "
+                "Center (skubridge writes the TikTok SKUs onto the Shopify variants)"
+            )
+        if len(set(skus)) != len(skus):
+            raise ManualMapError("two TikTok variants of this product share a seller SKU")
+    pairs = pair_variants(tiktok, store)
+    variant_ids = [p.store_variant_id for p in pairs]
+    holders = con.execute(
+        "SELECT DISTINCT tiktok_product_id, store_variant_id FROM mappings"
+        " WHERE (store_variant_id IN (SELECT unnest(?)) OR store_product_id = ?)"
+        " AND tiktok_product_id <> ?",
+        [variant_ids, family, tiktok_product_id],
+    ).fetchall()
+    if holders:
+        raise ManualMapError(
+            f"store product {family} is already mapped to TikTok product {holders[0][0]}; "
+            "a store product maps to one TikTok product"
+        )
+    if store_channel == "shopify":
+        # Writing a SKU that another store variant already carries would make it ambiguous.
+        clash = con.execute(
+            "SELECT seller_sku, variant_id FROM catalog_variants WHERE channel = 'shopify'"
+            " AND seller_sku IN (SELECT unnest(?)) AND variant_id NOT IN (SELECT unnest(?))",
+            [[p.tiktok_seller_sku for p in pairs], variant_ids],
+        ).fetchall()
+        if clash:
+            raise ManualMapError(
+                f"SKU {clash[0][0]!r} is already on another Shopify variant ({clash[0][1]}); "
+                "writing it here would make the SKU ambiguous"
+            )
+    replaced = [
+        r[0]
+        for r in con.execute(
+            "SELECT tiktok_sku_id FROM mappings WHERE tiktok_product_id = ? ORDER BY 1",
+            [tiktok_product_id],
+        ).fetchall()
+    ]
+    return ManualMapPlan(store_channel, tiktok_product_id, family, pairs, replaced)
+
+
+async def write_store_skus(store: StoreApi, plan: ManualMapPlan) -> dict[str, str | None]:
+    """Shopify: set the TikTok SKUs on the store variants and read them back.
+
+    Returns the store SKU per variant as read back; raises ManualMapError on a difference.
+    """
+    wanted = {p.store_variant_id: p.tiktok_seller_sku for p in plan.pairs if p.needs_write}
+    if wanted:
+        await store.set_variant_skus(plan.store_product_id, wanted)  # type: ignore[arg-type]
+    execute = getattr(store, "execute", None)
+    if execute is None:  # a store without GraphQL reads: trust the atomic write
+        return {p.store_variant_id: p.tiktok_seller_sku for p in plan.pairs}
+    data = await execute("product", PRODUCT_SKUS_QUERY, {"id": plan.store_product_id})
+    nodes = ((data.get("product") or {}).get("variants") or {}).get("nodes") or []
+    seen = {n["id"]: n.get("sku") for n in nodes}
+    wrong = [
+        f"{p.store_variant_id} reads {seen.get(p.store_variant_id)!r}, "
+        f"expected {p.tiktok_seller_sku!r}"
+        for p in plan.pairs
+        if seen.get(p.store_variant_id) != p.tiktok_seller_sku
+    ]
+    if wrong:
+        raise ManualMapError("the SKU write did not hold: " + "; ".join(wrong))
+    return seen
+
+
+def record_links(
+    con: duckdb.DuckDBPyConnection,
+    rows: pd.DataFrame,
+    *,
+    method: str,
+    run_id: str,
+    now: datetime | None = None,
+) -> int:
+    """Record links (columns tiktok_sku_id, tiktok_product_id, seller_sku, store_product_id,
+    store_variant_id, store_sku): replace other links of those TikTok SKUs (event
+    'dropped' REPLACED_BY_<METHOD>), keep ``mapped_at`` of an identical pair, and log
+    'linked' for new or changed links. Returns the number of links written."""
+    if rows.empty:
+        return 0
+    now = now or datetime.now(UTC)
+    con.register("_manual_links", rows)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _manual_prev AS SELECT m.* FROM mappings m"
+            " JOIN _manual_links n USING (tiktok_sku_id)"
+        )
+        con.execute(
+            "INSERT INTO mapping_events SELECT ?, ?, p.tiktok_sku_id, p.tiktok_product_id,"
+            " p.store_variant_id, 'dropped', p.method, 'REPLACED_BY_' || upper(?)"
+            " FROM _manual_prev p JOIN _manual_links n USING (tiktok_sku_id)"
+            " WHERE p.store_variant_id <> n.store_variant_id",
+            [now, run_id, method],
+        )
+        con.execute(
+            "DELETE FROM mappings WHERE tiktok_sku_id IN (SELECT tiktok_sku_id FROM _manual_links)"
+        )
+        con.execute(
+            "INSERT INTO mappings (tiktok_sku_id, tiktok_product_id, seller_sku, store_product_id,"
+            " store_variant_id, method, mapped_at, run_id, store_sku)"
+            " SELECT n.tiktok_sku_id, n.tiktok_product_id, n.seller_sku, n.store_product_id,"
+            " n.store_variant_id, ?,"
+            " CASE WHEN p.store_variant_id = n.store_variant_id THEN p.mapped_at ELSE ? END,"
+            " ?, n.store_sku"
+            " FROM _manual_links n LEFT JOIN _manual_prev p USING (tiktok_sku_id)",
+            [method, now, run_id],
+        )
+        con.execute(
+            "INSERT INTO mapping_events SELECT ?, ?, n.tiktok_sku_id, n.tiktok_product_id,"
+            " n.store_variant_id, 'linked', ?, NULL"
+            " FROM _manual_links n LEFT JOIN _manual_prev p USING (tiktok_sku_id)"
+            " WHERE p.tiktok_sku_id IS NULL OR p.store_variant_id <> n.store_variant_id"
+            " OR p.method <> ?",
+            [now, run_id, method, method],
+        )
+        con.execute("DROP TABLE temp._manual_prev")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("_manual_links")
+    return len(rows)
+
+
+def record_product_map(
+    con: duckdb.DuckDBPyConnection,
+    plan: ManualMapPlan,
+    *,
+    store_skus: dict[str, str | None],
+    run_id: str,
+    now: datetime | None = None,
+) -> int:
+    """Record a product map's links (method manual); Shopify: refresh the written SKUs in
+    the accepted catalog so the next auto-map sees what the store now holds."""
+    rows = pd.DataFrame(
+        [
+            {
+                "tiktok_sku_id": p.tiktok_sku_id,
+                "tiktok_product_id": plan.tiktok_product_id,
+                "seller_sku": p.tiktok_seller_sku,
+                "store_product_id": plan.store_product_id,
+                "store_variant_id": p.store_variant_id,
+                "store_sku": store_skus.get(p.store_variant_id, p.store_sku),
+            }
+            for p in plan.pairs
+        ]
+    )
+    if plan.store_channel == "shopify":
+        con.executemany(
+            "UPDATE catalog_variants SET seller_sku = ? WHERE channel = 'shopify'"
+            " AND variant_id = ?",
+            [[sku, vid] for vid, sku in store_skus.items()],
+        )
+    return record_links(con, rows, method="manual", run_id=run_id, now=now)
+
+
+# --- CSV ----------------------------------------------------------------------------------
+CSV_RESULT_COLUMNS = ["row", "tiktok_sku_id", "store_variant_id", "result", "reason"]
+
+
+def _check_text(value: Any, column: str) -> tuple[str | None, str | None]:
+    """(value, error): blank, padded and Unicode look-alike values are errors."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None, f"{column} is blank"
+    text = str(value)
+    if text.strip() == "":
+        return None, f"{column} is blank"
+    if text != text.strip():
+        return None, f"{column} {text!r} has leading or trailing spaces"
+    if unicodedata.normalize("NFKC", text) != text:
+        return None, (
+            f"{column} {text!r} contains Unicode look-alike characters "
+            f"(plain form {unicodedata.normalize('NFKC', text)!r})"
+        )
+    return text, None
+
+
+def plan_csv_map(
+    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, *, store_channel: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Check every CSV row; returns (results per row, links to record for the good rows)."""
+    cols = set(frame.columns)
+    t_col = "tiktok_sku_id" if "tiktok_sku_id" in cols else "seller_sku"
+    s_col = "store_variant_id" if "store_variant_id" in cols else "store_sku"
+    if t_col not in cols or s_col not in cols:
+        raise ManualMapError(
+            "the CSV needs a column tiktok_sku_id or seller_sku, and a column "
+            "store_variant_id or store_sku"
+        )
+    tiktok = con.execute(
+        "SELECT variant_id, product_id, seller_sku FROM catalog_variants WHERE channel='tiktok'"
+    ).df()
+    store = con.execute(
+        "SELECT variant_id, seller_sku, CASE WHEN ? = 'amazon'"
+        " THEN coalesce(nullif(trim(parent_id), ''), product_id) ELSE product_id END AS pid"
+        " FROM catalog_variants WHERE channel = ?",
+        [store_channel, store_channel],
+    ).df()
+    t_key = "variant_id" if t_col == "tiktok_sku_id" else "seller_sku"
+    s_key = "variant_id" if s_col == "store_variant_id" else "seller_sku"
+    t_index = tiktok.groupby(t_key)["variant_id"].apply(list).to_dict()
+    s_index = store.groupby(s_key)["variant_id"].apply(list).to_dict()
+    t_info = tiktok.set_index("variant_id").to_dict("index")
+    s_info = store.set_index("variant_id").to_dict("index")
+    links = con.execute(
+        "SELECT tiktok_sku_id, tiktok_product_id, store_variant_id, store_product_id FROM mappings"
+    ).df()
+    linked_variant = dict(zip(links["store_variant_id"], links["tiktok_sku_id"], strict=True))
+    product_holder = dict(zip(links["store_product_id"], links["tiktok_product_id"], strict=True))
+
+    results: list[dict[str, Any]] = []
+    for i, rec in enumerate(frame.to_dict("records"), start=2):  # row 1 is the header
+        out = {"row": i, "tiktok_sku_id": None, "store_variant_id": None, "reason": None}
+        t_val, err = _check_text(rec.get(t_col), t_col)
+        s_val, s_err = _check_text(rec.get(s_col), s_col)
+        err = err or s_err
+        if err is None:
+            t_ids = t_index.get(t_val, [])
+            if not t_ids:
+                err = f"no TikTok SKU with {t_col} {t_val!r}"
+            elif len(t_ids) > 1:
+                err = f"{t_col} {t_val!r} is on {len(t_ids)} TikTok SKUs; use tiktok_sku_id"
+            else:
+                out["tiktok_sku_id"] = t_ids[0]
+        if err is None:
+            s_ids = s_index.get(s_val, [])
+            if not s_ids:
+                err = f"no {store_channel} variant with {s_col} {s_val!r}"
+            elif len(s_ids) > 1:
+                err = f"{s_col} {s_val!r} is on {len(s_ids)} store variants; use store_variant_id"
+            else:
+                out["store_variant_id"] = s_ids[0]
+        out["reason"] = err
+        results.append(out)
+    res = pd.DataFrame(results, columns=["row", "tiktok_sku_id", "store_variant_id", "reason"])
+
+    def flag(mask: pd.Series, reason: Any) -> None:
+        todo = mask & res["reason"].isna()
+        res.loc[todo, "reason"] = [reason(r) for r in res[todo].itertuples()]
+
+    ok = res["reason"].isna()
+    for col, label in (("tiktok_sku_id", "TikTok SKU"), ("store_variant_id", "store variant")):
+        rows_of = res[ok].groupby(col)["row"].apply(list)
+        dup = {k: v for k, v in rows_of.items() if len(v) > 1}
+        flag(
+            res[col].isin(dup),
+            lambda r, col=col, label=label, dup=dup: (
+                f"{label} {getattr(r, col)} is on rows " + ", ".join(map(str, dup[getattr(r, col)]))
+            ),
+        )
+    res["tiktok_product_id"] = res["tiktok_sku_id"].map(
+        lambda v: t_info.get(v, {}).get("product_id")
+    )
+    res["store_product_id"] = res["store_variant_id"].map(lambda v: s_info.get(v, {}).get("pid"))
+    in_csv = set(res.loc[res["reason"].isna(), "tiktok_sku_id"])
+    flag(
+        res["store_variant_id"].map(lambda v: linked_variant.get(v) not in (None, *in_csv))
+        & res["store_variant_id"].notna(),
+        lambda r: (
+            f"store variant already linked to TikTok SKU {linked_variant[r.store_variant_id]}"
+        ),
+    )
+    good = res[res["reason"].isna()]
+    spread = good.groupby("tiktok_product_id")["store_product_id"].nunique()
+    spread = set(spread[spread > 1].index)
+    flag(
+        res["tiktok_product_id"].isin(spread),
+        lambda r: f"TikTok product {r.tiktok_product_id} would map to several store products",
+    )
+    good = res[res["reason"].isna()]
+    owners = good.groupby("store_product_id")["tiktok_product_id"].nunique()
+    shared = set(owners[owners > 1].index)
+    flag(
+        res["store_product_id"].isin(shared),
+        lambda r: f"store product {r.store_product_id} would map to several TikTok products",
+    )
+    if store_channel == "shopify":  # Amazon standalone listings are their own products
+        flag(
+            res["store_product_id"].map(lambda p: product_holder.get(p) is not None)
+            & (res["store_product_id"].map(product_holder.get) != res["tiktok_product_id"]),
+            lambda r: (
+                f"store product {r.store_product_id} is mapped to TikTok product "
+                f"{product_holder[r.store_product_id]}"
+            ),
+        )
+    res["result"] = res["reason"].isna().map({True: "mapped", False: "error"})
+    good = res[res["result"] == "mapped"]
+    link_rows = pd.DataFrame(
+        {
+            "tiktok_sku_id": good["tiktok_sku_id"],
+            "tiktok_product_id": good["tiktok_product_id"],
+            "seller_sku": good["tiktok_sku_id"].map(lambda v: t_info[v]["seller_sku"]),
+            "store_product_id": good["store_product_id"],
+            "store_variant_id": good["store_variant_id"],
+            "store_sku": good["store_variant_id"].map(lambda v: s_info[v]["seller_sku"]),
+        }
+    )
+    res = res[CSV_RESULT_COLUMNS].astype(object)
+    return res.where(res.notna(), None), link_rows
+
+
+def read_mapping_csv(path: str | Path) -> pd.DataFrame:
+    """The mapping CSV as text (no type guessing, empty cells stay empty strings)."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ManualMapError(f"{path}: no such file") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise ManualMapError(f"{path}: not a readable CSV file ({exc})") from None
+
+
+# --- whole operations (CLI and flow) -------------------------------------------------------
+@dataclass
+class ProductMapResult:
+    """The outcome of a product map (or its dry run)."""
+
+    plan: ManualMapPlan
+    applied: bool
+    run_id: str
+    report_path: Path | None = None
+
+    def lines(self) -> list[str]:
+        out = self.plan.lines(applied=self.applied)
+        if self.report_path:
+            out.append(f"Report: {self.report_path}")
+        return out
+
+
+@dataclass
+class CsvMapResult:
+    """The outcome of a CSV map: one result row per input row."""
+
+    results: pd.DataFrame
+    dry_run: bool
+    run_id: str
+    result_path: Path | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {str(k): int(v) for k, v in self.results["result"].value_counts().items()}
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    import os
+
+    old = os.umask(0o077)
+    try:
+        frame.to_csv(path, index=False)
+    finally:
+        os.umask(old)
+    return path
+
+
+async def map_product_by_hand(
+    shop: Any,
+    *,
+    tiktok_product_id: str,
+    store_product_id: str,
+    dry_run: bool = False,
+    run_id: str | None = None,
+    client_kwargs: dict[str, Any] | None = None,
+) -> ProductMapResult:
+    """Plan, then (unless ``dry_run``) write the SKUs (Shopify), verify, record the links.
+
+    ``shop`` is a :class:`skubridge.config.ShopConfig`. The warehouse is held open only
+    while planning and while recording, not during the store calls.
+    """
+    from connectors.factory import store_client
+    from tasks.reports import run_report_dir
+    from tasks.runs import current_run_id, finish_run, start_run
+    from tasks.warehouse import open_shop
+
+    run_id = run_id or current_run_id()
+    with open_shop(shop.id) as con:
+        plan = plan_product_map(
+            con,
+            store_channel=shop.store,
+            tiktok_product_id=tiktok_product_id,
+            store_product_id=store_product_id,
+        )
+    if dry_run:
+        return ProductMapResult(plan, applied=False, run_id=run_id)
+    store_skus: dict[str, str | None] = {p.store_variant_id: p.store_sku for p in plan.pairs}
+    if shop.store == "shopify":
+        store = store_client(shop, **(client_kwargs or {}))
+        try:
+            store_skus = await write_store_skus(store, plan)
+        finally:
+            await store.aclose()
+    folder = run_report_dir(shop.id, run_id)
+    path = _write_csv(plan.frame(applied=True), folder / "manual_map.csv")
+    with open_shop(shop.id) as con:
+        start_run(con, run_id=run_id, flow="map-product", shop_id=shop.id)
+        record_product_map(con, plan, store_skus=store_skus, run_id=run_id)
+        finish_run(
+            con,
+            run_id=run_id,
+            status="COMPLETED",
+            report_dir=str(folder),
+            summary={
+                "tiktok_product_id": plan.tiktok_product_id,
+                "store_product_id": plan.store_product_id,
+                "links": len(plan.pairs),
+                "skus_written": shop.store == "shopify" and sum(p.needs_write for p in plan.pairs),
+            },
+        )
+    return ProductMapResult(plan, applied=True, run_id=run_id, report_path=path)
+
+
+def map_from_csv(
+    shop: Any,
+    csv_path: str | Path,
+    *,
+    dry_run: bool = False,
+    run_id: str | None = None,
+) -> CsvMapResult:
+    """Check every CSV row, record the good ones (method csv) unless ``dry_run``, and write
+    the per-row results next to the input (``<name>.result.csv``; the run's reports folder
+    when that is not writable)."""
+    from tasks.reports import run_report_dir
+    from tasks.runs import current_run_id
+    from tasks.warehouse import open_shop
+
+    run_id = run_id or current_run_id()
+    frame = read_mapping_csv(csv_path)
+    with open_shop(shop.id) as con:
+        results, links = plan_csv_map(con, frame, store_channel=shop.store)
+        if dry_run:
+            results["result"] = results["result"].replace({"mapped": "would map"})
+        else:
+            record_links(con, links, method="csv", run_id=run_id)
+    source = Path(csv_path)
+    try:
+        path = _write_csv(results, source.with_name(source.stem + ".result.csv"))
+    except OSError:
+        path = _write_csv(results, run_report_dir(shop.id, run_id) / "csv_map_result.csv")
+    return CsvMapResult(results, dry_run=dry_run, run_id=run_id, result_path=path)
