@@ -10,6 +10,7 @@ statuses and SKU quantities only, never buyer data.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -78,11 +79,26 @@ def upsert_seen(
     warning: str | None,
     error: str | None,
 ) -> None:
-    """Record a classification that needs no store call (never overrides PENDING/RELAYED)."""
-    con.execute(
-        sql("relay/upsert_seen"),
-        [order_id, state, reason, lines, tiktok_status, create_time, run_id, now, warning, error],
-    )
+    """Record a classification that needs no store call (never overrides PENDING/RELAYED).
+
+    A write conflict means an overlapping run is recording the same order: its record wins.
+    """
+    with contextlib.suppress(duckdb.TransactionException):
+        con.execute(
+            sql("relay/upsert_seen"),
+            [
+                order_id,
+                state,
+                reason,
+                lines,
+                tiktok_status,
+                create_time,
+                run_id,
+                now,
+                warning,
+                error,
+            ],
+        )
 
 
 def claim(
@@ -105,23 +121,26 @@ def claim(
                 sql("relay/claim_new"),
                 [order_id, request_id, lines, tiktok_status, create_time, run_id, now, warning],
             )
-        except duckdb.ConstraintException:
-            return False
+        except (duckdb.ConstraintException, duckdb.TransactionException):
+            return False  # another run inserted (or is inserting) the same order
         return True
-    changed = con.execute(
-        sql("relay/claim_existing"),
-        [
-            order_id,
-            request_id,
-            lines,
-            tiktok_status,
-            run_id,
-            now,
-            warning,
-            read.state,
-            read.attempts,
-        ],
-    ).fetchone()
+    try:
+        changed = con.execute(
+            sql("relay/claim_existing"),
+            [
+                order_id,
+                request_id,
+                lines,
+                tiktok_status,
+                run_id,
+                now,
+                warning,
+                read.state,
+                read.attempts,
+            ],
+        ).fetchone()
+    except duckdb.TransactionException:
+        return False  # a concurrent run is updating the same row
     return bool(changed and changed[0])
 
 
@@ -146,14 +165,18 @@ def note_pending(
     con: duckdb.DuckDBPyConnection, *, order_id: str, tiktok_status: str, run_id: str, now: datetime
 ) -> None:
     """Keep a PENDING row pending (outcome still unknown), noting this run saw it."""
-    con.execute(sql("relay/note_pending"), [order_id, tiktok_status, run_id, now])
+    with contextlib.suppress(duckdb.TransactionException):  # an overlapping run has it
+        con.execute(sql("relay/note_pending"), [order_id, tiktok_status, run_id, now])
 
 
 def release_pending(
     con: duckdb.DuckDBPyConnection, *, order_id: str, attempts: int, now: datetime
 ) -> bool:
     """PENDING -> WAITING once the store is known to have no order for it."""
-    changed = con.execute(sql("relay/release_pending"), [order_id, attempts, now]).fetchone()
+    try:
+        changed = con.execute(sql("relay/release_pending"), [order_id, attempts, now]).fetchone()
+    except duckdb.TransactionException:
+        return False
     return bool(changed and changed[0])
 
 

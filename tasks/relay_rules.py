@@ -256,8 +256,8 @@ def personal_values(orders: Iterable[TikTokOrder]) -> list[str]:
                 r.postal_code,
                 r.email,
             ]
-            if r.phone:
-                parts.append(re.sub(r"\D", "", r.phone))
+            digits = re.sub(r"\D", "", r.phone or "")
+            parts += [digits, digits[-10:]] if len(digits) >= 10 else [digits]
         values.update(p.strip() for p in parts if p and len(p.strip()) >= 3)
     return sorted(values, key=len, reverse=True)
 
