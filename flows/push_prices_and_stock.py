@@ -311,12 +311,66 @@ def run_push_step(
     )
 
 
+def push_run(
+    shop_config: ShopConfig,
+    *,
+    run_id: str,
+    dry_run: bool = False,
+    force: bool = False,
+    client_kwargs: dict[str, Any] | None = None,
+) -> PushOutcome:
+    """:func:`run_push_step` with a run record (``runs`` table): the flow's and CLI's body.
+
+    The run is recorded FAILED (step ``guard`` or ``push``) when the outcome is not ok, or
+    when the step raised (the exception propagates).
+    """
+    with open_shop(shop_config.id) as con:
+        start_run(con, run_id=run_id, flow=FLOW_NAME, shop_id=shop_config.id)
+    try:
+        outcome = run_push_step(
+            shop_config, run_id=run_id, dry_run=dry_run, force=force, client_kwargs=client_kwargs
+        )
+    except Exception as exc:
+        with open_shop(shop_config.id) as con:
+            finish_run(con, run_id=run_id, status="FAILED", failed_step="push", error=str(exc))
+        raise
+    with open_shop(shop_config.id) as con:
+        finish_run(
+            con,
+            run_id=run_id,
+            status="COMPLETED" if outcome.ok else "FAILED",
+            failed_step=None if outcome.ok else "guard" if not outcome.guards_passed else "push",
+            error=None if outcome.ok else outcome.message,
+            report_dir=outcome.report_dir,
+            summary=outcome.summary(),
+        )
+    return outcome
+
+
+def summary_lines(outcome: PushOutcome) -> list[str]:
+    """Human-readable lines: counts, guard verdict, where the report is."""
+    c = outcome.counts
+    head = "Dry run (nothing written): " if outcome.dry_run else ""
+    lines = [
+        f"{head}shop {outcome.shop_id}, {outcome.mapped} mapped SKUs, receiving warehouse "
+        f"{outcome.warehouse_id}",
+        f"updated: {c['updated']}, unchanged: {c['unchanged']}, rejected: {c['rejected']}, "
+        f"blocked: {c['blocked']}"
+        + (f", would update: {c['would_update']}" if outcome.dry_run else "")
+        + (f", failed after retries: {c['failed']}" if c["failed"] else ""),
+    ]
+    if not outcome.guards_passed or c["failed"]:
+        lines.append(outcome.message)
+    lines.append(f"Report: {outcome.report_dir}/push_report.csv")
+    return lines
+
+
 @task(name="push-plan-guard-write", task_run_name="push-{shop_id}")
 def push_task(shop_id: str, run_id: str, dry_run: bool, force: bool) -> dict[str, Any]:
     """The push step as a task (no task retries: the connector retries transient errors,
     and a rerun of the flow re-plans from the catalogs)."""
     shop = load_shops().get(shop_id)
-    return run_push_step(shop, run_id=run_id, dry_run=dry_run, force=force).summary()
+    return push_run(shop, run_id=run_id, dry_run=dry_run, force=force).summary()
 
 
 @flow(
@@ -328,34 +382,16 @@ def push_prices_and_stock(shop: str, dry_run: bool = False, force: bool = False)
     """Push the store's price and stock to the mapped TikTok SKUs of one shop.
 
     ``dry_run``: plan, guards and report, no write call. ``force``: let writes through a
-    failed guard for this run (currency mismatches are never written).
+    failed guard for this run (currency mismatches are never written). Ends Failed when a
+    guard blocked writes or writes failed after retries, naming the guard and its value.
     """
     config = load_shops().get(shop)
-    run_id = current_run_id()
-    with open_shop(config.id) as con:
-        start_run(con, run_id=run_id, flow=FLOW_NAME, shop_id=config.id)
-    try:
-        summary = push_task(config.id, run_id, dry_run, force)
-    except Exception as exc:
-        with open_shop(config.id) as con:
-            finish_run(con, run_id=run_id, status="FAILED", failed_step="push", error=str(exc))
-        raise
-    ok = bool(summary["ok"])
-    with open_shop(config.id) as con:
-        finish_run(
-            con,
-            run_id=run_id,
-            status="COMPLETED" if ok else "FAILED",
-            failed_step=None if ok else "guard" if not summary["guards_passed"] else "push",
-            error=None if ok else summary["message"],
-            report_dir=summary["report_dir"],
-            summary=summary,
-        )
+    summary = push_task(config.id, current_run_id(), dry_run, force)
     print(
         f"push {shop}: "
         + ", ".join(f"{k} {v}" for k, v in summary["counts"].items())
         + f"; report in {summary['report_dir']}"
     )
-    if not ok:
+    if not summary["ok"]:
         raise PushFailed(summary["message"])
     return summary

@@ -1,10 +1,46 @@
-"""`skubridge push`."""
+"""`skubridge push`: push store price and stock to the mapped TikTok SKUs of one shop."""
 
 from __future__ import annotations
 
-from skubridge.commands import not_built
+from pathlib import Path
+
+import typer
+
+from skubridge.config import ConfigError, load_shops
 
 
-def main() -> None:
-    """Not built yet."""
-    not_built("push")
+def main(
+    shop: str = typer.Option(..., "--shop", help="Shop id from the shops file."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Plan, check the guards and write the report; send nothing."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Write even if a pre-write guard failed (this run only)."
+    ),
+    shops_file: Path | None = typer.Option(
+        None, "--shops-file", help="Shops file (default $SKUBRIDGE_SHOPS_FILE or shops.toml)."
+    ),
+) -> None:
+    """Plan, guard and push price and stock once; print the counts and the report path.
+
+    Exits 1 when a guard blocked writes or writes failed, 2 on a configuration error.
+    """
+    from connectors.errors import ApiError
+    from flows.push_prices_and_stock import push_run, summary_lines
+    from tasks.plan import PlanError
+    from tasks.runs import current_run_id
+    from tasks.warehouse import WarehouseError
+
+    try:
+        config = load_shops(shops_file).get(shop)
+        outcome = push_run(config, run_id=current_run_id(), dry_run=dry_run, force=force)
+    except ConfigError as exc:
+        typer.echo(f"skubridge push: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    except (ApiError, PlanError, WarehouseError) as exc:
+        typer.echo(f"skubridge push: shop '{shop}': {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    for line in summary_lines(outcome):
+        typer.echo(line)
+    if not outcome.ok:
+        raise typer.Exit(code=1)
