@@ -1,0 +1,138 @@
+"""Flow ``map-product`` end to end against the sandbox (one Prefect run), and the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from connectors.factory import store_client
+from sandbox.fixture import load_fixture
+from sandbox.stack import sandbox_stack
+from skubridge.cli import app
+from skubridge.config import load_shops
+from tasks.warehouse import insert_frame, open_shop
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+TEE, SHIRT = "1729000000000000001", "gid://shopify/Product/1"
+FIXTURE = {
+    "tiktok": {
+        "products": [
+            {
+                "id": TEE,
+                "skus": [
+                    {"id": "t-s", "seller_sku": "TT-S", "sales_attributes": {"Size": "S"}},
+                    {"id": "t-m", "seller_sku": "TT-M", "sales_attributes": {"Size": "M"}},
+                ],
+            }
+        ]
+    },
+    "shopify": {
+        "products": [
+            {
+                "title": "Shirt",
+                "variants": [
+                    {"sku": "OLD-S", "options": {"Size": "S"}},
+                    {"sku": "OLD-M", "options": {"Size": "M"}},
+                ],
+            }
+        ]
+    },
+}
+
+
+@pytest.fixture
+def shop(tmp_path, monkeypatch, data_dirs):
+    fixture = load_fixture(FIXTURE)
+    with sandbox_stack(fixture, throttle=False) as stack:
+        for name, value in stack.env().items():
+            monkeypatch.setenv(name, value)
+        path = stack.write_shops_file(tmp_path / "shops.toml", [("flowshop", "shopify")])
+        monkeypatch.setenv("SKUBRIDGE_SHOPS_FILE", str(path))
+        config = load_shops().get("flowshop")
+
+        async def extract():
+            client = store_client(config, rate_scale=0)
+            try:
+                return [v async for page in client.iter_catalog() for v in page]
+            finally:
+                await client.aclose()
+
+        rows = [
+            {"channel": "tiktok", "product_id": TEE, "variant_id": s.id,
+             "seller_sku": s.seller_sku, "options": json.dumps(s.sales_attributes)}
+            for s in fixture.tiktok.products[0].skus
+        ] + [
+            {"channel": "shopify", "product_id": v.product_id, "variant_id": v.variant_id,
+             "seller_sku": v.seller_sku, "options": json.dumps(dict(v.options))}
+            for v in asyncio.run(extract())
+        ]  # fmt: skip
+        with open_shop(config.id) as con:
+            frame = pd.DataFrame(rows).assign(run_id="r0", extracted_at=T0)
+            insert_frame(con, "catalog_variants", frame)
+        yield stack, config
+
+
+def _skus(stack) -> list[str]:
+    state = stack.emulator("shopify").state
+    return sorted(state.items[v.inventory_item_id].sku for v in state.variants.values())
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_map_product_flow_writes_skus_and_records_links(shop):
+    from flows.map_product import map_product
+
+    stack, config = shop
+    dry = map_product(config.id, TEE, SHIRT, dry_run=True)
+    assert dry["applied"] is False and _skus(stack) == ["OLD-M", "OLD-S"]
+    out = map_product(config.id, TEE, SHIRT)
+    assert out["applied"] is True
+    assert _skus(stack) == ["TT-M", "TT-S"]
+    with open_shop(config.id) as con:
+        assert con.execute("SELECT tiktok_sku_id, method FROM mappings ORDER BY 1").fetchall() == [
+            ("t-m", "manual"),
+            ("t-s", "manual"),
+        ]
+
+
+def test_cli_map_dry_run_then_apply_and_csv(shop, tmp_path):
+    stack, config = shop
+    runner = CliRunner()
+    res = runner.invoke(
+        app,
+        ["map", "--shop", config.id, "--tiktok-product", TEE, "--store-product", SHIRT,
+         "--dry-run"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "store SKU 'OLD-S' -> 'TT-S'" in res.output and "Dry run" in res.output
+    assert _skus(stack) == ["OLD-M", "OLD-S"]
+    # without --yes the command asks; answering no writes nothing
+    res = runner.invoke(
+        app, ["map", "--shop", config.id, "--tiktok-product", TEE, "--store-product", SHIRT],
+        input="n\n",
+    )  # fmt: skip
+    assert res.exit_code != 0 and _skus(stack) == ["OLD-M", "OLD-S"]
+    res = runner.invoke(
+        app,
+        ["map", "--shop", config.id, "--tiktok-product", TEE, "--store-product", SHIRT, "--yes"],
+    )
+    assert res.exit_code == 0, res.output
+    assert "Applied." in res.output and _skus(stack) == ["TT-M", "TT-S"]
+    res = runner.invoke(
+        app, ["map", "--shop", config.id, "--tiktok-product", TEE, "--store-product", "nope"]
+    )
+    assert res.exit_code == 2 and "no shopify product 'nope'" in res.output
+
+    source = tmp_path / "pairs.csv"
+    source.write_text("tiktok_sku_id,store_sku\nt-s,TT-S\nghost,TT-M\n", encoding="utf-8")
+    res = runner.invoke(app, ["map", "--shop", config.id, "--csv", str(source)])
+    assert res.exit_code == 1  # one row failed
+    assert "row 2: mapped" in res.output
+    assert "row 3: error (no TikTok SKU with tiktok_sku_id 'ghost')" in res.output
+    assert (tmp_path / "pairs.result.csv").exists()
+    res = runner.invoke(app, ["map", "--shop", config.id])
+    assert res.exit_code != 0
