@@ -60,7 +60,7 @@ def test_valid_file_loads(tmp_path):
     assert acme.shopify is not None
     assert acme.shopify.endpoint == "https://acme.myshopify.com/admin/api/2026-04/graphql.json"
     assert acme.guards.max_zero_stock_share == 0.25  # defaults filled
-    with pytest.raises(ConfigError, match="no shop 'nope'.*acme-us, acme-eu"):
+    with pytest.raises(ConfigError, match=r"no shop 'nope'.*acme-us, acme-eu"):
         shops.get("nope")
 
 
