@@ -1,0 +1,204 @@
+"""End to end on a real Prefect server: prefect.yaml deployed, run by a worker, seen in the UI.
+
+What a user does on a server (docs/operations.md), with the sandbox marketplaces in place
+of real ones: `prefect server start` (SQLite under a temporary PREFECT_HOME), a `skubridge`
+process work pool, `prefect deploy -n sync-shop` from the project's prefect.yaml, a process
+worker whose environment carries the shops file, data folders and sandbox credentials,
+`prefect deployment run 'sync-shop/sync-shop' --param shop=<id>`, and then the Prefect UI
+in headless Chromium showing the run's "unmapped products" table artifact with the
+products that could not be mapped and why. Everything started here is stopped here, also
+on failure. The UI screenshot lands in test-output/prefect-ui-artifact.png.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox.fixture import Fixture
+from sandbox.stack import sandbox_stack
+
+from .browser import chromium_page, ensure_chromium
+from .prefect_processes import UUID_RE, PrefectEnv
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT = ROOT / "test-output" / "prefect-ui-artifact.png"
+SHOP = "e2e-shopify"
+RUN_TIMEOUT = 480
+
+MAPPED_ID = "1731000000000000101"
+ORPHAN_ID = "1731000000000000102"
+NO_SKU_ID = "1731000000000000103"
+FIXTURE = Fixture.model_validate(
+    {
+        "tiktok": {
+            "products": [
+                {
+                    "id": MAPPED_ID,
+                    "title": "E2E Tee",
+                    "skus": [
+                        {"seller_sku": "E2E-TEE-S", "price": "19.00", "inventory": {}},
+                        {"seller_sku": "E2E-TEE-M", "price": "19.00", "inventory": {}},
+                    ],
+                },
+                # Its SKU is not in the store: SKU_NOT_FOUND.
+                {"id": ORPHAN_ID, "title": "E2E Orphan Mug", "skus": [{"seller_sku": "E2E-MUG"}]},
+                # A variant without a seller SKU: MISSING_SKU.
+                {"id": NO_SKU_ID, "title": "E2E Nameless Cap", "skus": [{"seller_sku": ""}]},
+            ]
+        },
+        "shopify": {
+            "products": [
+                {
+                    "title": "E2E Tee",
+                    "variants": [
+                        {"sku": "E2E-TEE-S", "price": "21.00", "options": {"Size": "S"}},
+                        {"sku": "E2E-TEE-M", "price": "21.00", "options": {"Size": "M"}},
+                    ],
+                },
+                {"title": "E2E Poster", "variants": [{"sku": "E2E-POSTER", "price": "9.00"}]},
+            ]
+        },
+    }
+)
+EXPECTED_UNMAPPED = {ORPHAN_ID: "SKU_NOT_FOUND", NO_SKU_ID: "MISSING_SKU"}
+
+
+def _deployment() -> tuple[str, str]:
+    """(deployment name in prefect.yaml, flow name): sync-shop, the whole cycle.
+
+    Until flows/sync_shop.py exists the catalog-only deployment stands in (same artifact).
+    """
+    if (ROOT / "flows" / "sync_shop.py").exists():
+        return "sync-shop", "sync-shop"
+    if (ROOT / "flows" / "sync_catalog.py").exists():
+        return "sync-catalog", "sync-catalog"
+    pytest.skip("neither flows/sync_shop.py nor flows/sync_catalog.py is written yet")
+
+
+@contextmanager
+def _client(api_url: str) -> Iterator[Any]:
+    """A synchronous Prefect client for the test's own server (not the session's)."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
+        yield client
+
+
+def _wait_for_final_state(client: Any, run_id: str, timeout: float) -> Any:
+    """Poll the flow run until it is final; return it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run = client.read_flow_run(run_id)
+        if run.state is not None and run.state.is_final():
+            return run
+        if time.monotonic() > deadline:
+            raise AssertionError(f"flow run {run_id} still {run.state_name} after {timeout} s")
+        time.sleep(2)
+
+
+def _check_ui(ui_url: str, run_id: str, artifact_key: str, profile: Path) -> None:
+    """Open the flow run in the Prefect UI, its Artifacts tab, then the unmapped table."""
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    with chromium_page(profile) as page:
+        page.set_default_timeout(60_000)
+        try:
+            page.goto(f"{ui_url}/runs/flow-run/{run_id}")
+            page.get_by_text("Artifacts", exact=True).first.click()
+            page.get_by_text(artifact_key, exact=True).first.click()
+            for product_id, reason in EXPECTED_UNMAPPED.items():
+                row = page.locator("table tr", has_text=product_id).first
+                row.wait_for()
+                text = row.inner_text()
+                assert reason in text, f"UI row of {product_id} lacks {reason}: {text!r}"
+            table = page.locator("table").first.inner_text()
+            assert "E2E Orphan Mug" in table
+            assert MAPPED_ID not in table, "a mapped product is listed as unmapped"
+        finally:
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+def test_sync_shop_deployment_runs_on_a_worker_and_the_ui_shows_unmapped_products(
+    tmp_path: Path,
+) -> None:
+    deployment, flow_name = _deployment()
+    reason = ensure_chromium()
+    if reason:
+        pytest.skip(f"no browser for the UI check: {reason}")
+
+    prefect = PrefectEnv(home=tmp_path / "prefect-home", logs=tmp_path / "logs")
+    with sandbox_stack(FIXTURE, throttle=False) as stack:
+        shops_file = stack.write_shops_file(tmp_path / "shops.toml", [(SHOP, "shopify")])
+        worker_env = {
+            **stack.env(),
+            "SKUBRIDGE_SHOPS_FILE": str(shops_file),
+            "SKUBRIDGE_DATA_DIR": str(tmp_path / "data"),
+            "SKUBRIDGE_REPORTS_DIR": str(tmp_path / "reports"),
+            "SKUBRIDGE_PROJECT_DIR": str(ROOT),
+        }
+        try:
+            prefect.start_server(cwd=tmp_path)
+            prefect.run("work-pool", "create", "skubridge", "--type", "process", cwd=tmp_path)
+            prefect.run("--no-prompt", "deploy", "-n", deployment, cwd=ROOT)
+            prefect.start("worker", "worker", "start", "--pool", "skubridge", cwd=tmp_path,
+                          more=worker_env)  # fmt: skip
+            output = prefect.run(
+                "deployment", "run", f"{flow_name}/{deployment}", "--param", f"shop={SHOP}",
+                cwd=tmp_path,
+            )  # fmt: skip
+            run_id = UUID_RE.findall(output.split("Created flow run", 1)[-1])[0]
+
+            with _client(prefect.api_url) as client:
+                spec = client.read_deployment_by_name(f"{flow_name}/{deployment}")
+                assert spec.work_pool_name == "skubridge"
+                # The pull step reached the server unresolved; the worker resolves it.
+                assert spec.pull_steps == [
+                    {
+                        "prefect.deployments.steps.set_working_directory": {
+                            "directory": "{{ $SKUBRIDGE_PROJECT_DIR }}"
+                        }
+                    }
+                ]
+                run = _wait_for_final_state(client, run_id, RUN_TIMEOUT)
+                assert run.state.is_completed(), f"flow run ended {run.state_name}"
+                assert run.parameters["shop"] == SHOP
+                assert run.name.startswith(f"{flow_name}-{SHOP}")
+                artifacts = _run_artifacts(client, run_id)
+
+            key = f"unmapped-products-{SHOP}"
+            assert key in artifacts, f"no {key} artifact; the run made {sorted(artifacts)}"
+            rows = {row["tiktok_product_id"]: row["reason"] for row in artifacts[key]}
+            assert rows == EXPECTED_UNMAPPED
+
+            _check_ui(prefect.ui_url, run_id, key, tmp_path / "chromium-profile")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n\nprocess logs:\n{prefect.logs_text()}") from exc
+        finally:
+            prefect.stop_all()
+            shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
+
+
+def _run_artifacts(client: Any, run_id: str) -> dict[str, list[dict[str, Any]]]:
+    """The run's table artifacts by key, rows decoded."""
+    import json
+
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    found = client.read_artifacts(
+        artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+    )
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for artifact in found:
+        if artifact.type == "table" and artifact.key:
+            data = artifact.data
+            tables[artifact.key] = json.loads(data) if isinstance(data, str) else data
+    return tables
