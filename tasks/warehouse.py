@@ -97,7 +97,9 @@ def connect(path: str | os.PathLike[str], *, read_only: bool = False) -> duckdb.
     """
     path = Path(path)
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # A folder we create is owner-only too: DuckDB creates the WAL on a later write
+        # under the process umask (0644), so the folder is what keeps it private.
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     elif not path.exists():
         raise WarehouseError(f"{path}: no such warehouse file (run a catalog sync first)")
     # Owner-only from the first byte: DuckDB creates the file (and its WAL) under this
