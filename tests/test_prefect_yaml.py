@@ -190,16 +190,15 @@ def test_every_flow_has_a_deployment_on_the_skubridge_pool() -> None:
 
 
 def test_default_schedules_cover_catalog_push_hourly_and_orders_every_five_minutes() -> None:
-    hourly = _build_schedule(_by_name("sync-all")["schedules"][0])
-    assert hourly.cron == "0 * * * *"
-    assert _by_name("sync-all")["schedules"][0]["parameters"]["deployment"] == (
-        "sync-shop/sync-shop"
-    )
-    orders = _build_schedule(_by_name("relay-all")["schedules"][0])
-    assert orders.interval == timedelta(minutes=5)
-    assert _by_name("relay-all")["schedules"][0]["parameters"]["deployment"] == (
-        "relay-orders/relay-orders"
-    )
+    hourly = _by_name("sync-all")["schedules"][0]
+    assert _build_schedule(hourly).cron == "0 * * * *"
+    assert hourly["parameters"]["deployment"] == "sync-shop/sync-shop"
+    assert not hourly["parameters"].get("parameters", {}).get("steps"), "all steps hourly"
+    orders = _by_name("relay-all")["schedules"][0]
+    assert _build_schedule(orders).interval == timedelta(minutes=5)
+    # Through sync-shop, so a relay queues behind the same shop's running cycle.
+    assert orders["parameters"]["deployment"] == "sync-shop/sync-shop"
+    assert orders["parameters"]["parameters"] == {"steps": ["relay"]}
     assert "schedules" not in _by_name("map-product"), "map-product is manual only"
 
 
@@ -259,16 +258,24 @@ def test_entrypoint_imports_and_parameters_fit_the_signature(
 
 def test_fan_out_targets_are_deployments_of_this_file(monkeypatch: pytest.MonkeyPatch) -> None:
     """sync-all's `deployment` parameter names '<flow name>/<deployment name>' entries here,
-    and the target flows take the `shop` parameter that the fan-out passes."""
+    the target flow takes the `shop` the fan-out passes, and the extra `parameters` handed
+    to every child fit the target flow's signature."""
     known: dict[str, Any] = {}
     for deployment in _deployments():
         flow = _load_flow(deployment["entrypoint"], monkeypatch)
-        known[f"{flow.name}/{deployment['name']}"] = flow
+        known[f"{flow.name}/{deployment['name']}"] = (flow, deployment)
     for name in ("sync-all", "relay-all"):
         deployment = _by_name(name)
-        targets = {deployment["parameters"]["deployment"]} | {
-            s["parameters"]["deployment"] for s in deployment.get("schedules") or []
-        }
-        for target in targets:
+        for params in [deployment["parameters"]] + [
+            {**deployment["parameters"], **s["parameters"]} for s in deployment["schedules"]
+        ]:
+            target = params["deployment"]
             assert target in known, f"{name} fans out to unknown deployment {target}"
-            assert "shop" in _schema(known[target])["properties"], target
+            flow, target_deployment = known[target]
+            schema = _schema(flow)
+            child = {
+                **(target_deployment.get("parameters") or {}),
+                **(params.get("parameters") or {}),
+                "shop": "acme-us",
+            }
+            _check_parameters(schema, child, complete=True, where=f"{name} -> {target}")
