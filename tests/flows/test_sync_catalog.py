@@ -170,6 +170,24 @@ def test_sync_catalog_flow_end_to_end(sandbox, data_dirs):
     assert artifacts["catalog-summary-acme"].type == "markdown"
     assert artifacts["mapping-report-acme"].type == "table"
 
+    # A blocked run: the flow ends Failed with the check's message, the run record says why.
+    sandbox.load(load_fixture({**FIXTURE, "shopify": {"products": []}}))
+    state = sync_catalog(shop="acme", return_state=True)
+    assert state.is_failed()
+    assert "shopify: catalog_not_collapsed (observed 0)" in state.message
+    with open_shop("acme", read_only=True) as con:
+        failed = con.execute(
+            "SELECT status, failed_step, error FROM runs WHERE flow = 'sync-catalog'"
+            " AND run_id <> ? ORDER BY started_at DESC LIMIT 1",
+            [run_id],
+        ).fetchone()
+        mapped = con.execute("SELECT count(*) FROM mappings").fetchone()[0]
+    assert failed[0] == "FAILED" and failed[1] == "catalog_checks"
+    assert "catalog_not_empty (observed 0)" in failed[2]
+    assert mapped == 2
+    failure_md = asyncio.run(_artifacts({"catalog-summary-acme"}))["catalog-summary-acme"].data
+    assert "Stopped at `catalog_checks`" in failure_md
+
 
 async def _artifacts(keys):
     from prefect.client.orchestration import get_client
@@ -179,4 +197,7 @@ async def _artifacts(keys):
         found = await client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=sorted(keys)))
         )
-    return {a.key: a for a in found}
+    latest = {}
+    for artifact in sorted(found, key=lambda a: a.created):
+        latest[artifact.key] = artifact  # keyed artifacts are versioned: keep the newest
+    return latest
