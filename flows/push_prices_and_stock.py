@@ -38,11 +38,12 @@ from tasks.load import (
 from tasks.plan import Plan, PlannedWrite, build_plan, receiving_warehouse
 from tasks.reports import artifact_key, publish_report, run_report_dir
 from tasks.runs import current_run_id, finish_run, start_run
-from tasks.warehouse import open_shop, sql
+from tasks.warehouse import WarehouseLockedError, open_shop, sql
 
 FLOW_NAME = "push-prices-and-stock"
 FLUSH_CALLS = 200  # ledger outcomes are written in batches of this many calls...
 FLUSH_SECONDS = 2.0  # ...or at least this often
+LOCK_RETRIES = 20  # the last batch waits up to ~10 s for another writer of the shop file
 
 
 class PushFailed(Exception):
@@ -114,11 +115,21 @@ class _Progress:
     def _due(self) -> bool:
         return time.monotonic() - self.last >= FLUSH_SECONDS
 
-    async def flush(self, progress: float | None = None) -> None:
+    async def flush(self, progress: float | None = None, *, final: bool = False) -> None:
         if self.buffer:
-            with open_shop(self.shop_id) as con:
-                record_outcomes(con, self.run_id, self.buffer)
-            self.buffer = []
+            for attempt in range(LOCK_RETRIES if final else 1):
+                try:
+                    with open_shop(self.shop_id) as con:
+                        record_outcomes(con, self.run_id, self.buffer)
+                    self.buffer = []
+                    break
+                except WarehouseLockedError:
+                    # Another writer holds the shop file for a moment: keep the outcomes
+                    # and write them with the next batch (the last batch waits for it).
+                    if final and attempt == LOCK_RETRIES - 1:
+                        raise
+                    if final:
+                        await asyncio.sleep(0.5)
         self.calls_since, self.last = 0, time.monotonic()
         if self.artifact_id is not None and progress is not None:
             from prefect.artifacts import aupdate_progress_artifact
@@ -227,7 +238,7 @@ async def _push(
         try:
             outcomes = await push_writes(api, send, concurrency=concurrency, on_progress=progress)
         finally:
-            await progress.flush(100.0)
+            await progress.flush(100.0, final=True)
 
     frame = report_frame(
         sent=send, outcomes=outcomes, blocked=blocked, unsendable=unsendable, dry_run=dry_run
