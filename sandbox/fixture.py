@@ -37,6 +37,7 @@ class TikTokSku(_M):
     currency: str = "USD"
     inventory: dict[str, int] = Field(default_factory=dict)  # warehouse id -> quantity
     sales_attributes: dict[str, str] = Field(default_factory=dict)  # e.g. {"Color": "Red"}
+    barcode: str | None = None  # UPC/EAN/GTIN; Get Product serves it as identifier_code
 
 
 class TikTokProduct(_M):

@@ -1061,6 +1061,7 @@ def _tiktok_side(core: _Core) -> TikTokSide:
                     currency="USD",
                     inventory=inventory,
                     sales_attributes=rows.attrs(i),
+                    barcode=rows.barcode[i],
                 )
             )
         products.append(

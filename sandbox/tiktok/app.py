@@ -180,6 +180,9 @@ async def get_product(call: Call) -> Any:
             for i, (name, value) in enumerate(sku.sales_attributes.items())
         ]
         sku_out["external_sku_id"] = ""
+        if sku.barcode:  # tiktok-shop.md §5.2: identifier_code{code, type}
+            kind = {12: "UPC", 13: "EAN"}.get(len(sku.barcode), "GTIN")
+            sku_out["identifier_code"] = {"code": sku.barcode, "type": kind}
     data |= {
         "description": f"<p>{product.title}</p>",
         "product_status": product.status,

@@ -55,6 +55,7 @@ class Sku:
     currency: str
     inventory: dict[str, int]
     sales_attributes: dict[str, str]
+    barcode: str | None = None
 
 
 @dataclass
@@ -139,6 +140,7 @@ class TikTokEmulator:
                             s.currency,
                             dict(s.inventory),
                             dict(s.sales_attributes),
+                            s.barcode,
                         )
                         for s in p.skus
                     ],

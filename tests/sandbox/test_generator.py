@@ -241,3 +241,36 @@ def test_cli_generate_writes_fixture_and_manifest(tmp_path):
     assert fixture.amazon.listings and not fixture.shopify.products
     data = json.loads(manifest.read_text())
     assert len(data["expected"]) == 150 and data["store"] == "amazon"
+
+
+async def test_tiktok_barcodes_reach_the_connector():
+    """barcode-only SKUs carry their barcode through the emulator's Get Product."""
+    from connectors.tiktok import TikTokClient
+    from sandbox.stack import sandbox_stack
+
+    scenario = generate_fixture(120, seed=2)  # its barcode-only product has 5 variants
+    expected = scenario.manifest.expected
+    barcode_skus = set(expected[expected["anomaly"] == "barcode_only"]["tiktok_sku_id"])
+    tables = generate_tables(120, seed=2)[0].to_pandas().set_index("variant_id")
+    with sandbox_stack(scenario.fixture, throttle=False) as stack:
+        client = TikTokClient(
+            tiktok_sandbox.DEFAULT_APP_KEY,
+            tiktok_sandbox.DEFAULT_APP_SECRET,
+            tiktok_sandbox.DEFAULT_ACCESS_TOKEN,
+            shop_cipher=scenario.fixture.tiktok.shop_cipher,
+            base_url=stack.urls["tiktok"],
+            auth_base_url=stack.urls["tiktok"],
+            rate_scale=0,
+        )
+        try:
+            variants = [v async for page in client.iter_catalog() for v in page]
+        finally:
+            await client.aclose()
+    barcodes = {v.variant_id: v.barcode for v in variants}
+    assert len(barcodes) == 120
+    multi = {v.variant_id for v in variants if v.options}
+    checked = barcode_skus & multi  # the connector reads Get Product for multi-SKU products
+    assert checked
+    for sku_id in checked:
+        assert barcodes[sku_id] is not None
+        assert barcodes[sku_id] == tables.loc[sku_id, "barcode"]
