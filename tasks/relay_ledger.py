@@ -11,7 +11,8 @@ statuses and SKU quantities only, never buyer data.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import duckdb
@@ -83,7 +84,7 @@ def upsert_seen(
 
     A write conflict means an overlapping run is recording the same order: its record wins.
     """
-    with contextlib.suppress(duckdb.TransactionException):
+    with contextlib.suppress(duckdb.TransactionException, duckdb.ConstraintException):
         con.execute(
             sql("relay/upsert_seen"),
             [
@@ -155,10 +156,29 @@ def complete(
     run_id: str,
     now: datetime,
 ) -> None:
-    """Record a create's outcome: RELAYED + store order id, or FAILED + scrubbed message."""
-    con.execute(
-        sql("relay/complete"), [order_id, state, reason, store_order_id, error, run_id, now]
+    """Record a create's outcome: RELAYED + store order id, or FAILED + scrubbed message.
+
+    Retried on a write conflict (an overlapping run touching the same row): the outcome of
+    a create must not be lost. If it still fails the row stays PENDING, which the next run
+    resolves by looking the order up in the store.
+    """
+    _retry_conflicts(
+        lambda: con.execute(
+            sql("relay/complete"), [order_id, state, reason, store_order_id, error, run_id, now]
+        )
     )
+
+
+def _retry_conflicts(write: Callable[[], object], attempts: int = 50) -> None:
+    for attempt in range(attempts):
+        try:
+            write()
+            return
+        except (duckdb.TransactionException, duckdb.ConstraintException):
+            # a concurrent upsert of the same key: the retry takes the update path
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (1 + attempt % 5))
 
 
 def note_pending(
@@ -190,4 +210,4 @@ def set_watermark(
     con: duckdb.DuckDBPyConnection, value: datetime, now: datetime, name: str = WATERMARK
 ) -> None:
     """Advance the watermark to ``value`` (never backwards)."""
-    con.execute(sql("relay/watermark_set"), [name, value, now])
+    _retry_conflicts(lambda: con.execute(sql("relay/watermark_set"), [name, value, now]))

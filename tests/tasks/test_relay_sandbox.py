@@ -344,3 +344,30 @@ def _quick_retry():
     from connectors.http import RetryPolicy
 
     return RetryPolicy(attempts=2, wait_initial=0.01, wait_max=0.02, wait_jitter=0.0)
+
+
+def test_overlapping_runs_create_each_order_once(sandbox, tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tasks.warehouse import connect, shop_db_path
+
+    shop = shop_config(sandbox, tmp_path, "shopify", monkeypatch)
+    map_skus(shop, ["1001001", "1001002", "1002001", "1003001"])
+    sandbox.admin("tiktok", "POST", "orders", json={"generate": 12, "seed": 2, "max_lines": 1})
+    sandbox.admin("shopify", "PUT", "faults", json={"latency_ms": 30})
+    path = shop_db_path(shop.id)
+    cons = [connect(path), connect(path)]  # two runs at once in one process, one file
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            outcomes = list(
+                pool.map(lambda n: run_relay_step(shop, run_id=f"overlap-{n}", con=cons[n]), [0, 1])
+            )
+    finally:
+        for con in cons:
+            con.close()
+
+    counts = store_orders(sandbox, "shopify")
+    assert len(counts) == 12 and set(counts.values()) == {1}
+    relayed = {r.tiktok_order_id for o in outcomes for r in o.rows if r.reason == "RELAYED"}
+    assert relayed == set(counts)  # a run that found the other's order reports it too
+    assert {r["state"] for r in ledger(shop).values()} == {"RELAYED"}
