@@ -1,10 +1,131 @@
-"""`skubridge sync`."""
+"""`skubridge sync`: run the catalog step (extract, check, map, report) of one shop.
+
+The step runs as the ``sync-catalog`` Prefect flow, on Prefect's ephemeral API unless
+PREFECT_API_URL points at a server. :func:`run_catalog` is the piece a whole-cycle
+``sync`` calls for its catalog step.
+"""
 
 from __future__ import annotations
 
-from skubridge.commands import not_built
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from skubridge.config import SHOPS_FILE_ENV, ConfigError, load_shops
+
+STEPS = ("catalog",)
 
 
-def main() -> None:
-    """Not built yet."""
-    not_built("sync")
+def catalog_summary_lines(summary: dict[str, Any]) -> list[str]:
+    """The catalog step's summary for a terminal: sides, checks, mapping counts, report paths."""
+    lines = [f"shop {summary['shop']}: catalog sync {summary['status']} (run {summary['run_id']})"]
+    if summary.get("failed_step"):
+        lines.append(f"  stopped at {summary['failed_step']}: {summary.get('error')}")
+        lines.append("  nothing was promoted: previous catalogs and mappings are unchanged")
+    for channel, stats in (summary.get("extract") or {}).items():
+        skipped = stats.get("skipped_by_reason") or {}
+        skipped_text = (
+            " (" + ", ".join(f"{k} x{v}" for k, v in skipped.items()) + ")" if skipped else ""
+        )
+        lines.append(
+            f"  {channel}: {stats.get('rows')} variants of {stats.get('products')} products, "
+            f"{stats.get('skipped')} malformed records skipped{skipped_text}"
+        )
+    for channel, check in (summary.get("checks") or {}).items():
+        failed = [c["check"] for c in check["checks"] if not c["passed"]]
+        verdict = "passed" if not failed else "FAILED: " + ", ".join(failed)
+        lines.append(f"  {channel} catalog checks {verdict}")
+    mapping = summary.get("mapping") or {}
+    if mapping:
+        lines.append(
+            f"  mapping: {mapping.get('mapped_products')} of {mapping.get('tiktok_products')} "
+            f"TikTok products mapped; {mapping.get('mapped_skus')} SKUs mapped, "
+            f"{mapping.get('unmapped_skus')} unmapped; links made {mapping.get('linked')}, "
+            f"dropped {mapping.get('dropped')}"
+        )
+        for dropped in mapping.get("dropped_links") or []:
+            lines.append(
+                f"    dropped link: TikTok SKU {dropped.get('tiktok_sku_id')} "
+                f"({dropped.get('method')}): {dropped.get('reason')}"
+            )
+    counts = summary.get("reason_counts") or []
+    if counts:
+        lines.append("  status     reason                   method   products  skus")
+        for row in counts:
+            lines.append(
+                f"  {row['status']:<10} {row['reason'] or '-':<24} {row['method'] or '-':<8} "
+                f"{row['products']:>8}  {row['skus']:>4}"
+            )
+    for name, files in (summary.get("reports") or {}).items():
+        lines.append(f"  {name} ({files['rows']} rows): {files['csv']}")
+        lines.append(f"  {' ' * len(name)}  {files['parquet']}")
+    return lines
+
+
+def run_catalog(
+    shop: str, *, suggestions: bool = True, shops_file: Path | None = None
+) -> tuple[bool, dict[str, Any]]:
+    """Run the ``sync-catalog`` flow for ``shop``; (completed, summary dict).
+
+    Raises ConfigError for a bad shops file or unknown shop (checked before Prefect starts).
+    """
+    load_shops(shops_file).get(shop)
+    if shops_file is not None:
+        os.environ[SHOPS_FILE_ENV] = str(shops_file)  # the flow reads the shops file itself
+    from flows.sync_catalog import CatalogStepError, sync_catalog
+
+    state = sync_catalog(shop=shop, suggestions=suggestions, return_state=True)
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, dict):
+        return state.is_completed(), result
+    if isinstance(result, CatalogStepError):
+        return False, result.summary.to_dict()
+    if isinstance(result, ConfigError):
+        raise result
+    message = str(result) if isinstance(result, BaseException) else (state.message or "")
+    return False, {
+        "shop": shop,
+        "run_id": "-",
+        "status": state.type.value if state.type else "FAILED",
+        "failed_step": "flow",
+        "error": message,
+    }
+
+
+def main(
+    shop: str = typer.Option(..., "--shop", help="Shop id from the shops file."),
+    step: str = typer.Option(
+        "catalog",
+        "--step",
+        help="Which step to run: catalog (extract both catalogs, check, map, reports).",
+    ),
+    suggestions: bool = typer.Option(
+        True,
+        "--suggestions/--no-suggestions",
+        help="Suggest a likely store variant for unmapped SKUs in the report (never applied).",
+    ),
+    shops_file: Path | None = typer.Option(
+        None, "--shops-file", help="Shops file (default $SKUBRIDGE_SHOPS_FILE or shops.toml)."
+    ),
+) -> None:
+    """Run one shop's catalog step and print its summary and where the reports are.
+
+    Exits 1 when a catalog check blocked the run or a step failed, 2 on a configuration
+    error.
+    """
+    if step not in STEPS:
+        typer.echo(
+            f"skubridge sync: unknown step {step!r} (choose from {', '.join(STEPS)})", err=True
+        )
+        raise typer.Exit(code=2)
+    try:
+        ok, summary = run_catalog(shop, suggestions=suggestions, shops_file=shops_file)
+    except ConfigError as exc:
+        typer.echo(f"skubridge sync: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    for line in catalog_summary_lines(summary):
+        typer.echo(line)
+    if not ok:
+        raise typer.Exit(code=1)
