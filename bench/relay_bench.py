@@ -121,7 +121,7 @@ def _map(shop_id: str, store: str, fixture: Fixture) -> None:
         insert_frame(con, "catalog_variants", pd.DataFrame(catalog))
 
 
-def bench_store(store: str, seconds: float) -> BenchResult:
+def bench_store(store: str, seconds: float, concurrency: int | None = None) -> BenchResult:
     """Relay about ``seconds`` worth of orders to one store at its documented limit."""
     burst, rate = LIMITS[store]
     orders = int(burst + rate * seconds)
@@ -148,7 +148,7 @@ def bench_store(store: str, seconds: float) -> BenchResult:
                 with open_shop(shop.id) as con:
                     began = time.perf_counter()
                     outcome = await relay_shop(
-                        shop, con, tiktok, client, run_id="bench", concurrency=4
+                        shop, con, tiktok, client, run_id="bench", concurrency=concurrency
                     )
                     took = time.perf_counter() - began
             finally:
@@ -164,6 +164,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--store", choices=["shopify", "amazon", "both"], default="both")
+    parser.add_argument("--concurrency", type=int, default=None, help="default: per store")
     args = parser.parse_args()
     stores = ["shopify", "amazon"] if args.store == "both" else [args.store]
     print(
@@ -172,7 +173,7 @@ def main() -> None:
     print("| store | limit | orders | relayed | seconds | allowed then | share | sustained/s |")
     print("|---|---|---|---|---|---|---|---|")
     for store in stores:
-        r = bench_store(store, args.seconds)
+        r = bench_store(store, args.seconds, args.concurrency)
         burst, rate = LIMITS[store]
         print(
             f"| {store} | burst {burst:.0f} + {rate:g}/s | {r.orders} | {r.relayed} | "

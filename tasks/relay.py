@@ -55,6 +55,11 @@ OPEN_MAX_AGE_DAYS = 30  # open orders older than this (by TikTok create time) ar
 # order search lags writes (shopify.md §5.3, lag length UNCONFIRMED); Amazon's
 # getFulfillmentOrder reads by id and a repeated id is refused anyway (amazon-sp-api.md §5.1).
 PENDING_GRACE_S = {"shopify": 300.0, "amazon": 0.0}
+# Orders in flight at once. Shopify: one, so the connector's cost pacer, which learns the
+# bucket level from each answer (shopify.md §1.6), stays exact and orderCreate is never
+# THROTTLED; one create per ~100 ms already meets its 10 orders/s. Amazon: a few, so
+# round trips overlap while the client's 2/s token bucket sets the pace (amazon-sp-api.md §1.5).
+CONCURRENCY = {"shopify": 1, "amazon": 4}
 REPORT_COLUMNS = [
     "tiktok_order_id",
     "status",
@@ -389,13 +394,14 @@ async def relay_shop(
     run_id: str,
     dry_run: bool = False,
     pending_grace_s: float | None = None,
-    concurrency: int = 4,
+    concurrency: int | None = None,
     publish: bool = True,
 ) -> RelayOutcome:
     """Relay one shop's TikTok orders with the given clients and open warehouse connection.
 
     ``dry_run`` classifies and reports without store writes, ledger writes or a watermark
-    move. ``pending_grace_s`` overrides :data:`PENDING_GRACE_S` for the shop's store.
+    move. ``pending_grace_s`` overrides :data:`PENDING_GRACE_S` for the shop's store;
+    ``concurrency`` (orders in flight) overrides :data:`CONCURRENCY`.
     """
     outcome = await _Run(
         shop,
@@ -405,7 +411,7 @@ async def relay_shop(
         run_id=run_id,
         dry_run=dry_run,
         pending_grace_s=pending_grace_s,
-        concurrency=concurrency,
+        concurrency=concurrency or CONCURRENCY.get(shop.store, 1),
     ).run()
     calls = getattr(store, "calls", None)
     if isinstance(calls, dict):
