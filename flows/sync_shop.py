@@ -158,10 +158,7 @@ def _summary_markdown(shop: str, outcomes: dict[str, dict[str, Any]]) -> str:
 
 def _detail(name: str, outcome: dict[str, Any]) -> str:
     result = outcome.get("result") or {}
-    if name == "catalog":
-        counts = result.get("reason_counts") or {}
-        return ", ".join(f"{k}: {v}" for k, v in counts.items())
-    if name in ("push", "relay"):
-        counts = result.get("counts") or {}
-        return ", ".join(f"{k}: {v}" for k, v in counts.items())
-    return ""
+    counts = result.get("reason_counts" if name == "catalog" else "counts") or {}
+    if isinstance(counts, list):  # catalog: [{"status":..., "reason":..., "skus": n}, ...]
+        return ", ".join(" ".join(str(v) for v in row.values() if v is not None) for row in counts)
+    return ", ".join(f"{k}: {v}" for k, v in counts.items())
