@@ -280,3 +280,79 @@ async def test_price_rule_applied_in_tiktok_currency(env, monkeypatch, tmp_path)
     assert expected == Decimal("21.99")
     for sku in tiktok_skus(env).values():
         assert Decimal(sku["price"]) == expected and sku["currency"] == "USD"
+
+
+class RecordingApi:
+    """A TikTokApi stand-in: checks the ledger is PENDING when a call goes out; price calls
+    fail like a call still failing after the connector's retries."""
+
+    def __init__(self) -> None:
+        self.seen_pending: list[set[str]] = []
+        self.inventory_bodies: list[tuple[str, list]] = []
+
+    async def warehouses(self):
+        from connectors.base import Warehouse
+
+        return [Warehouse(DEFAULT_WAREHOUSE, "Main", is_default=True, type="SALES_WAREHOUSE")]
+
+    async def update_inventory(self, product_id, updates):
+        from connectors.base import WriteResult
+
+        with open_shop(SHOP, read_only=True) as con:
+            rows = con.execute(
+                "SELECT DISTINCT status FROM push_ledger WHERE run_id = 'run-fake'"
+                " AND tiktok_product_id = ? AND field = 'inventory'",
+                [product_id],
+            ).fetchall()
+        self.seen_pending.append({r[0] for r in rows})
+        self.inventory_bodies.append((product_id, list(updates)))
+        return WriteResult(product_id, tuple(u.sku_id for u in updates))
+
+    async def update_price(self, product_id, updates):
+        from connectors.errors import TransientError
+
+        raise TransientError("HTTP 503 after 6 attempts", marketplace="tiktok", operation="p")
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_ledger_pending_before_calls_and_failed_calls(env) -> None:
+    fx = make_fixture(products=2)
+    prepare(env, fx)
+    api = RecordingApi()
+    outcome = await push_step(load_shops().get(SHOP), run_id="run-fake", api=api)
+    assert api.seen_pending == [{"PENDING"}, {"PENDING"}]
+    bodies = dict(api.inventory_bodies)
+    updates = bodies[fx.tiktok.products[0].id]
+    # One call per product holding both SKUs; SKU 2 lists both warehouses (§6.1).
+    assert len(bodies) == 2 and len(updates) == 2
+    assert dict(updates[1].quantities) == {DEFAULT_WAREHOUSE: 8, OTHER_WH: 41}
+    statuses = {(r[1], r[4]) for r in ledger("run-fake")}
+    assert statuses == {("inventory", "UPDATED"), ("price", "FAILED")}
+    assert not outcome.ok and outcome.counts["failed"] == 4
+    assert "4 writes failed after retries" in outcome.message
+    with open_shop(SHOP) as con:
+        errors = con.execute(
+            "SELECT DISTINCT status, error FROM push_report"
+            " WHERE run_id = 'run-fake' AND field = 'price'"
+        ).fetchall()
+    assert len(errors) == 1 and errors[0][0] == "REJECTED"
+    assert errors[0][1].startswith("not confirmed, retried next run") and "503" in errors[0][1]
+
+
+async def test_mapped_count_drop_blocks_against_previous_run(env) -> None:
+    fx = make_fixture(products=5, tiktok_price="12.00", tiktok_stock=8)
+    prepare(env, fx)
+    assert (await push("run-base")).ok  # baseline: 10 mapped SKUs, nothing to write
+    with open_shop(SHOP) as con:
+        con.execute("DELETE FROM mappings WHERE seller_sku LIKE 'S1-%' OR seller_sku LIKE 'S2-%'")
+        con.execute("UPDATE catalog_variants SET price = 12.5 WHERE channel = 'shopify'")
+    blocked = await push("run-drop")
+    assert blocked.guard_failures == ("mapped_drop",) and not blocked.ok
+    assert "fell by 0.400" in blocked.message
+    assert writes_sent(env) == 0 and blocked.counts["blocked"] == 6
+    # A blocked run does not become the new baseline: the next run is blocked too.
+    assert (await push("run-drop-again")).guard_failures == ("mapped_drop",)
+    assert (await push("run-drop-forced", force=True)).ok
+    assert (await push("run-after-force")).guard_failures == ()
