@@ -268,6 +268,17 @@ async def test_tiktok_barcodes_reach_the_connector():
             await client.aclose()
     barcodes = {v.variant_id: v.barcode for v in variants}
     assert len(barcodes) == 120
+    got = {
+        (v.product_id, v.variant_id, v.seller_sku or None, sum(v.stock.values()), v.price,
+         v.variant_title)
+        for v in variants
+    }  # fmt: skip
+    want = {
+        (r["product_id"], r["variant_id"], r["seller_sku"] or None, r["quantity"], r["price"],
+         r["variant_title"])
+        for r in generate_tables(120, seed=2)[0].to_pylist()
+    }  # fmt: skip
+    assert got == want
     multi = {v.variant_id for v in variants if v.options}
     checked = barcode_skus & multi  # the connector reads Get Product for multi-SKU products
     assert checked
