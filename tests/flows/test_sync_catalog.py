@@ -8,12 +8,17 @@ import stat
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from flows.sync_catalog import CatalogStepError, run_catalog_step, sync_catalog
 from sandbox.fixture import load_fixture
 from sandbox.stack import sandbox_stack
+from skubridge.cli import app
+from skubridge.commands.sync import catalog_summary_lines
 from skubridge.config import load_shops
 from tasks.warehouse import open_shop
+
+runner = CliRunner()
 
 FIXTURE = {
     "tiktok": {
@@ -78,6 +83,10 @@ def test_catalog_step_maps_and_a_collapsed_catalog_is_blocked(sandbox, data_dirs
     ]
     mug = report[report["seller_sku"] == "MUG-1"].iloc[0]
     assert mug["suggestion"]  # "mug 1" differs only by case/punctuation: a hint, not a map
+    lines = "\n".join(catalog_summary_lines(summary.to_dict()))
+    assert "catalog sync COMPLETED (run run-1)" in lines
+    assert "1 of 3 TikTok products mapped; 2 SKUs mapped, 2 unmapped" in lines
+    assert "SKU_NOT_FOUND" in lines and summary.reports["mapping_report"]["csv"] in lines
     with open_shop("acme", read_only=True) as con:
         before = {
             t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=str)
@@ -108,6 +117,15 @@ def test_catalog_step_maps_and_a_collapsed_catalog_is_blocked(sandbox, data_dirs
     assert after == before
     assert snapshots == [("shopify", False), ("tiktok", False)]
     assert reports == [("run-1",)]
+    lines = "\n".join(catalog_summary_lines(error.summary.to_dict()))
+    assert "stopped at catalog_checks" in lines and "shopify catalog checks FAILED" in lines
+
+
+def test_sync_command_rejects_bad_step_and_unknown_shop(sandbox):
+    result = runner.invoke(app, ["sync", "--shop", "acme", "--step", "push"])
+    assert result.exit_code == 2 and "unknown step 'push'" in result.stderr
+    result = runner.invoke(app, ["sync", "--shop", "nobody"])
+    assert result.exit_code == 2 and "no shop 'nobody'" in result.stderr
 
 
 @pytest.mark.usefixtures("prefect_api")
@@ -201,3 +219,18 @@ async def _artifacts(keys):
     for artifact in sorted(found, key=lambda a: a.created):
         latest[artifact.key] = artifact  # keyed artifacts are versioned: keep the newest
     return latest
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_sync_command_runs_the_flow(sandbox, data_dirs):
+    result = runner.invoke(app, ["sync", "--shop", "acme", "--no-suggestions"])
+    assert result.exit_code == 0, result.output
+    assert "shop acme: catalog sync COMPLETED" in result.stdout
+    assert "tiktok: 4 variants of 3 products, 0 malformed records skipped" in result.stdout
+    csv_line = next(
+        line for line in result.stdout.splitlines() if "mapping_report (4 rows)" in line
+    )
+    assert csv_line.strip().endswith("mapping_report.csv")
+    with open_shop("acme", read_only=True) as con:
+        hints = con.execute("SELECT count(suggestion) FROM mapping_report").fetchone()[0]
+    assert hints == 0  # --no-suggestions
