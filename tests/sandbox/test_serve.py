@@ -18,8 +18,6 @@ import pytest
 from connectors.factory import store_client, tiktok_client
 from skubridge.config import load_shops
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], list[str]]:
     """Start the server and read its output up to the 'serving' line."""
@@ -123,3 +121,14 @@ def test_serve_rejects_a_broken_fixture(tmp_path: Path):
     assert result.returncode != 0
     assert "bad.json: not a valid fixture" in result.stderr
     assert "nope" in result.stderr
+
+
+def test_serve_stops_cleanly_on_sigterm(tmp_path: Path):
+    proc, lines = _start(
+        tmp_path, "--tiktok-port", "0", "--shopify-port", "0", "--amazon-port", "0"
+    )
+    url = next(line.split()[1] for line in lines if line.startswith("amazon"))
+    with httpx.Client(trust_env=False, timeout=30) as http:
+        assert http.get(f"{url}/_sandbox/state").json()["listings"] == []  # empty by default
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
