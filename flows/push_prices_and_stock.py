@@ -23,6 +23,7 @@ import duckdb
 from prefect import flow, task
 
 from connectors.base import TikTokApi
+from connectors.errors import ThrottledError, TransientError
 from connectors.factory import tiktok_client
 from expectations.guards import GuardVerdict, check_plan
 from skubridge.config import ShopConfig, load_shops
@@ -376,7 +377,34 @@ def summary_lines(outcome: PushOutcome) -> list[str]:
     return lines
 
 
-@task(name="push-plan-guard-write", task_run_name="push-{shop_id}")
+def _transient_only(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry the task only for transient API errors (reference/prefect.md §7)."""
+    try:
+        state.result()
+    except (TransientError, ThrottledError):
+        return True
+    except Exception:
+        return False
+    return False
+
+
+def _flow_run_name() -> str:
+    from prefect.runtime import flow_run
+
+    params = flow_run.parameters
+    mode = "dry-run-" if params.get("dry_run") else ""
+    return f"{FLOW_NAME}-{params['shop']}-{mode}{datetime.now(UTC):%Y%m%d-%H%M%S}"
+
+
+# Writes never raise (their failures are ledger rows); a transient error can only come
+# from reading the warehouses, so a retry re-plans and rewrites the same absolute values.
+@task(
+    name="push-plan-guard-write",
+    task_run_name="push-{shop_id}",
+    retries=2,
+    retry_delay_seconds=[5, 30],
+    retry_condition_fn=_transient_only,
+)
 def push_task(shop_id: str, run_id: str, dry_run: bool, force: bool) -> dict[str, Any]:
     """The push step as a task (no task retries: the connector retries transient errors,
     and a rerun of the flow re-plans from the catalogs)."""
@@ -386,7 +414,7 @@ def push_task(shop_id: str, run_id: str, dry_run: bool, force: bool) -> dict[str
 
 @flow(
     name=FLOW_NAME,
-    flow_run_name="push-prices-and-stock-{shop}-{dry_run}",
+    flow_run_name=_flow_run_name,
     log_prints=True,
 )
 def push_prices_and_stock(shop: str, dry_run: bool = False, force: bool = False) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from uuid import UUID
 
 import pytest
 from typer.testing import CliRunner
@@ -74,12 +75,14 @@ def test_flow_pushes_and_publishes_artifacts(stack) -> None:
         run = last_run(con, "push-prices-and-stock")
     assert run["status"] == "COMPLETED" and run["run_id"] == summary["run_id"]
 
-    async def artifacts() -> dict[str, str]:
+    async def artifacts() -> tuple[dict[str, str], str]:
         async with get_client() as client:
             found = await client.read_artifacts()
-        return {a.key: a.type for a in found if a.key}
+            run = await client.read_flow_run(UUID(summary["run_id"]))
+        return {a.key: a.type for a in found if a.key}, run.name
 
-    keys = asyncio.run(artifacts())
+    keys, name = asyncio.run(artifacts())
+    assert name.startswith(f"push-prices-and-stock-{SHOP}-")
     assert keys.get(f"push-report-{SHOP}") == "table"
     assert keys.get(f"push-progress-{SHOP}") == "progress"
 
