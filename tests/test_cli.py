@@ -66,3 +66,19 @@ def test_an_unbuilt_subcommand_says_so():
     result = runner.invoke(app, [unbuilt[0]])
     assert result.exit_code == 3
     assert "not built yet" in result.output
+
+
+def test_not_built_helper_exits_3_with_a_plain_message():
+    import typer
+
+    from skubridge.commands import not_built
+
+    probe = typer.Typer()
+
+    @probe.command()
+    def feature() -> None:
+        not_built("probe feature")
+
+    result = runner.invoke(probe, [])
+    assert result.exit_code == 3
+    assert "skubridge probe feature: not built yet" in result.output
