@@ -73,15 +73,10 @@ EXPECTED_UNMAPPED = {ORPHAN_ID: "SKU_NOT_FOUND", NO_SKU_ID: "MISSING_SKU"}
 
 
 def _deployment() -> tuple[str, str]:
-    """(deployment name in prefect.yaml, flow name): sync-shop, the whole cycle.
-
-    Until flows/sync_shop.py exists the catalog-only deployment stands in (same artifact).
-    """
-    if (ROOT / "flows" / "sync_shop.py").exists():
-        return "sync-shop", "sync-shop"
-    if (ROOT / "flows" / "sync_catalog.py").exists():
-        return "sync-catalog", "sync-catalog"
-    pytest.skip("neither flows/sync_shop.py nor flows/sync_catalog.py is written yet")
+    """(deployment name in prefect.yaml, flow name): sync-shop, the whole cycle."""
+    if not (ROOT / "flows" / "sync_shop.py").exists():
+        pytest.skip("flows/sync_shop.py (the sync-shop flow) is not in this checkout")
+    return "sync-shop", "sync-shop"
 
 
 @contextmanager
@@ -107,7 +102,8 @@ def _wait_for_final_state(client: Any, run_id: str, timeout: float) -> Any:
 
 
 def _check_ui(ui_url: str, run_id: str, artifact_key: str, profile: Path) -> None:
-    """Open the flow run in the Prefect UI, its Artifacts tab, then the unmapped table."""
+    """Open the flow run holding the artifact in the Prefect UI, its Artifacts tab, then the
+    unmapped-products table; every expected product shows in a row with its reason."""
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     with chromium_page(profile) as page:
         page.set_default_timeout(60_000)
@@ -172,14 +168,15 @@ def test_sync_shop_deployment_runs_on_a_worker_and_the_ui_shows_unmapped_product
                 assert run.state.is_completed(), f"flow run ended {run.state_name}"
                 assert run.parameters["shop"] == SHOP
                 assert run.name.startswith(f"{flow_name}-{SHOP}")
-                artifacts = _run_artifacts(client, run_id)
+                artifacts = _table_artifacts(client, run_id)
 
             key = f"unmapped-products-{SHOP}"
             assert key in artifacts, f"no {key} artifact; the run made {sorted(artifacts)}"
-            rows = {row["tiktok_product_id"]: row["reason"] for row in artifacts[key]}
+            holder, table = artifacts[key]
+            rows = {row["tiktok_product_id"]: row["reason"] for row in table}
             assert rows == EXPECTED_UNMAPPED
 
-            _check_ui(prefect.ui_url, run_id, key, tmp_path / "chromium-profile")
+            _check_ui(prefect.ui_url, holder, key, tmp_path / "chromium-profile")
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n\nprocess logs:\n{prefect.logs_text()}") from exc
         finally:
@@ -187,18 +184,34 @@ def test_sync_shop_deployment_runs_on_a_worker_and_the_ui_shows_unmapped_product
             shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
 
 
-def _run_artifacts(client: Any, run_id: str) -> dict[str, list[dict[str, Any]]]:
-    """The run's table artifacts by key, rows decoded."""
+def _table_artifacts(client: Any, run_id: str) -> dict[str, tuple[str, list[dict[str, Any]]]]:
+    """Table artifacts of the run and its subflow runs: key -> (flow run id, rows).
+
+    sync-shop runs each step as a subflow, so the mapping tables hang on the sync-catalog
+    subflow run; the UI shows them on that run's page.
+    """
     import json
 
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-
-    found = client.read_artifacts(
-        artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        FlowRunFilter,
+        FlowRunFilterParentFlowRunId,
     )
-    tables: dict[str, list[dict[str, Any]]] = {}
+
+    children = client.read_flow_runs(
+        flow_run_filter=FlowRunFilter(
+            parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[run_id])
+        )
+    )
+    run_ids = [run_id, *(str(child.id) for child in children)]
+    found = client.read_artifacts(
+        artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=run_ids))
+    )
+    tables: dict[str, tuple[str, list[dict[str, Any]]]] = {}
     for artifact in found:
         if artifact.type == "table" and artifact.key:
             data = artifact.data
-            tables[artifact.key] = json.loads(data) if isinstance(data, str) else data
+            rows = json.loads(data) if isinstance(data, str) else data
+            tables[artifact.key] = (str(artifact.flow_run_id), rows)
     return tables
