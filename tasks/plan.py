@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Literal
 
@@ -23,6 +23,7 @@ from tasks.rules import max_quantity
 from tasks.warehouse import sql
 
 Field = Literal["price", "inventory"]
+WRITABLE_STATUS = "ACTIVATE"
 
 
 class PlanError(Exception):
@@ -49,6 +50,12 @@ class SkuPlan:
     currency_ok: bool
     price_changed: bool
     stock_changed: bool
+    tiktok_status: str | None = None
+
+    @property
+    def writable(self) -> bool:
+        """Updates need an ACTIVATE product (tiktok-shop.md §6.1, §7); unknown = try."""
+        return self.tiktok_status in (None, "", WRITABLE_STATUS)
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,20 @@ class Plan:
 
 
 def _write(sku: SkuPlan, which: Field, warehouse_id: str) -> PlannedWrite | None:
+    write = _desired_write(sku, which, warehouse_id)
+    if write is None or write.blocked or write.problem or sku.writable:
+        return write
+    # TikTok refuses updates to a product that is not ACTIVATE: reported, no call sent.
+    return replace(
+        write,
+        price=None,
+        inventory=None,
+        problem=f"TikTok product status {sku.tiktok_status} does not take updates (needs "
+        f"{WRITABLE_STATUS})",
+    )
+
+
+def _desired_write(sku: SkuPlan, which: Field, warehouse_id: str) -> PlannedWrite | None:
     ids = (sku.tiktok_product_id, sku.tiktok_sku_id)
     if which == "price":
         if sku.desired_price is None:
@@ -215,6 +236,7 @@ def build_plan(con: duckdb.DuckDBPyConnection, shop: ShopConfig, warehouse_id: s
                 currency_ok=bool(r["currency_ok"]),
                 price_changed=bool(r["price_changed"]),
                 stock_changed=bool(r["stock_changed"]),
+                tiktok_status=r["tiktok_status"],
             )
         )
     return Plan(warehouse_id=warehouse_id, skus=tuple(skus))

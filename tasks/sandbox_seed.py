@@ -33,7 +33,9 @@ def seed_from_fixture(
     stock: list[dict[str, object]] = []
     for p in fixture.tiktok.products:
         for s in p.skus:
-            variants.append(_variant("tiktok", p.id, s.id, s.seller_sku, s.price, s.currency))
+            row = _variant("tiktok", p.id, s.id, s.seller_sku, s.price, s.currency)
+            row["status"] = p.status
+            variants.append(row)
             stock += [_stock("tiktok", s.id, w, q) for w, q in s.inventory.items()]
     store_ids: dict[str, tuple[str, str]] = {}
     if store == "shopify":
@@ -98,6 +100,7 @@ def _variant(
         "price": price,
         "currency": currency,
         "fulfillment": None,
+        "status": None,
     }
 
 

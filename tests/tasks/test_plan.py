@@ -206,3 +206,14 @@ def test_choose_warehouse() -> None:
     assert choose_warehouse(whs[:2]) == "a"
     with pytest.raises(PlanError, match="warehouse_id"):
         choose_warehouse([*whs[:2], Warehouse("c", "C", type="SALES_WAREHOUSE")])
+
+
+def test_inactive_tiktok_product_is_reported_not_sent(con) -> None:
+    fx = fixture()
+    fx.tiktok.products[0].status = "SELLER_DEACTIVATED"
+    seed_from_fixture(con, fx)
+    plan = build_plan(con, shop(), DEFAULT_WAREHOUSE)
+    writes = plan.writes("price") + plan.writes("inventory")
+    assert {w.tiktok_sku_id for w in writes} == {"101002"}
+    assert all(w.price is None and w.inventory is None for w in writes)
+    assert all("SELLER_DEACTIVATED" in w.problem for w in writes)

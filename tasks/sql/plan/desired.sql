@@ -5,7 +5,7 @@
 -- $tiktok_currency (fallback when a TikTok row has none), stock and price rule knobs.
 WITH tiktok AS (
     SELECT variant_id AS tiktok_sku_id, product_id AS tiktok_product_id, price,
-           coalesce(currency, $tiktok_currency) AS currency
+           coalesce(currency, $tiktok_currency) AS currency, status
     FROM catalog_variants
     WHERE channel = 'tiktok'
 ),
@@ -44,6 +44,7 @@ desired AS (
         t.tiktok_product_id,
         m.tiktok_sku_id,
         m.store_variant_id,
+        t.status AS tiktok_status,
         t.price AS current_price,
         t.currency AS tiktok_currency,
         v.price AS store_price,
