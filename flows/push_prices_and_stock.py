@@ -5,6 +5,12 @@ refreshes them): plan (only differences), guards (GX; a failed guard blocks the 
 covers and fails the run unless ``force``), push through the TikTok connector with a
 ledger, push report (DuckDB table, CSV/Parquet, Prefect table artifact).
 
+Push report rows (columns exactly as DESIGN.md): one per planned SKU and field. Mapped
+SKUs with nothing to write are counted (``counts["unchanged"]``, CLI, artifact
+description), not listed. A dry run lists the writes it would send as UNCHANGED with
+error "dry run: would update". A write whose call still failed after the connector's
+retries is listed REJECTED with "not confirmed, retried next run: ..." (ledger FAILED).
+
 :func:`run_push_step` is the plain function the flow wraps; the ``sync-shop`` flow calls it
 too. It never raises for a guard: the returned :class:`PushOutcome` says whether the run
 should end Failed (``ok``) and why (``message``).
