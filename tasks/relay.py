@@ -266,7 +266,13 @@ class _Run:
     async def _one(self, order: TikTokOrder, row: LedgerRow | None) -> ReportRow:
         now = datetime.now(UTC)
         if row is not None and row.state == "RELAYED":
-            return self._row(order, rules.ALREADY_RELAYED, store_order_id=row.store_order_id)
+            late_cancel = [rules.CANCELLED_AFTER_RELAY] if order.status == "CANCELLED" else []
+            return self._row(
+                order,
+                rules.ALREADY_RELAYED,
+                store_order_id=row.store_order_id,
+                warnings=late_cancel,
+            )
         if row is not None and row.state == "PENDING":
             resolved = await self._resolve_pending(order, row, now)
             if resolved is not None:

@@ -60,6 +60,7 @@ OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
 FULFILLED_BY_TIKTOK = "FULFILLED_BY_TIKTOK"
 IN_PROGRESS = "IN_PROGRESS"
 DRY_RUN = "DRY_RUN"
+CANCELLED_AFTER_RELAY = "CANCELLED_AFTER_RELAY"
 ADVICE = {
     MASKED_BUYER: (
         "TikTok sent this order with the buyer's name/address masked (platform shipping). "
@@ -73,6 +74,10 @@ ADVICE = {
     FULFILLED_BY_TIKTOK: "Fulfilled by TikTok: TikTok ships it, so it is not relayed.",
     IN_PROGRESS: "Another run was relaying this order at the same time; it was left to it.",
     DRY_RUN: "Dry run: nothing was written to the store or the ledger.",
+    CANCELLED_AFTER_RELAY: (
+        "TikTok cancelled this order after it was relayed: cancel the store order (or stop "
+        "the MCF shipment) by hand; skubridge never cancels store orders."
+    ),
 }
 
 AWAITING_SHIPMENT = "AWAITING_SHIPMENT"

@@ -214,6 +214,21 @@ def test_cancelled_orders_are_not_relayed(sandbox, tmp_path, monkeypatch):
     assert {r["state"] for r in ledger(shop).values()} == {"SKIPPED"}
 
 
+def test_cancelled_after_relay_is_flagged_not_undone(sandbox, tmp_path, monkeypatch):
+    shop = shop_config(sandbox, tmp_path, "shopify", monkeypatch)
+    map_skus(shop, ["1001001"])
+    [oid] = add_orders(sandbox, order(("1001001", 1)))
+    assert report_by_id(relay(shop).frame())[oid]["reason"] == "RELAYED"
+
+    set_status(sandbox, oid, "CANCELLED")
+    out = relay(shop)
+    row = report_by_id(out.frame())[oid]
+    assert (row["status"], row["reason"]) == ("CANCELLED", "ALREADY_RELAYED")
+    assert row["warning"] == "CANCELLED_AFTER_RELAY"
+    assert any("cancel the store order" in line for line in summary_lines(out))
+    assert store_orders(sandbox, "shopify") == {oid: 1}
+
+
 def test_mixed_fba_mfn_order_is_not_relayed_to_amazon(sandbox, tmp_path, monkeypatch):
     shop = shop_config(sandbox, tmp_path, "amazon", monkeypatch)
     map_skus(shop, ["1001001", "1002001"])
