@@ -230,9 +230,8 @@ def map_and_report(
             artifact=f"mapping-report-{shop_id}",
             description=f"Mapping report of {shop_id}: one row per TikTok SKU.",
         )
-        titles = catalog.tiktok_titles(con)
-    unmapped = catalog.unmapped_products(report, titles)
-    counts = catalog.reason_summary(report)
+        unmapped = catalog.unmapped_products(con, run_id=run_id)
+        counts = catalog.reason_summary(con, run_id=run_id)
     artifacts = [f"mapping-report-{shop_id}"] if files.artifact_id else []
     if table_artifact(
         f"unmapped-products-{shop_id}",
@@ -353,6 +352,7 @@ def run_catalog_step(
     the step and the summary so far) when a check blocks or a step fails, after writing
     the ``catalog-summary-<shop>`` markdown artifact. A blocked run promotes nothing.
     """
+    install_log_redaction()
     channels = ["tiktok", store_channel(shop)]
     summary = CatalogSummary(shop=shop.id, run_id=run_id, store_channel=channels[1])
     summary.report_dir = str(run_report_dir(shop.id, run_id))
@@ -425,7 +425,6 @@ def sync_catalog(shop: str, suggestions: bool = True) -> dict[str, Any]:
     never applied). Ends Failed when a catalog check blocks or a step fails; the run
     record (``runs`` table) names the step and the reason.
     """
-    install_log_redaction()
     config = load_shops().get(shop)
     run_id = current_run_id()
     with open_shop(shop) as con:

@@ -212,96 +212,16 @@ def catalog_counts(con: duckdb.DuckDBPyConnection, channel: str) -> tuple[int, i
 
 # ----- mapping report views (artifacts of the catalog step) ---------------------------------
 
-# Unmapped reason codes in precedence order (DESIGN.md): a product's reason is the first
-# of its SKUs' reasons in this order.
-REASON_ORDER = (
-    "MISSING_SKU",
-    "DUPLICATE_TIKTOK_SKU",
-    "SKU_NOT_FOUND",
-    "DUPLICATE_STORE_SKU",
-    "SPLIT_ACROSS_PRODUCTS",
-    "VARIANT_COUNT_MISMATCH",
-    "STORE_PRODUCT_TAKEN",
-)
 
+def unmapped_products(con: duckdb.DuckDBPyConnection, *, run_id: str) -> pd.DataFrame:
+    """One row per unmapped TikTok product of the run's mapping report (set-based SQL).
 
-def _product_reason(reasons: Iterable[Any]) -> str:
-    present = {str(r) for r in reasons if r is not None and not pd.isna(r)}
-    for reason in REASON_ORDER:
-        if reason in present:
-            return reason
-    return sorted(present)[0] if present else "UNMAPPED"
-
-
-def unmapped_products(
-    report: pd.DataFrame, titles: Mapping[str, str] | None = None
-) -> pd.DataFrame:
-    """One row per unmapped TikTok product: its reason, SKU count, SKU reasons, SKUs, hints."""
-    columns = [
-        "tiktok_product_id",
-        "title",
-        "reason",
-        "skus",
-        "sku_reasons",
-        "seller_skus",
-        "suggestions",
-    ]
-    unmapped = report[report["status"] == "unmapped"]
-    rows = []
-    for product_id, group in unmapped.groupby("tiktok_product_id", sort=True, dropna=False):
-        counts = group["reason"].fillna("UNMAPPED").value_counts()
-        skus = [str(s) for s in group["seller_sku"] if s is not None and not pd.isna(s)]
-        hints = [s for s in group["suggestion"] if s is not None and not pd.isna(s)]
-        rows.append(
-            {
-                "tiktok_product_id": product_id,
-                "title": (titles or {}).get(str(product_id), ""),
-                "reason": _product_reason(group["reason"]),
-                "skus": len(group),
-                "sku_reasons": ", ".join(f"{r} x{n}" for r, n in sorted(counts.items())),
-                "seller_skus": ", ".join(skus[:10]) + (" ..." if len(skus) > 10 else ""),
-                "suggestions": len(hints),
-            }
-        )
-    return pd.DataFrame(rows, columns=columns)
-
-
-def reason_summary(report: pd.DataFrame) -> pd.DataFrame:
-    """Counts per status and reason (mapped rows per method): TikTok SKUs and products.
-
-    ``products`` counts a product under its product-level reason (mapped products under
-    their method), ``skus`` counts each SKU under its own reason.
+    Columns: tiktok_product_id, title, reason (the product's: first of its SKUs' reasons
+    in DESIGN.md order), skus, sku_reasons, seller_skus (up to 10), suggestions.
     """
-    columns = ["status", "reason", "method", "products", "skus"]
-    if report.empty:
-        return pd.DataFrame(columns=columns)
-    frame = report.assign(
-        reason=report["reason"].where(report["status"] == "unmapped", None),
-        method=report["method"].where(report["status"] == "mapped", None),
-    )
-    skus = (
-        frame.fillna({"reason": "", "method": ""})
-        .groupby(["status", "reason", "method"])
-        .size()
-        .rename("skus")
-    )
-    products = []
-    for product_id, group in frame.groupby("tiktok_product_id", dropna=False):
-        if (group["status"] == "mapped").all():
-            methods = sorted({str(m) for m in group["method"] if m is not None})
-            products.append(("mapped", "", "+".join(methods), product_id))
-        else:
-            products.append(("unmapped", _product_reason(group["reason"]), "", product_id))
-    per_product = (
-        pd.DataFrame(products, columns=["status", "reason", "method", "id"])
-        .groupby(["status", "reason", "method"])
-        .size()
-        .rename("products")
-    )
-    merged = pd.concat([per_product, skus], axis=1).fillna(0).astype(int).reset_index()
-    return merged[columns].sort_values(["status", "reason", "method"], ignore_index=True)
+    return con.execute(sql("catalog/unmapped_products"), [run_id]).df()
 
 
-def tiktok_titles(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """TikTok product id -> title, from the accepted catalog."""
-    return dict(con.execute(sql("catalog/tiktok_titles")).fetchall())
+def reason_summary(con: duckdb.DuckDBPyConnection, *, run_id: str) -> pd.DataFrame:
+    """Counts per status/reason/method of the run's mapping report: products and SKUs."""
+    return con.execute(sql("catalog/reason_summary"), [run_id]).df()

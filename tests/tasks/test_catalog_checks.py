@@ -13,7 +13,7 @@ from tasks import catalog
 from tasks.extract import Extract, extract_catalog
 from tasks.extract import land_staged as land
 from tasks.mapping import auto_map
-from tasks.warehouse import connect
+from tasks.warehouse import connect, insert_frame
 
 
 class Pages:
@@ -206,7 +206,7 @@ def test_check_outcomes_carry_observed_values():
     assert failure.observed["unexpected"] == 1 and failure.observed["sample"] == ["-3.0"]
 
 
-def test_unmapped_products_and_reason_summary():
+def test_unmapped_products_and_reason_summary(tmp_path):
     report = pd.DataFrame(
         [
             ("p1", "s1", "A", "mapped", None, "auto", "sp1", "v1", None),
@@ -227,7 +227,14 @@ def test_unmapped_products_and_reason_summary():
             "suggestion",
         ],
     )
-    products = catalog.unmapped_products(report, {"p2": "Mug"})
+    con = connect(tmp_path / "r.duckdb")
+    insert_frame(con, "mapping_report", report.assign(run_id="r1"))
+    insert_frame(con, "mapping_report", report.head(1).assign(run_id="r0"))
+    con.execute(
+        "INSERT INTO catalog_variants (run_id, channel, product_id, variant_id, title,"
+        " extracted_at) VALUES ('r1', 'tiktok', 'p2', 's3', 'Mug', now())"
+    )
+    products = catalog.unmapped_products(con, run_id="r1")
     assert products.to_dict("records") == [
         {
             "tiktok_product_id": "p2",
@@ -248,7 +255,7 @@ def test_unmapped_products_and_reason_summary():
             "suggestions": 0,
         },
     ]
-    counts = catalog.reason_summary(report)
+    counts = catalog.reason_summary(con, run_id="r1")
     assert counts.to_dict("records") == [
         {"status": "mapped", "reason": "", "method": "auto", "products": 1, "skus": 2},
         {"status": "unmapped", "reason": "MISSING_SKU", "method": "", "products": 1, "skus": 1},
