@@ -39,24 +39,19 @@ GROUP BY ALL
 """
 
 _TIKTOK_STATE_SQL = """
-SELECT s.tiktok_product_id AS product_id,
+SELECT t.product_id,
        count(*) AS skus,
        count(m.tiktok_sku_id) AS mapped,
        string_agg(DISTINCT m.store_product_id, ', ') AS mapped_to,
        string_agg(DISTINCT m.method, ', ') AS methods,
-       list(DISTINCT s.reason) FILTER (WHERE m.tiktok_sku_id IS NULL AND s.reason IS NOT NULL)
-           AS reasons
-FROM mapping_state AS s
-LEFT JOIN mappings AS m ON m.tiktok_sku_id = s.tiktok_sku_id
-WHERE s.tiktok_product_id IN (SELECT unnest(?))
+       list(DISTINCT coalesce(s.reason, 'UNMAPPED')) FILTER (WHERE m.tiktok_sku_id IS NULL)
+           AS reasons,
+       count(s.tiktok_sku_id) + count(m.tiktok_sku_id) AS classified
+FROM catalog_variants AS t
+LEFT JOIN mappings AS m ON m.tiktok_sku_id = t.variant_id
+LEFT JOIN mapping_state AS s ON s.tiktok_sku_id = t.variant_id
+WHERE t.channel = 'tiktok' AND t.product_id IN (SELECT unnest(?))
 GROUP BY ALL
-"""
-
-_LINKED_SQL = """
-SELECT tiktok_product_id AS product_id, count(*) AS mapped,
-       string_agg(DISTINCT store_product_id, ', ') AS mapped_to,
-       string_agg(DISTINCT method, ', ') AS methods
-FROM mappings WHERE tiktok_product_id IN (SELECT unnest(?)) GROUP BY ALL
 """
 
 _STORE_STATE_SQL = """
@@ -168,31 +163,25 @@ def _states(con: duckdb.DuckDBPyConnection, found: pd.DataFrame) -> list[str]:
     tiktok_ids = found.loc[found["side"] == "tiktok", "product_id"].tolist()
     store_ids = found.loc[found["side"] == "store", "product_id"].tolist()
     tstate = con.execute(_TIKTOK_STATE_SQL, [tiktok_ids]).df().set_index("product_id")
-    linked = con.execute(_LINKED_SQL, [tiktok_ids]).df().set_index("product_id")
     sstate = con.execute(_STORE_STATE_SQL, [store_ids]).df().set_index("product_id")
     sfailed = con.execute(_STORE_FAILED_SQL, [store_ids]).df().set_index("product_id")
     out = []
     for row in found.itertuples(index=False):
         pid = row.product_id
         if row.side == "tiktok":
-            if pid in tstate.index:
-                st = tstate.loc[pid]
-                if st["mapped"] == st["skus"]:
-                    out.append(f"mapped to {st['mapped_to']} ({st['methods']})")
-                elif st["mapped"]:
-                    out.append(
-                        f"partly mapped to {st['mapped_to']} ({st['methods']}); "
-                        f"{st['skus'] - st['mapped']} SKUs unmapped: "
-                        f"{_first_reason(list(st['reasons']))}"
-                    )
-                else:
-                    out.append(f"unmapped: {_first_reason(list(st['reasons'])) or 'UNMAPPED'}")
-            elif pid in linked.index:
+            st = tstate.loc[pid] if pid in tstate.index else None
+            if st is None or st["classified"] == 0:
+                out.append("not classified yet (run the catalog sync)")
+            elif st["mapped"] == st["skus"]:
+                out.append(f"mapped to {st['mapped_to']} ({st['methods']})")
+            elif st["mapped"]:
                 out.append(
-                    f"mapped to {linked.loc[pid, 'mapped_to']} ({linked.loc[pid, 'methods']})"
+                    f"partly mapped to {st['mapped_to']} ({st['methods']}); "
+                    f"{st['skus'] - st['mapped']} SKUs unmapped: "
+                    f"{_first_reason(list(st['reasons']))}"
                 )
             else:
-                out.append("not classified yet (run the catalog sync)")
+                out.append(f"unmapped: {_first_reason(list(st['reasons']))}")
         elif pid in sstate.index:
             out.append(
                 f"mapped from TikTok {sstate.loc[pid, 'mapped_from']} "

@@ -56,10 +56,12 @@ SELECT
     store_variant_id, 'linked', 'auto', NULL
 FROM map_linked;
 
--- The classification as of this run, for the report and for search.
+-- Why each unmapped TikTok SKU is unmapped, as of this run (mapped ones are in `mappings`),
+-- for the report and for search.
 DELETE FROM mapping_state;
 INSERT INTO mapping_state
 SELECT
     getvariable('map_run_id'), tiktok_product_id, tiktok_sku_id, seller_sku, reason, method,
     store_product_id, store_variant_id
-FROM map_result;
+FROM map_result
+WHERE reason IS NOT NULL;

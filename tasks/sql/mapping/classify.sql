@@ -6,10 +6,9 @@ SELECT
     t.tiktok_product_id,
     t.tiktok_sku_id,
     t.seller_sku,
-    count(*) OVER (PARTITION BY t.tiktok_product_id) AS n_tiktok,
     CASE
         WHEN t.sku IS NULL THEN 'MISSING_SKU'
-        WHEN count(*) OVER (PARTITION BY t.sku) > 1 THEN 'DUPLICATE_TIKTOK_SKU'
+        WHEN d.sku IS NOT NULL THEN 'DUPLICATE_TIKTOK_SKU'
         WHEN s.sku IS NULL THEN 'SKU_NOT_FOUND'
         WHEN s.sku_count > 1 THEN 'DUPLICATE_STORE_SKU'
     END AS sku_reason,
@@ -19,7 +18,10 @@ SELECT
     CASE WHEN s.sku_count = 1 THEN s.family_size END AS match_family_size,
     CASE WHEN s.sku_count = 1 THEN s.sku END AS match_sku
 FROM map_tiktok AS t
-LEFT JOIN map_store_by_sku AS s ON s.sku = t.sku;
+LEFT JOIN map_store_by_sku AS s ON s.sku = t.sku
+LEFT JOIN (
+    SELECT sku FROM map_tiktok WHERE sku IS NOT NULL GROUP BY sku HAVING count(*) > 1
+) AS d ON d.sku = t.sku;
 
 -- Store variants / products held by manual or csv links (with the TikTok products holding
 -- them, as min/max so "held by another product" needs no row-multiplying join).

@@ -9,7 +9,11 @@ SELECT
     variant_id AS tiktok_sku_id,
     seller_sku,
     CASE
-        WHEN seller_sku IS NULL OR regexp_full_match(seller_sku, '[\s\p{Z}\x{200B}\x{FEFF}]*')
+        WHEN seller_sku IS NULL OR seller_sku = '' THEN NULL
+        -- the regex runs only for values that start with a space-like character
+        WHEN (ascii(seller_sku) <= 32 OR ascii(seller_sku) IN (133, 160, 5760, 12288, 65279)
+              OR ascii(seller_sku) BETWEEN 8192 AND 8287)
+            AND regexp_full_match(seller_sku, '[\s\p{Z}\x{200B}-\x{200D}\x{2060}\x{FEFF}]*')
             THEN NULL
         ELSE seller_sku
     END AS sku
@@ -34,14 +38,21 @@ WITH s AS (
         END AS store_product_id,
         seller_sku,
         CASE
-            WHEN seller_sku IS NULL OR regexp_full_match(seller_sku, '[\s\p{Z}\x{200B}\x{FEFF}]*')
+            WHEN seller_sku IS NULL OR seller_sku = '' THEN NULL
+            -- the regex runs only for values that start with a space-like character
+            WHEN (ascii(seller_sku) <= 32 OR ascii(seller_sku) IN (133, 160, 5760, 12288, 65279)
+                  OR ascii(seller_sku) BETWEEN 8192 AND 8287)
+                AND regexp_full_match(seller_sku, '[\s\p{Z}\x{200B}-\x{200D}\x{2060}\x{FEFF}]*')
                 THEN NULL
             ELSE seller_sku
         END AS sku
     FROM catalog_variants
     WHERE channel = getvariable('map_store_channel') AND variant_id IS NOT NULL
 )
-SELECT *, count(*) OVER (PARTITION BY family) AS family_size FROM s;
+SELECT s.*, f.family_size
+FROM s
+LEFT JOIN (SELECT family, count(*) AS family_size FROM s WHERE family IS NOT NULL GROUP BY family)
+    AS f ON f.family = s.family;
 
 -- One row per store SKU: how many variants carry it and, when exactly one, which.
 CREATE OR REPLACE TEMP TABLE map_store_by_sku AS

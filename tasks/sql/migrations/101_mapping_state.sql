@@ -4,8 +4,8 @@
 -- (on Amazon it differs from the TikTok seller SKU, which cannot be written there).
 ALTER TABLE mappings ADD COLUMN IF NOT EXISTS store_sku VARCHAR;
 
--- The classification of every TikTok SKU by the latest auto-map run (replaced each run):
--- build_mapping_report joins it with `mappings`, search shows the reasons from it.
+-- Why each unmapped TikTok SKU is unmapped, per the latest auto-map run (replaced each run;
+-- mapped SKUs are in `mappings`): build_mapping_report and search read the reasons here.
 CREATE TABLE IF NOT EXISTS mapping_state (
     run_id            VARCHAR,
     tiktok_product_id VARCHAR,
