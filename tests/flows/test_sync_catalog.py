@@ -10,7 +10,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from flows.sync_catalog import CatalogStepError, run_catalog_step, sync_catalog
+from connectors.errors import AuthError, FatalError, ThrottledError, TransientError
+from flows.sync_catalog import (
+    CatalogStepError,
+    extract_catalogs,
+    retry_on_transient,
+    run_catalog_step,
+    sync_catalog,
+)
 from sandbox.fixture import load_fixture
 from sandbox.stack import sandbox_stack
 from skubridge.cli import app
@@ -234,3 +241,30 @@ def test_sync_command_runs_the_flow(sandbox, data_dirs):
     with open_shop("acme", read_only=True) as con:
         hints = con.execute("SELECT count(suggestion) FROM mapping_report").fetchone()[0]
     assert hints == 0  # --no-suggestions
+
+
+class _State:
+    def __init__(self, exc):
+        self.exc = exc
+
+    def result(self):
+        if self.exc:
+            raise self.exc
+        return None
+
+
+@pytest.mark.parametrize(
+    "exc, retried",
+    [
+        (TransientError("5xx", marketplace="tiktok", operation="product.search"), True),
+        (ThrottledError("429", marketplace="shopify", operation="catalog"), True),
+        (AuthError("401", marketplace="amazon", operation="lwaToken"), False),
+        (FatalError("400", marketplace="tiktok", operation="product.search"), False),
+        (ValueError("bug"), False),
+        (None, False),
+    ],
+)
+def test_extract_task_retries_only_transient_errors(exc, retried):
+    assert extract_catalogs.retry_condition_fn is retry_on_transient
+    assert extract_catalogs.retries >= 1
+    assert retry_on_transient(extract_catalogs, None, _State(exc)) is retried
