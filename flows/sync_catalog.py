@@ -278,7 +278,9 @@ def summary_markdown(summary: CatalogSummary) -> str:
             "",
             f"**Stopped at `{summary.failed_step}`**: {summary.error}",
             "",
-            "Nothing was promoted: the previous catalogs and mappings are unchanged.",
+            "Nothing was promoted: the previous catalogs and mappings are unchanged."
+            if not summary.promoted
+            else "The new catalogs were promoted; mapping or reporting did not finish.",
         ]
     if summary.extract:
         rows = [

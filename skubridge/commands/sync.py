@@ -23,7 +23,10 @@ def catalog_summary_lines(summary: dict[str, Any]) -> list[str]:
     lines = [f"shop {summary['shop']}: catalog sync {summary['status']} (run {summary['run_id']})"]
     if summary.get("failed_step"):
         lines.append(f"  stopped at {summary['failed_step']}: {summary.get('error')}")
-        lines.append("  nothing was promoted: previous catalogs and mappings are unchanged")
+        if summary.get("promoted"):
+            lines.append("  the new catalogs were promoted; mapping or reporting did not finish")
+        else:
+            lines.append("  nothing was promoted: previous catalogs and mappings are unchanged")
     for channel, stats in (summary.get("extract") or {}).items():
         skipped = stats.get("skipped_by_reason") or {}
         skipped_text = (

@@ -75,7 +75,7 @@ def _report(shop, run_id):
     return frame.astype(object).where(frame.notna(), None)
 
 
-def test_catalog_step_maps_and_a_collapsed_catalog_is_blocked(sandbox, data_dirs):
+def test_catalog_step_maps_and_a_collapsed_catalog_is_blocked(sandbox, data_dirs, monkeypatch):
     shop = load_shops().get("acme")
     summary = run_catalog_step(shop, run_id="run-1")
     assert summary.status == "COMPLETED"
@@ -126,6 +126,21 @@ def test_catalog_step_maps_and_a_collapsed_catalog_is_blocked(sandbox, data_dirs
     assert reports == [("run-1",)]
     lines = "\n".join(catalog_summary_lines(error.summary.to_dict()))
     assert "stopped at catalog_checks" in lines and "shopify catalog checks FAILED" in lines
+
+    # A failure after promotion names its step and does not claim nothing was promoted.
+    sandbox.load(load_fixture(FIXTURE))
+
+    def broken_auto_map(*args, **kwargs):
+        raise RuntimeError("mapping exploded")
+
+    monkeypatch.setattr("tasks.mapping.auto_map", broken_auto_map)
+    with pytest.raises(CatalogStepError) as caught:
+        run_catalog_step(shop, run_id="run-3")
+    assert caught.value.step == "map"
+    assert str(caught.value) == "RuntimeError: mapping exploded"
+    assert caught.value.summary.promoted == {"tiktok": 4, "shopify": 3}
+    lines = "\n".join(catalog_summary_lines(caught.value.summary.to_dict()))
+    assert "stopped at map" in lines and "catalogs were promoted" in lines
 
 
 def test_sync_command_rejects_bad_step_and_unknown_shop(sandbox):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 
@@ -291,3 +292,27 @@ def test_schemas_match_the_staged_tables(tmp_path):
         assert columns == schema.names
     assert VARIANT_SCHEMA.field("price").type == pa.decimal128(18, 4)
     con.close()
+
+
+async def test_extract_both_reads_the_two_sides_concurrently():
+    started: set[str] = set()
+
+    class Side:
+        def __init__(self, channel, other):
+            self.channel, self.other = channel, other
+
+        async def iter_catalog(self):
+            started.add(self.channel)
+            await asyncio.sleep(0)
+            yield [_variant(f"{self.channel}-1", channel=self.channel)]
+            await asyncio.sleep(0)
+            # Run one after the other, the second side would not have started by now.
+            assert self.other in started, f"{self.other} had not started"
+            yield [_variant(f"{self.channel}-2", channel=self.channel)]
+
+    tiktok, store = await extract_both(
+        Side("tiktok", "shopify"), Side("shopify", "tiktok"), run_id="r", store_channel="shopify"
+    )
+    assert tiktok.variants.column("variant_id").to_pylist() == ["tiktok-1", "tiktok-2"]
+    assert store.variants.column("variant_id").to_pylist() == ["shopify-1", "shopify-2"]
+    assert (tiktok.channel, store.channel) == ("tiktok", "shopify")
