@@ -423,9 +423,13 @@ def _flow_run_name() -> str:
 def sync_catalog(shop: str, suggestions: bool = True) -> dict[str, Any]:
     """Import both catalogs of ``shop``, check them, map by seller SKU and publish reports.
 
-    ``suggestions``: add a likely store variant to unmapped SKUs in the report (a hint,
-    never applied). Ends Failed when a catalog check blocks or a step fails; the run
-    record (``runs`` table) names the step and the reason.
+    Ends Failed when a catalog check blocks or a step fails; the run record (``runs``
+    table) names the step and the reason.
+
+    Args:
+        shop: Shop id from the shops file.
+        suggestions: Suggest a likely store variant for unmapped SKUs in the report (a
+            hint for a person, never applied).
     """
     config = load_shops().get(shop)
     run_id = current_run_id()
