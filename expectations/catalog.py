@@ -83,7 +83,9 @@ def catalog_suite(
             meta=_meta(
                 "catalog_not_collapsed",
                 f"at least {floor} variants: no more than {max_drop:.0%} fewer than the "
-                f"{previous_variants or 0} of the previous accepted {channel} catalog",
+                f"{previous_variants} of the previous accepted {channel} catalog"
+                if previous_variants
+                else f"no previous accepted {channel} catalog to compare with",
             ),
         ),
     ]

@@ -311,7 +311,7 @@ def summary_markdown(summary: CatalogSummary) -> str:
                 "side": channel,
                 "check": c["check"],
                 "result": "passed" if c["passed"] else "FAILED",
-                "observed": c["observed"],
+                "observed": _observed_text(c["observed"]),
                 "meaning": c["message"],
             }
             for channel, check in summary.checks.items()
@@ -338,6 +338,13 @@ def summary_markdown(summary: CatalogSummary) -> str:
         for name, files in summary.reports.items():
             lines.append(f"- {name} ({files['rows']} rows): `{files['csv']}`, `{files['parquet']}`")
     return "\n".join(lines) + "\n"
+
+
+def _observed_text(observed: Any) -> str:
+    if isinstance(observed, dict) and "unexpected" in observed:
+        sample = ", ".join(str(v) for v in observed.get("sample") or [])
+        return f"{observed['unexpected']} rows" + (f" (e.g. {sample})" if sample else "")
+    return str(observed)
 
 
 def run_catalog_step(
