@@ -155,8 +155,9 @@ class PrefectEnv:
             raise AssertionError(f"prefect {' '.join(args)} exited {result.returncode}:\n{output}")
         return output
 
-    def start_server(self, *, cwd: Path, timeout: float = 240) -> Child:
-        """`prefect server start` on loopback with the UI; wait until /api/health answers."""
+    def start_server(self, *args: str, cwd: Path, timeout: float = 240) -> Child:
+        """`prefect server start` on loopback with the UI (plus ``args``); wait until
+        /api/health answers."""
         server = self.start(
             "server",
             "server",
@@ -167,6 +168,7 @@ class PrefectEnv:
             str(self.port),
             "--analytics-off",
             "--ui",
+            *args,
             cwd=cwd,
         )
         deadline = time.monotonic() + timeout

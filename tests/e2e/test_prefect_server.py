@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from sandbox.fixture import Fixture
 from sandbox.stack import sandbox_stack
@@ -70,6 +71,9 @@ FIXTURE = Fixture.model_validate(
     }
 )
 EXPECTED_UNMAPPED = {ORPHAN_ID: "SKU_NOT_FOUND", NO_SKU_ID: "MISSING_SKU"}
+PULL_STEP = {
+    "prefect.deployments.steps.set_working_directory": {"directory": "{{ $SKUBRIDGE_PROJECT_DIR }}"}
+}
 
 
 def _deployment() -> tuple[str, str]:
@@ -123,15 +127,32 @@ def _check_ui(ui_url: str, run_id: str, artifact_key: str, profile: Path) -> Non
             page.screenshot(path=str(SCREENSHOT), full_page=True)
 
 
+@pytest.fixture(scope="module")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectEnv]:
+    """A real Prefect server (SQLite, UI on) with the `skubridge` process work pool.
+
+    The scheduler is off: the fan-out schedules deployed by the second test must not start
+    runs on the worker of the first.
+    """
+    home = tmp_path_factory.mktemp("prefect-server")
+    prefect = PrefectEnv(home=home / "prefect-home", logs=home / "logs")
+    try:
+        prefect.start_server("--no-scheduler", cwd=home)
+        prefect.run("work-pool", "create", "skubridge", "--type", "process", cwd=home)
+        yield prefect
+    finally:
+        prefect.stop_all()
+
+
 def test_sync_shop_deployment_runs_on_a_worker_and_the_ui_shows_unmapped_products(
-    tmp_path: Path,
+    prefect_server: PrefectEnv, tmp_path: Path
 ) -> None:
     deployment, flow_name = _deployment()
     reason = ensure_chromium()
     if reason:
         pytest.skip(f"no browser for the UI check: {reason}")
 
-    prefect = PrefectEnv(home=tmp_path / "prefect-home", logs=tmp_path / "logs")
+    prefect = prefect_server
     with sandbox_stack(FIXTURE, throttle=False) as stack:
         shops_file = stack.write_shops_file(tmp_path / "shops.toml", [(SHOP, "shopify")])
         worker_env = {
@@ -141,12 +162,11 @@ def test_sync_shop_deployment_runs_on_a_worker_and_the_ui_shows_unmapped_product
             "SKUBRIDGE_REPORTS_DIR": str(tmp_path / "reports"),
             "SKUBRIDGE_PROJECT_DIR": str(ROOT),
         }
+        worker = None
         try:
-            prefect.start_server(cwd=tmp_path)
-            prefect.run("work-pool", "create", "skubridge", "--type", "process", cwd=tmp_path)
             prefect.run("--no-prompt", "deploy", "-n", deployment, cwd=ROOT)
-            prefect.start("worker", "worker", "start", "--pool", "skubridge", cwd=tmp_path,
-                          more=worker_env)  # fmt: skip
+            worker = prefect.start("worker", "worker", "start", "--pool", "skubridge",
+                                   cwd=tmp_path, more=worker_env)  # fmt: skip
             output = prefect.run(
                 "deployment", "run", f"{flow_name}/{deployment}", "--param", f"shop={SHOP}",
                 cwd=tmp_path,
@@ -157,13 +177,7 @@ def test_sync_shop_deployment_runs_on_a_worker_and_the_ui_shows_unmapped_product
                 spec = client.read_deployment_by_name(f"{flow_name}/{deployment}")
                 assert spec.work_pool_name == "skubridge"
                 # The pull step reached the server unresolved; the worker resolves it.
-                assert spec.pull_steps == [
-                    {
-                        "prefect.deployments.steps.set_working_directory": {
-                            "directory": "{{ $SKUBRIDGE_PROJECT_DIR }}"
-                        }
-                    }
-                ]
+                assert spec.pull_steps == [PULL_STEP]
                 run = _wait_for_final_state(client, run_id, RUN_TIMEOUT)
                 assert run.state.is_completed(), f"flow run ended {run.state_name}"
                 assert run.parameters["shop"] == SHOP
@@ -180,8 +194,41 @@ def test_sync_shop_deployment_runs_on_a_worker_and_the_ui_shows_unmapped_product
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n\nprocess logs:\n{prefect.logs_text()}") from exc
         finally:
-            prefect.stop_all()
+            if worker is not None:
+                worker.stop()  # and the flow-run processes it started
             shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
+
+
+def test_every_deployment_of_prefect_yaml_deploys_with_its_schedules(
+    prefect_server: PrefectEnv,
+) -> None:
+    """`prefect deploy --all` accepts the whole file, and the server holds what it says:
+    pool, pull step, tags, schedules with their parameters, fan-out concurrency limits."""
+    _deployment()
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    prefect_server.run("--no-prompt", "deploy", "--all", cwd=ROOT)
+    with _client(prefect_server.api_url) as client:
+        deployed = {d.name: d for d in client.read_deployments()}
+        for entry in config["deployments"]:
+            name = entry["name"]
+            assert name in deployed, f"{name} not deployed; server has {sorted(deployed)}"
+            spec = deployed[name]
+            assert spec.entrypoint == entry["entrypoint"]
+            assert spec.work_pool_name == "skubridge"
+            assert spec.pull_steps == [PULL_STEP]
+            assert spec.enforce_parameter_schema is True
+            assert set(entry["tags"]) <= set(spec.tags) and "skubridge" in spec.tags
+            assert spec.parameters == (entry.get("parameters") or {})
+            wanted = {s["slug"]: s.get("parameters", {}) for s in entry.get("schedules") or []}
+            got = {s.slug: s.parameters for s in spec.schedules}
+            assert got == wanted, name
+            limit = entry.get("concurrency_limit")
+            if limit:
+                assert spec.global_concurrency_limit.limit == limit["limit"], name
+                strategy = spec.concurrency_options.collision_strategy
+                assert str(getattr(strategy, "value", strategy)) == limit["collision_strategy"]
+            else:
+                assert spec.global_concurrency_limit is None, name
 
 
 def _table_artifacts(client: Any, run_id: str) -> dict[str, tuple[str, list[dict[str, Any]]]]:
