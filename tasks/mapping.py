@@ -53,6 +53,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from tasks.warehouse import sql
@@ -211,12 +212,12 @@ def _outcome(con: duckdb.DuckDBPyConnection, run_id: str, store_channel: str) ->
             "SELECT reason, count(*) FROM map_result WHERE reason IS NOT NULL GROUP BY ALL"
         ).fetchall()
     )
-    products = con.execute(
-        "SELECT tiktok_product_id, bool_and(method IS NOT NULL) AS mapped,"
-        " min(reason) FILTER (WHERE reason IS NOT NULL) AS any_reason"
-        " FROM map_result GROUP BY ALL"
-    ).df()
-    out.mapped_products = int(products["mapped"].sum()) if len(products) else 0
+    row = con.execute(
+        "SELECT count(*) FILTER (WHERE mapped) FROM"
+        " (SELECT bool_and(method IS NOT NULL) AS mapped FROM map_result"
+        "  GROUP BY tiktok_product_id)"
+    ).fetchone()
+    out.mapped_products = int(row[0]) if row else 0
     out.products_by_reason = dict(
         con.execute(
             "SELECT reason, count(*) FROM map_product WHERE reason IS NOT NULL GROUP BY ALL"
@@ -248,17 +249,19 @@ def build_mapping_report(
     """
     del run_id  # the report rows carry no run id; publish_report adds it
     frame = con.execute(sql("mapping/report")).df()
-    frame["suggestion"] = None
+    frame["suggestion"] = np.full(len(frame), None, dtype=object)
     if suggestions and len(frame):
         from tasks.suggest import suggest
 
         hints = suggest(con, store_channel=store_channel)
         if len(hints):
-            frame["suggestion"] = (
-                frame["tiktok_sku_id"].map(hints).where(frame["status"] == "unmapped", None)
-            )
-    frame = frame[REPORT_COLUMNS].astype(object)
-    return frame.where(frame.notna(), None)
+            hinted = frame["tiktok_sku_id"].map(hints).astype(object)
+            keep = hinted.notna() & (frame["status"] == "unmapped")
+            hinted[~keep] = None
+            frame["suggestion"] = hinted
+    # Missing values are pandas' own (NaN in string columns; None in `suggestion`):
+    # converting 1M rows to Python objects would cost more than the whole classification.
+    return frame[REPORT_COLUMNS]
 
 
 def map_stage(

@@ -61,8 +61,13 @@ def report(con, channel="shopify", run="r1", suggestions=False) -> pd.DataFrame:
 
 
 def by_sku(frame: pd.DataFrame) -> dict[str, tuple]:
+    def val(v):
+        return None if pd.isna(v) else v
+
     return {
-        r.tiktok_sku_id: (r.status, r.reason, r.method, r.store_product_id, r.store_variant_id)
+        r.tiktok_sku_id: tuple(
+            val(v) for v in (r.status, r.reason, r.method, r.store_product_id, r.store_variant_id)
+        )
         for r in frame.itertuples()
     }
 

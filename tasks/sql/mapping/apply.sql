@@ -5,26 +5,31 @@
 -- explains it: a side vanished, a seller SKU changed on either side, the product is now
 -- mapped by hand / to another variant, or the auto rules no longer hold (its reason code).
 INSERT INTO map_dropped
+WITH gone AS (
+    SELECT m.*, r.method AS new_method, r.reason AS new_reason
+    FROM mappings AS m
+    LEFT JOIN map_result AS r ON r.tiktok_sku_id = m.tiktok_sku_id
+    WHERE m.method = 'auto'
+      AND (r.method IS DISTINCT FROM 'auto'
+           OR r.store_variant_id IS DISTINCT FROM m.store_variant_id)
+)
 SELECT
-    m.tiktok_sku_id,
-    m.tiktok_product_id,
-    m.store_variant_id,
-    m.method,
+    g.tiktok_sku_id,
+    g.tiktok_product_id,
+    g.store_variant_id,
+    g.method,
     CASE
         WHEN t.tiktok_sku_id IS NULL THEN 'TIKTOK_SKU_GONE'
         WHEN s.store_variant_id IS NULL THEN 'STORE_VARIANT_GONE'
-        WHEN t.seller_sku IS DISTINCT FROM m.seller_sku
-            OR s.seller_sku IS DISTINCT FROM m.seller_sku THEN 'SKU_CHANGED'
-        WHEN r.method IN ('manual', 'csv') THEN 'REPLACED_BY_' || upper(r.method)
-        WHEN r.method = 'auto' THEN 'RELINKED'
-        ELSE coalesce(r.reason, 'UNMAPPED')
+        WHEN t.seller_sku IS DISTINCT FROM g.seller_sku
+            OR s.seller_sku IS DISTINCT FROM g.seller_sku THEN 'SKU_CHANGED'
+        WHEN g.new_method IN ('manual', 'csv') THEN 'REPLACED_BY_' || upper(g.new_method)
+        WHEN g.new_method = 'auto' THEN 'RELINKED'
+        ELSE coalesce(g.new_reason, 'UNMAPPED')
     END AS reason
-FROM mappings AS m
-LEFT JOIN map_tiktok AS t ON t.tiktok_sku_id = m.tiktok_sku_id
-LEFT JOIN map_store AS s ON s.store_variant_id = m.store_variant_id
-LEFT JOIN map_result AS r ON r.tiktok_sku_id = m.tiktok_sku_id
-WHERE m.method = 'auto'
-  AND (r.method IS DISTINCT FROM 'auto' OR r.store_variant_id IS DISTINCT FROM m.store_variant_id);
+FROM gone AS g
+LEFT JOIN map_tiktok AS t ON t.tiktok_sku_id = g.tiktok_sku_id
+LEFT JOIN map_store AS s ON s.store_variant_id = g.store_variant_id;
 
 INSERT INTO mapping_events
     (event_at, run_id, tiktok_sku_id, tiktok_product_id, store_variant_id, event, method, reason)
