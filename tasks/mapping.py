@@ -148,8 +148,8 @@ def auto_map(
 ) -> MapOutcome:
     """Classify every TikTok SKU and bring ``mappings`` in line (see the module docstring).
 
-    One transaction: links dropped and made, ``mapping_events`` rows for each, and the
-    classification in ``mapping_state`` for :func:`build_mapping_report`.
+    One transaction: links dropped and made, a ``mapping_events`` row for each, and the
+    reason of every unmapped SKU in ``mapping_state`` (read by :func:`build_mapping_report`).
     """
     if store_channel not in STORE_CHANNELS:
         raise ValueError(f"store_channel must be one of {STORE_CHANNELS}, not {store_channel!r}")
