@@ -1,10 +1,12 @@
 """The catalog sanity suite: is a freshly extracted catalog fit to replace the last one?
 
 Run on each side's staged extract (:func:`tasks.catalog.staged_frame`) before anything is
-promoted. Every check is blocking: a catalog with duplicate ids, rows without ids,
-non-positive prices or negative stock, or one that shrank far below (or to nothing from)
-the previous accepted catalog never replaces that catalog, so it can never zero a shop's
-stock or unmap its products.
+promoted. Every check is blocking: a catalog with duplicate ids, rows without ids, one
+that shrank far below (or to nothing from) the previous accepted catalog, or one where
+more than ``max_bad_value_share`` of the variants have a non-positive price or negative
+stock never replaces that catalog, so it can never zero a shop's stock or unmap its
+products. A few such variants are tolerated (a Shopify variant oversold to -2, a free gift
+at 0.00 are real): the plan never pushes a non-positive price and clamps stock at 0.
 
 The frame has the columns ``product_id, variant_id, seller_sku, price, quantity,
 min_location_quantity`` (price as float, quantity = sum over locations).
@@ -43,7 +45,11 @@ def min_variants(previous: int | None, max_drop: float) -> int:
 
 
 def catalog_suite(
-    channel: str, *, previous_variants: int | None, max_drop: float
+    channel: str,
+    *,
+    previous_variants: int | None,
+    max_drop: float,
+    max_bad_value_share: float = 0.0,
 ) -> gx.ExpectationSuite:
     """The suite for one side; ``previous_variants`` = variants of the last accepted snapshot."""
     floor = min_variants(previous_variants, max_drop)
@@ -62,17 +68,20 @@ def catalog_suite(
         ),
         gxe.ExpectColumnValuesToBeBetween(
             column="price",
+            mostly=1 - max_bad_value_share,
             min_value=0,
             strict_min=True,
             meta=_meta("prices_positive", "prices, where present, are above zero"),
         ),
         gxe.ExpectColumnValuesToBeBetween(
             column="quantity",
+            mostly=1 - max_bad_value_share,
             min_value=0,
             meta=_meta("quantities_not_negative", "summed stock of a variant is >= 0"),
         ),
         gxe.ExpectColumnValuesToBeBetween(
             column="min_location_quantity",
+            mostly=1 - max_bad_value_share,
             min_value=0,
             meta=_meta(
                 "location_quantities_not_negative", "stock at every location/warehouse is >= 0"
@@ -105,7 +114,12 @@ def catalog_suite(
 
 
 def check_catalog(
-    frame: pd.DataFrame, *, channel: str, previous_variants: int | None, max_drop: float
+    frame: pd.DataFrame,
+    *,
+    channel: str,
+    previous_variants: int | None,
+    max_drop: float,
+    max_bad_value_share: float = 0.0,
 ) -> SuiteResult:
     """Run the catalog suite on one side's staged frame."""
     missing = [c for c in FRAME_COLUMNS if c not in frame.columns]
@@ -117,5 +131,10 @@ def check_catalog(
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     for column in ("product_id", "variant_id", "seller_sku"):
         frame[column] = frame[column].astype(object)
-    suite = catalog_suite(channel, previous_variants=previous_variants, max_drop=max_drop)
+    suite = catalog_suite(
+        channel,
+        previous_variants=previous_variants,
+        max_drop=max_drop,
+        max_bad_value_share=max_bad_value_share,
+    )
     return run_suite(suite, frame)

@@ -188,11 +188,21 @@ def extract_catalogs(
 
 @task(name="check-catalogs", task_run_name="check-catalogs-{shop_id}", cache_policy=NO_CACHE)
 def check_catalogs(
-    shop_id: str, run_id: str, channels: list[str], max_drop: float
+    shop_id: str,
+    run_id: str,
+    channels: list[str],
+    max_drop: float,
+    max_bad_value_share: float = 0.0,
 ) -> dict[str, dict[str, Any]]:
     """Run the catalog suite on each staged side; on a blocking failure record rejections."""
     with open_shop(shop_id) as con:
-        checks = catalog.check_staged(con, run_id=run_id, channels=channels, max_drop=max_drop)
+        checks = catalog.check_staged(
+            con,
+            run_id=run_id,
+            channels=channels,
+            max_drop=max_drop,
+            max_bad_value_share=max_bad_value_share,
+        )
         if not all(c.passed for c in checks.values()):
             catalog.reject(con, run_id=run_id, checks=checks)
     for check in checks.values():
@@ -370,7 +380,12 @@ def run_catalog_step(
         summary.extract = _call(extract_catalogs, shop, run_id, client_options)
         step = STEP_CHECKS
         summary.checks = _call(
-            check_catalogs, shop.id, run_id, channels, shop.guards.max_catalog_drop
+            check_catalogs,
+            shop.id,
+            run_id,
+            channels,
+            shop.guards.max_catalog_drop,
+            shop.guards.max_bad_value_share,
         )
         if not all(check["passed"] for check in summary.checks.values()):
             raise CatalogStepError(step, _check_failure_text(summary.checks), summary)

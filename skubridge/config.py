@@ -166,6 +166,13 @@ class Guards(_Model):
     max_catalog_drop: float = Field(
         0.5, ge=0, le=1, description="Catalog size drop vs previous run."
     )
+    max_bad_value_share: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="Share of variants with a non-positive price or negative stock tolerated "
+        "before a catalog is refused (such prices are never pushed; stock is clamped at 0).",
+    )
 
 
 class Schedules(_Model):

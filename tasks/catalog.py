@@ -104,7 +104,12 @@ def staged_counts(
 
 
 def check_staged(
-    con: duckdb.DuckDBPyConnection, *, run_id: str, channels: Iterable[str], max_drop: float
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    channels: Iterable[str],
+    max_drop: float,
+    max_bad_value_share: float = 0.0,
 ) -> dict[str, ChannelCheck]:
     """Run the catalog suite on each side's staged extract; nothing is written."""
     checks: dict[str, ChannelCheck] = {}
@@ -117,6 +122,7 @@ def check_staged(
             channel=channel,
             previous_variants=previous.variants if previous else None,
             max_drop=max_drop,
+            max_bad_value_share=max_bad_value_share,
         )
         checks[channel] = ChannelCheck(channel, products, variants, previous, result)
     return checks

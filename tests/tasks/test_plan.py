@@ -217,3 +217,13 @@ def test_inactive_tiktok_product_is_reported_not_sent(con) -> None:
     assert {w.tiktok_sku_id for w in writes} == {"101002"}
     assert all(w.price is None and w.inventory is None for w in writes)
     assert all("SELLER_DEACTIVATED" in w.problem for w in writes)
+
+
+def test_non_positive_store_price_is_never_pushed(con) -> None:
+    fx = fixture()
+    fx.shopify.products[0].variants[1].price = Decimal("0.00")  # a free gift, or a typo
+    seed_from_fixture(con, fx)
+    plan = build_plan(con, shop(), DEFAULT_WAREHOUSE)
+    assert all(w.tiktok_sku_id != "101002" for w in plan.writes("price"))
+    # stock of that SKU is still planned from the store's stock
+    assert {w.tiktok_sku_id for w in plan.writes("inventory")} == {"101002"}

@@ -49,7 +49,10 @@ desired AS (
         t.currency AS tiktok_currency,
         v.price AS store_price,
         v.currency AS store_currency,
-        sb_desired_price(v.price, $markup_percent, $markup_fixed, $rounding) AS desired_price,
+        -- A non-positive store price (tolerated by the catalog checks) is never pushed.
+        CASE WHEN v.price > 0
+            THEN sb_desired_price(v.price, $markup_percent, $markup_fixed, $rounding)
+        END AS desired_price,
         ts.current_stock,
         coalesce(ss.available, 0) AS store_stock,
         sb_desired_stock(ss.available, $buffer_absolute, $buffer_percent, $zero_below,
