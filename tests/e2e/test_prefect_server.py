@@ -262,3 +262,104 @@ def _table_artifacts(client: Any, run_id: str) -> dict[str, tuple[str, list[dict
             rows = json.loads(data) if isinstance(data, str) else data
             tables[artifact.key] = (str(artifact.flow_run_id), rows)
     return tables
+
+
+def _docs_automation(block_id: str) -> str:
+    """The failure-alert automation exactly as docs/operations.md shows it."""
+    text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    start = text.index("name: skubridge-run-failed")
+    block = text[start : text.index("```", start)]
+    assert "<id printed above>" in block
+    return block.replace("<id printed above>", block_id)
+
+
+@contextmanager
+def _webhook_receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A loopback HTTP endpoint that records the JSON bodies posted to it."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            received.append(json.loads(body or b"{}"))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/alerts", received
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_failure_alert_automation_from_the_docs_notifies(
+    prefect_server: PrefectEnv, tmp_path: Path
+) -> None:
+    """The automation of docs/operations.md, created with `prefect automation create`,
+    sends one notification with the run's name, shop, error and UI link when a sync-shop
+    run fails (here: a shop that is not in the shops file)."""
+    deployment, flow_name = _deployment()
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    prefect = prefect_server
+    shops_file = tmp_path / "shops.toml"
+    shops_file.write_text("", encoding="utf-8")
+    worker = None
+    with _webhook_receiver() as (url, received):
+        try:
+            with temporary_settings({PREFECT_API_URL: prefect.api_url}):
+                # A stand-in for Slack: the same send-notification action, to loopback.
+                block_id = CustomWebhookNotificationBlock(
+                    name="alerts",
+                    url=url,
+                    json_data={"subject": "{{subject}}", "body": "{{body}}"},
+                    allow_private_urls=True,
+                ).save("skubridge-alerts", overwrite=True)
+            automation = tmp_path / "skubridge-alerts.yaml"
+            automation.write_text(_docs_automation(str(block_id)), encoding="utf-8")
+            prefect.run("automation", "create", "--from-file", str(automation), cwd=tmp_path)
+            prefect.run("--no-prompt", "deploy", "-n", deployment, cwd=ROOT)
+            worker_env = {
+                "SKUBRIDGE_SHOPS_FILE": str(shops_file),
+                "SKUBRIDGE_DATA_DIR": str(tmp_path / "data"),
+                "SKUBRIDGE_REPORTS_DIR": str(tmp_path / "reports"),
+                "SKUBRIDGE_PROJECT_DIR": str(ROOT),
+            }
+            worker = prefect.start("alert-worker", "worker", "start", "--pool", "skubridge",
+                                   cwd=tmp_path, more=worker_env)  # fmt: skip
+            output = prefect.run(
+                "deployment", "run", f"{flow_name}/{deployment}", "--param", "shop=ghost-shop",
+                cwd=tmp_path,
+            )  # fmt: skip
+            run_id = UUID_RE.findall(output.split("Created flow run", 1)[-1])[0]
+            with _client(prefect.api_url) as client:
+                run = _wait_for_final_state(client, run_id, RUN_TIMEOUT)
+            assert run.state.is_failed(), f"flow run ended {run.state_name}"
+            deadline = time.monotonic() + 120
+            while not received and time.monotonic() < deadline:
+                time.sleep(1)
+            assert received, "no notification within 120 s of the failed run"
+            time.sleep(3)  # a second notification would arrive now
+            assert len(received) == 1, received
+            (note,) = received
+            assert note["subject"] == f"skubridge: {run.name} Failed"
+            assert "Flow sync-shop, shop ghost-shop: Failed." in note["body"]
+            assert "ConfigError" in note["body"]
+            assert f"/runs/flow-run/{run_id}" in note["body"]
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n\nprocess logs:\n{prefect.logs_text()}") from exc
+        finally:
+            if worker is not None:
+                worker.stop()
