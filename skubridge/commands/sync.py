@@ -1,8 +1,10 @@
-"""`skubridge sync`: run the catalog step (extract, check, map, report) of one shop.
+"""`skubridge sync`: the whole cycle (or just the catalog step) of one shop, locally.
 
-The step runs as the ``sync-catalog`` Prefect flow, on Prefect's ephemeral API unless
-PREFECT_API_URL points at a server. :func:`run_catalog` is the piece a whole-cycle
-``sync`` calls for its catalog step.
+``--step all`` (default) runs the ``sync-shop`` flow: catalog -> push -> relay orders;
+``--step catalog`` runs only ``sync-catalog`` (extract, check, map, report). Flows run on
+Prefect's ephemeral API unless PREFECT_API_URL points at a server, so this is also the
+local equivalent of ``prefect deployment run 'sync-shop/sync-shop' --param shop=<id>``
+for rerunning one failed shop.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import typer
 
 from skubridge.config import SHOPS_FILE_ENV, ConfigError, load_shops
 
-STEPS = ("catalog",)
+STEPS = ("all", "catalog")
 
 
 def catalog_summary_lines(summary: dict[str, Any]) -> list[str]:
@@ -97,12 +99,70 @@ def run_catalog(
     }
 
 
+def run_cycle(
+    shop: str, *, dry_run: bool = False, force: bool = False, shops_file: Path | None = None
+) -> tuple[bool, dict[str, Any]]:
+    """Run the ``sync-shop`` flow for ``shop``; (completed, step outcomes from its run record).
+
+    Raises ConfigError for a bad shops file or unknown shop (checked before Prefect starts).
+    """
+    import json
+
+    load_shops(shops_file).get(shop)
+    if shops_file is not None:
+        os.environ[SHOPS_FILE_ENV] = str(shops_file)
+    from flows.sync_shop import sync_shop
+    from tasks.runs import last_run
+    from tasks.warehouse import open_shop
+
+    state = sync_shop(shop=shop, dry_run=dry_run, force=force, return_state=True)
+    with open_shop(shop) as con:
+        record = last_run(con, "sync-shop") or {}
+    steps = json.loads(record.get("summary") or "{}") if record else {}
+    if not steps and not state.is_completed():
+        error = state.result(raise_on_failure=False)
+        if isinstance(error, ConfigError):
+            raise error
+        steps = {"flow": {"status": "FAILED", "error": str(error)}}
+    return state.is_completed(), steps
+
+
+def cycle_summary_lines(shop: str, steps: dict[str, Any]) -> list[str]:
+    """Per-step lines of a whole-cycle run (catalog details, push and order counts)."""
+    lines: list[str] = []
+    for name, outcome in steps.items():
+        status = outcome.get("status")
+        result = outcome.get("result") or {}
+        if name == "catalog" and result:
+            lines += catalog_summary_lines(result)
+            continue
+        head = f"shop {shop}: {name} {status}"
+        if outcome.get("error"):
+            head += f": {outcome['error']}"
+        lines.append(head)
+        counts = result.get("counts") or {}
+        if counts:
+            lines.append("  " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
+        if result.get("report_dir"):
+            lines.append(f"  report: {result['report_dir']}")
+        for warning in result.get("warnings") or []:
+            lines.append(f"  warning: {warning}")
+    return lines
+
+
 def main(
     shop: str = typer.Option(..., "--shop", help="Shop id from the shops file."),
     step: str = typer.Option(
-        "catalog",
+        "all",
         "--step",
-        help="Which step to run: catalog (extract both catalogs, check, map, reports).",
+        help="all: the whole cycle (catalog, push, relay orders); "
+        "catalog: extract both catalogs, check, map, reports.",
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Push and relay compute and report but write nothing."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Let the push through a failed guard for this run only."
     ),
     suggestions: bool = typer.Option(
         True,
@@ -113,9 +173,9 @@ def main(
         None, "--shops-file", help="Shops file (default $SKUBRIDGE_SHOPS_FILE or shops.toml)."
     ),
 ) -> None:
-    """Run one shop's catalog step and print its summary and where the reports are.
+    """Run one shop's cycle (or catalog step) and print its summary and where reports are.
 
-    Exits 1 when a catalog check blocked the run or a step failed, 2 on a configuration
+    Exits 1 when a check or guard blocked the run or a step failed, 2 on a configuration
     error.
     """
     if step not in STEPS:
@@ -124,11 +184,16 @@ def main(
         )
         raise typer.Exit(code=2)
     try:
-        ok, summary = run_catalog(shop, suggestions=suggestions, shops_file=shops_file)
+        if step == "catalog":
+            ok, summary = run_catalog(shop, suggestions=suggestions, shops_file=shops_file)
+            lines = catalog_summary_lines(summary)
+        else:
+            ok, steps = run_cycle(shop, dry_run=dry_run, force=force, shops_file=shops_file)
+            lines = cycle_summary_lines(shop, steps)
     except ConfigError as exc:
         typer.echo(f"skubridge sync: {exc}", err=True)
         raise typer.Exit(code=2) from None
-    for line in catalog_summary_lines(summary):
+    for line in lines:
         typer.echo(line)
     if not ok:
         raise typer.Exit(code=1)

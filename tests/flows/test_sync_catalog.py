@@ -245,7 +245,7 @@ async def _artifacts(keys):
 
 @pytest.mark.usefixtures("prefect_api")
 def test_sync_command_runs_the_flow(sandbox, data_dirs):
-    result = runner.invoke(app, ["sync", "--shop", "acme", "--no-suggestions"])
+    result = runner.invoke(app, ["sync", "--shop", "acme", "--step", "catalog", "--no-suggestions"])
     assert result.exit_code == 0, result.output
     assert "shop acme: catalog sync COMPLETED" in result.stdout
     assert "tiktok: 4 variants of 3 products, 0 malformed records skipped" in result.stdout

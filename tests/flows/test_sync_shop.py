@@ -102,3 +102,17 @@ def test_failed_catalog_skips_push_but_relays_and_records_the_step(shopify_shop)
         assert con.execute("SELECT count(*) FROM mappings").fetchone()[0] > 0
     finally:
         con.close()
+
+
+def test_sync_command_runs_the_whole_cycle(shopify_shop):
+    from typer.testing import CliRunner
+
+    from skubridge.cli import app
+
+    result = CliRunner().invoke(app, ["sync", "--shop", "shop-a", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "shop shop-a: catalog sync COMPLETED" in out
+    assert "shop shop-a: push COMPLETED" in out
+    assert "shop shop-a: relay COMPLETED" in out
+    assert "mapping_report.csv" in out
