@@ -148,6 +148,18 @@ def _error_entry(body: Any) -> dict[str, Any]:
     return {}
 
 
+def _field(body: Any, name: str, operation: str) -> Any:
+    """A required field of a JSON object answer; a wrong shape is a malformed answer."""
+    value = body.get(name) if isinstance(body, dict) else None
+    if value in (None, ""):
+        raise MalformedResponseError(
+            f"answer has the wrong shape: no {name}",
+            marketplace=MARKETPLACE,
+            operation=operation,
+        )
+    return value
+
+
 def check_response(response: httpx.Response, operation: str) -> None:
     """Turn an SP-API answer into success or a typed error (envelope §1.3).
 
@@ -536,7 +548,7 @@ class AmazonClient:
             "/reports/2021-06-30/reports",
             body={"reportType": LISTINGS_REPORT, "marketplaceIds": [self.marketplace_id]},
         )
-        report_id = str(created["reportId"])
+        report_id = str(_field(created, "reportId", "createReport"))
         report = await self._wait_for_report(report_id)
         if report["processingStatus"] == "CANCELLED":
             # Amazon cancels a report that has no data (§2.2): the seller has no listings.
@@ -559,8 +571,9 @@ class AmazonClient:
         path = _path("reports", "2021-06-30", "reports", report_id)
         while True:
             report = await self._json("getReport", "GET", path)
-            status = str(report.get("processingStatus", "")).upper()
-            if status == "DONE" and report.get("reportDocumentId"):
+            status = str(_field(report, "processingStatus", "getReport")).upper()
+            if status == "DONE":
+                _field(report, "reportDocumentId", "getReport")  # DONE always names one (§2.2)
                 return report
             if status == "CANCELLED":
                 return {**report, "processingStatus": "CANCELLED"}
@@ -585,7 +598,7 @@ class AmazonClient:
         path = _path("reports", "2021-06-30", "documents", document_id)
         for attempt in (1, 2):
             document = await self._json("getReportDocument", "GET", path)
-            url = str(document["url"])
+            url = str(_field(document, "url", "getReportDocument"))
             _register_url_credentials(url)
 
             def build(url: str = url) -> httpx.Request:

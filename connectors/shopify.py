@@ -491,9 +491,8 @@ class ShopifyClient:
                     self._expected.pop("productVariants", None)  # that cost is not ours now
                     continue
                 raise
-            conn = data["productVariants"]
-            yield [self._variant(node, currency, wanted) for node in conn["nodes"]]
-            info = conn["pageInfo"]
+            nodes, info = _connection(data, "productVariants")
+            yield [self._variant(node, currency, wanted) for node in nodes]
             if not info.get("hasNextPage"):
                 return
             after = info.get("endCursor")
@@ -524,8 +523,10 @@ class ShopifyClient:
                 if q.get("name") == "available":
                     stock[loc] = int(q.get("quantity") or 0)
         product = node.get("product") or {}
-        if item.get("id"):
-            self.inventory_items[node["id"]] = item["id"]
+        # A node without an id becomes a row with an empty id: the extract skips and counts it.
+        variant_id = str(node.get("id") or "")
+        if item.get("id") and variant_id:
+            self.inventory_items[variant_id] = item["id"]
             if item.get("tracked") is False:
                 self.untracked_items.add(item["id"])
             else:
@@ -533,7 +534,7 @@ class ShopifyClient:
         return CatalogVariant(
             channel="shopify",
             product_id=product.get("id") or "",
-            variant_id=node["id"],
+            variant_id=variant_id,
             seller_sku=node.get("sku") or None,  # an unset SKU reads null (§1.7)
             title=product.get("title") or "",
             variant_title=node.get("title"),
@@ -644,9 +645,8 @@ class ShopifyClient:
         seen: set[str] = set()
         while True:
             data = await self.execute(operation, document, {**variables, "after": after})
-            conn = data[operation]
-            yield conn["nodes"]
-            info = conn["pageInfo"]
+            nodes, info = _connection(data, operation)
+            yield nodes
             if not info.get("hasNextPage"):
                 return
             after = info.get("endCursor")
@@ -859,6 +859,26 @@ def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _connection(
+    data: Mapping[str, Any], operation: str
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """``nodes`` and ``pageInfo`` of a connection field; a wrong shape is malformed."""
+    conn = data.get(operation)
+    nodes = conn.get("nodes") if isinstance(conn, dict) else None
+    info = conn.get("pageInfo") if isinstance(conn, dict) else None
+    if (
+        not isinstance(nodes, list)
+        or not all(isinstance(n, dict) for n in nodes)
+        or not isinstance(info, dict)
+    ):
+        raise MalformedResponseError(
+            f"answer has the wrong shape: {operation} is not a connection with nodes and pageInfo",
+            marketplace=MARKETPLACE,
+            operation=operation,
+        )
+    return nodes, info
 
 
 def _escape(value: str) -> str:

@@ -269,7 +269,11 @@ class TikTokClient:
                 continue
             payload = parse_json(response, marketplace=MARKETPLACE, operation=operation)
             data = payload.get("data")
-            return data if isinstance(data, dict) else {}
+            if data is None:
+                return {}  # some writes answer code 0 without data
+            if not isinstance(data, dict):
+                raise _malformed(operation, f"data is a {type(data).__name__}, not an object")
+            return data
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _refresh_once(self, expired_token: str) -> None:
@@ -401,13 +405,16 @@ class TikTokClient:
                 body=body,
             )
             pages += 1
-            total = int(data.get("total_count") or 0)
+            total = _count(data.get("total_count"), "product.search")
+            products = _objects(data.get("products"), "product.search", "products")
+            if not products and total and not data.get("next_page_token") and pages == 1:
+                raise _malformed("product.search", f"total_count is {total} but no products")
             if pages == 1:
                 if total > self._limit(page_size):
                     yield [], total
                     return
                 max_pages = math.ceil(total / page_size) + 5
-            yield list(data.get("products") or []), None
+            yield products, None
             token = data.get("next_page_token") or None
             if not token:
                 return
@@ -425,9 +432,11 @@ class TikTokClient:
         details = await self._sku_details(products) if self.catalog_options else {}
         out = []
         for product in products:
-            pid = str(product["id"])
-            for sku in product.get("skus") or []:
-                sid = str(sku["id"])
+            # A record without an id becomes a row with an empty id, which the extract skips
+            # and counts (MISSING_PRODUCT_ID / MISSING_VARIANT_ID) instead of crashing.
+            pid = str(product.get("id") or "")
+            for sku in _objects(product.get("skus"), "product.search", "skus"):
+                sid = str(sku.get("id") or "")
                 extra = details.get(sid, {})
                 opts = {
                     str(a.get("name")): str(a.get("value_name"))
@@ -623,6 +632,30 @@ class TikTokClient:
 
 
 # -- parsing helpers -------------------------------------------------------------------------
+def _malformed(operation: str, why: str) -> MalformedResponseError:
+    return MalformedResponseError(
+        f"answer has the wrong shape: {why}", marketplace=MARKETPLACE, operation=operation
+    )
+
+
+def _objects(value: Any, operation: str, name: str) -> list[dict[str, Any]]:
+    """A JSON array of objects (None reads as empty); anything else is a malformed answer."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise _malformed(operation, f"{name} is not a list of objects")
+    return value
+
+
+def _count(value: Any, operation: str) -> int:
+    if value in (None, ""):
+        return 0
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise _malformed(operation, f"total_count {str(value)[:40]!r} is not a number") from None
+
+
 def _money(value: Decimal) -> str:
     return format(value.quantize(Decimal("0.01")), "f")
 
