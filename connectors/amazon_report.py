@@ -83,7 +83,10 @@ def parse_listings_report(text: str) -> tuple[list[ReportRow], ParseStats]:
     All Listings report at all and treating it as an empty catalog would be wrong.
     """
     stats = ParseStats()
-    lines = text.splitlines()
+    # Rows end at LF or CRLF only: str.splitlines() would also break a row at U+2028, NEL,
+    # \x1c-\x1e, VT or FF inside a title, cutting the row in two.
+    newline = "\n" if "\n" in text or "\r" not in text else "\r"  # CR-only files too
+    lines = [line.removesuffix("\r") for line in text.split(newline)]
     if not lines or not lines[0].strip():
         return [], stats
     header = [name.strip().lower() for name in lines[0].split("\t")]
