@@ -178,9 +178,10 @@ def auto_map(
 
 
 def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
+    for name in ("map_tiktok", "map_store"):
+        con.execute(f"DROP VIEW IF EXISTS temp.{name}")
     for name in (
-        "map_tiktok",
-        "map_store",
+        "map_family",
         "map_store_by_sku",
         "map_dropped",
         "map_fixed",
@@ -190,6 +191,7 @@ def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
         "map_product",
         "map_winner",
         "map_result",
+        "map_auto_diff",
         "map_linked",
     ):
         con.execute(f"DROP TABLE IF EXISTS temp.{name}")

@@ -15,10 +15,11 @@ SELECT
     CASE WHEN s.sku_count = 1 THEN s.store_variant_id END AS match_variant_id,
     CASE WHEN s.sku_count = 1 THEN s.store_product_id END AS match_product_id,
     CASE WHEN s.sku_count = 1 THEN s.family END AS match_family,
-    CASE WHEN s.sku_count = 1 THEN s.family_size END AS match_family_size,
+    CASE WHEN s.sku_count = 1 THEN f.family_size END AS match_family_size,
     CASE WHEN s.sku_count = 1 THEN s.sku END AS match_sku
 FROM map_tiktok AS t
 LEFT JOIN map_store_by_sku AS s ON s.sku = t.sku
+LEFT JOIN map_family AS f ON f.family = s.family
 LEFT JOIN (
     SELECT sku FROM map_tiktok WHERE sku IS NOT NULL GROUP BY sku HAVING count(*) > 1
 ) AS d ON d.sku = t.sku;
@@ -64,6 +65,7 @@ WITH agg AS (
 )
 SELECT
     a.tiktok_product_id,
+    a.family_min AS target,
     f.tiktok_product_id IS NOT NULL AS fixed,
     CASE
         WHEN a.first_sku_reason = 1 THEN 'MISSING_SKU'
@@ -83,35 +85,42 @@ LEFT JOIN (SELECT DISTINCT tiktok_product_id FROM map_fixed) AS f
 
 -- Same-run competition for one store product (cannot arise while SKUs are unique on both
 -- sides, kept as a guard): the product already auto-linked to it wins, else the lowest
--- TikTok product id (string order); the others get STORE_PRODUCT_TAKEN.
+-- TikTok product id (string order); the others get STORE_PRODUCT_TAKEN. Only products
+-- mapping to one family can compete: a standalone Amazon listing carries a unique SKU, so
+-- it matches one TikTok SKU at most.
 CREATE OR REPLACE TEMP TABLE map_winner AS
 WITH cand AS (
+    SELECT tiktok_product_id, target
+    FROM map_product
+    WHERE reason IS NULL AND NOT fixed AND target IS NOT NULL
+),
+ranked AS (
     SELECT
-        k.tiktok_product_id,
-        k.match_product_id,
-        bool_or(m.tiktok_sku_id IS NOT NULL) AS incumbent
-    FROM map_sku AS k
-    JOIN map_product AS p
-        ON p.tiktok_product_id = k.tiktok_product_id AND p.reason IS NULL AND NOT p.fixed
-    LEFT JOIN mappings AS m
-        ON m.tiktok_sku_id = k.tiktok_sku_id
-        AND m.method = 'auto'
-        AND m.store_product_id = k.match_product_id
-    GROUP BY k.tiktok_product_id, k.match_product_id
+        c.tiktok_product_id,
+        c.target,
+        EXISTS (
+            SELECT 1 FROM mappings AS m
+            WHERE m.tiktok_product_id = c.tiktok_product_id
+              AND m.store_product_id = c.target AND m.method = 'auto'
+        ) AS incumbent
+    FROM cand AS c
+    SEMI JOIN (
+        SELECT target FROM cand
+        GROUP BY target HAVING min(tiktok_product_id) <> max(tiktok_product_id)
+    ) AS x ON x.target = c.target
 ),
 win AS (
     SELECT
-        match_product_id,
+        target,
         coalesce(
             min(tiktok_product_id) FILTER (WHERE incumbent), min(tiktok_product_id)
         ) AS winner
-    FROM cand
-    GROUP BY match_product_id
-    HAVING count(*) > 1
+    FROM ranked
+    GROUP BY target
 )
-SELECT DISTINCT c.tiktok_product_id
-FROM cand AS c JOIN win AS w ON w.match_product_id = c.match_product_id
-WHERE w.winner <> c.tiktok_product_id;
+SELECT DISTINCT r.tiktok_product_id
+FROM ranked AS r JOIN win AS w ON w.target = r.target
+WHERE w.winner <> r.tiktok_product_id;
 
 UPDATE map_product SET reason = 'STORE_PRODUCT_TAKEN'
 WHERE tiktok_product_id IN (SELECT tiktok_product_id FROM map_winner);
