@@ -15,6 +15,7 @@ from typing import Any
 from prefect import flow, task
 
 from connectors.errors import TransientError
+from flows.shop_lock import hold_shop
 from skubridge.config import load_shops
 from tasks.manual_map import map_product_by_hand
 from tasks.reports import artifact_key, markdown_artifact
@@ -59,7 +60,8 @@ def map_product(
     shop: str, tiktok_product_id: str, store_product_id: str, dry_run: bool = False
 ) -> dict[str, Any]:
     """Map TikTok product ``tiktok_product_id`` to store product ``store_product_id``."""
-    outcome = map_product_task(shop, tiktok_product_id, store_product_id, dry_run)
+    with hold_shop(shop):
+        outcome = map_product_task(shop, tiktok_product_id, store_product_id, dry_run)
     text = "\n".join(outcome["lines"])
     print(text)
     markdown_artifact(

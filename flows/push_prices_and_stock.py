@@ -32,6 +32,7 @@ from connectors.base import TikTokApi
 from connectors.errors import ThrottledError, TransientError
 from connectors.factory import tiktok_client
 from expectations.guards import GuardVerdict, check_plan
+from flows.shop_lock import hold_shop
 from skubridge.config import ShopConfig, load_shops
 from tasks.load import (
     DEFAULT_CONCURRENCY,
@@ -431,7 +432,8 @@ def push_prices_and_stock(shop: str, dry_run: bool = False, force: bool = False)
     guard blocked writes or writes failed after retries, naming the guard and its value.
     """
     config = load_shops().get(shop)
-    summary = push_task(config.id, current_run_id(), dry_run, force)
+    with hold_shop(config.id):
+        summary = push_task(config.id, current_run_id(), dry_run, force)
     print(
         f"push {shop}: "
         + ", ".join(f"{k} {v}" for k, v in summary["counts"].items())

@@ -14,6 +14,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from connectors.errors import TransientError
+from flows.shop_lock import hold_shop
 from skubridge.config import load_shops
 from tasks.relay import relay_run, summary_lines
 from tasks.runs import current_run_id
@@ -61,4 +62,5 @@ def relay_orders(shop: str, dry_run: bool = False) -> dict[str, Any]:
 
     ``dry_run``: classify and report only (no store orders, ledger or watermark changes).
     """
-    return relay_orders_step(shop, current_run_id(), dry_run)
+    with hold_shop(shop):
+        return relay_orders_step(shop, current_run_id(), dry_run)

@@ -4,7 +4,7 @@ Each shop gets its own flow run of ``deployment`` through ``run_deployment``, so
 spread over every worker of the work pool. A failed shop does not stop the others: the
 parent waits for all of them, publishes a summary artifact with each shop's outcome, and
 ends Failed (naming the shops) only after every child has finished. One shop never runs
-twice at once: ``sync-shop`` holds the per-shop concurrency limit ``shop-<id>``.
+twice at once: every per-shop flow holds the limit ``shop-<id>`` (:mod:`flows.shop_lock`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from prefect import flow, get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.deployments import run_deployment
 
-from flows.sync_shop import ensure_shop_limit
+from flows.shop_lock import ensure_shop_limit
 from skubridge.config import ConfigError, load_shops
 from tasks.reports import markdown_artifact, markdown_table, table_artifact
 
@@ -62,8 +62,7 @@ def sync_all(
     chosen = choose_shops(shops)
     started: dict[str, Any] = {}
     for shop in chosen:
-        if deployment.startswith("sync-shop/"):
-            ensure_shop_limit(shop)
+        ensure_shop_limit(shop)
         run = run_deployment(
             name=deployment,
             parameters={**(parameters or {}), "shop": shop},

@@ -10,23 +10,22 @@ keeps a ledger; the next run repairs what is left) and does not hide the others:
 - push failed (a guard blocked, writes failed) -> relay still runs.
 
 The ``runs`` row of this flow names the failed step(s) and why; the run ends Failed then.
-One shop never runs twice at once: the cycle holds the Prefect global concurrency limit
-``shop-<id>`` (limit 1, created on first use).
+One shop never runs twice at once: the cycle holds the shop's slot
+(:mod:`flows.shop_lock`); its subflows run inside that hold.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from prefect import flow, get_run_logger
-from prefect.concurrency.sync import concurrency
 
 from connectors.redact import install_log_redaction
 from flows.push_prices_and_stock import push_prices_and_stock
 from flows.relay_orders import relay_orders
+from flows.shop_lock import hold_shop
 from flows.sync_catalog import sync_catalog
 from skubridge.config import load_shops
 from tasks.reports import markdown_artifact, markdown_table
@@ -42,29 +41,6 @@ log = logging.getLogger("skubridge.flows.sync_shop")
 
 class SyncShopFailed(Exception):
     """At least one step of the cycle failed; the message names the steps and reasons."""
-
-
-def shop_limit_name(shop: str) -> str:
-    """Name of the global concurrency limit that keeps one shop to one cycle at a time."""
-    return f"shop-{shop}"
-
-
-def ensure_shop_limit(shop: str) -> None:
-    """Create the shop's global concurrency limit (limit 1) when it does not exist yet."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
-
-    name = shop_limit_name(shop)
-    with get_client(sync_client=True) as client:
-        try:
-            client.read_global_concurrency_limit_by_name(name)
-        except ObjectNotFound:
-            # Created by a concurrent run in the meantime: fine.
-            with contextlib.suppress(ObjectAlreadyExists):
-                client.create_global_concurrency_limit(
-                    GlobalConcurrencyLimitCreate(name=name, limit=1)
-                )
 
 
 def _run_name() -> str:
@@ -101,9 +77,8 @@ def sync_shop(
     run_id = current_run_id()
     with open_shop(config.id) as con:
         start_run(con, run_id=run_id, flow=FLOW_NAME, shop_id=config.id)
-    ensure_shop_limit(config.id)
     outcomes: dict[str, dict[str, Any]] = {}
-    with concurrency(shop_limit_name(config.id), occupy=1, timeout_seconds=3600, strict=False):
+    with hold_shop(config.id):
         if "catalog" in steps:
             state = sync_catalog(shop, return_state=True)
             outcomes["catalog"] = _outcome(state)
