@@ -41,10 +41,13 @@ def operation_of(request: httpx.Request) -> str:
 
 
 class Wire(httpx.AsyncBaseTransport):
-    """Forward to ``app`` unless ``override(request, operation)`` returns a response."""
+    """Forward to ``app`` (in process; real loopback HTTP when ``app`` is None, e.g. to a
+    ``sandbox_stack``) unless ``override(request, operation)`` returns a response."""
 
-    def __init__(self, app: Any, override: Override | None = None) -> None:
-        self.inner = httpx.ASGITransport(app=app)
+    def __init__(self, app: Any = None, override: Override | None = None) -> None:
+        self.inner: httpx.AsyncBaseTransport = (
+            httpx.ASGITransport(app=app) if app is not None else httpx.AsyncHTTPTransport()
+        )
         self.override = override
         self.calls: Counter[str] = Counter()
 
