@@ -119,7 +119,7 @@ def table_artifact(
     if len(frame) > max_rows:
         note += f"\n\nShowing {max_rows} of {len(frame)} rows."
     if files:
-        note += "\n\nFull report: " + ", ".join(f"`{f}`" for f in files)
+        note += "\n\nFull report:\n" + "\n".join(f"- `{f}`" for f in files)
     records = (
         shown.astype(object)
         .where(shown.notna(), None)
