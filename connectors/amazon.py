@@ -828,16 +828,24 @@ class AmazonClient:
         )
 
 
-def client_from_settings(settings: AmazonSettings, *, shop_id: str, **kwargs: Any) -> AmazonClient:
-    """An AmazonClient from :class:`skubridge.config.AmazonSettings`, resolving its secrets."""
+def client_from_settings(
+    settings: AmazonSettings, *, shop_id: str, file: Any = None, **kwargs: Any
+) -> AmazonClient:
+    """An AmazonClient from :class:`skubridge.config.AmazonSettings`, resolving its secrets
+    (errors name the shops ``file`` when given, the shop and the ``amazon.*`` field)."""
     from skubridge.config import resolve_secret
+
+    def secret(name: str) -> str:
+        return resolve_secret(
+            getattr(settings, name), shop_id=shop_id, field=f"amazon.{name}", file=file
+        )
 
     return AmazonClient(
         settings.endpoint,
         settings.lwa_url,
-        resolve_secret(settings.lwa_client_id, shop_id=shop_id, field="lwa_client_id"),
-        resolve_secret(settings.lwa_client_secret, shop_id=shop_id, field="lwa_client_secret"),
-        resolve_secret(settings.refresh_token, shop_id=shop_id, field="refresh_token"),
+        secret("lwa_client_id"),
+        secret("lwa_client_secret"),
+        secret("refresh_token"),
         settings.seller_id,
         settings.marketplace_id,
         shipping_speed=settings.shipping_speed,

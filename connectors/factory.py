@@ -20,7 +20,9 @@ def tiktok_client(shop: ShopConfig, **kwargs: Any) -> TikTokApi:
     tt = shop.tiktok
 
     def secret(field: str) -> str:
-        return resolve_secret(getattr(tt, field), shop_id=shop.id, field=f"tiktok.{field}")
+        return resolve_secret(
+            getattr(tt, field), shop_id=shop.id, field=f"tiktok.{field}", file=shop.source_file
+        )
 
     return TikTokClient(
         secret("app_key"),
@@ -42,11 +44,16 @@ def store_client(shop: ShopConfig, **kwargs: Any) -> StoreApi:
 
         settings = shop.shopify
         assert settings is not None  # guaranteed by ShopConfig validation
-        token = resolve_secret(settings.access_token, shop_id=shop.id, field="shopify.access_token")
+        token = resolve_secret(
+            settings.access_token,
+            shop_id=shop.id,
+            field="shopify.access_token",
+            file=shop.source_file,
+        )
         return ShopifyClient(
             settings.endpoint, token, location_ids=settings.location_ids or None, **kwargs
         )
     from connectors.amazon import client_from_settings
 
     assert shop.amazon is not None  # guaranteed by ShopConfig validation
-    return client_from_settings(shop.amazon, shop_id=shop.id, **kwargs)
+    return client_from_settings(shop.amazon, shop_id=shop.id, file=shop.source_file, **kwargs)

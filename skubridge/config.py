@@ -25,6 +25,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -203,6 +204,12 @@ class ShopConfig(_Model):
     guards: Guards = Guards()
     schedules: Schedules = Schedules()
     orders: OrderSettings = OrderSettings()
+    _file: Path | None = PrivateAttr(default=None)  # set by load_shops, named in errors
+
+    @property
+    def source_file(self) -> Path | None:
+        """The shops file this shop was read from (None when built in code)."""
+        return self._file
 
     @field_validator("id")
     @classmethod
@@ -277,25 +284,33 @@ def load_shops(path: str | os.PathLike[str] | None = None) -> ShopsFile:
         if shop.id in seen:
             raise ConfigError(f"{file}: {label}, field 'id': duplicate shop id")
         seen.add(shop.id)
+        shop._file = file
         shops.append(shop)
     return ShopsFile(path=file, shops=tuple(shops))
 
 
-def resolve_secret(ref: str, *, shop_id: str = "?", field: str = "?") -> str:
+def resolve_secret(
+    ref: str,
+    *,
+    shop_id: str = "?",
+    field: str = "?",
+    file: str | os.PathLike[str] | None = None,
+) -> str:
     """Return the value a secret reference points at (env var or Prefect Secret block).
 
-    Raises ConfigError naming the shop and field when it cannot be resolved; the value
-    itself never appears in any message.
+    Raises ConfigError naming the shops ``file`` (when known), the shop and the field when
+    it cannot be resolved; the value itself never appears in any message.
     """
+    where = f"{file}: " if file else ""
     try:
         kind, name = _check_secret_ref(ref).split(":", 1)
     except ValueError as exc:
-        raise ConfigError(f"shop '{shop_id}', field '{field}': {exc}") from None
+        raise ConfigError(f"{where}shop '{shop_id}', field '{field}': {exc}") from None
     if kind == "env":
         value = os.environ.get(name)
         if not value:
             raise ConfigError(
-                f"shop '{shop_id}', field '{field}': environment variable {name} is not set"
+                f"{where}shop '{shop_id}', field '{field}': environment variable {name} is not set"
             )
         return value
     try:
@@ -304,7 +319,7 @@ def resolve_secret(ref: str, *, shop_id: str = "?", field: str = "?") -> str:
         value = Secret.load(name).get()
     except Exception as exc:  # Prefect raises ValueError/ObjectNotFound variants
         raise ConfigError(
-            f"shop '{shop_id}', field '{field}': Prefect Secret block '{name}' "
+            f"{where}shop '{shop_id}', field '{field}': Prefect Secret block '{name}' "
             f"could not be loaded ({type(exc).__name__})"
         ) from None
     return str(value)
