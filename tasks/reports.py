@@ -47,7 +47,10 @@ def artifact_key(*parts: str) -> str:
 
 def run_report_dir(shop_id: str, run_id: str, root: str | os.PathLike[str] | None = None) -> Path:
     """``<root or $SKUBRIDGE_REPORTS_DIR or ./reports>/<shop>/<run>``, created owner-only."""
-    folder = Path(root or reports_dir()) / shop_id / run_id
+    base = Path(root or reports_dir())
+    # A reports folder created here is owner-only too (an existing one is left as it is).
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder = base / shop_id / run_id
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     for path in (folder, folder.parent):
         path.chmod(0o700)
