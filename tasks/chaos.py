@@ -659,12 +659,15 @@ class ChaosDriver:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
         root = logging.getLogger()
         root.addHandler(handler)
-        # Dropped-after-commit faults end in tracebacks of the emulators' server: expected.
-        logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
+        uvicorn_log = logging.getLogger("uvicorn.error")
+        uvicorn_level = uvicorn_log.level
         shops: list[ShopChaos] = []
         try:
             for index, store in enumerate(self.options.stores):
                 shops.append(ShopChaos(self, index, store))
+            # Dropped-after-commit faults end in tracebacks of the emulators' servers: expected
+            # (set after the servers started: uvicorn sets its level when it starts).
+            uvicorn_log.setLevel(logging.CRITICAL)
             self.shops_file.write_text(
                 "".join(s.stack.shop_toml(s.shop_id, s.store) for s in shops), encoding="utf-8"
             )
@@ -701,6 +704,7 @@ class ChaosDriver:
             handler.close()
             for s in shops:
                 s.stack.stop()
+            uvicorn_log.setLevel(uvicorn_level)
         return ChaosReport(
             self.options,
             self.workdir,

@@ -388,6 +388,8 @@ class ScanResult:
     outputs: int = 0
     chars: int = 0
     needles: int = 0
+    needle_kinds: dict[str, int] = field(default_factory=dict)  # kind -> values searched
+    labels: list[str] = field(default_factory=list)  # every output scanned
     hits: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -433,7 +435,7 @@ def _duckdb_texts(db: Path, scratch: Path) -> Iterator[tuple[str, str]]:
 
 def scan_outputs(texts: Iterable[tuple[str, str]], needles: list[Needle]) -> ScanResult:
     """Search every text (case-insensitively) for every needle."""
-    result = ScanResult(needles=len(needles))
+    result = ScanResult(needles=len(needles), needle_kinds=dict(Counter(n.kind for n in needles)))
     if not needles:
         return result
     kind = {n.text.lower(): n.kind for n in needles}
@@ -443,6 +445,7 @@ def scan_outputs(texts: Iterable[tuple[str, str]], needles: list[Needle]) -> Sca
     for label, text in texts:
         result.outputs += 1
         result.chars += len(text)
+        result.labels.append(label)
         found = Counter(kind[m.group(0).lower()] for m in pattern.finditer(text))
         result.hits += [(label, f"{k} x{n}") for k, n in sorted(found.items())]
     return result

@@ -152,6 +152,4 @@ def child_main(spec: dict[str, Any]) -> None:
     Path(spec["result"]).write_text(json.dumps(out, default=str), encoding="utf-8")
     sys.stdout.flush()
     sys.stderr.flush()
-    # Exit without interpreter teardown: nothing is left to flush, and the fork server's
-    # inherited atexit hooks are not this child's to run.
-    os._exit(0 if out.get("ok") else 1)
+    sys.exit(0 if out.get("ok") else 1)  # multiprocessing turns this into the exit code
