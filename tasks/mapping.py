@@ -177,6 +177,28 @@ def auto_map(
     return outcome
 
 
+def classify(
+    con: duckdb.DuckDBPyConnection, *, store_channel: str, run_id: str = "preview"
+) -> MapOutcome:
+    """What :func:`auto_map` would find, without changing anything (rolled back).
+
+    The pure map stage (normalise, join, classify); ``linked``/``dropped`` stay empty.
+    """
+    if store_channel not in STORE_CHANNELS:
+        raise ValueError(f"store_channel must be one of {STORE_CHANNELS}, not {store_channel!r}")
+    _set_vars(con, map_store_channel=store_channel, map_run_id=run_id, map_now=datetime.now(UTC))
+    con.execute("SET preserve_insertion_order = false")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for step in _STEPS[:-1]:
+            con.execute(sql(step))
+        return _outcome(con, run_id, store_channel, applied=False)
+    finally:
+        con.execute("ROLLBACK")
+        _drop_temps(con)
+        con.execute("RESET preserve_insertion_order")
+
+
 def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
     for name in ("map_tiktok", "map_store"):
         con.execute(f"DROP VIEW IF EXISTS temp.{name}")
@@ -197,7 +219,9 @@ def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
-def _outcome(con: duckdb.DuckDBPyConnection, run_id: str, store_channel: str) -> MapOutcome:
+def _outcome(
+    con: duckdb.DuckDBPyConnection, run_id: str, store_channel: str, *, applied: bool = True
+) -> MapOutcome:
     out = MapOutcome(run_id=run_id, store_channel=store_channel)
     row = con.execute(
         "SELECT count(*), count(DISTINCT tiktok_product_id), count(method) FROM map_result"
@@ -225,6 +249,8 @@ def _outcome(con: duckdb.DuckDBPyConnection, run_id: str, store_channel: str) ->
             "SELECT reason, count(*) FROM map_product WHERE reason IS NOT NULL GROUP BY ALL"
         ).fetchall()
     )
+    if not applied:
+        return out
     out.linked = int(con.execute("SELECT count(*) FROM map_linked").fetchone()[0])  # type: ignore[index]
     out.dropped = [
         DroppedLink(*r)

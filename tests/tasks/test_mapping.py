@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from tasks.mapping import REPORT_COLUMNS, auto_map, build_mapping_report
+from tasks.mapping import REPORT_COLUMNS, auto_map, build_mapping_report, classify
 from tasks.warehouse import connect, insert_frame
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -372,3 +372,19 @@ def test_amazon_standalone_listing_taken_per_listing(con):
 def test_rejects_unknown_store_channel(con):
     with pytest.raises(ValueError):
         auto_map(con, run_id="r1", store_channel="ebay")
+
+
+def test_classify_previews_without_writing(con):
+    load(
+        con,
+        tiktok("T1", ("t1a", "A")),
+        tiktok("T2", ("t2a", None)),
+        store("S1", ("v1", "A")),
+    )
+    preview = classify(con, store_channel="shopify")
+    assert preview.mapped_skus == 1 and preview.by_reason == {"MISSING_SKU": 1}
+    assert preview.linked == 0 and preview.dropped == []
+    for table in ("mappings", "mapping_events", "mapping_state"):
+        assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+    done = auto_map(con, run_id="r1", store_channel="shopify", now=T0)
+    assert (done.mapped_skus, done.by_reason) == (preview.mapped_skus, preview.by_reason)
