@@ -142,6 +142,7 @@ class TikTokOrder:
     shipping_fee: Decimal | None = None
     total: Decimal | None = None
     masked: bool = False
+    problem: str | None = None  # the order detail could not be read; such an order is never relayed
 
 
 @dataclass(frozen=True, slots=True)

@@ -627,8 +627,10 @@ class TikTokClient:
             data = await self._call(
                 "order.detail", "GET", "/order/202309/orders", params={"ids": ",".join(batch)}
             )
-            out.extend(parse_order(o) for o in data.get("orders") or [])
-        return out
+            out.extend(
+                _order_or_problem(o) for o in _objects(data.get("orders"), "order.detail", "orders")
+            )
+        return [o for o in out if o is not None]
 
 
 # -- parsing helpers -------------------------------------------------------------------------
@@ -738,12 +740,41 @@ def parse_address(raw: Mapping[str, Any] | None, email: str | None) -> tuple[Add
     return address, masked
 
 
+def _order_or_problem(raw: Mapping[str, Any]) -> TikTokOrder | None:
+    """``parse_order``, or for an order whose detail has the wrong shape a TikTokOrder that
+    only carries its id, status and ``problem`` (so the relay reports it and never sends it).
+    The problem text names the failure only, never a value (it may hold buyer data)."""
+    try:
+        return parse_order(raw)
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as exc:
+        order_id = raw.get("id")
+        if order_id in (None, ""):
+            log.warning("TikTok order detail without an id left out (%s)", type(exc).__name__)
+            return None
+        now = datetime.now(UTC)
+        status = raw.get("status")
+        log.warning(
+            "TikTok order %s: detail has the wrong shape (%s)", order_id, type(exc).__name__
+        )
+        return TikTokOrder(
+            id=str(order_id),
+            status=status if isinstance(status, str) else "",
+            create_time=now,
+            update_time=now,
+            currency="",
+            lines=(),
+            problem=f"order detail has the wrong shape ({type(exc).__name__})",
+        )
+
+
 def parse_order(raw: Mapping[str, Any]) -> TikTokOrder:
     """A :class:`TikTokOrder` from the API order object; one line per ``sku_id`` (§8.3)."""
     payment = raw.get("payment") or {}
     currency = payment.get("currency") or ""
     grouped: dict[str, list[Mapping[str, Any]]] = {}
     for item in raw.get("line_items") or []:
+        if item.get("sku_id") in (None, ""):
+            raise ValueError("line item without sku_id")
         grouped.setdefault(str(item.get("sku_id")), []).append(item)
     lines = []
     for sku_id, items in grouped.items():

@@ -93,6 +93,9 @@ CLOSED_STATUSES = frozenset(
     }
 )
 FBT = "FULFILLMENT_BY_TIKTOK"
+# Store quantities are 32-bit integers (Shopify GraphQL Int; Amazon MCF quantity): a line
+# outside 1..MAX_LINE_QUANTITY is malformed data, never sent.
+MAX_LINE_QUANTITY = 2**31 - 1
 
 Action = Literal["relay", "wait", "skip"]
 
@@ -174,6 +177,8 @@ def classify(
     up in the store); this function decides everything else.
     """
     warnings = (MASKED_BUYER,) if order.masked else ()
+    if order.problem:
+        return Verdict("wait", NOT_READY, details=(f"malformed order: {order.problem}",))
     if order.fulfillment_type == FBT:
         return Verdict("skip", NOT_FBA, warnings=(FULFILLED_BY_TIKTOK,))
     if order.status != AWAITING_SHIPMENT:
@@ -181,6 +186,16 @@ def classify(
         return Verdict(action, NOT_READY)
     if not order.lines:
         return Verdict("wait", NOT_READY, details=("order has no lines",))
+    bad = [ln for ln in order.lines if not 1 <= ln.quantity <= MAX_LINE_QUANTITY]
+    if bad:
+        names = ", ".join(f"{line_sku(ln.sku_id, ln.seller_sku)} x{ln.quantity}" for ln in bad)
+        return Verdict(
+            "wait", NOT_READY, details=(f"malformed order: quantity out of range: {names}",)
+        )
+    if order.recipient is None or not order.recipient.address1:
+        # Nothing to ship to (an AWAITING_SHIPMENT order always carries an address, masked
+        # or not, tiktok-shop.md §8.4): a store order would be unshippable.
+        return Verdict("wait", NOT_READY, details=("malformed order: no recipient address",))
     unmapped = [ln for ln in order.lines if ln.sku_id not in mapped]
     known_unmapped = ledger is not None and ledger.reason == UNMAPPED_LINE
     if not known_unmapped:
