@@ -18,7 +18,7 @@ from flows.sync_catalog import run_catalog_step
 from sandbox.fixture import load_fixture
 from sandbox.stack import sandbox_stack
 from skubridge.config import load_shops
-from tasks.manual_map import map_product_by_hand
+from tasks.manual_map import map_from_csv, map_product_by_hand
 from tasks.search import search_products
 from tasks.warehouse import open_shop
 
@@ -77,7 +77,7 @@ def _tables(con) -> set[str]:
     }
 
 
-async def test_hostile_strings_round_trip_and_map_exactly(shop):
+async def test_hostile_strings_round_trip_and_map_exactly(shop, tmp_path):
     stack, config = shop
     options = {"rate_scale": 0}
     summary = run_catalog_step(config, run_id="run-1", client_options=options)
@@ -165,9 +165,27 @@ async def test_hostile_strings_round_trip_and_map_exactly(shop):
     manual_csv = pd.read_csv(result.report_path, dtype=str, keep_default_na=False)
     assert len(manual_csv) == 1
 
+    # map from a CSV: the near-miss pair by its exact SKUs, an SQL fragment that names nothing
+    sheet = tmp_path / "map.csv"
+    pd.DataFrame(
+        {
+            "seller_sku": ["Case-SKU'", "x'; DELETE FROM mappings; --", NUL],
+            "store_sku": ["case-sku'", "case-sku'", NUL],
+        }
+    ).to_csv(sheet, index=False)
+    done = map_from_csv(config, sheet, run_id="csv-1")
+    results = done.results.set_index("row")
+    assert results.loc[2, "result"] == "mapped"
+    assert results.loc[3, "result"] != "mapped" and "no TikTok SKU" in results.loc[3, "reason"]
+    assert results.loc[4, "result"] == "mapped"  # the same pair again: still one link
+    with open_shop(config.id, read_only=True) as con:
+        assert _tables(con) == tables
+        count = con.execute("SELECT count(*) FROM mappings").fetchone()[0]
+    assert count == len(HOSTILE) + 2
+
     # the next catalog run keeps every link (the written SKU now matches exactly)
     second = run_catalog_step(config, run_id="run-2", client_options=options)
-    assert second.mapping["mapped_skus"] == len(HOSTILE) + 1
+    assert second.mapping["mapped_skus"] == len(HOSTILE) + 2
     with open_shop(config.id, read_only=True) as con:
         methods = dict(
             con.execute(
@@ -176,6 +194,7 @@ async def test_hostile_strings_round_trip_and_map_exactly(shop):
             ).fetchall()
         )
     assert methods[TO_MAP] == "manual" and methods[DROP] == "auto"
+    assert methods["Case-SKU'"] == "csv"
 
 
 AMAZON_TITLES = {
