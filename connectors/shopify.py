@@ -559,6 +559,12 @@ class ShopifyClient:
         async for row in self._jsonl(url):
             parent = row.pop("__parentId", None)
             if parent is None:
+                if not row.get("id"):  # a top-level node always carries its id (§2.3)
+                    raise MalformedResponseError(
+                        "bulk result variant line has no id",
+                        marketplace=MARKETPLACE,
+                        operation="bulkResult",
+                    )
                 variants[row["id"]] = row
                 item_id = (row.get("inventoryItem") or {}).get("id")
                 if item_id:
@@ -624,13 +630,20 @@ class ShopifyClient:
                     if not line.strip():
                         continue
                     try:
-                        yield json.loads(line)
+                        row = json.loads(line)
                     except json.JSONDecodeError:
                         raise MalformedResponseError(
                             "bulk result line is not JSON",
                             marketplace=MARKETPLACE,
                             operation="bulkResult",
                         ) from None
+                    if not isinstance(row, dict):
+                        raise MalformedResponseError(
+                            "bulk result line is not a JSON object",
+                            marketplace=MARKETPLACE,
+                            operation="bulkResult",
+                        )
+                    yield row
         except httpx.HTTPError as exc:
             raise TransientError(
                 f"bulk result download failed: {type(exc).__name__}",

@@ -445,3 +445,34 @@ async def test_a_page_of_100k_items_is_read_completely():
     assert variants.num_rows == 100_000 and stats.skipped == []
     assert calls.calls[TIKTOK_SEARCH] == 1
     assert variants.column("seller_sku")[99_999].as_py() == "SKU-99999"
+
+
+# ----- Shopify bulk results (JSONL) -------------------------------------------------------
+
+VARIANT_LINE = (
+    '{"id":"gid://shopify/ProductVariant/1","sku":"A","price":"1.00",'
+    '"product":{"id":"gid://shopify/Product/1","title":"T","status":"ACTIVE"}}'
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        VARIANT_LINE + "\n" + VARIANT_LINE[:40],  # cut off mid-line
+        VARIANT_LINE + "\n[1, 2]\n",  # a line that is not an object
+        VARIANT_LINE + '\n{"sku": "B", "price": "1.00"}\n',  # a row without an id
+        "<?xml version='1.0'?><Error><Code>AccessDenied</Code></Error>",
+    ],
+    ids=["truncated", "not-an-object", "no-id", "not-jsonl"],
+)
+async def test_shopify_bulk_result_that_is_malformed_fails_cleanly(body):
+    def override(request: httpx.Request, operation: str) -> httpx.Response | None:
+        if request.method == "GET" and not request.url.path.endswith("graphql.json"):
+            return httpx.Response(200, content=body.encode())
+        return None
+
+    client, _ = wire.shopify(FIXTURE, override, bulk_threshold=1, bulk_poll_interval=0.001)
+    async with client:
+        with pytest.raises(MalformedResponseError) as caught:
+            await wire.catalog(client)
+    assert_names(caught.value, "shopify", "bulkResult")

@@ -82,7 +82,7 @@ def tiktok(fixture: dict[str, Any], override: Override | None = None) -> tuple[T
 
 
 def shopify(
-    fixture: dict[str, Any], override: Override | None = None
+    fixture: dict[str, Any], override: Override | None = None, **kwargs: Any
 ) -> tuple[ShopifyClient, Wire]:
     """A Shopify client on an in-process emulator loaded with ``fixture``."""
     app = shopify_sandbox.create_app(load_fixture(fixture), throttle=False)
@@ -90,9 +90,7 @@ def shopify(
     client = ShopifyClient(
         "http://shop.test/admin/api/2026-04/graphql.json",
         shopify_sandbox.DEFAULT_ACCESS_TOKEN,
-        rate_scale=0,
-        retry=FAST,
-        transport=wire,
+        **{"rate_scale": 0, "retry": FAST, "transport": wire, **kwargs},
     )
     return client, wire
 
