@@ -422,7 +422,11 @@ class ShopifyClient:
         """The shop's currency code (read once)."""
         if self._currency is None:
             data = await self.execute("shop", SHOP_QUERY)
-            self._currency = str(data["shop"]["currencyCode"])
+            shop = data.get("shop")
+            code = shop.get("currencyCode") if isinstance(shop, dict) else None
+            if not isinstance(code, str) or not code:
+                raise _wrong_shape("shop", "no shop.currencyCode")
+            self._currency = code
         return self._currency
 
     async def locations(self) -> list[Warehouse]:
@@ -432,6 +436,8 @@ class ShopifyClient:
         out: list[Warehouse] = []
         async for nodes in self._pages("locations", LOCATIONS_QUERY, {"first": MAX_PAGE}):
             for node in nodes:
+                if not node.get("id"):
+                    raise _wrong_shape("locations", "a location without an id")
                 out.append(
                     Warehouse(
                         id=node["id"],
@@ -446,8 +452,11 @@ class ShopifyClient:
     async def variant_count(self, limit: int) -> tuple[int, str]:
         """``productVariantsCount`` capped at ``limit`` (count, EXACT|AT_LEAST)."""
         data = await self.execute("productVariantsCount", VARIANTS_COUNT_QUERY, {"limit": limit})
-        info = data["productVariantsCount"]
-        return int(info["count"]), str(info.get("precision") or "EXACT")
+        info = data.get("productVariantsCount")
+        count = info.get("count") if isinstance(info, dict) else None
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise _wrong_shape("productVariantsCount", "no whole-number count")
+        return count, str(info.get("precision") or "EXACT")
 
     async def iter_catalog(self) -> AsyncIterator[list[CatalogVariant]]:
         """Every variant with its stock per location, page by page.
@@ -872,6 +881,12 @@ def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _wrong_shape(operation: str, why: str) -> MalformedResponseError:
+    return MalformedResponseError(
+        f"answer has the wrong shape: {why}", marketplace=MARKETPLACE, operation=operation
+    )
 
 
 def _connection(

@@ -330,6 +330,8 @@ class TikTokClient:
                     marketplace=MARKETPLACE,
                     operation="authorization.shops",
                 )
+            if not shops[0].get("cipher"):
+                raise _malformed("authorization.shops", "the shop has no cipher")
             self.shop_cipher = str(shops[0]["cipher"])
             self.shop_id = str(shops[0].get("id") or "") or self.shop_id
             return self.shop_cipher
@@ -339,7 +341,7 @@ class TikTokClient:
         data = await self._call(
             "authorization.shops", "GET", "/authorization/202309/shops", shop_scoped=False
         )
-        return list(data.get("shops") or [])
+        return _objects(data.get("shops"), "authorization.shops", "shops")
 
     # -- catalog ------------------------------------------------------------------------
     async def iter_catalog(self, *, page_size: int = 100) -> AsyncIterator[list[CatalogVariant]]:
@@ -499,6 +501,9 @@ class TikTokClient:
     async def warehouses(self) -> list[Warehouse]:
         """The shop's warehouses (§6.3); inventory goes to ``SALES_WAREHOUSE`` ones."""
         data = await self._call("logistics.warehouses", "GET", "/logistics/202309/warehouses")
+        found = _objects(data.get("warehouses"), "logistics.warehouses", "warehouses")
+        if any(not w.get("id") for w in found):
+            raise _malformed("logistics.warehouses", "a warehouse without an id")
         return [
             Warehouse(
                 id=str(w["id"]),
@@ -507,7 +512,7 @@ class TikTokClient:
                 type=w.get("type"),
                 active=w.get("effect_status", "ENABLED") == "ENABLED",
             )
-            for w in data.get("warehouses") or []
+            for w in found
         ]
 
     # -- writes -------------------------------------------------------------------------

@@ -476,3 +476,55 @@ async def test_shopify_bulk_result_that_is_malformed_fails_cleanly(body):
         with pytest.raises(MalformedResponseError) as caught:
             await wire.catalog(client)
     assert_names(caught.value, "shopify", "bulkResult")
+
+
+# ----- the small reads around the catalog -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("operation", "data"),
+    [
+        ("shop", {"shop": None}),
+        ("shop", {"shop": {"name": "x"}}),
+        ("productVariantsCount", {"productVariantsCount": {"count": "many"}}),
+        ("productVariantsCount", {"productVariantsCount": []}),
+        (
+            "locations",
+            {"locations": {"nodes": [{"name": "Main"}], "pageInfo": {"hasNextPage": False}}},
+        ),
+    ],
+    ids=["shop-null", "shop-no-currency", "count-text", "count-list", "location-no-id"],
+)
+async def test_shopify_catalog_preamble_of_wrong_shape(operation, data):
+    client, _ = wire.shopify(FIXTURE, when(operation, graphql(data)))
+    async with client:
+        with pytest.raises(MalformedResponseError) as caught:
+            await wire.catalog(client)
+    assert_names(caught.value, "shopify", operation)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"shops": "all"}, {"shops": [{"id": "7495000000000000001", "name": "no cipher"}]}],
+    ids=["shops-text", "shop-without-cipher"],
+)
+async def test_tiktok_authorized_shops_of_wrong_shape(data):
+    client, _ = wire.tiktok(FIXTURE, when("/authorization/202309/shops", tiktok_envelope(data)))
+    client.shop_cipher = None  # discover it
+    async with client:
+        with pytest.raises(MalformedResponseError) as caught:
+            await wire.catalog(client)
+    assert_names(caught.value, "tiktok", "authorization.shops")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"warehouses": {"id": "1"}}, {"warehouses": [{"name": "no id"}]}],
+    ids=["object", "no-id"],
+)
+async def test_tiktok_warehouses_of_wrong_shape(data):
+    client, _ = wire.tiktok(FIXTURE, when("/logistics/202309/warehouses", tiktok_envelope(data)))
+    async with client:
+        with pytest.raises(MalformedResponseError) as caught:
+            await client.warehouses()
+    assert_names(caught.value, "tiktok", "logistics.warehouses")
