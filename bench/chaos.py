@@ -150,6 +150,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", type=int, default=300, help="TikTok variants per shop")
     parser.add_argument("--max-reruns", type=int, default=6, help="faulted reruns per shop")
     parser.add_argument("--rate-scale", type=float, default=5.0)
+    parser.add_argument(
+        "--kill-at",
+        default="push,relay,catalog,delay",
+        help="comma-separated kill points: push, relay, catalog, delay",
+    )
+    parser.add_argument(
+        "--pending-grace",
+        type=float,
+        default=0.0,
+        help="relay PENDING grace in seconds (>0 shows what the checks catch)",
+    )
     parser.add_argument("--workdir", type=Path, help="keep outputs here (default: a temp dir)")
     parser.add_argument("--json", type=Path, help="also write the report as JSON here")
     parser.add_argument("--no-docs", action="store_true", help="do not update docs/BENCHMARKS.md")
@@ -168,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         max_reruns=args.max_reruns,
         rate_scale=args.rate_scale,
         workdir=workdir,
+        kill_kinds=tuple(k.strip() for k in args.kill_at.split(",") if k.strip()),
+        pending_grace_s=args.pending_grace,
     )
     report = run_chaos(options)
     print("\n".join(report.summary_lines()))

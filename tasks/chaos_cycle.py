@@ -123,6 +123,19 @@ def run_cycle(
     return out
 
 
+def _thread_lock_for_progress_bars() -> None:
+    """GX's progress bars (tqdm) create a multiprocessing lock, registered with the driver's
+    resource tracker; a SIGKILLed child never unregisters it, and the tracker warns about
+    "leaked semaphores" at exit. This child is one process: a thread lock does."""
+    import threading
+
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - GX brings tqdm
+        return
+    tqdm.set_lock(threading.RLock())
+
+
 def _timed(results: dict[str, Any], step: str, since: float) -> None:
     if step in results:
         results[step]["seconds"] = round(time.monotonic() - since, 2)
@@ -139,6 +152,7 @@ def child_main(spec: dict[str, Any]) -> None:
     os.dup2(fd, 2)
     os.close(fd)
     os.environ.update(spec["env"])
+    _thread_lock_for_progress_bars()
     try:
         out = run_cycle(
             spec["shop"],
