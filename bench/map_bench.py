@@ -244,6 +244,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 flush=True,
             )
         assert outcome is not None
+        results["runs_s"] = {
+            "classify": [round(v, 3) for v in pure],
+            "auto_map": [round(v, 3) for v in first],
+            "auto_map_rerun": [round(v, 3) for v in rerun],
+            "report": [round(v, 3) for v in report],
+        }
         results["classify_s"] = round(statistics.median(pure), 3)
         results["auto_map_s"] = round(statistics.median(first), 3)
         results["auto_map_rerun_s"] = round(statistics.median(rerun), 3)
@@ -266,6 +272,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         pandas_counts = {str(k): int(v) for k, v in reasons.value_counts().items()}
         if pandas_counts != outcome.by_reason:
             raise SystemExit(f"pandas and DuckDB disagree: {pandas_counts} vs {outcome.by_reason}")
+        results["runs_s"]["pandas"] = [round(v, 3) for v in pandas_runs]
         results["pandas_s"] = round(statistics.median(pandas_runs), 3)
         results["ratio_vs_pandas"] = round(results["pandas_s"] / results["classify_s"], 1)
         results["loadavg_end"] = os.getloadavg()
@@ -304,6 +311,10 @@ def markdown(r: dict[str, Any]) -> str:
     load = ", ".join(f"{a:.1f}" for a in r["loadavg_start"])
     load_end = ", ".join(f"{a:.1f}" for a in r["loadavg_end"])
     sug = f"{r['suggest_variants']:,} x {r['suggest_variants']:,}"
+    per_run = "\n".join(
+        f"- {name} per run (s): {', '.join(str(v) for v in values)}"
+        for name, values in r.get("runs_s", {}).items()
+    )
     return f"""{SECTION}
 
 Auto-map (DuckDB SQL, `tasks/mapping.py`) on generated catalogs with every anomaly kind
@@ -326,6 +337,7 @@ Auto-map (DuckDB SQL, `tasks/mapping.py`) on generated catalogs with every anoma
 | steady-state map step (auto_map rerun + report) | {r["map_stage_s"]} |
 | map stage with suggestions on, {sug} (auto_map + report) | {r["suggest_stage_s"]} |
 
+{per_run}
 - Classification vs pandas: **{r["ratio_vs_pandas"]}x** faster (goal >= 5x: {goal_ratio});
   the per-reason counts of both are equal (the bench stops otherwise).
 - Classification <= 2 s at 1M x 1M without suggestions: {goal_time}. Writing ~1M links
