@@ -37,6 +37,7 @@ import signal
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -62,6 +63,7 @@ NEW_ORDER_STATUS_MIX = {
 # Store-order creation per store: the operation names the emulators count.
 CREATE_OPERATION = {"shopify": "orderCreate", "amazon": "createFulfillmentOrder"}
 TIKTOK_WRITES = ("product.update_inventory", "product.update_price")
+MIN_STOCK = 10  # store units a mapped SKU keeps before it is ordered again (see add_orders)
 
 
 @dataclass
@@ -288,6 +290,13 @@ class ShopChaos:
             historical_orders=opts.historical_orders,
         )
         self.cycle_seconds = 10.0  # estimate for delay kills, refined by the map run
+        expected = self.scenario.manifest.expected
+        mapped = expected[expected["status"] == "mapped"]
+        # TikTok SKU id -> store variant id (Amazon: seller SKU) of the expected mapping
+        self.store_variant = dict(
+            zip(mapped["tiktok_sku_id"], mapped["store_variant_id"], strict=True)
+        )
+        self.picks: Counter[str] = Counter()  # order lines per store variant so far
 
     # -- emulator helpers ------------------------------------------------------------------
     def requests(self, name: str) -> dict[str, int]:
@@ -321,18 +330,33 @@ class ShopChaos:
         Lines come mostly (90 %) from SKUs the store can take (mapped; Amazon: FBA), else
         from any ACTIVATE SKU, so that unmapped, MFN and mixed orders occur too; statuses
         per :data:`NEW_ORDER_STATUS_MIX`, 15 % shipped by TikTok, 5 % fulfilled by TikTok.
+
+        A mapped SKU is only ordered while its store variant has stock for it (at least
+        ``MIN_STOCK`` plus 2 units per earlier order line): Shopify orders decrement stock
+        below zero, and oversold variants beyond ``guards.max_bad_value_share`` would
+        (rightly) block the catalog step, which is not what this suite is about.
         """
         if n <= 0:
             return
+        available = self.store_available()
+
+        def usable(sku: str) -> bool:
+            vid = self.store_variant.get(sku)
+            return vid is None or available.get(vid, 0) >= MIN_STOCK + 2 * self.picks[vid]
+
         relayable, every = self.sku_pools()
         orders = []
         for _ in range(n):
             picks: list[str] = []
             for _ in range(self.rng.choice((1, 1, 2, 3))):
-                pool = relayable if self.rng.random() < 0.9 else every
-                sku = self.rng.choice(pool)
-                if sku not in picks:
+                pool = [s for s in (relayable if self.rng.random() < 0.9 else every) if usable(s)]
+                sku = self.rng.choice(pool) if pool else None
+                if sku is not None and sku not in picks:
                     picks.append(sku)
+                    if sku in self.store_variant:
+                        self.picks[self.store_variant[sku]] += 1
+            if not picks:
+                continue
             orders.append(
                 {
                     "status": _pick(self.rng, NEW_ORDER_STATUS_MIX),
@@ -343,8 +367,13 @@ class ShopChaos:
                     "lines": [{"sku_id": s, "quantity": self.rng.randint(1, 2)} for s in picks],
                 }
             )
-        ids = self.stack.admin("tiktok", "POST", "orders", json=orders)["ids"]
+        ids = self.stack.admin("tiktok", "POST", "orders", json=orders)["ids"] if orders else []
         self.outcome.orders_created += len(ids)
+
+    def store_available(self) -> dict[str, int]:
+        """Store variant id -> available units now (store emulator state)."""
+        state = self.stack.emulator(self.store).snapshot()
+        return {vid: v[1] for vid, v in checks.store_values(self.store, state).items()}
 
     def sku_pools(self) -> tuple[list[str], list[str]]:
         """(TikTok SKUs the store can take: mapped, on Amazon FBA; every ACTIVATE SKU)."""
@@ -375,7 +404,10 @@ class ShopChaos:
         picked = self.rng.sample(variants, k=max(1, int(len(variants) * share)))
         for vid in picked:
             price_factor = Decimal(str(round(self.rng.uniform(0.9, 1.1), 3)))
-            stock = 0 if self.rng.random() < 0.05 else self.rng.randint(1, 80)
+            if self.picks[vid]:  # ordered before: keep enough for those orders
+                stock = self.rng.randint(MIN_STOCK + 2 * self.picks[vid], 90)
+            else:
+                stock = 0 if self.rng.random() < 0.05 else self.rng.randint(1, 80)
             change_price, change_stock = self.rng.choice([(1, 0), (0, 1), (1, 1)])
             if self.store == "shopify":
                 self._edit_shopify(
