@@ -14,7 +14,7 @@ from typing import Any
 
 from prefect import flow, task
 
-from connectors.errors import TransientError
+from flows.retry import retry_on_transient
 from flows.shop_lock import hold_shop
 from skubridge.config import load_shops
 from tasks.manual_map import map_product_by_hand
@@ -23,18 +23,7 @@ from tasks.reports import artifact_key, markdown_artifact
 FLOW_NAME = "map-product"
 
 
-def _transient_only(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry only transient API errors (reference/prefect.md §7); setting SKUs is repeatable."""
-    try:
-        state.result()
-    except TransientError:
-        return True
-    except Exception:
-        return False
-    return False
-
-
-@task(retries=3, retry_delay_seconds=[2, 8, 30], retry_condition_fn=_transient_only)
+@task(retries=3, retry_delay_seconds=[2, 8, 30], retry_condition_fn=retry_on_transient)
 def map_product_task(
     shop: str, tiktok_product_id: str, store_product_id: str, dry_run: bool
 ) -> dict[str, Any]:

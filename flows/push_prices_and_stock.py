@@ -29,9 +29,9 @@ import duckdb
 from prefect import flow, task
 
 from connectors.base import TikTokApi
-from connectors.errors import ThrottledError, TransientError
 from connectors.factory import tiktok_client
 from expectations.guards import GuardVerdict, check_plan
+from flows.retry import retry_on_transient
 from flows.shop_lock import hold_shop
 from skubridge.config import ShopConfig, load_shops
 from tasks.load import (
@@ -384,17 +384,6 @@ def summary_lines(outcome: PushOutcome) -> list[str]:
     return lines
 
 
-def _transient_only(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry the task only for transient API errors (reference/prefect.md §7)."""
-    try:
-        state.result()
-    except (TransientError, ThrottledError):
-        return True
-    except Exception:
-        return False
-    return False
-
-
 def _flow_run_name() -> str:
     from prefect.runtime import flow_run
 
@@ -410,7 +399,7 @@ def _flow_run_name() -> str:
     task_run_name="push-{shop_id}",
     retries=2,
     retry_delay_seconds=[5, 30],
-    retry_condition_fn=_transient_only,
+    retry_condition_fn=retry_on_transient,
 )
 def push_task(shop_id: str, run_id: str, dry_run: bool, force: bool) -> dict[str, Any]:
     """The push step as a task (no task retries: the connector retries transient errors,

@@ -13,29 +13,18 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from connectors.errors import TransientError
+from flows.retry import retry_on_transient
 from flows.shop_lock import hold_shop
 from skubridge.config import load_shops
 from tasks.relay import relay_run, summary_lines
 from tasks.runs import current_run_id
 
 
-def _transient_only(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry the relay task on transient marketplace errors only (prefect.md §7)."""
-    try:
-        state.result()
-    except TransientError:
-        return True
-    except Exception:
-        return False
-    return False
-
-
 @task(
     name="relay-orders-step",
     retries=2,
     retry_delay_seconds=[10, 60],
-    retry_condition_fn=_transient_only,
+    retry_condition_fn=retry_on_transient,
     cache_policy=NO_CACHE,
 )
 def relay_orders_step(shop: str, run_id: str, dry_run: bool = False) -> dict[str, Any]:

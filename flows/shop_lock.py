@@ -50,8 +50,13 @@ def holds(shop: str) -> bool:
 
 
 @contextmanager
-def hold_shop(shop: str, *, timeout_seconds: float = HOLD_TIMEOUT_SECONDS) -> Iterator[None]:
-    """Hold the shop's slot for the block (waits while another flow of the shop runs)."""
+def hold_shop(shop: str, *, timeout_seconds: float | None = None) -> Iterator[None]:
+    """Hold the shop's slot for the block (waits while another flow of the shop runs).
+
+    Raises TimeoutError after ``timeout_seconds`` (default HOLD_TIMEOUT_SECONDS) of waiting.
+    """
+    if timeout_seconds is None:
+        timeout_seconds = HOLD_TIMEOUT_SECONDS
     if holds(shop):
         yield
         return

@@ -33,9 +33,10 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
-from connectors.errors import TransientError
 from connectors.factory import store_client, tiktok_client
 from connectors.redact import install_log_redaction
+from flows.retry import retry_on_transient
+from flows.shop_lock import hold_shop
 from skubridge.config import ShopConfig, load_shops
 from tasks import catalog
 from tasks.extract import extract_both, land_staged
@@ -128,17 +129,6 @@ def _run_coroutine(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return asyncio.run(factory())
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(lambda: asyncio.run(factory())).result()
-
-
-def retry_on_transient(task_: Any, task_run: Any, state: Any) -> bool:
-    """Prefect ``retry_condition_fn``: retry only connector errors marked transient."""
-    try:
-        state.result()
-    except TransientError:
-        return True
-    except Exception:
-        return False
-    return False
 
 
 def store_channel(shop: ShopConfig) -> str:
@@ -453,7 +443,15 @@ def sync_catalog(shop: str, suggestions: bool = True) -> dict[str, Any]:
         suggestions: Suggest a likely store variant for unmapped SKUs in the report (a
             hint for a person, never applied).
     """
+    install_log_redaction()
     config = load_shops().get(shop)
+    with hold_shop(config.id):
+        return _run_recorded(config, suggestions)
+
+
+def _run_recorded(config: ShopConfig, suggestions: bool) -> dict[str, Any]:
+    """The catalog step with its run record (start, then COMPLETED or FAILED + step)."""
+    shop = config.id
     run_id = current_run_id()
     with open_shop(shop) as con:
         start_run(con, run_id=run_id, flow=FLOW_NAME, shop_id=shop)

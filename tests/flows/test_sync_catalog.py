@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.errors import AuthError, FatalError, ThrottledError, TransientError
+from flows.retry import retry_on_transient
 from flows.sync_catalog import (
     CatalogStepError,
     extract_catalogs,
-    retry_on_transient,
     run_catalog_step,
     sync_catalog,
 )
