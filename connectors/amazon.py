@@ -67,7 +67,7 @@ from connectors.errors import (
     ThrottledError,
     TransientError,
 )
-from connectors.http import HttpLayer, RateLimit, RetryPolicy, json_bytes, parse_json
+from connectors.http import ClientBase, HttpLayer, RateLimit, RetryPolicy, json_bytes, parse_json
 from connectors.redact import install_log_redaction, redact, register_secret
 
 if TYPE_CHECKING:
@@ -200,7 +200,7 @@ def check_response(response: httpx.Response, operation: str) -> None:
     raise FatalError(text, **kwargs)
 
 
-class AmazonClient:
+class AmazonClient(ClientBase):
     """Amazon seller account (one marketplace) as a :class:`connectors.base.StoreApi`."""
 
     kind: StoreKind = "amazon"
@@ -257,21 +257,6 @@ class AmazonClient:
         self.families = families
         self.last_families: FamilyIndex | None = None
         self._family_calls = 0
-
-    async def __aenter__(self) -> AmazonClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self.http.aclose()
-
-    @property
-    def calls(self) -> dict[str, int]:
-        """Requests sent so far per operation (retries included), e.g. for run reports."""
-        return dict(self.http.calls)
 
     # ----- auth -------------------------------------------------------------------------
     async def access_token(self, *, stale: str | None = None) -> str:

@@ -24,7 +24,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import stamina
@@ -255,3 +255,25 @@ class HttpLayer:
                 marketplace=self.marketplace,
                 operation=operation,
             )
+
+
+class ClientBase:
+    """What every marketplace client shares: its :class:`HttpLayer`, ``async with`` and the
+    per-operation call counts (for run reports and benchmarks)."""
+
+    http: HttpLayer
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self.http.aclose()
+
+    @property
+    def calls(self) -> dict[str, int]:
+        """Requests sent so far per operation (retries included)."""
+        return dict(self.http.calls)

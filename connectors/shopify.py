@@ -37,7 +37,7 @@ from connectors.errors import (
     ThrottledError,
     TransientError,
 )
-from connectors.http import HttpLayer, RetryPolicy, json_bytes, parse_json, retry_after
+from connectors.http import ClientBase, HttpLayer, RetryPolicy, json_bytes, parse_json, retry_after
 from connectors.redact import redact, register_secret
 
 log = logging.getLogger("skubridge.connectors.shopify")
@@ -255,7 +255,7 @@ def throttle_wait(cost: Mapping[str, Any] | None) -> float | None:
         return None
 
 
-class ShopifyClient:
+class ShopifyClient(ClientBase):
     """Async client of one Shopify store (``StoreApi`` with ``kind == "shopify"``)."""
 
     kind: Literal["shopify"] = "shopify"
@@ -284,7 +284,7 @@ class ShopifyClient:
         self.bulk_threshold = bulk_threshold
         self.bulk_poll_interval = bulk_poll_interval
         self.bulk_timeout = bulk_timeout
-        self._http = HttpLayer(
+        self.http = HttpLayer(
             marketplace=MARKETPLACE,
             base_url=endpoint_url,
             rate_scale=rate_scale,
@@ -299,20 +299,6 @@ class ShopifyClient:
         self.inventory_items: dict[str, str] = {}  # variant GID -> inventory item GID
         self.untracked_items: set[str] = set()  # inventory items with tracked == false
         self.last_cost: dict[str, Any] | None = None
-
-    async def __aenter__(self) -> ShopifyClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    @property
-    def calls(self) -> dict[str, int]:
-        """Requests sent per operation (attempts included)."""
-        return self._http.calls
 
     # -- transport -------------------------------------------------------------------------
 
@@ -394,7 +380,7 @@ class ShopifyClient:
             self._pacer.spend(cost)
 
         def build() -> httpx.Request:
-            return self._http.client.build_request(
+            return self.http.client.build_request(
                 "POST",
                 self.endpoint_url,
                 content=body,
@@ -405,7 +391,7 @@ class ShopifyClient:
                 },
             )
 
-        response = await self._http.send(operation, build, check=self._check, idempotent=idempotent)
+        response = await self.http.send(operation, build, check=self._check, idempotent=idempotent)
         data = response.json().get("data")
         if not isinstance(data, dict):
             raise MalformedResponseError(
@@ -626,7 +612,7 @@ class ShopifyClient:
     async def _jsonl(self, url: str) -> AsyncIterator[dict[str, Any]]:
         """Stream a bulk result file line by line (a signed URL: no Shopify token sent)."""
         try:
-            async with self._http.client.stream("GET", url) as response:
+            async with self.http.client.stream("GET", url) as response:
                 if response.status_code >= 400:
                     await response.aread()
                     raise TransientError(

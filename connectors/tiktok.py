@@ -49,7 +49,15 @@ from connectors.errors import (
     ThrottledError,
     TransientError,
 )
-from connectors.http import HttpLayer, RateLimit, RetryPolicy, json_bytes, parse_json, retry_after
+from connectors.http import (
+    ClientBase,
+    HttpLayer,
+    RateLimit,
+    RetryPolicy,
+    json_bytes,
+    parse_json,
+    retry_after,
+)
 from connectors.redact import install_log_redaction, redact, register_secret
 
 log = logging.getLogger("skubridge.connectors.tiktok")
@@ -159,7 +167,7 @@ def check(response: httpx.Response, operation: str) -> None:
 TokenCallback = Callable[[dict[str, Any]], None]
 
 
-class TikTokClient:
+class TikTokClient(ClientBase):
     """Async TikTok Shop client for one shop. Takes credential values, never reads env."""
 
     kind = MARKETPLACE
@@ -211,15 +219,6 @@ class TikTokClient:
             retry=retry,
             transport=transport,
         )
-
-    async def __aenter__(self) -> TikTokClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
 
     # -- transport ----------------------------------------------------------------------
     def _build(
