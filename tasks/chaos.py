@@ -628,7 +628,12 @@ class ShopChaos:
         if not eligible:
             out.violations.append("no eligible orders: the scenario tested nothing")
         out.violations += checks.check_ledgers_and_reports(
-            db, self.store, in_store, self.driver.reports, self.shop_id
+            db,
+            self.store,
+            in_store,
+            self.driver.reports,
+            self.shop_id,
+            killed_runs=[c.run_tag for c in out.cycles if c.killed],
         )
         shop = self.driver.shop_config(self.shop_id)
         values = checks.check_prices_and_stock(

@@ -35,7 +35,7 @@ def test_chaos_really_happened(reduced_chaos):
         assert shop.kills == len(killed) == 1, shop.shop_id
         assert all(c.exitcode == -9 for c in killed)
         assert all(c.faults for c in killed), "kills happen in faulted runs"
-        assert shop.orders_created == 16
+        assert 0 < shop.orders_created <= 16
         assert shop.store_edits > 0
     assert reduced_chaos.faults_injected() > 0
     assert reduced_chaos.total("forced_throttles") > 0
@@ -238,15 +238,27 @@ def test_ledger_check_finds_pending_rows_and_report_mismatches(tmp_path, monkeyp
                         "tiktok_order_id": "1",
                         "reason": "RELAYED",
                         "store_order_id": "o-wrong",
-                    }
+                    },
+                    {  # a SIGKILLed run may leave table rows without their files
+                        "run_id": "c02-chaos-relay",
+                        "tiktok_order_id": "1",
+                        "reason": "ALREADY_RELAYED",
+                        "store_order_id": "o1",
+                    },
                 ]
             ),
         )
     problems = checks.check_ledgers_and_reports(
-        tmp_path / "data" / "s1.duckdb", "shopify", {"1": ["o1"]}, tmp_path / "reports", "s1"
+        tmp_path / "data" / "s1.duckdb",
+        "shopify",
+        {"1": ["o1"]},
+        tmp_path / "reports",
+        "s1",
+        killed_runs=["c02-chaos"],
     )
     text = "\n".join(problems)
     assert "1 order_ledger rows stuck PENDING" in text
     assert "wrong store order for 1" in text
     assert "order_report of run r1: report files missing" in text
     assert "push_ledger" not in text
+    assert "c02-chaos" not in text
