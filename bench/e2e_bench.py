@@ -525,12 +525,18 @@ def markdown(results: dict[str, Any], command: str) -> str:
         f"- Machine: {m['cpus']} CPUs ({m['cpu_model']}), {m['ram_gib']} GiB RAM, Python "
         f"{m['python']}, {m['date']}; the 2 cores were shared with other engineers' test "
         "runs while measured, so figures are noisy.",
-        "- Processes: the emulators (TikTok, Shopify) run in their own process "
-        "(`SandboxStack`, loopback HTTP); skubridge runs in a worker process calling the "
-        "plain step functions `run_catalog_step`, `run_push_step`, `run_relay_step` (no "
-        "Prefect server, no flow run: tasks run as plain calls). Both processes compete "
-        "for the same 2 cores; emulator CPU is reported separately. Peak memory is the "
-        "worker's `ru_maxrss`.",
+        "- Processes: the TikTok and the Shopify emulator each run in their own process "
+        "(uvicorn on loopback, the apps `SandboxStack` serves); skubridge runs in a worker "
+        "process calling the plain step functions `run_catalog_step`, `run_push_step`, "
+        "`run_relay_step` (no Prefect server, no flow run: tasks run as plain calls). All "
+        "three compete for the same 2 cores, so emulator CPU slows skubridge down; it is "
+        "reported separately. Peak memory is the worker's `ru_maxrss`.",
+        "- Bench-side adjustments: the generator gives every TikTok product the same "
+        "`update_time`, which a real shop never has and which Search Products cannot page "
+        "past 10,000 results (tiktok-shop.md §5.1), so the bench spreads them one minute "
+        "apart; clients get a 300 s timeout because the Shopify emulator builds a bulk "
+        "operation's result inside the `bulkOperationRunQuery` request (Shopify answers at "
+        "once and builds it in the background).",
         "- Stages are timed by wrapping the functions the steps call; `extract tiktok` "
         "and `extract store` overlap (run concurrently in one event loop), `extract` is "
         "the both-sides wall time.",
@@ -579,7 +585,7 @@ def _markdown_a(a: dict[str, Any]) -> list[str]:
     )
     out = [
         "",
-        "### (a) Rate limits off, no latency, 100,000 TikTok variants",
+        f"### (a) Rate limits off, no latency, {fx['tiktok_variants']:,} TikTok variants",
         "",
         f'- Setup: `generate_fixture({fx["tiktok_variants"]:,}, seed=0, store="shopify")`: '
         f"{fx['tiktok_products']:,} TikTok products, {fx['store_products']:,} Shopify "
@@ -727,6 +733,10 @@ def _profile_summary(profile: str, limit: int = 18) -> str:
 
 
 def orchestrate(args: argparse.Namespace) -> int:
+    if args.from_json:
+        # Re-render the docs section from saved figures (e.g. to add --notes), no new run.
+        saved = json.loads(Path(args.from_json).read_text())
+        return publish(saved["results"], saved["command"], args)
     results: dict[str, Any] = {"machine": machine()}
     if args.part in ("a", "both"):
         setup = Setup("a", args.variants, args.orders, args.seed, False, 0.0)
@@ -766,10 +776,19 @@ def orchestrate(args: argparse.Namespace) -> int:
             flush=True,
         )
         print(json.dumps(bound, indent=1), flush=True)
+    command = "python -m bench.e2e_bench " + " ".join(sys.argv[1:])
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1, default=str))
+        saved = {"command": command, "results": results}
+        Path(args.json).write_text(json.dumps(saved, indent=1, default=str))
         print(f"figures written to {args.json}")
-    section = markdown(results, "python -m bench.e2e_bench " + " ".join(sys.argv[1:]))
+    return publish(results, command, args)
+
+
+def publish(results: dict[str, Any], command: str, args: argparse.Namespace) -> int:
+    """Print the Markdown section (plus ``--notes``) and write it into the docs if asked."""
+    section = markdown(results, command)
+    if args.notes:
+        section += "\n" + Path(args.notes).read_text(encoding="utf-8").strip() + "\n"
     print(section)
     if args.write_docs:
         write_docs(section, results["machine"])
@@ -809,6 +828,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="also write every figure to this JSON file")
     parser.add_argument("--write-docs", action="store_true", help="update docs/BENCHMARKS.md")
+    parser.add_argument("--notes", help="Markdown file appended to the section (findings)")
+    parser.add_argument("--from-json", help="render the section from a --json file, no run")
     return orchestrate(parser.parse_args(argv))
 
 
