@@ -418,7 +418,9 @@ def output_texts(
             yield from _duckdb_texts(db, Path(scratch))
             for raw in (db, db.with_name(db.name + ".wal")):
                 if raw.exists():
-                    yield f"{raw} (raw bytes)", raw.read_bytes().decode("latin-1")
+                    # Mostly zero-filled blocks: each run of NULs becomes one space.
+                    data = re.sub(rb"\x00+", b" ", raw.read_bytes())
+                    yield f"{raw} (raw bytes)", data.decode("latin-1")
     for path in sorted(p for p in reports_dir.rglob("*") if p.is_file()):
         if path.suffix == ".parquet":
             yield str(path), pd.read_parquet(path).to_csv(index=False)
@@ -451,14 +453,15 @@ def scan_outputs(texts: Iterable[tuple[str, str]], needles: list[Needle]) -> Sca
     if not needles:
         return result
     kind = {n.text.lower(): n.kind for n in needles}
-    pattern = re.compile(
-        "|".join(re.escape(t) for t in sorted(kind, key=len, reverse=True)), re.IGNORECASE
-    )
     for label, text in texts:
         result.outputs += 1
         result.chars += len(text)
         result.labels.append(label)
-        found = Counter(kind[m.group(0).lower()] for m in pattern.finditer(text))
+        low = text.lower()
+        found: Counter[str] = Counter()
+        for needle, what in kind.items():
+            if n := low.count(needle):
+                found[what] += n
         result.hits += [(label, f"{k} x{n}") for k, n in sorted(found.items())]
     return result
 
