@@ -34,14 +34,17 @@ import multiprocessing
 import os
 import random
 import signal
+import sys
 import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sandbox.generator import GeneratedScenario, generate_fixture
 from sandbox.stack import SandboxStack
@@ -667,6 +670,9 @@ class ChaosDriver:
         self.logs = self.workdir / "logs"
         self.logs.mkdir(exist_ok=True, mode=0o700)
         self.driver_log = self.logs / "driver.log"
+        # Everything this process (emulators, fork server) writes to stdout/stderr.
+        self.output_log = self.logs / "driver-output.log"
+        self._console: TextIO | None = None
         self.shops_file = self.workdir / "shops.toml"
         self.child_env: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -674,10 +680,10 @@ class ChaosDriver:
         self._context.set_forkserver_preload(PRELOAD)
 
     def say(self, text: str) -> None:
-        """Progress line to stdout and the driver log (which the security scan reads)."""
+        """Progress line to the console and the driver log (which the security scan reads)."""
         line = f"{time.strftime('%H:%M:%S')} {text}"
         with self._lock:
-            print(line, flush=True)
+            print(line, file=self._console or sys.stdout, flush=True)
             with self.driver_log.open("a", encoding="utf-8") as fh:
                 fh.write(line + "\n")
 
@@ -696,6 +702,15 @@ class ChaosDriver:
         return proc
 
     def run(self) -> ChaosReport:
+        """Run every shop, check, scan; the process's stdout/stderr go to a log meanwhile."""
+        with _captured_output(self.output_log) as console:
+            self._console = console
+            try:
+                return self._run()
+            finally:
+                self._console = None
+
+    def _run(self) -> ChaosReport:
         started = time.monotonic()
         handler = logging.FileHandler(self.driver_log, encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
@@ -762,6 +777,29 @@ class ChaosDriver:
         except Exception as exc:  # a crash of the driver itself is a failed run, not a pass
             log.exception("chaos driver failed for %s", shop.shop_id)
             shop.outcome.violations.append(f"driver error: {type(exc).__name__}: {exc}")
+
+
+@contextmanager
+def _captured_output(path: Path) -> Iterator[TextIO]:
+    """Send this process's stdout and stderr (file descriptors 1 and 2, so threads, C code and
+    processes started meanwhile too) to ``path``; yield a stream to the real stdout."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    console = os.fdopen(os.dup(saved[0]), "w", buffering=1, encoding="utf-8")
+    try:
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        yield console
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for f in (fd, *saved):
+            os.close(f)
+        console.close()
 
 
 def run_chaos(options: ChaosOptions) -> ChaosReport:

@@ -48,6 +48,7 @@ def test_no_secret_or_buyer_data_in_any_output(reduced_chaos):
     # every kind of output was read: driver and child logs, child results, each DuckDB
     # table and the raw file, CSV and Parquet reports
     assert any(label.endswith("driver.log") for label in labels)
+    assert any(label.endswith("driver-output.log") for label in labels)  # stdout+stderr
     assert sum(label.endswith(".log") for label in labels) >= 8  # driver + every child
     assert sum(label.endswith(".json") for label in labels) >= 6  # child step results
     for table in ("order_ledger", "order_report", "push_ledger", "runs", "catalog_variants"):
