@@ -277,6 +277,7 @@ def cycle(args: argparse.Namespace) -> int:
     # The Shopify emulator builds a bulk result inside the bulkOperationRunQuery request
     # (real Shopify answers at once and works in the background); at 100,000 variants that
     # takes longer than the clients' default 30 s timeout, hence a longer one here.
+    push_options = {"concurrency": args.push_concurrency} if args.push_concurrency else {}
     kwargs: dict[str, Any] = {"timeout": args.client_timeout}
     if not args.limits:
         kwargs["rate_scale"] = 0
@@ -307,7 +308,8 @@ def cycle(args: argparse.Namespace) -> int:
         lambda: run_catalog_step(shop, run_id="e2e-catalog", client_options=kwargs),
     )
     pushed = timed_step(
-        "push_step", lambda: run_push_step(shop, run_id="e2e-push", client_kwargs=kwargs)
+        "push_step",
+        lambda: run_push_step(shop, run_id="e2e-push", client_kwargs=kwargs, **push_options),
     )
     # New orders arrive after the mapping (orders placed before it are historical).
     time.sleep(1.1)
@@ -382,6 +384,7 @@ class Setup:
     limits: bool
     latency_ms: float
     client_timeout: float = 300.0
+    push_concurrency: int | None = None  # None: the push step's default
 
 
 def one_run(setup: Setup, *, profile: bool = False) -> dict[str, Any]:
@@ -403,6 +406,8 @@ def one_run(setup: Setup, *, profile: bool = False) -> dict[str, Any]:
             cmd += ["--folder", str(folder), "--orders", str(setup.orders)]
             cmd += ["--seed", str(setup.seed), "--latency-ms", str(setup.latency_ms)]
             cmd += ["--client-timeout", str(setup.client_timeout)]
+            if setup.push_concurrency:
+                cmd += ["--push-concurrency", str(setup.push_concurrency)]
             cmd += ["--limits"] if setup.limits else []
             cmd += ["--profile"] if profile else []
             done = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -739,7 +744,15 @@ def orchestrate(args: argparse.Namespace) -> int:
         return publish(saved["results"], saved["command"], args)
     results: dict[str, Any] = {"machine": machine()}
     if args.part in ("a", "both"):
-        setup = Setup("a", args.variants, args.orders, args.seed, False, 0.0)
+        setup = Setup(
+            "a",
+            args.variants,
+            args.orders,
+            args.seed,
+            False,
+            0.0,
+            push_concurrency=args.push_concurrency,
+        )
         runs = []
         for index in range(args.runs):
             run = one_run(setup)
@@ -813,6 +826,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--latency-ms", type=float, default=0.0)
         p.add_argument("--client-timeout", type=float, default=300.0)
+        p.add_argument("--push-concurrency", type=int, default=None)
         p.add_argument("--limits", action="store_true")
         p.add_argument("--profile", action="store_true")
         return cycle(p.parse_args(argv[1:]))
@@ -826,6 +840,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limited-orders", type=int, default=100, help="(b) new orders")
     parser.add_argument("--latency-ms", type=float, default=100.0, help="(b) added latency")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--push-concurrency", type=int, help="(a) calls in flight per write API (default: push's)"
+    )
     parser.add_argument("--json", help="also write every figure to this JSON file")
     parser.add_argument("--write-docs", action="store_true", help="update docs/BENCHMARKS.md")
     parser.add_argument("--notes", help="Markdown file appended to the section (findings)")
