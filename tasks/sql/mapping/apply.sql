@@ -53,25 +53,23 @@ FROM map_dropped;
 
 DELETE FROM mappings WHERE tiktok_sku_id IN (SELECT tiktok_sku_id FROM map_dropped);
 
-CREATE OR REPLACE TEMP TABLE map_linked AS
-SELECT tiktok_sku_id, tiktok_product_id, seller_sku, store_product_id, store_variant_id, store_sku
-FROM map_auto_diff
-WHERE old_sku_id IS NULL;
-
+-- New links, straight from the diff (no second copy of ~1M rows on a first run).
 INSERT INTO mappings
     (tiktok_sku_id, tiktok_product_id, seller_sku, store_product_id, store_variant_id, method,
      mapped_at, run_id, store_sku)
 SELECT
     tiktok_sku_id, tiktok_product_id, seller_sku, store_product_id, store_variant_id, 'auto',
     getvariable('map_now'), getvariable('map_run_id'), store_sku
-FROM map_linked;
+FROM map_auto_diff
+WHERE old_sku_id IS NULL;
 
 INSERT INTO mapping_events
     (event_at, run_id, tiktok_sku_id, tiktok_product_id, store_variant_id, event, method, reason)
 SELECT
     getvariable('map_now'), getvariable('map_run_id'), tiktok_sku_id, tiktok_product_id,
     store_variant_id, 'linked', 'auto', NULL
-FROM map_linked;
+FROM map_auto_diff
+WHERE old_sku_id IS NULL;
 
 -- Why each unmapped TikTok SKU is unmapped, as of this run (mapped ones are in `mappings`),
 -- for the report and for search.

@@ -1,12 +1,14 @@
 -- Auto-map, step 1: the two accepted catalogs reduced to what matching needs.
 -- Variables: map_store_channel ('shopify' | 'amazon').
 -- map_tiktok and map_store are views: classification reads each once in full, the link
--- checks read them only for the few links they look at; only the aggregates are stored.
+-- checks read them only for the few links they look at. trow (the catalog row id) is an
+-- integer handle on a TikTok row for the one-row-per-product flag of the classification.
 -- A seller SKU that is NULL, empty or only whitespace (incl. Unicode spaces, zero-width
 -- space, BOM) is missing; otherwise SKUs compare byte for byte.
 
 CREATE OR REPLACE TEMP VIEW map_tiktok AS
 SELECT
+    rowid AS trow,
     product_id AS tiktok_product_id,
     variant_id AS tiktok_sku_id,
     seller_sku,
@@ -48,19 +50,3 @@ SELECT
     END AS sku
 FROM catalog_variants
 WHERE channel = getvariable('map_store_channel') AND variant_id IS NOT NULL;
-
--- Variants per family (the "number of variants" of a store product).
-CREATE OR REPLACE TEMP TABLE map_family AS
-SELECT family, count(*) AS family_size FROM map_store WHERE family IS NOT NULL GROUP BY family;
-
--- One row per store SKU: how many variants carry it and, when exactly one, which.
-CREATE OR REPLACE TEMP TABLE map_store_by_sku AS
-SELECT
-    sku,
-    count(*) AS sku_count,
-    any_value(store_variant_id) AS store_variant_id,
-    any_value(store_product_id) AS store_product_id,
-    any_value(family) AS family
-FROM map_store
-WHERE sku IS NOT NULL
-GROUP BY sku;
