@@ -3,7 +3,8 @@
 For each shop (one Shopify, one Amazon; each on its own :class:`sandbox.stack.SandboxStack`
 with a generated catalog, throttling on) the driver, in this process:
 
-1. maps: runs the catalog step once, fault-free (a few historical orders exist already);
+1. places a few orders (historical: never to be relayed), then maps: runs the catalog
+   step once, fault-free;
 2. creates TikTok orders after the mapping (mostly AWAITING_SHIPMENT, some ON_HOLD/UNPAID
    later moved on, some shipped or fulfilled by TikTok) and changes some store prices and
    stock (in the store emulator's state);
@@ -278,8 +279,6 @@ class ShopChaos:
             opts.variants,
             seed=opts.seed * 10 + index,
             store=store,  # type: ignore[arg-type]
-            orders=opts.historical_orders,
-            orders_start=int(time.time()) - 3600,  # an hour ago: before the mapping
         )
         self.stack = SandboxStack(self.scenario.fixture, rate_scale=opts.rate_scale).start()
         if store == "amazon":
@@ -326,6 +325,22 @@ class ShopChaos:
             self.stack.admin("shopify", "PUT", "throttle", json={"force": shopify_forced})
             self.outcome.forced_throttles += shopify_forced
         # Amazon: its limits are hit for real (a faulted run's client paces 1.5x faster).
+
+    def add_historical_orders(self, n: int) -> None:
+        """``n`` shippable orders of mappable SKUs placed an hour ago, before the mapping:
+        historical (BEFORE_MAPPING), so never relayed."""
+        relayable, _ = self.sku_pools()
+        hour_ago = int(time.time()) - 3600
+        orders = [
+            {
+                "status": "AWAITING_SHIPMENT",
+                "create_time": hour_ago + k,
+                "lines": [{"sku_id": self.rng.choice(relayable), "quantity": 1}],
+            }
+            for k in range(n)
+        ]
+        if orders:
+            self.stack.admin("tiktok", "POST", "orders", json=orders)
 
     def add_orders(self, n: int) -> None:
         """``n`` new TikTok orders (emulator admin API, buyers made up by the emulator).
@@ -544,6 +559,7 @@ class ShopChaos:
         opts = self.driver.options
         started = time.monotonic()
         out = self.outcome
+        self.add_historical_orders(opts.historical_orders)
         mapped = None
         for _ in range(2):  # fault-free; a second try only if something odd happened
             mapped = self.cycle("map", faults=False, steps=("catalog",))

@@ -83,14 +83,21 @@ def test_ledgers_settled_and_reported_orders_match_the_ledger(reduced_chaos):
                 ).fetchall()
             }
             historical = con.execute(
-                "SELECT count(*) FROM order_report WHERE reason = 'BEFORE_MAPPING'"
+                "SELECT count(*) FROM order_ledger"
+                " WHERE state = 'SKIPPED' AND reason = 'BEFORE_MAPPING'"
+            ).fetchone()[0]
+            relayed_before_mapping = con.execute(
+                "SELECT count(*) FROM order_report WHERE reason IN ('RELAYED', 'ALREADY_RELAYED')"
+                " AND created_at < (SELECT min(mapped_at) FROM mappings)"
             ).fetchone()[0]
         finally:
             con.close()
         assert pending == (0, 0)
         assert len(relayed) == shop.in_store
         assert reported == relayed
-        assert historical > 0, "orders placed before the mapping are seen and not relayed"
+        # orders placed before the mapping are seen, closed as historical, never relayed
+        assert historical == shop.historical_orders == 3
+        assert relayed_before_mapping == 0
 
 
 # ----- the checks can fail -----------------------------------------------------------------
