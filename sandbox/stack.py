@@ -96,7 +96,9 @@ class SandboxStack:
         """Load a fixture into all three emulators through their admin APIs."""
         body = dump_fixture(fixture)
         for name in self.servers:
-            self.admin(name, "PUT", "load", content=body, headers={"content-type": "application/json"})
+            self.admin(
+                name, "PUT", "load", content=body, headers={"content-type": "application/json"}
+            )
 
     def env(self) -> dict[str, str]:
         """Environment variables the shops file written by :meth:`shops_toml` refers to."""
