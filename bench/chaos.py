@@ -114,6 +114,23 @@ or file bytes, CSV or Parquet report; data and report files owner-only.
 {table}
 
 {per_shop}{violations}
+
+Notes:
+
+- The cycle runs the plain step functions (`run_catalog_step`, `push_run`, `relay_run`)
+  without a Prefect API, so no Prefect artifacts exist to scan; they would show the same
+  report frames as the CSV/Parquet files that are scanned.
+- The relay's PENDING grace is 0 s here (the emulators index new orders at once; Shopify's
+  default is 300 s for its search lag). `python -m bench.chaos --kill-at relay
+  --pending-grace 300` shows the checks failing: a create cut off by a kill stays PENDING
+  and its order is reported lost.
+- The Amazon emulator finishes the All Listings report at the first poll (the client would
+  otherwise wait 5 s per cycle); report states are tested in the connector tests.
+- New orders only use mapped SKUs whose store variant has stock to spare: Shopify orders
+  decrement stock below zero, and oversold variants beyond `guards.max_bad_value_share`
+  block the catalog step by design (with 60 variants, 2 oversold variants do).
+- Report files of SIGKILLed runs are not compared with their table rows: a kill between the
+  table insert and the file writes leaves partial files of a run that never finished.
 """
 
 

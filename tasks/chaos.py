@@ -637,7 +637,7 @@ class ShopChaos:
             out.violations.append(f"mappings changed during the chaos ({len(changed)} links)")
         tiktok = self.stack.emulator("tiktok").snapshot()
         store_state = self.stack.emulator(self.store).snapshot()
-        fba = {s for s, q in store_state.get("fba", {}).items()} if self.store == "amazon" else None
+        fba = set(store_state.get("fba", {})) if self.store == "amazon" else None
         eligible = checks.eligible_orders(tiktok, links, store=self.store, fba_skus=fba)
         in_store = checks.store_orders(self.store, store_state, [o["id"] for o in tiktok["orders"]])
         orders = checks.check_orders(eligible, in_store)
