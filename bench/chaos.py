@@ -41,6 +41,11 @@ def docs_section(report, command: str) -> str:  # type: ignore[no-untyped-def]
         ("verdict", "**PASSED**" if report.ok else "**FAILED**"),
         ("faults injected", f"{report.faults_injected()} ({_fault_kinds(report)})"),
         ("forced throttle answers", str(report.total("forced_throttles"))),
+        (
+            "access tokens expired mid-run",
+            f"{report.total('token_expiries')} (TikTok token refreshes: "
+            f"{report.total('token_refreshes')})",
+        ),
         ("SIGKILLs", str(report.total("kills"))),
         ("reruns with faults", str(report.total("reruns"))),
         ("fault-free final runs", str(report.total("clean_runs"))),
@@ -98,9 +103,10 @@ SIGKILLs per shop at random points (a random delay, or after k catalog reads, k 
 writes or k store order creates); faults on every emulator during the chaos runs \
 (error {o.error_rate:g}, drop after commit {o.drop_after_commit_rate:g}, truncated body \
 {o.malformed_rate:g}, latency {o.latency_ms:g} + up to {o.jitter_ms:g} ms, forced \
-throttling; seed {o.seed}); new orders, order status changes and store price/stock edits \
-between runs; then reruns until a cycle completes and fault-free runs until one has \
-nothing left to do.
+throttling, access tokens expired mid-run in {o.token_expiry_rate:.0%} of those runs; \
+seed {o.seed}); new orders, order status changes and store price/stock edits between \
+runs; then reruns until a cycle completes and fault-free runs until one has nothing left \
+to do.
 - Checked: every eligible TikTok order (AWAITING_SHIPMENT, seller-fulfilled, all lines \
 mapped, created after the mapping, Amazon: FBA only) is in the store exactly once and no \
 other is; TikTok price and stock equal the store's through the shop's rules; no PENDING \

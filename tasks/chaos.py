@@ -9,10 +9,10 @@ with a generated catalog, throttling on) the driver, in this process:
    later moved on, some shipped or fulfilled by TikTok) and changes some store prices and
    stock (in the store emulator's state);
 3. turns on seeded faults on every emulator (5xx, latency, answers dropped after commit,
-   truncated bodies, forced throttling) and runs whole cycles (catalog -> push -> relay,
-   :mod:`tasks.chaos_cycle`) in child processes that it SIGKILLs at random points: after a
-   random delay, after k catalog reads, k TikTok writes or k store order creates. New
-   orders and store edits arrive between the runs;
+   truncated bodies, forced throttling, access tokens expired mid-run) and runs whole
+   cycles (catalog -> push -> relay, :mod:`tasks.chaos_cycle`) in child processes that it
+   SIGKILLs at random points: after a random delay, after k catalog reads, k TikTok writes
+   or k store order creates. New orders and store edits arrive between the runs;
 4. reruns with faults on until a cycle completes (bounded), then switches the faults off
    and runs clean cycles until one has nothing left to do (zero writes planned, nothing
    relayed): that final run must complete;
@@ -88,6 +88,7 @@ class ChaosOptions:
     # emulators have no search lag, so 0. A larger value shows what the checks catch: a
     # killed create left PENDING is not looked up, so its order is lost to the final run.
     pending_grace_s: float = 0.0
+    token_expiry_rate: float = 0.5  # share of faulted cycles whose access tokens expire midway
     error_rate: float = 0.04
     drop_after_commit_rate: float = 0.03
     malformed_rate: float = 0.01
@@ -153,6 +154,8 @@ class ShopOutcome:
     store_edits: int = 0
     status_moves: int = 0
     forced_throttles: int = 0
+    token_expiries: int = 0
+    token_refreshes: int = 0  # TikTok token refresh calls (after an expiry)
     faults_injected: dict[str, int] = field(default_factory=dict)
     prices_checked: int = 0
     stock_checked: int = 0
@@ -198,6 +201,8 @@ class ChaosReport:
             f"(seed {self.options.seed}, {len(self.shops)} shops)",
             f"  faults injected: {self.faults_injected()} "
             f"({_kinds(self.shops)}), forced throttles: {self.total('forced_throttles')}",
+            f"  access tokens expired mid-run: {self.total('token_expiries')} "
+            f"(TikTok token refreshes: {self.total('token_refreshes')})",
             f"  kills: {self.total('kills')}, reruns: {self.total('reruns')}, "
             f"clean final runs: {self.total('clean_runs')}",
             f"  orders: {self.total('orders_created')} created after mapping "
@@ -325,6 +330,14 @@ class ShopChaos:
             self.stack.admin("shopify", "PUT", "throttle", json={"force": shopify_forced})
             self.outcome.forced_throttles += shopify_forced
         # Amazon: its limits are hit for real (a faulted run's client paces 1.5x faster).
+
+    def expire_tokens(self) -> None:
+        """Expire every access token the emulators issued (TikTok access tokens, Amazon LWA
+        tokens) while a cycle runs: the connectors must refresh and carry on."""
+        self.stack.admin("tiktok", "PUT", "credentials", json={"expire_access_tokens": True})
+        if self.store == "amazon":
+            self.stack.admin("amazon", "POST", "tokens/expire")
+        self.outcome.token_expiries += 1
 
     def add_historical_orders(self, n: int) -> None:
         """``n`` shippable orders of mappable SKUs placed an hour ago, before the mapping:
@@ -520,10 +533,16 @@ class ShopChaos:
             "result": str(logs / f"{self.shop_id}-{tag}.json"),
         }
         base = {kind: self.progress(kind) for kind in ("catalog", "push", "relay")}
+        expire_at = None
+        if faults and self.rng.random() < opts.token_expiry_rate:
+            expire_at = self.rng.uniform(0.1, 0.8) * self.cycle_seconds
         proc = self.driver.start_child(spec)
         started = time.monotonic()
         reason = None
         while proc.is_alive():
+            if expire_at is not None and time.monotonic() - started >= expire_at:
+                self.expire_tokens()
+                expire_at = None
             if time.monotonic() - started > CYCLE_TIMEOUT_S:
                 reason = f"hung: killed after {CYCLE_TIMEOUT_S:g} s"
             elif trigger is not None and self.fired(trigger, started, base):
@@ -580,10 +599,18 @@ class ShopChaos:
         self.add_orders(per_wave[0])
         self.edit_store()
 
-        kills, attempts = 0, 0
-        while kills < opts.kills and attempts < opts.kills * 3:
+        kills, attempts, missed = 0, 0, False
+        while kills < opts.kills and attempts < opts.kills * 4:
             attempts += 1
-            record = self.cycle("chaos", faults=True, trigger=self.trigger())
+            # A count trigger misses when the run has less work than it waits for; the next
+            # try then kills after a short random delay instead.
+            trigger = (
+                Trigger("delay", round(self.rng.uniform(0.1, 0.6) * self.cycle_seconds, 1))
+                if missed
+                else self.trigger()
+            )
+            record = self.cycle("chaos", faults=True, trigger=trigger)
+            missed = not record.killed
             if record.killed:
                 kills += 1
                 self.add_orders(per_wave[kills] if kills < waves else 0)
@@ -664,6 +691,7 @@ class ShopChaos:
         )
         out.prices_checked, out.stock_checked = values.checked_prices, values.checked_stock
         out.violations += values.violations
+        out.token_refreshes = self.requests("tiktok").get("auth.token_refresh", 0)
         for name in ("tiktok", self.store):
             injected = self.stack.admin(name, "GET", "faults")["injected"]
             for kind, n in injected.items():
