@@ -56,7 +56,7 @@ log = logging.getLogger("skubridge.chaos")
 
 STORES = ("shopify", "amazon")
 CYCLE_TIMEOUT_S = 300.0  # a cycle that hangs longer is killed and counted as a failure
-IDLE_RUNS = 3  # clean cycles allowed to reach one that has nothing left to do
+IDLE_RUNS = 4  # clean cycles allowed to reach one that has nothing left to do
 KILL_KINDS = ("push", "relay", "catalog", "delay")
 NEW_ORDER_STATUS_MIX = {
     "AWAITING_SHIPMENT": 0.75,
