@@ -137,6 +137,10 @@ Notes:
   block the catalog step by design (with 60 variants, 2 oversold variants do).
 - Report files of SIGKILLed runs are not compared with their table rows: a kill between the
   table insert and the file writes leaves partial files of a run that never finished.
+- Seen, not enforced: a relay run killed after it saved its watermark but before it
+  published its order report leaves the orders it closed (e.g. historical ones) out of
+  every later report (the next window starts at that watermark); the ledger has them.
+  The checks therefore compare the relay ledger, not each report, for closed orders.
 """
 
 
