@@ -46,6 +46,20 @@ from tasks.warehouse import connect, insert_frame
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "BENCHMARKS.md"
 SECTION = "## Map stage"
+# The figures of the code before the one-query classification (commit 60ef4a0), run with
+# the same command right before the current ones on the same shared machine (load average
+# 2.4 at the start, 5.6 at the end), kept in the section for comparison.
+BEFORE = {
+    "classify_s": 4.504,
+    "pandas_s": 4.384,
+    "ratio_vs_pandas": 1.0,
+    "auto_map_s": 9.219,
+    "auto_map_rerun_s": 4.918,
+    "report_s": 3.345,
+    "map_stage_s": 8.263,
+    "peak_rss_mib": 1417.7,
+    "load": "2.4 -> 5.6",
+}
 _BLANK = r"[\s\u00a0\u2000-\u200b\u3000\ufeff]*"
 
 
@@ -218,6 +232,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print(f"built {results['sizes']} in {results['build_s']} s", flush=True)
 
         con = connect(path)
+        results["duckdb_settings"] = dict(
+            con.execute(
+                "SELECT name, value FROM duckdb_settings()"
+                " WHERE name IN ('threads', 'memory_limit')"
+            ).fetchall()
+        )
         first, rerun, report, pure = [], [], [], []
         outcome = None
         results["loadavg_start"] = os.getloadavg()
@@ -311,6 +331,31 @@ def markdown(r: dict[str, Any]) -> str:
     load = ", ".join(f"{a:.1f}" for a in r["loadavg_start"])
     load_end = ", ".join(f"{a:.1f}" for a in r["loadavg_end"])
     sug = f"{r['suggest_variants']:,} x {r['suggest_variants']:,}"
+    why_ratio = (
+        ""
+        if r["ratio_vs_pandas"] >= 5
+        else """
+  Why the 5x goal is missed: both do the same hash work on 2 cores (normalise ~2M SKUs,
+  group 1M store SKUs, join 1M TikTok SKUs, group 266k products), and pandas 3's
+  Arrow-backed string groupbys/merges are compiled code too. Per `EXPLAIN ANALYZE` most of
+  the DuckDB time left is the 1M-key SKU aggregation and join on VARCHAR SKUs, then the
+  product aggregation. An integer surrogate for the SKU would have to come from that same
+  aggregation, and a 64-bit hash key could collide, which "SKUs compare byte for byte"
+  does not allow, so the keys stay strings."""
+    )
+    settings = ", ".join(f"{k} {v}" for k, v in sorted(r.get("duckdb_settings", {}).items()))
+    rows = [
+        ("classify", "classify_s"),
+        ("pandas baseline", "pandas_s"),
+        ("classify vs pandas (x)", "ratio_vs_pandas"),
+        ("auto_map, shop without links", "auto_map_s"),
+        ("auto_map rerun", "auto_map_rerun_s"),
+        ("report, suggestions off", "report_s"),
+        ("steady-state map step", "map_stage_s"),
+    ]
+    now = {**r, "peak_rss_mib": r["memory"]["peak_rss_mib"]}
+    rows.append(("peak RSS (MiB)", "peak_rss_mib"))
+    before = "\n".join(f"| {label} | {BEFORE[key]} | {now[key]} |" for label, key in rows)
     per_run = "\n".join(
         f"- {name} per run (s): {', '.join(str(v) for v in values)}"
         for name, values in r.get("runs_s", {}).items()
@@ -339,13 +384,33 @@ Auto-map (DuckDB SQL, `tasks/mapping.py`) on generated catalogs with every anoma
 
 {per_run}
 - Classification vs pandas: **{r["ratio_vs_pandas"]}x** faster (goal >= 5x: {goal_ratio});
-  the per-reason counts of both are equal (the bench stops otherwise).
+  the per-reason counts of both are equal (the bench stops otherwise). The baseline is
+  idiomatic pandas on frames already in memory (no read from the file, which the DuckDB
+  figure includes).{why_ratio}
 - Classification <= 2 s at 1M x 1M without suggestions: {goal_time}. Writing ~1M links
   the first time (primary-key index, audit events, commit) comes on top, once per shop.
 - Peak resident memory (VmHWM) of a process running the map stage alone on a shop without
   links: {r["memory"]["peak_rss_mib"]:,} MiB (after opening the file:
   {r["memory"]["baseline_rss_mib"]:,} MiB; goal <= 2 GiB: {goal_mem}).
+- DuckDB settings of the connection (defaults of `tasks.warehouse.connect`): {settings}.
 - With suggestions on, {r["suggestions"]:,} failed SKUs got a hint.
+
+Before / after the one-query classification (before: the code of commit 60ef4a0, the same
+command run just before this one, load average {BEFORE["load"]}; medians, same machine):
+
+| step | before (s) | now (s) |
+|---|---|---|
+{before}
+
+What changed: the classification is one query of CTEs instead of eight temp tables of long
+VARCHAR columns (creating those tables cost more than computing them); `classify()` only
+counts that query's rows (nothing stored) and `auto_map` stores them once as `map_result`;
+the SKU reason is an integer until the last step; the run outcome is one scan; new links
+are inserted straight from the old/new diff (a rerun writes no link or event); the
+same-run competition guard reads `mappings` only for contested store products; the report
+is fetched through Arrow (`to_arrow_table().to_pandas()` gives the same frame as `.df()`,
+three times faster at 1M rows). Results are unchanged (same tests; same report, links,
+events and state at 1M x 1M, Shopify and Amazon, compared before/after).
 """
 
 
