@@ -44,15 +44,29 @@ def min_variants(previous: int | None, max_drop: float) -> int:
     return math.ceil(round((1 - max_drop) * previous, 9))
 
 
+# However small the shop, this many oversold / zero-price variants are tolerated when any
+# share is (a 60-variant shop with two oversold variants must not stop syncing).
+MIN_TOLERATED_BAD_VALUES = 3
+
+
+def tolerated_bad_share(max_bad_value_share: float, rows: int) -> float:
+    """The share of bad values the range checks allow on a catalog of ``rows`` variants."""
+    if max_bad_value_share <= 0:
+        return 0.0
+    return min(0.5, max(max_bad_value_share, MIN_TOLERATED_BAD_VALUES / max(rows, 1)))
+
+
 def catalog_suite(
     channel: str,
     *,
     previous_variants: int | None,
     max_drop: float,
     max_bad_value_share: float = 0.0,
+    rows: int = 0,
 ) -> gx.ExpectationSuite:
     """The suite for one side; ``previous_variants`` = variants of the last accepted snapshot."""
     floor = min_variants(previous_variants, max_drop)
+    mostly = 1 - tolerated_bad_share(max_bad_value_share, rows)
     expectations = [
         gxe.ExpectColumnValuesToBeUnique(
             column="variant_id",
@@ -68,20 +82,20 @@ def catalog_suite(
         ),
         gxe.ExpectColumnValuesToBeBetween(
             column="price",
-            mostly=1 - max_bad_value_share,
+            mostly=mostly,
             min_value=0,
             strict_min=True,
             meta=_meta("prices_positive", "prices, where present, are above zero"),
         ),
         gxe.ExpectColumnValuesToBeBetween(
             column="quantity",
-            mostly=1 - max_bad_value_share,
+            mostly=mostly,
             min_value=0,
             meta=_meta("quantities_not_negative", "summed stock of a variant is >= 0"),
         ),
         gxe.ExpectColumnValuesToBeBetween(
             column="min_location_quantity",
-            mostly=1 - max_bad_value_share,
+            mostly=mostly,
             min_value=0,
             meta=_meta(
                 "location_quantities_not_negative", "stock at every location/warehouse is >= 0"
@@ -136,5 +150,6 @@ def check_catalog(
         previous_variants=previous_variants,
         max_drop=max_drop,
         max_bad_value_share=max_bad_value_share,
+        rows=len(frame),
     )
     return run_suite(suite, frame)

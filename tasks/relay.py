@@ -100,6 +100,7 @@ class RelayOutcome:
     dry_run: bool = False
     report: ReportFiles | None = None
     store_calls: dict[str, int] = field(default_factory=dict)
+    advance_to: datetime | None = None  # the watermark to store once the report is out
 
     def frame(self) -> pd.DataFrame:
         """The order report as a DataFrame with the public columns."""
@@ -216,7 +217,6 @@ class _Run:
                 raise RelayError(self._clean(str(exc))) from None
         watermark = mark
         if not self.dry_run:
-            ledger.set_watermark(self.con, second, datetime.now(UTC))
             watermark = max(mark, second) if mark else second
         return RelayOutcome(
             run_id=self.run_id,
@@ -225,6 +225,7 @@ class _Run:
             window=(since, end),
             watermark=watermark,
             dry_run=self.dry_run,
+            advance_to=None if self.dry_run else second,
         )
 
     async def _guarded(self, order: TikTokOrder, row: LedgerRow | None) -> None:
@@ -424,6 +425,10 @@ async def relay_shop(
         outcome.store_calls = dict(calls)
     if publish:
         outcome.report = publish_order_report(con, outcome)
+    # Only now: a run killed before its report is out reads the same window again, so no
+    # order it closed is missing from every report.
+    if outcome.advance_to is not None:
+        ledger.set_watermark(con, outcome.advance_to, datetime.now(UTC))
     return outcome
 
 

@@ -66,12 +66,17 @@ def _in_prefect_run() -> bool:
 
 
 def _write_owner_only(path: Path, write: Any) -> None:
+    """Write through a temporary file renamed into place: a run killed mid-write leaves
+    the previous file or none, never half a report; owner-only from the first byte."""
+    partial = path.with_name(f".{path.name}.partial")
     old = os.umask(0o077)
     try:
-        write(path)
+        write(partial)
+        partial.chmod(0o600)
+        os.replace(partial, path)
     finally:
         os.umask(old)
-    path.chmod(0o600)
+        partial.unlink(missing_ok=True)
 
 
 def publish_report(

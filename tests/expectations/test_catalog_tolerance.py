@@ -23,7 +23,7 @@ def _frame(n: int, bad_quantity: int = 0, bad_price: int = 0) -> pd.DataFrame:
 
 @pytest.mark.parametrize(
     ("bad_quantity", "bad_price", "passes"),
-    [(0, 0, True), (1, 0, True), (0, 2, True), (3, 0, False), (0, 3, False)],
+    [(0, 0, True), (1, 0, True), (0, 2, True), (3, 0, True), (4, 0, False), (0, 5, False)],
 )
 def test_bad_value_share_is_tolerated_up_to_the_threshold(bad_quantity, bad_price, passes):
     result = check_catalog(
@@ -42,5 +42,25 @@ def test_bad_value_share_is_tolerated_up_to_the_threshold(bad_quantity, bad_pric
 def test_zero_tolerance_blocks_a_single_bad_variant():
     result = check_catalog(
         _frame(100, 1, 0), channel="shopify", previous_variants=None, max_drop=0.5
+    )
+    assert not result.passed
+
+
+def test_small_shops_tolerate_a_few_bad_variants_however_small():
+    # 2 oversold variants of 60 are 3.3 %, above the 2 % share, but within the floor of 3
+    result = check_catalog(
+        _frame(60, 2, 0),
+        channel="shopify",
+        previous_variants=60,
+        max_drop=0.5,
+        max_bad_value_share=0.02,
+    )
+    assert result.passed
+    result = check_catalog(
+        _frame(60, 4, 0),
+        channel="shopify",
+        previous_variants=60,
+        max_drop=0.5,
+        max_bad_value_share=0.02,
     )
     assert not result.passed

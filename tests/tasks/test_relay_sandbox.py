@@ -386,3 +386,18 @@ def test_overlapping_runs_create_each_order_once(sandbox, tmp_path, monkeypatch)
     relayed = {r.tiktok_order_id for o in outcomes for r in o.rows if r.reason == "RELAYED"}
     assert relayed == set(counts)  # a run that found the other's order reports it too
     assert {r["state"] for r in ledger(shop).values()} == {"RELAYED"}
+
+
+def test_watermark_waits_for_the_order_report(sandbox, tmp_path, monkeypatch):
+    shop = shop_config(sandbox, tmp_path, "shopify", monkeypatch)
+    map_skus(shop, ["1001001"])
+    add_orders(sandbox, order(("1001001", 1)))
+
+    def broken_publish(*args, **kwargs):
+        raise OSError("disk full while writing the order report")
+
+    monkeypatch.setattr("tasks.relay.publish_order_report", broken_publish)
+    with pytest.raises(OSError, match="disk full"):
+        relay(shop)
+    with open_shop(shop.id) as con:  # the window will be read again: nothing falls out
+        assert get_watermark(con) is None
