@@ -582,11 +582,10 @@ def _markdown_a(a: dict[str, Any]) -> list[str]:
     steps = [f"| **{s.replace('_', ' ')}** | **{_s(med['steps'][s])}** |" for s in STEPS]
     per_run = "; ".join(f"{r['total']:.1f} s / {r['peak_rss_mib']:.0f} MiB" for r in runs)
     requests = r0["requests"]
-    calls = ", ".join(
-        f"{op} {n}"
+    calls = "; ".join(
+        f"{step.removesuffix('_step')}: "
+        + ", ".join(f"{op} {n}" for name in EMULATORS for op, n in requests[step][name].items())
         for step in STEPS
-        for name in EMULATORS
-        for op, n in requests[step][name].items()
     )
     out = [
         "",
@@ -637,11 +636,12 @@ def calls_per_changed_sku(run: dict[str, Any]) -> str:
     for name in EMULATORS:
         for op, n in sorted(run["requests"]["push_step"][name].items()):
             total += n
-            base = per_field.get(op, push["changed_skus"])
-            parts.append(f"{name} `{op}` {n} calls / {base} = {n / max(base, 1):.3f}")
+            if op in per_field:
+                base = per_field[op]
+                parts.append(f"`{op}` {n} calls / {base} SKUs = {n / max(base, 1):.3f}")
     parts.append(
-        f"all push-step calls {total} / {push['changed_skus']} = "
-        f"{total / max(push['changed_skus'], 1):.3f}"
+        f"every push-step call (with the shop and warehouse look-ups) {total} / "
+        f"{push['changed_skus']} SKUs = {total / max(push['changed_skus'], 1):.3f}"
     )
     return "; ".join(parts)
 
