@@ -57,7 +57,10 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], bool, str]] = {
     "e2e": (
         "bench.e2e_bench",
         ["--part", "both", "--runs", "3"],
-        ["--part", "both", "--runs", "1", "--variants", "10000", "--limited-variants", "3000"],
+        [
+            *("--part", "both", "--runs", "1", "--variants", "10000"),
+            *("--limited-variants", "500", "--limited-orders", "20"),
+        ],
         True,
         "End-to-end",
     ),

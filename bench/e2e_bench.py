@@ -237,6 +237,27 @@ def instrument(clock: StageClock) -> None:
     clock.patch(relay, "publish_order_report", "relay_report")
 
 
+SHOPIFY_POINTS: dict[str, float] = defaultdict(float)
+
+
+def meter_shopify_cost() -> None:
+    """Sum Shopify's ``actualQueryCost`` per operation (shopify.md §1.6) for the bound."""
+    from connectors.shopify import ShopifyClient
+
+    original = ShopifyClient.execute
+
+    @functools.wraps(original)
+    async def execute(self: Any, operation: str, *args: Any, **kwargs: Any) -> Any:
+        self.last_cost = None
+        try:
+            return await original(self, operation, *args, **kwargs)
+        finally:
+            cost = self.last_cost or {}
+            SHOPIFY_POINTS[operation] += float(cost.get("actualQueryCost") or 0)
+
+    ShopifyClient.execute = execute  # type: ignore[method-assign]
+
+
 def _admin(urls: dict[str, str], name: str, method: str, path: str, **kw: Any) -> Any:
     with httpx.Client(base_url=urls[name], trust_env=False, timeout=120) as client:
         response = client.request(method, f"/_sandbox/{path}", **kw)
@@ -273,6 +294,7 @@ def cycle(args: argparse.Namespace) -> int:
 
     clock = StageClock()
     instrument(clock)
+    meter_shopify_cost()
     shop = load_shops().get(SHOP)
     # The Shopify emulator builds a bulk result inside the bulkOperationRunQuery request
     # (real Shopify answers at once and works in the background); at 100,000 variants that
@@ -289,9 +311,11 @@ def cycle(args: argparse.Namespace) -> int:
     profiler = cProfile.Profile(time.process_time) if args.profile else None
     steps: dict[str, float] = {}
     requests: dict[str, Any] = {}
+    points: dict[str, dict[str, float]] = {}
 
     def timed_step(name: str, call: Callable[[], Any]) -> Any:
         before = _requests(urls)
+        points_before = dict(SHOPIFY_POINTS)
         if profiler:
             profiler.enable()
         started = time.perf_counter()
@@ -302,6 +326,11 @@ def cycle(args: argparse.Namespace) -> int:
             if profiler:
                 profiler.disable()
             requests[name] = _minus(_requests(urls), before)
+            points[name] = {
+                op: v - points_before.get(op, 0.0)
+                for op, v in SHOPIFY_POINTS.items()
+                if v - points_before.get(op, 0.0)
+            }
 
     catalog = timed_step(
         "catalog_step",
@@ -340,6 +369,7 @@ def cycle(args: argparse.Namespace) -> int:
         "peak_rss_mib": usage.ru_maxrss / 1024,
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "requests": requests,
+        "shopify_points": points,
         "tiktok_429": _admin(urls, "tiktok", "GET", "throttle").get("rejected", 0) - throttled0,
         "catalog": {
             "extract": {
@@ -440,7 +470,7 @@ def median_figures(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 # --- lower bound (part b) --------------------------------------------------------------------
 def endpoint_bound(
-    name: str, op: str, calls: int, latency: float, concurrency: int
+    name: str, op: str, calls: int, latency: float, concurrency: int, points: float | None = None
 ) -> tuple[float, str]:
     """Least time ``calls`` calls of one endpoint can take; with the limiting factor."""
     if name == "tiktok":
@@ -451,8 +481,9 @@ def endpoint_bound(
         if rate_bound + latency >= flight:
             return rate_bound + latency, f"{TIKTOK_QPS:g} QPS"
         return flight, f"{concurrency} in flight x latency"
-    # Shopify: cost bucket; the points of the calls made (mutations 10, small queries ~2-5).
-    points = calls * SHOPIFY_MUTATION_COST
+    # Shopify: cost bucket; the points the calls cost (measured, else 10 per call).
+    if points is None:
+        points = calls * SHOPIFY_MUTATION_COST
     rate_bound = max(0.0, points - SHOPIFY_BUCKET) / SHOPIFY_RESTORE
     if op in SHOPIFY_SEQUENTIAL or op == "orderCreate" or rate_bound < calls * latency:
         return max(rate_bound, calls * latency), "one at a time x latency"
@@ -470,10 +501,27 @@ def lower_bound(run: dict[str, Any], latency: float) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for step, by_emulator in run["requests"].items():
         rows = []
+        measured_points = run.get("shopify_points", {}).get(step, {})
         for name, ops in by_emulator.items():
             for op, calls in sorted(ops.items()):
-                seconds, why = endpoint_bound(name, op, calls, latency, concurrency[step])
+                cost = measured_points.get(op) if name == "shopify" else None
+                seconds, why = endpoint_bound(name, op, calls, latency, concurrency[step], cost)
                 rows.append({"api": name, "op": op, "calls": calls, "bound": seconds, "why": why})
+        shopify = {op: n for op, n in by_emulator.get("shopify", {}).items()}
+        if shopify:
+            # One cost bucket for every Shopify call of the step.
+            total = sum(
+                measured_points.get(op, n * SHOPIFY_MUTATION_COST) for op, n in shopify.items()
+            )
+            rows.append(
+                {
+                    "api": "shopify",
+                    "op": "(all calls: one cost bucket)",
+                    "calls": sum(shopify.values()),
+                    "bound": max(0.0, total - SHOPIFY_BUCKET) / SHOPIFY_RESTORE + latency,
+                    "why": f"{total:,.0f} points, 2000 bucket + 100/s",
+                }
+            )
         if step == "catalog_step":
             # The two catalogs are read concurrently: per side, the slowest endpoint.
             sides = [
@@ -482,7 +530,9 @@ def lower_bound(run: dict[str, Any], latency: float) -> dict[str, Any]:
             bound = max(sides)
         elif step == "relay_step":
             # Search, then details, then creates: each needs the previous one's answers.
-            bound = sum(r["bound"] for r in rows)
+            bound = sum(r["bound"] for r in rows if r["api"] == "tiktok") + max(
+                (r["bound"] for r in rows if r["api"] == "shopify"), default=0.0
+            )
         else:
             bound = max((r["bound"] for r in rows), default=0.0)
         out[step] = {"bound": bound, "measured": run["steps"][step], "endpoints": rows}
