@@ -2,11 +2,11 @@
 
 ``python -m bench.e2e_bench [--part a|b|both] [--write-docs]`` (never part of ``make test``).
 
-Three processes per measured run, so each side's CPU and memory are its own:
+Four processes per measured run, so each side's CPU and memory are its own:
 
-- the **emulators** (``python -m bench.e2e_bench serve``): a seeded
-  :func:`sandbox.generator.generate_fixture` catalog (its anomaly mix, 30 % of mapped SKUs
-  stale in price or stock) served by :class:`sandbox.stack.SandboxStack` over loopback;
+- the **TikTok and the Shopify emulator**, one process each (``python -m bench.e2e_bench
+  serve --only NAME``): a seeded :func:`sandbox.generator.generate_fixture` catalog (its
+  anomaly mix, 30 % of mapped SKUs stale in price or stock) served over loopback;
 - the **skubridge worker** (``python -m bench.e2e_bench cycle``): the plain step functions
   the ``sync-shop`` flow runs, without a Prefect server or flow run (tasks run as plain
   calls): :func:`flows.sync_catalog.run_catalog_step`,
@@ -21,7 +21,8 @@ Part (a): rate limits off (emulator throttle off, client ``rate_scale=0``), no l
 100,000 TikTok variants; goal <= 60 s and <= 2 GiB. ``--profile`` adds one cProfile run.
 Part (b): documented rate limits on both sides, ``latency_ms`` on every emulator call, a
 smaller catalog; the measured time is compared with the lower bound the limits allow for
-the calls the run made (the emulators' ``GET /_sandbox/requests`` counts), goal <= 1.15.
+the calls the run made (the emulators' ``GET /_sandbox/requests`` counts, Shopify's
+``actualQueryCost`` per operation), goal <= 1.15.
 ``--write-docs`` replaces the "End-to-end" section of docs/BENCHMARKS.md.
 """
 
