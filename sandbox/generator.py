@@ -1047,7 +1047,9 @@ def _tiktok_side(core: _Core) -> TikTokSide:
     pids, sids = (x.to_pylist() for x in _tiktok_ids(core))
     created = ORDERS_START - 30 * 86_400
     products = []
-    for start, stop in _runs(core.tiktok.product):
+    # Products were created and last edited at different times, as in a real shop: one
+    # minute apart (the TikTok search window of 10,000 results is paged by update time).
+    for number, (start, stop) in enumerate(_runs(core.tiktok.product)):
         skus = []
         for i in range(start, stop):
             inventory = {DEFAULT_WAREHOUSE: rows.stock[i][0]}
@@ -1069,8 +1071,8 @@ def _tiktok_side(core: _Core) -> TikTokSide:
                 id=pids[start],
                 title=rows.title[start],
                 status="ACTIVATE",
-                create_time=created,
-                update_time=created,
+                create_time=created + number * 60,
+                update_time=created + number * 60,
                 skus=skus,
             )
         )

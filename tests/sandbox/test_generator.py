@@ -317,3 +317,13 @@ async def test_fixture_extracts_to_the_tables_through_the_connectors(store, tmp_
         for r in table.to_pylist()
     }  # fmt: skip
     assert got == want
+
+
+def test_tiktok_products_have_distinct_update_times():
+    # TikTok's product search is paged by update time beyond 10,000 results: a catalog
+    # whose products share one update time could not be read past that window.
+    from sandbox.generator import generate_fixture
+
+    products = generate_fixture(400, seed=5).fixture.tiktok.products
+    times = [p.update_time for p in products]
+    assert len(set(times)) == len(times)
