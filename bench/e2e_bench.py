@@ -53,6 +53,8 @@ from typing import Any
 
 import httpx
 
+from bench.docs import write_section
+
 SHOP = "bench"
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "BENCHMARKS.md"
 SECTION = "## End-to-end"
@@ -770,17 +772,7 @@ def write_docs(section: str, machine_info: dict[str, Any]) -> None:
         )
         head, sep, rest = text.partition("\n")
         text = head + sep + "\n" + para + rest if head.startswith("# ") else para + "\n" + text
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        new = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-        tail = "".join(lines[end:])
-        new = "".join(lines[:start]) + section + ("\n" + tail if tail else "")
-    DOCS.write_text(new, encoding="utf-8")
+    write_section(SECTION, section, DOCS, text)
 
 
 def _profile_summary(profile: str, limit: int = 18) -> str:

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from bench.docs import write_section
 from sandbox.generator import generate_tables
 from tasks.mapping import REASONS, auto_map, build_mapping_report, classify, map_stage
 from tasks.warehouse import connect, insert_frame
@@ -428,17 +429,7 @@ events and state at 1M x 1M, Shopify and Amazon, compared before/after).
 
 def write_docs(text: str, path: Path = DOCS) -> None:
     """Replace (or append) the "Map stage" section, leaving other sections untouched."""
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    start = old.find(SECTION + "\n")
-    if start == -1:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = old.find("\n## ", start + len(SECTION))
-        new = old[:start] + text + (old[end + 1 :] if end != -1 else "")
-        if end != -1 and not text.endswith("\n\n"):
-            new = old[:start] + text + "\n" + old[end + 1 :]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new, encoding="utf-8")
+    write_section(SECTION, text, path)
 
 
 def main(argv: list[str] | None = None) -> None:
