@@ -1,0 +1,33 @@
+"""`skubridge demo` end to end, small: two sandbox shops through sync-shop twice."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from skubridge.cli import app
+
+pytestmark = [pytest.mark.usefixtures("prefect_api"), pytest.mark.slow]
+
+
+def test_demo_runs_the_whole_cycle_for_both_shops(tmp_path, monkeypatch):
+    for var in ("SKUBRIDGE_SHOPS_FILE", "SKUBRIDGE_DATA_DIR", "SKUBRIDGE_REPORTS_DIR"):
+        monkeypatch.delenv(var, raising=False)  # the demo sets them; restored after the test
+    result = CliRunner().invoke(
+        app,
+        ["demo", "--variants", "60", "--orders", "6", "--seed", "3", "--workdir", str(tmp_path)],
+    )
+    out = result.stdout
+    assert result.exit_code == 0, out
+    assert out.count("sync-shop demo-shopify: COMPLETED") == 2
+    assert out.count("sync-shop demo-amazon: COMPLETED") == 2
+    for shop in ("demo-shopify", "demo-amazon"):
+        assert (tmp_path / "data" / f"{shop}.duckdb").exists()
+        assert list((tmp_path / "reports" / shop).glob("*/mapping_report.csv"))
+    assert "mapping (TikTok SKUs): mapped auto:" in out
+    # orders placed before the mapping stay in TikTok Seller Center
+    assert re.search(r"orders: cycle 1: [^|\n]*BEFORE_MAPPING", out), out
+    relayed = [int(n) for n in re.findall(r"orders now in the sandbox \w+: (\d+)", out)]
+    assert len(relayed) == 2 and relayed[0] > 0
