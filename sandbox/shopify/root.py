@@ -398,15 +398,8 @@ class Root:
                         "INVALID_AVAILABLE_DOCUMENT",
                     )
                 )
-            expected = row.get("changeFromQuantity")
-            if level is not None and expected is not None and expected != level.available:
-                errors.append(
-                    user_error(
-                        [*path, "changeFromQuantity"],
-                        "The specified compare quantity does not match the current quantity.",
-                        "CHANGE_FROM_QUANTITY_STALE",
-                    )
-                )
+            if level is not None:
+                errors += self._stale(path, row.get("changeFromQuantity"), level.available)
         if errors:
             return {"inventoryAdjustmentGroup": None, "userErrors": errors}
         changes: list[dict[str, Any]] = []
@@ -414,14 +407,32 @@ class Root:
         for row in rows:
             item = s.items[row["inventoryItemId"]]
             level = item.levels[row["locationId"]]
-            delta = int(row["delta"])
-            level.available += delta
-            level.on_hand += delta
-            level.updated_at = stamp
-            for changed in ("available", "on_hand"):  # mirrored on_hand row (§3.3)
-                changes.append(self._change(changed, delta, item, level))
-            self._e.emit_inventory_level(item, level)
+            # mirrored on_hand row (§3.3)
+            changes += self._move(item, level, int(row["delta"]), ("available", "on_hand"), stamp)
         return {"inventoryAdjustmentGroup": self._group(input, changes, stamp), "userErrors": []}
+
+    @staticmethod
+    def _stale(path: list[str], expected: int | None, current: int) -> list[dict[str, Any]]:
+        """The 2026-04 compare check: changeFromQuantity must equal the current quantity."""
+        if expected is None or expected == current:
+            return []
+        return [
+            user_error(
+                [*path, "changeFromQuantity"],
+                "The specified compare quantity does not match the current quantity.",
+                "CHANGE_FROM_QUANTITY_STALE",
+            )
+        ]
+
+    def _move(
+        self, item: Any, level: Any, delta: int, names: tuple[str, str], stamp: str
+    ) -> list[dict[str, Any]]:
+        """Apply ``delta`` to available and on_hand; the change rows, webhook emitted."""
+        level.available += delta
+        level.on_hand += delta
+        level.updated_at = stamp
+        self._e.emit_inventory_level(item, level)
+        return [self._change(changed, delta, item, level) for changed in names]
 
     def _change(self, name: str, delta: int, item: Any, level: Any) -> dict[str, Any]:
         return {
@@ -557,15 +568,7 @@ class Root:
                 )
                 continue
             current = level.available if name == "available" else level.on_hand
-            expected = row.get("changeFromQuantity")
-            if expected is not None and expected != current:
-                errors.append(
-                    user_error(
-                        [*path, "changeFromQuantity"],
-                        "The specified compare quantity does not match the current quantity.",
-                        "CHANGE_FROM_QUANTITY_STALE",
-                    )
-                )
+            errors += self._stale(path, row.get("changeFromQuantity"), current)
         if errors:
             return {"inventoryAdjustmentGroup": None, "userErrors": errors}
         changes: list[dict[str, Any]] = []
@@ -577,14 +580,10 @@ class Root:
             delta = row["quantity"] - before
             if delta == 0:
                 continue
-            level.available += delta
-            level.on_hand += delta
-            level.updated_at = stamp
             # Setting `available` also moves `on_hand`: two change rows, quantityAfterChange
             # null (captured, shopify.md §3.2).
-            for changed in (name, "on_hand" if name == "available" else "available"):
-                changes.append(self._change(changed, delta, item, level))
-            self._e.emit_inventory_level(item, level)
+            other = "on_hand" if name == "available" else "available"
+            changes += self._move(item, level, delta, (name, other), stamp)
         return {"inventoryAdjustmentGroup": self._group(input, changes, stamp), "userErrors": []}
 
     def productVariantsBulkUpdate(
