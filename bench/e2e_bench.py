@@ -9,9 +9,9 @@ Four processes per measured run, so each side's CPU and memory are its own:
   anomaly mix, 30 % of mapped SKUs stale in price or stock) served over loopback;
 - the **skubridge worker** (``python -m bench.e2e_bench cycle``): the plain step functions
   the ``sync-shop`` flow runs, without a Prefect server or flow run (tasks run as plain
-  calls): :func:`flows.sync_catalog.run_catalog_step`,
-  :func:`flows.push_prices_and_stock.run_push_step`, then, after some new TikTok orders
-  arrive, :func:`tasks.relay.run_relay_step`. Stages are timed by wrapping the functions
+  calls): :func:`tasks.steps.catalog.run_catalog`,
+  :func:`tasks.steps.push.run_push`, then, after some new TikTok orders
+  arrive, :func:`tasks.steps.orders.run_orders`. Stages are timed by wrapping the functions
   those steps call (extract, land, checks, promote, map, reports, plan, guards, push,
   relay); its peak resident memory is its own ``ru_maxrss``;
 - this **orchestrator**, which starts both, collects the worker's JSON and the emulators'
@@ -210,25 +210,21 @@ class StageClock:
     def patch(self, owner: Any, name: str, stage: str) -> None:
         setattr(owner, name, self.wrap(stage, getattr(owner, name)))
 
-    def patch_task(self, owner: Any, name: str, stage: str) -> None:
-        """Outside a flow run the steps call ``task.fn``: time that."""
-        setattr(owner, name, SimpleNamespace(fn=self.wrap(stage, getattr(owner, name).fn)))
-
 
 def instrument(clock: StageClock) -> None:
     """Wrap the functions of the three steps with stage timers (this process only)."""
-    import flows.push_prices_and_stock as push
-    import flows.sync_catalog as cat
     import tasks.mapping as mapping
     import tasks.relay as relay
+    import tasks.steps.catalog as cat
+    import tasks.steps.push as push
     from connectors.shopify import ShopifyClient
 
     clock.patch(ShopifyClient, "run_bulk_query", "store_bulk")
     clock.patch(cat, "extract_both", "extract")
     clock.patch(cat, "land_staged", "land")
-    clock.patch_task(cat, "check_catalogs", "checks")
-    clock.patch_task(cat, "promote_catalogs", "promote")
-    clock.patch_task(cat, "map_and_report", "map_and_reports")
+    clock.patch(cat, "check_catalogs", "checks")
+    clock.patch(cat, "promote_catalogs", "promote")
+    clock.patch(cat, "map_and_report", "map_and_reports")
     clock.patch(mapping, "auto_map", "map")  # imported by map_and_report at call time
     clock.patch(push, "receiving_warehouse", "warehouses")
     clock.patch(push, "build_plan", "plan")
@@ -290,10 +286,10 @@ def cycle(args: argparse.Namespace) -> int:
     os.environ["SKUBRIDGE_REPORTS_DIR"] = str(Path(args.folder) / "reports")
     urls = info["urls"]
 
-    from flows.push_prices_and_stock import run_push_step
-    from flows.sync_catalog import run_catalog_step
     from skubridge.config import load_shops
-    from tasks.relay import run_relay_step
+    from tasks.steps.catalog import run_catalog
+    from tasks.steps.orders import run_orders
+    from tasks.steps.push import run_push
 
     clock = StageClock()
     instrument(clock)
@@ -337,11 +333,11 @@ def cycle(args: argparse.Namespace) -> int:
 
     catalog = timed_step(
         "catalog_step",
-        lambda: run_catalog_step(shop, run_id="e2e-catalog", client_options=kwargs),
+        lambda: run_catalog(shop, run_id="e2e-catalog", client_options=kwargs),
     )
     pushed = timed_step(
         "push_step",
-        lambda: run_push_step(shop, run_id="e2e-push", client_kwargs=kwargs, **push_options),
+        lambda: run_push(shop, run_id="e2e-push", client_kwargs=kwargs, **push_options),
     )
     # New orders arrive after the mapping (orders placed before it are historical).
     time.sleep(1.1)
@@ -353,7 +349,7 @@ def cycle(args: argparse.Namespace) -> int:
         json={"generate": args.orders, "seed": args.seed, "max_lines": 2, "max_quantity": 2},
     )
     relayed = timed_step(
-        "relay_step", lambda: run_relay_step(shop, run_id="e2e-relay", client_kwargs=kwargs)
+        "relay_step", lambda: run_orders(shop, run_id="e2e-relay", client_kwargs=kwargs)
     )
     usage = resource.getrusage(resource.RUSAGE_SELF)
     from tasks.warehouse import open_shop
@@ -585,8 +581,8 @@ def markdown(results: dict[str, Any], command: str) -> str:
         "runs while measured, so figures are noisy.",
         "- Processes: the TikTok and the Shopify emulator each run in their own process "
         "(uvicorn on loopback, the apps `SandboxStack` serves); skubridge runs in a worker "
-        "process calling the plain step functions `run_catalog_step`, `run_push_step`, "
-        "`run_relay_step` (no Prefect server, no flow run: tasks run as plain calls). All "
+        "process calling the step runners `run_catalog`, `run_push`, "
+        "`run_orders` (no Prefect server, no flow run: tasks run as plain calls). All "
         "three compete for the same 2 cores, so emulator CPU slows skubridge down; it is "
         "reported separately. Peak memory is the worker's `ru_maxrss`.",
         "- Bench-side adjustments: the generator gives every TikTok product the same "

@@ -10,7 +10,7 @@ figures into the "Push" section of docs/BENCHMARKS.md.
 
 The timed part is the write phase (:func:`tasks.load.push_writes` through the real
 connector and its rate limiter, ledger flushes included); the plan is built first from a
-seeded DuckDB (:func:`tasks.sandbox_seed.seed_from_fixture`).
+seeded DuckDB (:func:`sandbox.seed.seed_from_fixture`).
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from bench.docs import write_section
 from connectors.factory import tiktok_client
 from connectors.tiktok import DEFAULT_QPS
 from sandbox.fixture import DEFAULT_LOCATION, DEFAULT_WAREHOUSE, Fixture, load_fixture
+from sandbox.seed import seed_from_fixture
 from sandbox.stack import SandboxStack, sandbox_stack
 from skubridge.config import load_shops
 from tasks.load import DEFAULT_CONCURRENCY, push_writes, record_outcomes, record_pending
 from tasks.plan import build_plan
-from tasks.sandbox_seed import seed_from_fixture
 from tasks.warehouse import connect
 
 SHOP = "bench"

@@ -16,7 +16,6 @@ themselves at the same documented rates. Never part of ``make test``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import platform
 import tempfile
@@ -27,11 +26,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from connectors.factory import store_client, tiktok_client
 from sandbox.fixture import Fixture
 from sandbox.stack import sandbox_stack
 from skubridge.config import load_shops
-from tasks.relay import relay_shop
+from tasks.steps.orders import run_orders
 from tasks.warehouse import insert_frame, open_shop
 
 SKU_COUNT = 20
@@ -142,21 +140,10 @@ def bench_store(store: str, seconds: float, concurrency: int | None = None) -> B
                 json={"generate": count, "seed": start, "max_lines": 2, "max_quantity": 2},
             )
 
-        async def go() -> tuple[int, float]:
-            tiktok, client = tiktok_client(shop), store_client(shop)
-            try:
-                with open_shop(shop.id) as con:
-                    began = time.perf_counter()
-                    outcome = await relay_shop(
-                        shop, con, tiktok, client, run_id="bench", concurrency=concurrency
-                    )
-                    took = time.perf_counter() - began
-            finally:
-                await tiktok.aclose()
-                await client.aclose()
-            return outcome.counts().get("RELAYED", 0), took
-
-        relayed, took = asyncio.run(go())
+        began = time.perf_counter()
+        outcome = run_orders(shop, run_id="bench", concurrency=concurrency)
+        took = time.perf_counter() - began
+        relayed = outcome.counts().get("RELAYED", 0)
     return BenchResult(store, orders, relayed, took, burst + rate * took)
 
 

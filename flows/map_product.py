@@ -14,6 +14,7 @@ from typing import Any
 
 from prefect import flow, task
 
+from flows.naming import run_name
 from flows.retry import retry_on_transient
 from flows.shop_lock import hold_shop
 from skubridge.config import load_shops
@@ -42,7 +43,7 @@ def map_product_task(
 
 @flow(
     name=FLOW_NAME,
-    flow_run_name="map-product-{shop}-{tiktok_product_id}",
+    flow_run_name=run_name(FLOW_NAME, lambda p: f"{p['shop']}-{p['tiktok_product_id']}"),
     log_prints=True,
 )
 def map_product(

@@ -1,23 +1,25 @@
 """Flow ``relay-orders``: relay one shop's new TikTok orders into its store, exactly once.
 
-Thin wiring over :mod:`tasks.relay`: one task runs the relay step (retried only on
-transient marketplace errors: the ledger makes a retry safe, a PENDING order is looked
-up before any new create), the order report lands as table, files and artifacts.
+Wiring only: the step's runner is :func:`tasks.steps.orders.run_orders`; one task runs it
+(retried only on transient marketplace errors: the ledger makes a retry safe, a PENDING
+order is looked up before any new create), the order report lands as table, files and
+artifacts.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.naming import run_name
 from flows.retry import retry_on_transient
 from flows.shop_lock import hold_shop
 from skubridge.config import load_shops
-from tasks.relay import relay_run, summary_lines
+from tasks.relay import summary_lines
 from tasks.runs import current_run_id
+from tasks.steps.orders import FLOW_NAME, run_orders
 
 
 @task(
@@ -30,22 +32,14 @@ from tasks.runs import current_run_id
 def relay_orders_step(shop: str, run_id: str, dry_run: bool = False) -> dict[str, Any]:
     """Relay the shop's orders; returns the run summary (counts per reason, warnings)."""
     config = load_shops().get(shop)
-    outcome = relay_run(config, run_id=run_id, dry_run=dry_run)
+    outcome = run_orders(config, run_id=run_id, dry_run=dry_run)
     logger = get_run_logger()
     for line in summary_lines(outcome):
         logger.info(line)
     return outcome.summary()
 
 
-def _run_name() -> str:
-    from prefect.runtime import flow_run
-
-    shop = flow_run.parameters.get("shop", "shop")
-    mode = "-dry-run" if flow_run.parameters.get("dry_run") else ""
-    return f"relay-orders-{shop}{mode}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
-
-
-@flow(name="relay-orders", flow_run_name=_run_name)
+@flow(name=FLOW_NAME, flow_run_name=run_name(FLOW_NAME))
 def relay_orders(shop: str, dry_run: bool = False) -> dict[str, Any]:
     """Relay new TikTok orders of mapped products of ``shop`` into its store.
 

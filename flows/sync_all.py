@@ -10,13 +10,14 @@ twice at once: every per-shop flow holds the limit ``shop-<id>`` (:mod:`flows.sh
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.deployments import run_deployment
 
+from flows.naming import run_name
 from flows.shop_lock import ensure_shop_limit
 from skubridge.config import ConfigError, load_shops
 from tasks.reports import markdown_artifact, markdown_table, table_artifact
@@ -28,11 +29,9 @@ class SyncAllFailed(Exception):
     """One or more shops ended in a state other than Completed."""
 
 
-def _run_name() -> str:
-    from prefect.runtime import flow_run
-
-    target = str(flow_run.parameters.get("deployment", "sync-shop")).split("/")[0]
-    return f"sync-all-{target}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+def _target(params: Mapping[str, Any]) -> str:
+    """The fanned-out flow's name (a run's subject): ``sync-shop`` of ``sync-shop/sync-shop``."""
+    return str(params.get("deployment", "sync-shop")).split("/")[0]
 
 
 def choose_shops(requested: list[str] | None) -> list[str]:
@@ -46,7 +45,7 @@ def choose_shops(requested: list[str] | None) -> list[str]:
     return list(dict.fromkeys(requested))
 
 
-@flow(name="sync-all", flow_run_name=_run_name, log_prints=True)
+@flow(name="sync-all", flow_run_name=run_name("sync-all", _target), log_prints=True)
 def sync_all(
     shops: list[str] | None = None,
     deployment: str = "sync-shop/sync-shop",

@@ -1,14 +1,9 @@
 """Flow ``sync-shop``: the whole cycle for one shop.
 
 catalog (extract -> checks -> map -> reports) -> push (plan -> guards -> writes) -> relay
-orders. Each step is a subflow (its own run record, reports and artifacts, its own
-retries on transient errors only). A failed step never leaves the shop inconsistent (each
-keeps a ledger; the next run repairs what is left) and does not hide the others:
-
-- catalog failed -> push is skipped (it would push from a stale catalog), relay still runs
-  (mappings of the last accepted catalog stay valid);
-- push failed (a guard blocked, writes failed) -> relay still runs.
-
+orders. Wiring only: the cycle's rules (catalog failed -> push skipped; a failed step
+never stops the orders step) are :func:`tasks.steps.cycle.run_cycle`'s; here each step is
+a subflow (its own run record, reports, artifacts and retries on transient errors only).
 The ``runs`` row of this flow names the failed step(s) and why; the run ends Failed then.
 One shop never runs twice at once: the cycle holds the shop's slot
 (:mod:`flows.shop_lock`); its subflows run inside that hold.
@@ -16,38 +11,27 @@ One shop never runs twice at once: the cycle holds the shop's slot
 
 from __future__ import annotations
 
-import logging
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from prefect import flow, get_run_logger
 
 from connectors.redact import install_log_redaction
+from flows.naming import run_name
 from flows.push_prices_and_stock import push_prices_and_stock
 from flows.relay_orders import relay_orders
 from flows.shop_lock import hold_shop
 from flows.sync_catalog import sync_catalog
 from skubridge.config import load_shops
 from tasks.reports import markdown_artifact, markdown_table
-from tasks.runs import current_run_id, finish_run, start_run
-from tasks.warehouse import open_shop
+from tasks.runs import current_run_id
+from tasks.steps.cycle import FLOW_NAME, run_cycle
 
-FLOW_NAME = "sync-shop"
 Step = Literal["catalog", "push", "relay"]
 ALL_STEPS: list[Step] = ["catalog", "push", "relay"]
-
-log = logging.getLogger("skubridge.flows.sync_shop")
 
 
 class SyncShopFailed(Exception):
     """At least one step of the cycle failed; the message names the steps and reasons."""
-
-
-def _run_name() -> str:
-    from prefect.runtime import flow_run
-
-    shop = flow_run.parameters.get("shop", "shop")
-    return f"{FLOW_NAME}-{shop}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
 
 
 def _error_of(state: Any) -> str:
@@ -58,7 +42,7 @@ def _error_of(state: Any) -> str:
     return state.message or state.name
 
 
-@flow(name=FLOW_NAME, flow_run_name=_run_name, log_prints=True)
+@flow(name=FLOW_NAME, flow_run_name=run_name(FLOW_NAME), log_prints=True)
 def sync_shop(
     shop: str,
     steps: list[Step] = ALL_STEPS,
@@ -74,44 +58,32 @@ def sync_shop(
     install_log_redaction()
     logger = get_run_logger()
     config = load_shops().get(shop)  # fail early on a bad shops file or unknown shop
-    run_id = current_run_id()
-    with open_shop(config.id) as con:
-        start_run(con, run_id=run_id, flow=FLOW_NAME, shop_id=config.id)
-    outcomes: dict[str, dict[str, Any]] = {}
-    with hold_shop(config.id):
-        if "catalog" in steps:
-            state = sync_catalog(shop, return_state=True)
-            outcomes["catalog"] = _outcome(state)
-        if "push" in steps:
-            if outcomes.get("catalog", {}).get("status") == "FAILED":
-                outcomes["push"] = {"status": "SKIPPED", "error": "catalog step failed"}
-            else:
-                state = push_prices_and_stock(shop, dry_run=dry_run, force=force, return_state=True)
-                outcomes["push"] = _outcome(state)
-        if "relay" in steps:
-            state = relay_orders(shop, dry_run=dry_run, return_state=True)
-            outcomes["relay"] = _outcome(state)
-    failed = {name: o for name, o in outcomes.items() if o["status"] == "FAILED"}
-    error = "; ".join(f"{name}: {o['error']}" for name, o in failed.items()) or None
-    with open_shop(config.id) as con:
-        finish_run(
-            con,
-            run_id=run_id,
-            status="FAILED" if failed else "COMPLETED",
-            failed_step=",".join(failed) or None,
-            error=error,
-            summary=outcomes,
-        )
+
+    def subflow(name: str) -> dict[str, Any]:
+        if name == "catalog":
+            return _outcome(sync_catalog(shop, return_state=True))
+        if name == "push":
+            state = push_prices_and_stock(shop, dry_run=dry_run, force=force, return_state=True)
+            return _outcome(state)
+        return _outcome(relay_orders(shop, dry_run=dry_run, return_state=True))
+
+    cycle = run_cycle(
+        config.id,
+        run_id=current_run_id(),
+        run_step=subflow,
+        steps=steps,
+        hold=hold_shop(config.id),
+    )
     markdown_artifact(
         f"sync-shop-{config.id}",
-        _summary_markdown(config.id, outcomes),
-        description=f"sync-shop {config.id}: {'FAILED' if failed else 'COMPLETED'}",
+        _summary_markdown(config.id, cycle.steps),
+        description=f"sync-shop {config.id}: {'COMPLETED' if cycle.ok else 'FAILED'}",
     )
-    for name, o in outcomes.items():
+    for name, o in cycle.steps.items():
         logger.info("%s: %s%s", name, o["status"], f" ({o['error']})" if o.get("error") else "")
-    if failed:
-        raise SyncShopFailed(f"shop {config.id}: {error}")
-    return {"shop": config.id, "run_id": run_id, "steps": outcomes}
+    if not cycle.ok:
+        raise SyncShopFailed(f"shop {config.id}: {cycle.error}")
+    return {"shop": config.id, "run_id": cycle.run_id, "steps": cycle.steps}
 
 
 def _outcome(state: Any) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Relay TikTok orders of mapped products into the store (Shopify order / Amazon MCF), once.
 
-One run for one shop (:func:`relay_shop`, or :func:`run_relay_step` from a flow):
+One run for one shop (:func:`relay_shop`; the step's runner is
+:func:`tasks.steps.orders.run_orders`):
 
 1. search TikTok orders updated in ``[watermark - overlap, now)`` (first run: the last
    ``initial_lookback_hours``), plus every still-open ledger order by id (waiting for a
@@ -479,89 +480,3 @@ def summary_markdown(outcome: RelayOutcome) -> str:
     for code, n in sorted(outcome.warnings().items()):
         text += ["", f"**{code}** ({n} orders): {rules.ADVICE[code]}"]
     return "\n".join(text)
-
-
-def run_relay_step(
-    shop: ShopConfig,
-    *,
-    run_id: str,
-    dry_run: bool = False,
-    con: duckdb.DuckDBPyConnection | None = None,
-    pending_grace_s: float | None = None,
-    client_kwargs: dict[str, Any] | None = None,
-) -> RelayOutcome:
-    """Relay one shop's orders: builds the clients from ``shop`` (secrets resolved here),
-    opens the shop's warehouse unless ``con`` is given, runs :func:`relay_shop`.
-
-    Synchronous (it runs its own event loop): call it from a sync flow or task. The
-    warehouse stays open for the whole step, which also keeps a second process from
-    relaying the same shop at the same time (DuckDB allows one writer per file).
-    """
-    from connectors.factory import store_client, tiktok_client
-    from tasks.warehouse import open_shop
-
-    async def go(connection: duckdb.DuckDBPyConnection) -> RelayOutcome:
-        tiktok = tiktok_client(shop, **(client_kwargs or {}))
-        store = store_client(shop, **(client_kwargs or {}))
-        try:
-            return await relay_shop(
-                shop,
-                connection,
-                tiktok,
-                store,
-                run_id=run_id,
-                dry_run=dry_run,
-                pending_grace_s=pending_grace_s,
-            )
-        finally:
-            await tiktok.aclose()
-            await store.aclose()
-
-    if con is not None:
-        return asyncio.run(go(con))
-    with open_shop(shop.id) as connection:
-        return asyncio.run(go(connection))
-
-
-def relay_run(
-    shop: ShopConfig,
-    *,
-    run_id: str,
-    dry_run: bool = False,
-    flow: str = "relay-orders",
-    pending_grace_s: float | None = None,
-    client_kwargs: dict[str, Any] | None = None,
-) -> RelayOutcome:
-    """:func:`run_relay_step` wrapped in a run record (``runs`` table: started, finished or
-    failed with the step and a buyer-data-free error). Used by the flow and the CLI."""
-    from tasks.runs import finish_run, start_run
-    from tasks.warehouse import open_shop
-
-    with open_shop(shop.id) as con:
-        start_run(con, run_id=run_id, flow=flow, shop_id=shop.id)
-        try:
-            outcome = run_relay_step(
-                shop,
-                run_id=run_id,
-                dry_run=dry_run,
-                con=con,
-                pending_grace_s=pending_grace_s,
-                client_kwargs=client_kwargs,
-            )
-        except Exception as exc:
-            finish_run(
-                con,
-                run_id=run_id,
-                status="FAILED",
-                failed_step="relay",
-                error=f"{type(exc).__name__}: {exc}"[:1000],
-            )
-            raise
-        finish_run(
-            con,
-            run_id=run_id,
-            status="COMPLETED",
-            report_dir=str(outcome.report.csv.parent) if outcome.report else None,
-            summary=outcome.summary(),
-        )
-        return outcome

@@ -26,14 +26,14 @@ def main(
     Exits 1 when a guard blocked writes or writes failed, 2 on a configuration error.
     """
     from connectors.errors import ApiError
-    from flows.push_prices_and_stock import push_run, summary_lines
     from tasks.plan import PlanError
     from tasks.runs import current_run_id
+    from tasks.steps.push import run_push, summary_lines
     from tasks.warehouse import WarehouseError
 
     try:
         config = load_shops(shops_file).get(shop)
-        outcome = push_run(config, run_id=current_run_id(), dry_run=dry_run, force=force)
+        outcome = run_push(config, run_id=current_run_id(), dry_run=dry_run, force=force)
     except ConfigError as exc:
         typer.echo(f"skubridge push: {exc}", err=True)
         raise typer.Exit(code=2) from None

@@ -20,13 +20,14 @@ def main(
 ) -> None:
     """Relay TikTok orders once into the shop's store and print the order report summary."""
     from connectors.errors import ApiError
-    from tasks.relay import RelayError, relay_run, summary_lines
+    from tasks.relay import RelayError, summary_lines
     from tasks.runs import current_run_id
+    from tasks.steps.orders import run_orders
     from tasks.warehouse import WarehouseError
 
     try:
         config = load_shops(shops_file).get(shop)
-        outcome = relay_run(config, run_id=current_run_id(), dry_run=dry_run)
+        outcome = run_orders(config, run_id=current_run_id(), dry_run=dry_run)
     except ConfigError as exc:
         typer.echo(f"skubridge relay: {exc}", err=True)
         raise typer.Exit(code=2) from None

@@ -69,7 +69,7 @@ def catalog_summary_lines(summary: dict[str, Any]) -> list[str]:
     return lines
 
 
-def run_catalog(
+def _catalog_flow(
     shop: str, *, suggestions: bool = True, shops_file: Path | None = None
 ) -> tuple[bool, dict[str, Any]]:
     """Run the ``sync-catalog`` flow for ``shop``; (completed, summary dict).
@@ -79,7 +79,8 @@ def run_catalog(
     load_shops(shops_file).get(shop)
     if shops_file is not None:
         os.environ[SHOPS_FILE_ENV] = str(shops_file)  # the flow reads the shops file itself
-    from flows.sync_catalog import CatalogStepError, sync_catalog
+    from flows.sync_catalog import sync_catalog
+    from tasks.steps.catalog import CatalogStepError
 
     state = sync_catalog(shop=shop, suggestions=suggestions, return_state=True)
     result = state.result(raise_on_failure=False)
@@ -99,7 +100,7 @@ def run_catalog(
     }
 
 
-def run_cycle(
+def _cycle_flow(
     shop: str, *, dry_run: bool = False, force: bool = False, shops_file: Path | None = None
 ) -> tuple[bool, dict[str, Any]]:
     """Run the ``sync-shop`` flow for ``shop``; (completed, step outcomes from its run record).
@@ -185,10 +186,10 @@ def main(
         raise typer.Exit(code=2)
     try:
         if step == "catalog":
-            ok, summary = run_catalog(shop, suggestions=suggestions, shops_file=shops_file)
+            ok, summary = _catalog_flow(shop, suggestions=suggestions, shops_file=shops_file)
             lines = catalog_summary_lines(summary)
         else:
-            ok, steps = run_cycle(shop, dry_run=dry_run, force=force, shops_file=shops_file)
+            ok, steps = _cycle_flow(shop, dry_run=dry_run, force=force, shops_file=shops_file)
             lines = cycle_summary_lines(shop, steps)
     except ConfigError as exc:
         typer.echo(f"skubridge sync: {exc}", err=True)

@@ -19,11 +19,11 @@ import pytest
 
 from connectors.base import Address, OrderLine, TikTokOrder
 from connectors.http import RetryPolicy
-from flows.sync_catalog import run_catalog_step
+from tasks.steps.catalog import run_catalog
 from sandbox.fixture import load_fixture
 from sandbox.stack import sandbox_stack
 from skubridge.config import load_shops
-from tasks.relay import relay_run
+from tasks.steps.orders import run_orders
 from tasks.relay_rules import NOT_READY, MappedSku, RelaySettings, classify
 from tasks.warehouse import open_shop
 
@@ -146,7 +146,7 @@ def shop(data_dirs, tmp_path, monkeypatch):
         path = stack.write_shops_file(tmp_path / "shops.toml", [("acme", "shopify")])
         monkeypatch.setenv("SKUBRIDGE_SHOPS_FILE", str(path))
         config = load_shops().get("acme")
-        assert run_catalog_step(config, run_id="map-1").mapping["mapped_skus"] == 1
+        assert run_catalog(config, run_id="map-1").mapping["mapped_skus"] == 1
         with open_shop(config.id) as con:  # mapped yesterday: today's orders are not historical
             con.execute("UPDATE mappings SET mapped_at = mapped_at - INTERVAL 1 DAY")
         yield stack, config
@@ -154,7 +154,7 @@ def shop(data_dirs, tmp_path, monkeypatch):
 
 def test_malformed_orders_are_reported_and_never_sent(shop):
     stack, config = shop
-    outcome = relay_run(config, run_id="relay-1", client_kwargs=options())
+    outcome = run_orders(config, run_id="relay-1", client_kwargs=options())
 
     frame = outcome.frame().set_index("tiktok_order_id")
     assert sorted(frame.index) == sorted(EXPECTED)  # the order without an id is left out
@@ -186,7 +186,7 @@ def test_malformed_orders_are_reported_and_never_sent(shop):
     assert "Avery" not in text and "Cedar" not in text  # no buyer data in the report
 
     # the next run re-reads the waiting ones and still sends nothing new
-    again = relay_run(config, run_id="relay-2", client_kwargs=options())
+    again = run_orders(config, run_id="relay-2", client_kwargs=options())
     assert again.counts()["ALREADY_RELAYED"] == 3
     assert len(stack.emulator("shopify").snapshot()["orders"]) == 3
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from connectors.http import RetryPolicy
-from flows.sync_catalog import CatalogStepError, run_catalog_step, summary_markdown
+from tasks.steps.catalog import CatalogStepError, run_catalog, summary_markdown
 from sandbox.fixture import load_fixture
 from sandbox.stack import sandbox_stack
 from skubridge.commands.sync import catalog_summary_lines
@@ -93,7 +93,7 @@ def report_runs(shop_id: str) -> list[str]:
 def accepted(shop_id: str, shop_kind: str = "shopify") -> dict[str, Any]:
     """Sync a good catalog first and return what was accepted."""
     config = load_shops().get(shop_id)
-    summary = run_catalog_step(config, run_id="run-1", client_options=options())
+    summary = run_catalog(config, run_id="run-1", client_options=options())
     assert summary.status == "COMPLETED" and summary.mapping["mapped_skus"] == N
     return snapshot(shop_id)
 
@@ -101,7 +101,7 @@ def accepted(shop_id: str, shop_kind: str = "shopify") -> dict[str, Any]:
 def failed_run(shop_id: str, client_options: dict[str, Any]) -> CatalogStepError:
     config = load_shops().get(shop_id)
     with pytest.raises(CatalogStepError) as caught:
-        run_catalog_step(config, run_id="run-2", client_options=client_options)
+        run_catalog(config, run_id="run-2", client_options=client_options)
     error = caught.value
     assert error.summary.status == "FAILED" and error.summary.promoted == {}
     markdown = summary_markdown(error.summary)

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from flows.sync_catalog import run_catalog_step
+from tasks.steps.catalog import run_catalog
 from sandbox.fixture import load_fixture
 from sandbox.stack import sandbox_stack
 from skubridge.config import load_shops
@@ -80,7 +80,7 @@ def _tables(con) -> set[str]:
 async def test_hostile_strings_round_trip_and_map_exactly(shop, tmp_path):
     stack, config = shop
     options = {"rate_scale": 0}
-    summary = run_catalog_step(config, run_id="run-1", client_options=options)
+    summary = run_catalog(config, run_id="run-1", client_options=options)
     assert summary.status == "COMPLETED"
     assert summary.extract["tiktok"]["skipped"] == 0 and summary.extract["shopify"]["skipped"] == 0
 
@@ -184,7 +184,7 @@ async def test_hostile_strings_round_trip_and_map_exactly(shop, tmp_path):
     assert count == len(HOSTILE) + 2
 
     # the next catalog run keeps every link (the written SKU now matches exactly)
-    second = run_catalog_step(config, run_id="run-2", client_options=options)
+    second = run_catalog(config, run_id="run-2", client_options=options)
     assert second.mapping["mapped_skus"] == len(HOSTILE) + 2
     with open_shop(config.id, read_only=True) as con:
         methods = dict(

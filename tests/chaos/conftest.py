@@ -11,8 +11,8 @@ REDUCED = {"seed": 3, "kills": 1, "orders": 16, "variants": 60, "max_reruns": 4}
 
 @pytest.fixture(scope="session")
 def reduced_chaos(tmp_path_factory):
-    """The :class:`tasks.chaos.ChaosReport` of a reduced chaos run (outputs kept in tmp)."""
-    from tasks.chaos import ChaosOptions, run_chaos
+    """The :class:`bench.chaos.engine.ChaosReport` of a reduced chaos run (outputs kept in tmp)."""
+    from bench.chaos.engine import ChaosOptions, run_chaos
 
     options = ChaosOptions(**REDUCED, workdir=tmp_path_factory.mktemp("chaos"))
     return run_chaos(options)

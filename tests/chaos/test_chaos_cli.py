@@ -12,14 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tasks import chaos
-from tasks.chaos_checks import ScanResult
-
 ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from bench import chaos as cli  # noqa: E402
+from bench.chaos import cli  # noqa: E402
+from bench.chaos import engine as chaos  # noqa: E402
+from bench.chaos.checks import ScanResult  # noqa: E402
 
 
 def _report(tmp_path: Path, violations: list[str]) -> chaos.ChaosReport:

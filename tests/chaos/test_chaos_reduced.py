@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
+from bench.chaos import checks
 from connectors.amazon import fulfillment_order_id
 from skubridge.config import ShopConfig
-from tasks import chaos_checks as checks
 from tasks.warehouse import connect, insert_frame, open_shop
 
 # ----- the reduced run ---------------------------------------------------------------------

@@ -17,12 +17,12 @@ import duckdb
 import pandas as pd
 import pytest
 
+from bench.chaos import checks
 from connectors import shopify as shopify_connector
 from connectors import tiktok as tiktok_connector
 from sandbox.shopify import DEFAULT_WEBHOOK_SECRET, sign_webhook
 from sandbox.stack import sandbox_credentials
 from sandbox.tiktok import DEFAULT_APP_KEY, DEFAULT_APP_SECRET, webhook_sign
-from tasks import chaos_checks as checks
 
 # ----- after the reduced chaos run ---------------------------------------------------------
 

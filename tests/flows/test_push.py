@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from sandbox.fixture import DEFAULT_LOCATION, DEFAULT_WAREHOUSE, Fixture, load_fixture
+from sandbox.seed import seed_from_fixture
 from sandbox.stack import sandbox_stack
 from skubridge.cli import app
 from tasks.runs import last_run
-from tasks.sandbox_seed import seed_from_fixture
 from tasks.warehouse import open_shop
 
 SHOP = "flowshop"

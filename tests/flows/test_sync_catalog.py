@@ -12,18 +12,16 @@ from typer.testing import CliRunner
 
 from connectors.errors import AuthError, FatalError, ThrottledError, TransientError
 from flows.retry import retry_on_transient
-from flows.sync_catalog import (
-    CatalogStepError,
-    extract_catalogs,
-    run_catalog_step,
-    sync_catalog,
-)
+from flows.sync_catalog import PARTS, sync_catalog
 from sandbox.fixture import load_fixture
 from sandbox.stack import sandbox_stack
 from skubridge.cli import app
 from skubridge.commands.sync import catalog_summary_lines
 from skubridge.config import load_shops
+from tasks.steps.catalog import CatalogStepError, run_catalog
 from tasks.warehouse import open_shop
+
+extract_catalogs = PARTS["extract_catalogs"]
 
 runner = CliRunner()
 
@@ -77,7 +75,7 @@ def _report(shop, run_id):
 
 def test_catalog_step_maps_and_a_collapsed_catalog_is_blocked(sandbox, data_dirs, monkeypatch):
     shop = load_shops().get("acme")
-    summary = run_catalog_step(shop, run_id="run-1")
+    summary = run_catalog(shop, run_id="run-1")
     assert summary.status == "COMPLETED"
     assert summary.promoted == {"tiktok": 4, "shopify": 3}
     assert summary.mapping["mapped_skus"] == 2 and summary.mapping["unmapped_skus"] == 2
@@ -106,7 +104,7 @@ def test_catalog_step_maps_and_a_collapsed_catalog_is_blocked(sandbox, data_dirs
     )
     sandbox.load(smaller)
     with pytest.raises(CatalogStepError) as caught:
-        run_catalog_step(shop, run_id="run-2")
+        run_catalog(shop, run_id="run-2")
     error = caught.value
     assert error.step == "catalog_checks"
     assert "shopify: catalog_not_collapsed (observed 1)" in str(error)
@@ -135,7 +133,7 @@ def test_catalog_step_maps_and_a_collapsed_catalog_is_blocked(sandbox, data_dirs
 
     monkeypatch.setattr("tasks.mapping.auto_map", broken_auto_map)
     with pytest.raises(CatalogStepError) as caught:
-        run_catalog_step(shop, run_id="run-3")
+        run_catalog(shop, run_id="run-3")
     assert caught.value.step == "map"
     assert str(caught.value) == "RuntimeError: mapping exploded"
     assert caught.value.summary.promoted == {"tiktok": 4, "shopify": 3}

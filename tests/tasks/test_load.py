@@ -7,12 +7,12 @@ from decimal import Decimal
 import pytest
 
 from connectors.http import RetryPolicy
-from flows.push_prices_and_stock import push_step
+from tasks.steps.push import run_push
 from sandbox.fixture import DEFAULT_LOCATION, DEFAULT_WAREHOUSE, Fixture, load_fixture
+from sandbox.seed import seed_from_fixture
 from sandbox.stack import sandbox_stack
 from skubridge.config import load_shops
 from tasks.rules import desired_price
-from tasks.sandbox_seed import seed_from_fixture
 from tasks.warehouse import open_shop
 
 SHOP = "acme"
@@ -96,7 +96,7 @@ def tiktok_skus(stack) -> dict[str, dict]:
 
 async def push(run_id: str, **kwargs):
     shop = load_shops().get(SHOP)
-    return await push_step(shop, run_id=run_id, client_kwargs={"retry": FAST_RETRY}, **kwargs)
+    return run_push(shop, run_id=run_id, client_kwargs={"retry": FAST_RETRY}, **kwargs)
 
 
 def ledger(run_id: str) -> list[tuple]:
@@ -321,7 +321,7 @@ async def test_ledger_pending_before_calls_and_failed_calls(env) -> None:
     fx = make_fixture(products=2)
     prepare(env, fx)
     api = RecordingApi()
-    outcome = await push_step(load_shops().get(SHOP), run_id="run-fake", api=api)
+    outcome = run_push(load_shops().get(SHOP), run_id="run-fake", api=api)
     assert api.seen_pending == [{"PENDING"}, {"PENDING"}]
     bodies = dict(api.inventory_bodies)
     updates = bodies[fx.tiktok.products[0].id]

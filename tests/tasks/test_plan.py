@@ -8,10 +8,10 @@ import pytest
 
 from connectors.base import Warehouse
 from sandbox.fixture import DEFAULT_LOCATION, DEFAULT_WAREHOUSE, Fixture, load_fixture
+from sandbox.seed import seed_from_fixture
 from skubridge.config import ShopConfig
 from tasks.plan import PlanError, build_plan, choose_warehouse
 from tasks.rules import desired_price, desired_stock
-from tasks.sandbox_seed import seed_from_fixture
 from tasks.warehouse import connect
 
 SECOND_WH = "7000000000000000002"

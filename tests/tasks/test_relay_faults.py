@@ -14,7 +14,7 @@ import pytest
 from test_relay_kit import SKUS, map_skus, scenario, shop_config, store_orders
 
 from sandbox.stack import sandbox_stack
-from tasks.relay import run_relay_step
+from tasks.steps.orders import run_orders
 from tasks.warehouse import open_shop
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,9 +28,9 @@ FAULTS = {
 KILLED_RUN = (
     "import sys\n"
     "from skubridge.config import load_shops\n"
-    "from tasks.relay import run_relay_step\n"
+    "from tasks.steps.orders import run_orders\n"
     "shop = load_shops().get(sys.argv[1])\n"
-    "run_relay_step(shop, run_id='killed', pending_grace_s=0,"
+    "run_orders(shop, run_id='killed', pending_grace_s=0,"
     " client_kwargs={'rate_scale': float(sys.argv[2])})\n"
 )
 
@@ -80,11 +80,11 @@ def test_exactly_once_through_faults_and_sigkill(store, tmp_path, monkeypatch, d
 
         if store == "shopify":
             stack.admin("shopify", "PUT", "throttle", json={"force": 4})
-        first = run_relay_step(
+        first = run_orders(
             shop, run_id="rerun-1", pending_grace_s=0, client_kwargs={"rate_scale": client_scale}
         )
         stack.admin(store, "PUT", "faults", json={})
-        second = run_relay_step(
+        second = run_orders(
             shop, run_id="rerun-2", pending_grace_s=0, client_kwargs={"rate_scale": client_scale}
         )
         counts = store_orders(stack, store)

@@ -10,7 +10,8 @@ import pytest
 from test_relay_kit import add_orders, map_skus, order, scenario, shop_config
 
 from sandbox.stack import sandbox_stack
-from tasks.relay import run_relay_step, summary_lines
+from tasks.relay import summary_lines
+from tasks.steps.orders import run_orders
 from tasks.warehouse import open_shop
 
 
@@ -65,9 +66,9 @@ def test_no_buyer_data_in_logs_reports_or_warehouse(
             "faults",
             json={"drop_after_commit_rate": 0.3, "error_rate": 0.2, "writes_only": True},
         )
-        outcome = run_relay_step(shop, run_id="privacy-1", pending_grace_s=0)
+        outcome = run_orders(shop, run_id="privacy-1", pending_grace_s=0)
         stack.admin(store, "PUT", "faults", json={})
-        again = run_relay_step(shop, run_id="privacy-2", pending_grace_s=0)
+        again = run_orders(shop, run_id="privacy-2", pending_grace_s=0)
         secrets = buyer_data(stack)
 
     assert outcome.counts().get("RELAYED", 0) >= 1

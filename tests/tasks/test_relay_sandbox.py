@@ -21,7 +21,8 @@ from test_relay_kit import (
 
 from connectors.errors import TransientError
 from sandbox.stack import SandboxStack, sandbox_stack
-from tasks.relay import RelayOutcome, run_relay_step, summary_lines
+from tasks.relay import RelayOutcome, summary_lines
+from tasks.steps.orders import run_orders
 from tasks.relay_ledger import get_watermark
 from tasks.warehouse import open_shop
 
@@ -45,7 +46,7 @@ _runs = iter(range(1, 10_000))
 
 
 def relay(shop, **kwargs: Any) -> RelayOutcome:
-    return run_relay_step(shop, run_id=f"run-{next(_runs)}", **kwargs)
+    return run_orders(shop, run_id=f"run-{next(_runs)}", **kwargs)
 
 
 def ledger(shop) -> dict[str, dict[str, Any]]:
@@ -342,7 +343,7 @@ def test_watermark_advances_only_after_a_complete_run(sandbox, tmp_path, monkeyp
     )
     add_orders(sandbox, order(("1001001", 1)))
     with pytest.raises(TransientError):
-        run_relay_step(
+        run_orders(
             shop,
             run_id="failing",
             client_kwargs={"retry": _quick_retry()},
@@ -375,7 +376,7 @@ def test_overlapping_runs_create_each_order_once(sandbox, tmp_path, monkeypatch)
     try:
         with ThreadPoolExecutor(2) as pool:
             outcomes = list(
-                pool.map(lambda n: run_relay_step(shop, run_id=f"overlap-{n}", con=cons[n]), [0, 1])
+                pool.map(lambda n: run_orders(shop, run_id=f"overlap-{n}", con=cons[n]), [0, 1])
             )
     finally:
         for con in cons:

@@ -3,7 +3,7 @@ settled ledgers, reports that agree with the marketplaces, and no leaked secrets
 
 Everything here reads: the emulators' in-memory state (the truth about what reached each
 marketplace), the shop's DuckDB file (read-only), the report files and the captured logs.
-:mod:`tasks.chaos` calls :func:`shop_invariants` per shop, then :func:`scan_outputs` and
+:mod:`bench.chaos.engine` calls :func:`shop_invariants` per shop, then :func:`scan_outputs` and
 :func:`permission_problems` over everything the runs wrote. Each check returns violations
 as plain sentences; an empty list means the invariant holds.
 """

@@ -1,7 +1,7 @@
 """Chaos run: whole sync cycles for two sandbox shops under faults and SIGKILL, then checks.
 
 ``python -m bench.chaos [--seed S] [--kills K] [--orders N] [--variants V] [--max-reruns R]``
-(``make chaos``). The engine is :mod:`tasks.chaos` (importable, also used by
+(``make chaos``). The engine is :mod:`bench.chaos.engine` (importable, also used by
 ``tests/chaos``); this module is its command line: it prints the figures (faults injected,
 kills, reruns, orders, duplicates, lost), writes them to the "Chaos" section of
 docs/BENCHMARKS.md and exits 1 when any invariant is violated.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.docs import write_section
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "BENCHMARKS.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "BENCHMARKS.md"
 SECTION = "## Chaos"
 
 
@@ -92,7 +92,7 @@ def docs_section(report, command: str) -> str:  # type: ignore[no-untyped-def]
     violations = "".join(f"\n- VIOLATION: {v}" for v in report.violations)
     return f"""{SECTION}
 
-Whole sync cycles under faults and SIGKILL (`bench/chaos.py`, engine `tasks/chaos.py`;
+Whole sync cycles under faults and SIGKILL (`bench/chaos/cli.py`, engine `bench/chaos/engine.py`;
 a reduced run is part of `make test`: `tests/chaos/`).
 
 - Command: `{command}`
@@ -125,7 +125,7 @@ or file bytes, CSV or Parquet report; data and report files owner-only.
 
 Notes:
 
-- The cycle runs the plain step functions (`run_catalog_step`, `push_run`, `relay_run`)
+- The cycle (`run_cycle`) calls the step runners (`run_catalog`, `run_push`, `run_orders`)
   without a Prefect API, so no Prefect artifacts exist to scan; they would show the same
   report frames as the CSV/Parquet files that are scanned.
 - The relay's PENDING grace is 0 s here (the emulators index new orders at once; Shopify's
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     _prepare_environment(workdir)
 
-    from tasks.chaos import ChaosOptions, run_chaos
+    from bench.chaos.engine import ChaosOptions, run_chaos
 
     options = ChaosOptions(
         seed=args.seed,

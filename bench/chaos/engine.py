@@ -10,13 +10,13 @@ with a generated catalog, throttling on) the driver, in this process:
    stock (in the store emulator's state);
 3. turns on seeded faults on every emulator (5xx, latency, answers dropped after commit,
    truncated bodies, forced throttling, access tokens expired mid-run) and runs whole
-   cycles (catalog -> push -> relay, :mod:`tasks.chaos_cycle`) in child processes that it
+   cycles (catalog -> push -> relay, :mod:`bench.chaos.cycle`) in child processes that it
    SIGKILLs at random points: after a random delay, after k catalog reads, k TikTok writes
    or k store order creates. New orders and store edits arrive between the runs;
 4. reruns with faults on until a cycle completes (bounded), then switches the faults off
    and runs clean cycles until one has nothing left to do (zero writes planned, nothing
    relayed): that final run must complete;
-5. checks (:mod:`tasks.chaos_checks`): every eligible order in the store exactly once and
+5. checks (:mod:`bench.chaos.checks`): every eligible order in the store exactly once and
    nothing else, TikTok price and stock equal to the store's through the shop's rules, no
    PENDING ledger rows, reports agree with the emulators, mappings unchanged by the chaos;
    then scans every output (logs, DuckDB tables and raw bytes, CSV/Parquet reports) for
@@ -47,10 +47,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+from bench.chaos import checks
+from bench.chaos.cycle import PRELOAD, STEPS, child_main
 from sandbox.generator import GeneratedScenario, generate_fixture
 from sandbox.stack import SandboxStack
-from tasks import chaos_checks as checks
-from tasks.chaos_cycle import PRELOAD, STEPS, child_main
 
 log = logging.getLogger("skubridge.chaos")
 
@@ -655,7 +655,7 @@ class ShopChaos:
         return self.outcome.final_writes == 0 and self.outcome.final_relayed == 0
 
     def check(self, links_after_map: dict[str, checks.Mapped]) -> None:
-        """The invariants of this shop (see :mod:`tasks.chaos_checks`)."""
+        """The invariants of this shop (see :mod:`bench.chaos.checks`)."""
         out = self.outcome
         db = self.driver.db(self.shop_id)
         links = checks.read_mappings(db)
