@@ -1,0 +1,1 @@
+"""Step runners: one Prefect-free runner per step (catalog, push, orders) and the cycle."""
