@@ -35,9 +35,11 @@ bench: $(STAMP)
 chaos: $(STAMP)
 	$(BIN)/python -m bench.chaos
 
+# The import contracts also run in `make test` (tests/test_architecture.py).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) data reports .pytest_cache
