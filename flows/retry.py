@@ -2,7 +2,8 @@
 
 Prefect retries a task only when its failure is a connector error marked transient
 (5xx, throttling, timeouts, dropped connections: :class:`connectors.errors.TransientError`
-and its subclasses); a business or auth error fails at once (reference/prefect.md §7).
+and its subclasses); a business or auth error fails at once
+(https://docs.prefect.io/v3/how-to-guides/workflows/retries).
 """
 
 from __future__ import annotations

@@ -223,7 +223,8 @@ def unmapped_products(con: duckdb.DuckDBPyConnection, *, run_id: str) -> pd.Data
     """One row per unmapped TikTok product of the run's mapping report (set-based SQL).
 
     Columns: tiktok_product_id, title, reason (the product's: first of its SKUs' reasons
-    in DESIGN.md order), skus, sku_reasons, seller_skus (up to 10), suggestions.
+    in the order tasks/sql/mapping/classify.sql applies them), skus, sku_reasons,
+    seller_skus (up to 10), suggestions.
     """
     return con.execute(sql("catalog/unmapped_products"), [run_id]).df()
 

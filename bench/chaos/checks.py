@@ -69,7 +69,7 @@ def eligible_orders(
     store: str,
     fba_skus: set[str] | None = None,
 ) -> set[str]:
-    """TikTok orders that must be in the store exactly once (DESIGN.md step 7).
+    """TikTok orders that must be in the store exactly once (the rules of tasks/relay_rules.py).
 
     AWAITING_SHIPMENT, fulfilled by the seller, every line mapped, created no earlier than
     each line's mapping (else historical), and for Amazon every line an FBA listing.

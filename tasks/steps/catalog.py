@@ -1,6 +1,6 @@
 """The catalog step's runner: extract both catalogs, check them, promote, auto-map, report.
 
-Data flow steps 1-3 and 8 of README.md ("How it works") for one shop, in four parts:
+Steps 1-3 of the cycle in docs/architecture.md, for one shop, in four parts:
 
 1. :func:`extract_catalogs`: TikTok and the store are read concurrently through the
    connectors (:func:`tasks.steps.common.open_clients`), then landed in ``staged_*`` in

@@ -1,11 +1,11 @@
 """The push step's runner: the store's price and stock to the mapped TikTok SKUs.
 
-Data flow steps 4-6 of README.md for one shop, from the catalogs already in DuckDB (the
+Steps 4-6 of the cycle in docs/architecture.md, for one shop, from the catalogs already in DuckDB (the
 catalog step refreshes them): plan (only differences), guards (GX; a failed guard blocks
 the writes it covers and fails the run unless ``force``), push through the TikTok
 connector with a ledger, push report (DuckDB table, CSV/Parquet, Prefect table artifact).
 
-Push report rows (the public columns in README.md): one per planned SKU and field. Mapped
+Push report rows (the public columns in docs/architecture.md): one per planned SKU and field. Mapped
 SKUs with nothing to write are counted (``counts["unchanged"]``, CLI, artifact
 description), not listed. A dry run lists the writes it would send as UNCHANGED with
 error "dry run: would update". A write whose call still failed after the connector's
