@@ -1,9 +1,10 @@
 """The push step's runner: the store's price and stock to the mapped TikTok SKUs.
 
-Steps 4-6 of the cycle in docs/architecture.md, for one shop, from the catalogs already in DuckDB (the
-catalog step refreshes them): plan (only differences), guards (GX; a failed guard blocks
-the writes it covers and fails the run unless ``force``), push through the TikTok
-connector with a ledger, push report (DuckDB table, CSV/Parquet, Prefect table artifact).
+Steps 4-6 of the cycle in docs/architecture.md, for one shop, from the catalogs already
+in DuckDB (the catalog step refreshes them): plan (only differences), guards (GX; a
+failed guard blocks the writes it covers and fails the run unless ``force``), push
+through the TikTok connector with a ledger, push report (DuckDB table, CSV/Parquet,
+Prefect table artifact).
 
 Push report rows (the public columns in docs/architecture.md): one per planned SKU and field. Mapped
 SKUs with nothing to write are counted (``counts["unchanged"]``, CLI, artifact

@@ -19,12 +19,12 @@ import pytest
 
 from connectors.base import Address, OrderLine, TikTokOrder
 from connectors.http import RetryPolicy
-from tasks.steps.catalog import run_catalog
 from sandbox.fixture import load_fixture
 from sandbox.stack import sandbox_stack
 from skubridge.config import load_shops
-from tasks.steps.orders import run_orders
 from tasks.relay_rules import NOT_READY, MappedSku, RelaySettings, classify
+from tasks.steps.catalog import run_catalog
+from tasks.steps.orders import run_orders
 from tasks.warehouse import open_shop
 
 from .wire import Wire

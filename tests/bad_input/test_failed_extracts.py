@@ -15,11 +15,11 @@ import httpx
 import pytest
 
 from connectors.http import RetryPolicy
-from tasks.steps.catalog import CatalogStepError, run_catalog, summary_markdown
 from sandbox.fixture import load_fixture
 from sandbox.stack import sandbox_stack
 from skubridge.commands.sync import catalog_summary_lines
 from skubridge.config import load_shops
+from tasks.steps.catalog import CatalogStepError, run_catalog, summary_markdown
 from tasks.warehouse import open_shop
 
 from .wire import Wire

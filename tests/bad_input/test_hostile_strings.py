@@ -14,12 +14,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tasks.steps.catalog import run_catalog
 from sandbox.fixture import load_fixture
 from sandbox.stack import sandbox_stack
 from skubridge.config import load_shops
 from tasks.manual_map import map_from_csv, map_product_by_hand
 from tasks.search import search_products
+from tasks.steps.catalog import run_catalog
 from tasks.warehouse import open_shop
 
 DROP = "'; DROP TABLE mappings; --"

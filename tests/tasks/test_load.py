@@ -7,12 +7,12 @@ from decimal import Decimal
 import pytest
 
 from connectors.http import RetryPolicy
-from tasks.steps.push import run_push
 from sandbox.fixture import DEFAULT_LOCATION, DEFAULT_WAREHOUSE, Fixture, load_fixture
 from sandbox.seed import seed_from_fixture
 from sandbox.stack import sandbox_stack
 from skubridge.config import load_shops
 from tasks.rules import desired_price
+from tasks.steps.push import run_push
 from tasks.warehouse import open_shop
 
 SHOP = "acme"

@@ -22,8 +22,8 @@ from test_relay_kit import (
 from connectors.errors import TransientError
 from sandbox.stack import SandboxStack, sandbox_stack
 from tasks.relay import RelayOutcome, summary_lines
-from tasks.steps.orders import run_orders
 from tasks.relay_ledger import get_watermark
+from tasks.steps.orders import run_orders
 from tasks.warehouse import open_shop
 
 
