@@ -293,19 +293,3 @@ def build_mapping_report(
     # Missing values are pandas' own (NaN in string columns; None in `suggestion`):
     # converting 1M rows to Python objects would cost more than the whole classification.
     return frame[REPORT_COLUMNS]
-
-
-def map_stage(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    run_id: str,
-    store_channel: str,
-    suggestions: bool = True,
-    now: datetime | None = None,
-) -> tuple[MapOutcome, pd.DataFrame]:
-    """Auto-map then build the report: the whole map step of the catalog flow."""
-    outcome = auto_map(con, run_id=run_id, store_channel=store_channel, now=now)
-    report = build_mapping_report(
-        con, run_id=run_id, store_channel=store_channel, suggestions=suggestions
-    )
-    return outcome, report
