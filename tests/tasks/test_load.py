@@ -9,7 +9,6 @@ import pytest
 from connectors.http import RetryPolicy
 from flows.push_prices_and_stock import push_step
 from sandbox.fixture import DEFAULT_LOCATION, DEFAULT_WAREHOUSE, Fixture, load_fixture
-from sandbox.stack import sandbox_stack
 from skubridge.config import load_shops
 from tasks.rules import desired_price
 from tasks.sandbox_seed import seed_from_fixture
@@ -60,20 +59,16 @@ def make_fixture(
 
 
 @pytest.fixture(scope="module")
-def stack():
-    with sandbox_stack(make_fixture()) as running:
-        yield running
+def stack_fixture():
+    return make_fixture()
 
 
 @pytest.fixture
-def env(stack, data_dirs, tmp_path, monkeypatch):
+def env(stack, data_dirs, point_at_stack):
     """A clean emulator state, sandbox credentials and a shops file pointing at the stack."""
-    for name, value in stack.env().items():
-        monkeypatch.setenv(name, value)
     stack.admin("tiktok", "PUT", "faults", json={})
     stack.admin("tiktok", "PUT", "throttle", json={"enabled": True, "scale": 1.0})
-    path = stack.write_shops_file(tmp_path / "shops.toml", [(SHOP, "shopify")])
-    monkeypatch.setenv("SKUBRIDGE_SHOPS_FILE", str(path))
+    point_at_stack(stack, [(SHOP, "shopify")])
     return stack
 
 
