@@ -1,6 +1,6 @@
 """Test harness: isolated Prefect home, loopback without proxies, one shared Prefect API.
 
-The environment is set before anything imports Prefect (reference/prefect.md §4, §14):
+The environment is set before anything imports Prefect (https://docs.prefect.io/v3/how-to-guides/workflows/test-workflows):
 a fresh PREFECT_HOME per session (no stale caches), analytics off, NO_PROXY for loopback,
 no silent ephemeral server (a flow called outside ``prefect_api`` fails loudly).
 """

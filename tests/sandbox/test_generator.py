@@ -36,7 +36,7 @@ REASON_ORDER = [
 
 
 def reference_outcome(tiktok: pa.Table, store: pa.Table, amazon: bool) -> pd.DataFrame:
-    """An independent, deliberately plain reading of DESIGN.md's mapping rules."""
+    """An independent, deliberately plain reading of the mapping rules of docs/reports.md."""
     t = tiktok.select(["product_id", "variant_id", "seller_sku"]).to_pandas()
     s = store.select(["product_id", "variant_id", "seller_sku", "parent_id"]).to_pandas()
     t["blank"] = t["seller_sku"].isna() | (t["seller_sku"].fillna("").str.strip() == "")
