@@ -82,10 +82,13 @@ STAGES = (
 STEPS = ("catalog_step", "push_step", "relay_step")
 
 # Documented limits used for the lower bound of part (b).
-TIKTOK_QPS = 50.0  # per API per app x shop (tiktok-shop.md §10; the live number is UNCONFIRMED)
-SHOPIFY_BUCKET = 2000.0  # points (shopify.md §1.6, standard plan)
-SHOPIFY_RESTORE = 100.0  # points per second (shopify.md §1.6, standard plan)
-SHOPIFY_MUTATION_COST = 10.0  # shopify.md §1.6
+# TikTok: per API per app x shop, https://partner.tiktokshop.com/docv2/page/64f1991d64ed2e0295f3d2c0
+# (the live number is UNCONFIRMED). Shopify, standard plan:
+# https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits
+TIKTOK_QPS = 50.0
+SHOPIFY_BUCKET = 2000.0  # points
+SHOPIFY_RESTORE = 100.0  # points per second
+SHOPIFY_MUTATION_COST = 10.0  # points per mutation
 SHOPIFY_SEQUENTIAL = {"bulkOperation"}  # polls follow each other (2 s apart, by design)
 TIKTOK_SEQUENTIAL = {"product.search", "order.search"}  # page tokens chain the pages
 
@@ -109,9 +112,10 @@ def serve(args: argparse.Namespace) -> int:
 
     scenario = generate_fixture(args.variants, seed=args.seed, store="shopify")
     # The generator gives every TikTok product the same update_time, but Search Products
-    # pages through at most 10,000 results per update_time range (tiktok-shop.md §5.1), so
-    # a catalog above 10,000 products cannot be read at all. Real products were edited at
-    # different times: spread them one minute apart (the connector splits the range).
+    # pages through at most 10,000 results per update_time range
+    # (https://partner.tiktokshop.com/docv2/page/67b837b685619104a6846369), so a catalog above
+    # 10,000 products cannot be read at all. Real products were edited at different times: spread
+    # them one minute apart (the connector splits the range).
     for n, product in enumerate(scenario.fixture.tiktok.products):
         product.update_time = (product.update_time or 0) + 60 * n
     factory = {"tiktok": tiktok_sandbox.create_app, "shopify": shopify_sandbox.create_app}
@@ -240,7 +244,8 @@ SHOPIFY_POINTS: dict[str, float] = defaultdict(float)
 
 
 def meter_shopify_cost() -> None:
-    """Sum Shopify's ``actualQueryCost`` per operation (shopify.md §1.6) for the bound."""
+    """Sum Shopify's ``actualQueryCost`` per operation
+    (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits) for the bound."""
     from connectors.shopify import ShopifyClient
 
     original = ShopifyClient.execute
@@ -587,7 +592,8 @@ def markdown(results: dict[str, Any], command: str) -> str:
         "reported separately. Peak memory is the worker's `ru_maxrss`.",
         "- Bench-side adjustments: the generator gives every TikTok product the same "
         "`update_time`, which a real shop never has and which Search Products cannot page "
-        "past 10,000 results (tiktok-shop.md §5.1), so the bench spreads them one minute "
+        "past 10,000 results (https://partner.tiktokshop.com/docv2/page/67b837b685619104a6846369), "
+        "so the bench spreads them one minute "
         "apart; clients get a 300 s timeout because the Shopify emulator builds a bulk "
         "operation's result inside the `bulkOperationRunQuery` request (Shopify answers at "
         "once and builds it in the background).",
@@ -720,8 +726,10 @@ def _markdown_b(b: dict[str, Any]) -> list[str]:
         "",
         f"- Setup: `generate_fixture({fx['tiktok_variants']:,}, seed={b['seed']})` "
         f"({fx['tiktok_products']:,} TikTok products); emulator throttles on at the "
-        "documented limits (TikTok 50 QPS per API, tiktok-shop.md §10; Shopify cost bucket "
-        "2000 points + 100/s, shopify.md §1.6), clients pacing at the same limits, "
+        "documented limits (TikTok 50 QPS per API, "
+        "https://partner.tiktokshop.com/docv2/page/64f1991d64ed2e0295f3d2c0; Shopify cost bucket "
+        "2000 points + 100/s, https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits), "
+        "clients pacing at the same limits, "
         f"`FaultConfig(latency_ms={b['latency_ms']:g})` on every emulator call; "
         f"{relay['orders']} new orders before the relay. One run.",
         "- Lower bound: per endpoint, the least time its calls can take: TikTok "

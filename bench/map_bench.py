@@ -36,13 +36,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from bench.docs import write_section
 from sandbox.generator import generate_tables
-from tasks.mapping import REASONS, auto_map, build_mapping_report, classify, map_stage
+from tasks.mapping import REASONS, MapOutcome, auto_map, build_mapping_report, classify
 from tasks.warehouse import connect, insert_frame
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "BENCHMARKS.md"
@@ -186,6 +187,17 @@ def _peak_rss_kib() -> int:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def map_stage(
+    con: duckdb.DuckDBPyConnection, *, run_id: str, store_channel: str, suggestions: bool = True
+) -> tuple[MapOutcome, pd.DataFrame]:
+    """Auto-map then build the report: the map step of a catalog run, as the flow does it."""
+    outcome = auto_map(con, run_id=run_id, store_channel=store_channel)
+    report = build_mapping_report(
+        con, run_id=run_id, store_channel=store_channel, suggestions=suggestions
+    )
+    return outcome, report
 
 
 def _child(path: str, store: str) -> None:

@@ -3,10 +3,10 @@
 ``python -m bench.push_bench [--products 2000] [--skus 2] [--runs 3] [--latency-ms 100]``:
 a shop of N products (``--skus`` SKUs each) where every SKU's price and stock changed,
 pushed to the TikTok emulator with its documented rate limit on (50 QPS per API per app x
-shop, tiktok-shop.md §10) and ``latency_ms`` added to every call (``FaultConfig``). It
-reports the achieved write rate per API as a share of that limit (goal >= 90%) and the
-write calls per changed SKU; the median over ``--runs`` runs. ``--write-docs`` puts the
-figures into the "Push" section of docs/BENCHMARKS.md.
+shop, https://partner.tiktokshop.com/docv2/page/64f1991d64ed2e0295f3d2c0) and ``latency_ms``
+added to every call (``FaultConfig``). It reports the achieved write rate per API as a share of
+that limit (goal >= 90%) and the write calls per changed SKU; the median over ``--runs`` runs.
+``--write-docs`` puts the figures into the "Push" section of docs/BENCHMARKS.md.
 
 The timed part is the write phase (:func:`tasks.load.push_writes` through the real
 connector and its rate limiter, ledger flushes included); the plan is built first from a
@@ -183,8 +183,9 @@ Price and stock push to the TikTok emulator (`bench/push_bench.py`).
 - Machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs \
 (shared with other work while measured).
 - Setup: {args.products} products x {args.skus} SKUs, every SKU's price and stock changed;
-  emulator throttle on at TikTok's documented {DEFAULT_QPS:g} QPS per API (tiktok-shop.md
-  §10); {args.latency_ms:g} ms added to every call; {args.concurrency} calls in flight per
+  emulator throttle on at TikTok's documented {DEFAULT_QPS:g} QPS per API
+  (https://partner.tiktokshop.com/docv2/page/64f1991d64ed2e0295f3d2c0);
+  {args.latency_ms:g} ms added to every call; {args.concurrency} calls in flight per
   API; the client's own limiter paces at the same {DEFAULT_QPS:g} QPS (burst 10).
 - Timed: the write phase (`tasks.load.push_writes`, ledger flushes included), median of
   {len(results)} runs.

@@ -6,8 +6,10 @@ the store's documented order-creation limit, relays them once, and reports the a
 rate as a share of what the limit allows in the same time (goal >= 90%):
 
 - Shopify ``orderCreate``: cost-based bucket, 2000 points, 100 points/s restore
-  (shopify.md §1.6); the mutation costs 10 points, so 200 orders at once then 10/s;
-- Amazon ``createFulfillmentOrder``: 2 requests/s, burst 30 (amazon-sp-api.md §1.5, §5).
+  (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits); the mutation costs 10
+  points, so 200 orders at once then 10/s;
+- Amazon ``createFulfillmentOrder``: 2 requests/s, burst 30
+  (https://developer-docs.amazon.com/sp-api/docs/fulfillment-outbound-api-rate-limits).
 
 The emulators enforce those limits (throttle on, scale 1) and the clients pace
 themselves at the same documented rates. Never part of ``make test``.

@@ -1,4 +1,4 @@
-"""Pre-write guards on the push plan (DESIGN.md step 5), as a Great Expectations suite.
+"""Pre-write guards on the push plan (docs/reports.md, push report), as a Great Expectations suite.
 
 Four guards, each measured on the plan and checked by GX against the shop's ``[guards]``:
 

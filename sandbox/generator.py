@@ -2,8 +2,8 @@
 
 One vectorised core (numpy + pyarrow, no per-row Python objects) builds a TikTok catalog
 and a store catalog (Shopify or Amazon) from a seed. Every TikTok product is built with
-exactly one *anomaly kind* (or none), so the mapping outcome DESIGN.md prescribes for it is
-unambiguous; the generator records that expected outcome per TikTok SKU.
+exactly one *anomaly kind* (or none), so its mapping outcome (docs/reports.md) is unambiguous; the
+generator records that expected outcome per TikTok SKU.
 
 Two outputs:
 
@@ -15,7 +15,7 @@ Two outputs:
   optional orders).
 
 Anomaly kinds (each a share of TikTok products, see :class:`AnomalyMix`) and the reason a
-product built with it must get (DESIGN.md "Public contracts"):
+product built with it must get (docs/reports.md):
 
 =========================  ========================  ==============================================
 kind                       expected reason           how it is built

@@ -1,15 +1,18 @@
-"""Pushing the plan to TikTok, with a ledger of every write (DESIGN.md step 6).
+"""Pushing the plan to TikTok, with a ledger of every write.
 
-- one Update Inventory and one Update Price call per product (tiktok-shop.md §6.1, §7),
-  launched concurrently so the connector's rate limiter (TikTok's documented QPS per API,
-  §10) is the only brake; transient errors are retried by the connector;
+- one Update Inventory and one Update Price call per product
+  (https://partner.tiktokshop.com/docv2/page/6503068fc20ad60284b38858,
+  https://partner.tiktokshop.com/docv2/page/650307de5a12ff0294eac8b0), launched concurrently
+  so the connector's rate limiter (TikTok's documented QPS per API,
+  https://partner.tiktokshop.com/docv2/page/64f1991d64ed2e0295f3d2c0) is the only brake;
+  transient errors are retried by the connector;
 - per-SKU rejections inside an accepted call are REJECTED with TikTok's code and message
   while the product's other SKUs are applied; a call that still fails after the
   connector's retries leaves its SKUs FAILED (redone by the next run's plan);
 - the ledger (``push_ledger``) gets a PENDING row per SKU and field before any call and the
   outcome after, all in bulk statements; PENDING rows a crashed run left behind are
   settled by the next run (:func:`settle_stale`);
-- the push report (public contract, DESIGN.md) is built by :func:`report_frame`.
+- the push report (public contract, docs/reports.md) is built by :func:`report_frame`.
 """
 
 from __future__ import annotations

@@ -5,17 +5,15 @@ The work is set-based SQL over the accepted catalogs in ``catalog_variants`` (th
 loop touches a row. ``catalog_variants`` is taken to hold the current accepted catalog of
 each channel (the catalog step replaces a channel's rows when it promotes an extract).
 
-Matching rule (DESIGN.md "The user's words"): seller SKUs compare byte for byte; a SKU that
-is NULL, empty or whitespace only is missing. A TikTok product maps to one store product
-when its SKUs are exactly that store product's SKUs: every SKU found in that one product,
-none ambiguous, the variant counts equal, and the store product not held by another TikTok
-product.
+Matching rule (docs/reports.md): seller SKUs compare byte for byte; a SKU that is NULL, empty or
+whitespace only is missing. A TikTok product maps to one store product when its SKUs are exactly
+that store product's SKUs: every SKU found in that one product, none ambiguous, the variant counts
+equal, and the store product not held by another TikTok product.
 
-Reasons (DESIGN.md table, first that applies in table order): a product's reason is the
-first of MISSING_SKU, DUPLICATE_TIKTOK_SKU, SKU_NOT_FOUND, DUPLICATE_STORE_SKU,
-SPLIT_ACROSS_PRODUCTS, VARIANT_COUNT_MISMATCH, STORE_PRODUCT_TAKEN that applies. A SKU
-that has its own SKU-level reason (the first four) carries it; the other SKUs of the
-unmapped product carry the product's reason.
+Reasons (docs/reports.md table, first that applies in table order): a product's reason is the first
+of MISSING_SKU, DUPLICATE_TIKTOK_SKU, SKU_NOT_FOUND, DUPLICATE_STORE_SKU, SPLIT_ACROSS_PRODUCTS,
+VARIANT_COUNT_MISMATCH, STORE_PRODUCT_TAKEN that applies. A SKU that has its own SKU-level reason
+(the first four) carries it; the other SKUs of the unmapped product carry the product's reason.
 
 Amazon: the variant family is the parent ASIN (``parent_id``). A TikTok product maps to
 one family when the set/count rules hold against it. When all of its SKUs match standalone
@@ -79,7 +77,7 @@ REASONS = (
     "VARIANT_COUNT_MISMATCH",
     "STORE_PRODUCT_TAKEN",
 )
-"""Unmapped reason codes in precedence order (DESIGN.md)."""
+"""Unmapped reason codes in precedence order (docs/reports.md)."""
 
 STORE_CHANNELS = ("shopify", "amazon")
 # The steps are mapping/prepare, stale_fixed_links, classify, apply; classify is a query,
@@ -269,7 +267,7 @@ def build_mapping_report(
     store_channel: str,
     suggestions: bool = True,
 ) -> pd.DataFrame:
-    """The mapping report (DESIGN.md columns exactly), one row per TikTok SKU.
+    """The mapping report (docs/reports.md columns exactly), one row per TikTok SKU.
 
     Reads the classification of the latest :func:`auto_map` and the current links; with
     ``suggestions`` the failed SKUs get a hint from :mod:`tasks.suggest` (never applied).
@@ -293,19 +291,3 @@ def build_mapping_report(
     # Missing values are pandas' own (NaN in string columns; None in `suggestion`):
     # converting 1M rows to Python objects would cost more than the whole classification.
     return frame[REPORT_COLUMNS]
-
-
-def map_stage(
-    con: duckdb.DuckDBPyConnection,
-    *,
-    run_id: str,
-    store_channel: str,
-    suggestions: bool = True,
-    now: datetime | None = None,
-) -> tuple[MapOutcome, pd.DataFrame]:
-    """Auto-map then build the report: the whole map step of the catalog flow."""
-    outcome = auto_map(con, run_id=run_id, store_channel=store_channel, now=now)
-    report = build_mapping_report(
-        con, run_id=run_id, store_channel=store_channel, suggestions=suggestions
-    )
-    return outcome, report

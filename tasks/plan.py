@@ -1,6 +1,6 @@
 """The push plan: desired TikTok price and stock per mapped SKU, and only what differs.
 
-DESIGN.md step 4. The arithmetic runs set-based in DuckDB (``tasks/sql/plan/rules.sql``
+The plan of a push. The arithmetic runs set-based in DuckDB (``tasks/sql/plan/rules.sql``
 macros, ``desired.sql``) over the accepted catalogs and the mappings; money stays DECIMAL
 and comes back as ``Decimal``. A SKU is planned for a field only when the desired value
 differs from TikTok's current one (stock compared on the receiving warehouse only), so an
@@ -54,7 +54,8 @@ class SkuPlan:
 
     @property
     def writable(self) -> bool:
-        """Updates need an ACTIVATE product (tiktok-shop.md §6.1, §7); unknown = try."""
+        """Updates need an ACTIVATE product
+        (https://partner.tiktokshop.com/docv2/page/6503068fc20ad60284b38858); unknown = try."""
         return self.tiktok_status in (None, "", WRITABLE_STATUS)
 
 
@@ -152,7 +153,7 @@ def _desired_write(sku: SkuPlan, which: Field, warehouse_id: str) -> PlannedWrit
             problem=f"receiving warehouse {warehouse_id} is not assigned to this TikTok SKU",
         )
     # Every warehouse of the SKU: the receiving one gets the new stock, the others keep
-    # their current quantity (tiktok-shop.md §6.1).
+    # their current quantity (https://partner.tiktokshop.com/docv2/page/6503068fc20ad60284b38858).
     quantities = dict(sku.warehouses) | {warehouse_id: sku.desired_stock}
     update = InventoryUpdate(sku.tiktok_sku_id, quantities)
     return PlannedWrite(*ids, "inventory", old, str(sku.desired_stock), inventory=update)

@@ -2,11 +2,12 @@
 
 :func:`classify` turns a :class:`connectors.base.TikTokOrder`, the shop's mappings and the
 order's ledger row into a :class:`Verdict`: relay it (with the store request to send),
-wait (look again next run) or skip it for good, with the DESIGN.md reason code.
+wait (look again next run) or skip it for good, with the reason code of docs/reports.md.
 
 Decisions documented here (and in docs):
 
-- Only ``AWAITING_SHIPMENT`` orders are relayed (tiktok-shop.md §8.3, §8.4). ``UNPAID``,
+- Only ``AWAITING_SHIPMENT`` orders are relayed
+  (https://partner.tiktokshop.com/docv2/page/650b1b4bbace3e02b76d1011). ``UNPAID``,
   ``ON_HOLD`` and unknown statuses wait (``NOT_READY``, re-read every run). An order
   cancelled before relay, or already past the shippable state without skubridge (shipped
   from Seller Center), is closed with reason ``NOT_READY``; the report's ``status`` column
@@ -22,7 +23,11 @@ Decisions documented here (and in docs):
   would get split parcels. The seller ships such an order from TikTok Seller Center.
   A listing missing from the accepted catalog counts as not FBA (unknown is not FBA).
 - Masked buyer data is relayed as given, with warning ``MASKED_BUYER``: the seller should
-  switch the TikTok shop to Seller Shipping to get full names and addresses (§8.4).
+  switch the TikTok shop to Seller Shipping to get full names and addresses (Buyer data masking).
+
+Sources cited by name below:
+
+- Buyer data masking: https://partner.tiktokshop.com/docv2/page/682fda578992fb0499d40ed3
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from typing import Literal
 
 from connectors.base import StoreKind, StoreOrderLine, StoreOrderRequest, TikTokOrder
 
-# Reason codes (DESIGN.md, order report).
+# Reason codes (docs/reports.md, order report).
 RELAYED = "RELAYED"
 ALREADY_RELAYED = "ALREADY_RELAYED"
 UNMAPPED_LINE = "UNMAPPED_LINE"
@@ -81,7 +86,6 @@ ADVICE = {
 }
 
 AWAITING_SHIPMENT = "AWAITING_SHIPMENT"
-WAITING_STATUSES = frozenset({"UNPAID", "ON_HOLD"})
 CLOSED_STATUSES = frozenset(
     {
         "CANCELLED",
@@ -194,7 +198,8 @@ def classify(
         )
     if order.recipient is None or not order.recipient.address1:
         # Nothing to ship to (an AWAITING_SHIPMENT order always carries an address, masked
-        # or not, tiktok-shop.md §8.4): a store order would be unshippable.
+        # or not, https://partner.tiktokshop.com/docv2/page/682fda578992fb0499d40ed3): a store order
+        # would be unshippable.
         return Verdict("wait", NOT_READY, details=("malformed order: no recipient address",))
     unmapped = [ln for ln in order.lines if ln.sku_id not in mapped]
     known_unmapped = ledger is not None and ledger.reason == UNMAPPED_LINE

@@ -20,8 +20,9 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from skubridge.config import PriceRule, StockRule
 
-# Update Inventory accepts quantities in [0, 99,999] (tiktok-shop.md §6.1; the newest doc
-# page says [1, 99,999]: UNCONFIRMED, 0 is standard practice for "sold out").
+# Update Inventory accepts quantities in [0, 99,999]
+# (https://partner.tiktokshop.com/docv2/page/6503068fc20ad60284b38858; the newest doc page says [1,
+# 99,999]: UNCONFIRMED, 0 is standard practice for "sold out").
 TIKTOK_MAX_QUANTITY = 99_999
 
 CENT = Decimal("0.01")

@@ -19,57 +19,11 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from tasks.mapping import REASONS
+from tasks.warehouse import sql
 
 Side = Literal["tiktok", "store", "both"]
 FUZZY_CUTOFF = 70.0
 RESULT_COLUMNS = ["side", "product_id", "title", "variants", "skus", "match", "score", "state"]
-
-_PRODUCTS_SQL = """
-SELECT
-    CASE WHEN channel = 'tiktok' THEN 'tiktok' ELSE 'store' END AS side,
-    CASE WHEN channel = 'amazon' THEN coalesce(nullif(trim(parent_id), ''), product_id)
-         ELSE product_id END AS product_id,
-    any_value(title) AS title,
-    count(*) AS variants,
-    list(seller_sku ORDER BY variant_id) AS skus,
-    list(variant_id ORDER BY variant_id) AS variant_ids
-FROM catalog_variants
-WHERE channel IN ('tiktok', ?) AND product_id IS NOT NULL
-GROUP BY ALL
-"""
-
-_TIKTOK_STATE_SQL = """
-SELECT t.product_id,
-       count(*) AS skus,
-       count(m.tiktok_sku_id) AS mapped,
-       string_agg(DISTINCT m.store_product_id, ', ') AS mapped_to,
-       string_agg(DISTINCT m.method, ', ') AS methods,
-       list(DISTINCT coalesce(s.reason, 'UNMAPPED')) FILTER (WHERE m.tiktok_sku_id IS NULL)
-           AS reasons,
-       count(s.tiktok_sku_id) + count(m.tiktok_sku_id) AS classified
-FROM catalog_variants AS t
-LEFT JOIN mappings AS m ON m.tiktok_sku_id = t.variant_id
-LEFT JOIN mapping_state AS s ON s.tiktok_sku_id = t.variant_id
-WHERE t.channel = 'tiktok' AND t.product_id IN (SELECT unnest(?))
-GROUP BY ALL
-"""
-
-_STORE_STATE_SQL = """
-SELECT store_product_id AS product_id,
-       string_agg(DISTINCT tiktok_product_id, ', ') AS mapped_from,
-       string_agg(DISTINCT method, ', ') AS methods
-FROM mappings WHERE store_product_id IN (SELECT unnest(?)) GROUP BY ALL
-"""
-
-_STORE_FAILED_SQL = """
-SELECT s.store_product_id AS product_id,
-       string_agg(DISTINCT s.tiktok_product_id, ', ') AS tiktok,
-       list(DISTINCT s.reason) AS reasons
-FROM mapping_state AS s
-ANTI JOIN mappings AS m ON m.tiktok_sku_id = s.tiktok_sku_id
-WHERE s.store_product_id IN (SELECT unnest(?)) AND s.reason IS NOT NULL
-GROUP BY ALL
-"""
 
 
 def _first_reason(reasons: list[str] | None) -> str | None:
@@ -91,7 +45,7 @@ def search_products(
     query = text.strip()
     if not query:
         raise ValueError("search text is empty")
-    products = con.execute(_PRODUCTS_SQL, [store_channel]).df()
+    products = con.execute(sql("search/products"), [store_channel]).df()
     if side != "both":
         products = products[products["side"] == side]
     if products.empty:
@@ -162,9 +116,9 @@ def search_products(
 def _states(con: duckdb.DuckDBPyConnection, found: pd.DataFrame) -> list[str]:
     tiktok_ids = found.loc[found["side"] == "tiktok", "product_id"].tolist()
     store_ids = found.loc[found["side"] == "store", "product_id"].tolist()
-    tstate = con.execute(_TIKTOK_STATE_SQL, [tiktok_ids]).df().set_index("product_id")
-    sstate = con.execute(_STORE_STATE_SQL, [store_ids]).df().set_index("product_id")
-    sfailed = con.execute(_STORE_FAILED_SQL, [store_ids]).df().set_index("product_id")
+    tstate = con.execute(sql("search/tiktok_state"), [tiktok_ids]).df().set_index("product_id")
+    sstate = con.execute(sql("search/store_state"), [store_ids]).df().set_index("product_id")
+    sfailed = con.execute(sql("search/store_failed"), [store_ids]).df().set_index("product_id")
     out = []
     for row in found.itertuples(index=False):
         pid = row.product_id

@@ -25,49 +25,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
+from tasks.warehouse import sql
+
 FUZZY_CUTOFF = 85.0
 SUGGEST_REASONS = ("MISSING_SKU", "SKU_NOT_FOUND", "DUPLICATE_STORE_SKU")
-
-_FAILED_SQL = """
-SELECT s.tiktok_sku_id, s.reason, c.seller_sku, c.barcode,
-       concat_ws(' ', c.title, c.variant_title,
-                 array_to_string(json_extract_string(c.options, '$.*'), ' ')) AS text
-FROM mapping_state AS s
-JOIN catalog_variants AS c ON c.channel = 'tiktok' AND c.variant_id = s.tiktok_sku_id
-ANTI JOIN mappings AS m ON m.tiktok_sku_id = s.tiktok_sku_id
-WHERE s.reason IN ('MISSING_SKU', 'SKU_NOT_FOUND', 'DUPLICATE_STORE_SKU')
-"""
-
-_STORE_SQL = """
-SELECT c.variant_id, c.seller_sku, c.barcode,
-       concat_ws(' ', c.title, c.variant_title,
-                 array_to_string(json_extract_string(c.options, '$.*'), ' ')) AS text,
-       m.store_variant_id IS NOT NULL AS linked
-FROM catalog_variants AS c
-LEFT JOIN (SELECT DISTINCT store_variant_id FROM mappings) AS m
-    ON m.store_variant_id = c.variant_id
-WHERE c.channel = ? AND c.variant_id IS NOT NULL
-"""
-
-# Words shared between a failed TikTok SKU and store variants, counted per pair; only rare
-# words block (a word on thousands of variants, like "shirt", says little).
-_BLOCK_SQL = """
-WITH tw AS (
-    SELECT DISTINCT tiktok_sku_id, unnest(string_split(words, ' ')) AS w FROM sugg_t
-),
-sw AS (
-    SELECT DISTINCT variant_id, unnest(string_split(words, ' ')) AS w FROM sugg_s
-),
-df AS (SELECT w, count(*) AS n FROM sw WHERE length(w) >= 2 GROUP BY w HAVING n <= $max_df),
-pairs AS (
-    SELECT tw.tiktok_sku_id, sw.variant_id, count(*) AS shared
-    FROM tw JOIN df ON df.w = tw.w JOIN sw ON sw.w = tw.w
-    GROUP BY ALL
-)
-SELECT tiktok_sku_id, variant_id FROM pairs
-QUALIFY row_number() OVER (PARTITION BY tiktok_sku_id ORDER BY shared DESC, variant_id)
-    <= $max_candidates
-"""
 
 
 def normalise_sku(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
@@ -107,10 +68,10 @@ def suggest(
     max_candidates: int = 20,
 ) -> pd.Series:
     """A suggestion text per failed TikTok SKU id (index), from the latest classification."""
-    failed = con.sql(_FAILED_SQL).to_arrow_table()
+    failed = con.sql(sql("suggest/failed_skus")).to_arrow_table()
     if failed.num_rows == 0:
         return pd.Series(dtype=object)
-    store = con.sql(_STORE_SQL, params=[store_channel]).to_arrow_table()
+    store = con.sql(sql("suggest/store_variants"), params=[store_channel]).to_arrow_table()
     failed = failed.append_column("norm", normalise_sku(failed["seller_sku"]))
     failed = failed.append_column("words", _words(failed["text"]))
     failed = failed.append_column("bc", normalise_sku(failed["barcode"]))
@@ -121,21 +82,10 @@ def suggest(
     con.register("sugg_t", failed)
     con.register("sugg_s", store)
     try:
-        by_sku = con.execute(
-            "SELECT t.tiktok_sku_id, t.seller_sku AS t_sku, s.variant_id, s.seller_sku AS s_sku,"
-            " s.linked, 1 AS kind, 100.0 AS score"
-            " FROM sugg_t t JOIN sugg_s s ON s.norm = t.norm WHERE t.norm <> ''"
-        ).df()
-        by_barcode = con.execute(
-            "SELECT t.tiktok_sku_id, s.variant_id, s.bc AS barcode, s.linked, 2 AS kind,"
-            " 100.0 AS score FROM sugg_t t JOIN sugg_s s ON s.bc = t.bc WHERE t.bc <> ''"
-        ).df()
+        by_sku = con.execute(sql("suggest/same_sku")).df()
+        by_barcode = con.execute(sql("suggest/same_barcode")).df()
         pairs = con.execute(
-            "SELECT p.tiktok_sku_id, p.variant_id, t.text AS t_text, s.text AS s_text, s.linked"
-            " FROM (" + _BLOCK_SQL + ") p"
-            " JOIN sugg_t t USING (tiktok_sku_id) JOIN sugg_s s USING (variant_id)"
-            " WHERE t.tiktok_sku_id NOT IN (SELECT tiktok_sku_id FROM sugg_t t2"
-            "   WHERE t2.norm <> '' AND t2.norm IN (SELECT norm FROM sugg_s))",
+            sql("suggest/similar_title_pairs"),
             {"max_df": max_token_df, "max_candidates": max_candidates},
         ).df()
     finally:

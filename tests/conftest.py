@@ -1,6 +1,6 @@
 """Test harness: isolated Prefect home, loopback without proxies, one shared Prefect API.
 
-The environment is set before anything imports Prefect (reference/prefect.md §4, §14):
+The environment is set before anything imports Prefect (https://docs.prefect.io/v3/how-to-guides/workflows/test-workflows):
 a fresh PREFECT_HOME per session (no stale caches), analytics off, NO_PROXY for loopback,
 no silent ephemeral server (a flow called outside ``prefect_api`` fails loudly).
 """
@@ -55,3 +55,40 @@ def data_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("SKUBRIDGE_DATA_DIR", str(data))
     monkeypatch.setenv("SKUBRIDGE_REPORTS_DIR", str(reports))
     return data, reports
+
+
+@pytest.fixture
+def con(tmp_path):
+    """A DuckDB connection to a fresh, migrated warehouse file in the test's temp folder."""
+    from tasks.warehouse import connect
+
+    connection = connect(tmp_path / "shop.duckdb")
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def stack_throttle() -> bool:
+    """Whether the module's sandbox stack throttles like the marketplaces (override per module)."""
+    return True
+
+
+@pytest.fixture(scope="module")
+def stack(stack_fixture, stack_throttle):
+    """The three emulators serving the module's ``stack_fixture`` (a module defines it), one
+    stack per test module."""
+    from sandbox.stack import sandbox_stack
+
+    with sandbox_stack(stack_fixture, throttle=stack_throttle) as running:
+        yield running
+
+
+@pytest.fixture
+def point_at_stack(tmp_path, monkeypatch):
+    """``point_at_stack(stack, shops)``: the stack's credentials in the environment and a
+    shops file listing ``shops`` as SKUBRIDGE_SHOPS_FILE (see tests/sandbox_env.py)."""
+    from tests.sandbox_env import point_at
+
+    return lambda running, shops: point_at(
+        running, shops, tmp_path=tmp_path, monkeypatch=monkeypatch
+    )

@@ -1,4 +1,5 @@
-"""Static checks of prefect.yaml, offline (no Prefect server; reference/prefect.md §1, §14 #8).
+"""Static checks of prefect.yaml, offline (no Prefect server: ``prefect deploy`` needs
+an API; https://docs.prefect.io/v3/how-to-guides/deployments/prefect-yaml).
 
 `prefect deploy` needs a live API, so CI checks the file the way deploy reads it: the YAML
 loads, every entrypoint imports as a Prefect flow, every parameter a deployment or a

@@ -1,4 +1,6 @@
-"""TikTok request-signing test vectors: all of tiktok-shop.md §2.3.
+"""TikTok request-signing test vectors
+(https://partner.tiktokshop.com/docv2/page/678e3a3d4ddec3030b238faf; EcomPHP/tiktokshop-php
+tests/ClientTest.php; fudiwei/DotNetCore.SKIT.FlurlHttpClient.ByteDance).
 
 Shared by the emulator tests (the sandbox must accept exactly these signatures) and the
 connector tests (the client must produce them). Each is (secret, path, query, body, sign).

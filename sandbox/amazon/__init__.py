@@ -2,8 +2,8 @@
 
 LWA token refresh, Listings Items, the All Listings report, FBA inventory summaries and
 Multi-Channel Fulfillment orders, with Amazon's error envelope, usage-plan throttling and
-URL-encoding rules (see /work/shared/reference/amazon-sp-api.md §8). ``create_app`` follows
-the shared emulator contract; sandbox credentials are the ``SANDBOX_*`` constants.
+URL-encoding rules (https://developer-docs.amazon.com/sp-api/docs/url-encoding). ``create_app``
+follows the shared emulator contract; sandbox credentials are the ``SANDBOX_*`` constants.
 
 Admin routes (under ``/_sandbox/``, never throttled or faulted): ``PUT load`` (fixture
 JSON), ``GET state`` (listings, FBA fulfillable per SKU, MCF orders with items and

@@ -2,8 +2,16 @@
 
 Routing works on the raw request path so that every path parameter is percent-decoded
 exactly once; a path that matches no route (e.g. a SKU with an unencoded ``/``) gets
-403 Unauthorized like Amazon (amazon-sp-api.md §1.3, §8.3). Every SP-API route needs a
-valid ``x-amz-access-token``; a SigV4 ``Authorization`` header is ignored (§1.2).
+403 Unauthorized like Amazon (observed: github.com/amzn/selling-partner-api-models/issues/1100).
+Every SP-API route needs a valid ``x-amz-access-token``; a SigV4 ``Authorization`` header is ignored
+(https://developer-docs.amazon.com/sp-api/changelog/sp-api-will-no-longer-require-aws-iam-or-aws-signature-version-4).
+
+Sources cited by name below:
+
+- models: sandbox/amazon/models/
+- usage plans: https://developer-docs.amazon.com/sp-api/docs/usage-plans-and-rate-limits
+- error envelope: ``ErrorList`` in sandbox/amazon/models/; unknown route:
+  https://github.com/amzn/selling-partner-api-models/issues/1100
 """
 
 from __future__ import annotations
@@ -56,9 +64,8 @@ _COMPILED = [
     for method, pattern, op, auth in ROUTES
 ]
 DENIED = error("Unauthorized", "Access to requested resource is denied.")
-THROTTLED = error(
-    "QuotaExceeded", "You exceeded your quota for the requested resource.", ""
-)  # observed body, §0
+# observed body: https://github.com/saleweaver/python-amazon-sp-api/issues/1042
+THROTTLED = error("QuotaExceeded", "You exceeded your quota for the requested resource.", "")
 
 
 def raw_path(scope: Scope) -> str:
@@ -92,7 +99,7 @@ def fault_body(status: int) -> tuple[int, dict[str, Any]]:
 
 
 class RequestIdMiddleware:
-    """Adds ``x-amzn-RequestId`` to every response that lacks one (§0)."""
+    """Adds ``x-amzn-RequestId`` to every response that lacks one (models)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -124,7 +131,7 @@ def create_app(
         headers = {}
         limit = limits.limit_header(operation) if operation else None
         if limit is not None and (status < 300 or status in (400, 404)):
-            headers["x-amzn-RateLimit-Limit"] = limit  # only on 2xx/400/404 (§1.5)
+            headers["x-amzn-RateLimit-Limit"] = limit  # only on 2xx/400/404 (usage plans)
         return Response(
             dumps(body), status_code=status, headers=headers, media_type="application/json"
         )
@@ -138,7 +145,7 @@ def create_app(
     async def dispatch(request: Request) -> Response:
         found = match(request.scope)
         if found is None:
-            return reply(403, DENIED)  # unknown route -> 403, not 404 (§1.3)
+            return reply(403, DENIED)  # unknown route -> 403, not 404 (error envelope)
         op, params, needs_auth = found
         query = parse_qs(request.url.query, keep_blank_values=True)
         if op == "lwaToken":
@@ -153,7 +160,7 @@ def create_app(
             if problem is not None:
                 return reply(403, error("Unauthorized", DENIED["errors"][0]["message"], problem))
         if not limits.allow(op):
-            return reply(429, THROTTLED)  # no x-amzn-RateLimit-Limit on 429 (§1.5)
+            return reply(429, THROTTLED)  # no x-amzn-RateLimit-Limit on 429 (usage plans)
         body: Any = None
         if request.method in ("POST", "PUT", "PATCH") and op != "cancelFulfillmentOrder":
             body = await json_body(request)

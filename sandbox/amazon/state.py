@@ -2,8 +2,20 @@
 
 Handlers here take decoded request values and return ``(status, body)``; HTTP concerns
 (routing, auth, throttling, headers) live in :mod:`sandbox.amazon.app`. Behaviour follows
-/work/shared/reference/amazon-sp-api.md; section numbers are cited where a rule comes from
-it, and assumptions the reference marks UNCONFIRMED are labelled.
+Amazon's models (sandbox/amazon/models/) and the SP-API docs cited where a rule comes from them;
+assumptions that no source confirms are labelled UNCONFIRMED.
+
+Sources cited by name below:
+
+- All Listings Report: https://developer-docs.amazon.com/sp-api/docs/report-type-values-inventory,
+  sandbox/amazon/models/reports_2021-06-30.json
+- FBA Inventory model: sandbox/amazon/models/fbaInventory.json
+- Listings Items model: sandbox/amazon/models/listingsItems_2021-08-01.json
+- error envelope: ``ErrorList`` in sandbox/amazon/models/; unknown route:
+  https://github.com/amzn/selling-partner-api-models/issues/1100
+- LWA: https://developer-docs.amazon.com/sp-api-blog/docs/selling-partner-api-migration-for-private-developers
+- URL encoding: https://developer-docs.amazon.com/sp-api/docs/url-encoding
+- Fulfillment Outbound model: sandbox/amazon/models/fulfillmentOutbound_2020-07-01.json
 """
 
 from __future__ import annotations
@@ -41,11 +53,12 @@ SANDBOX_CLIENT_ID = "amzn1.application-oa2-client.sandbox0001"
 SANDBOX_CLIENT_SECRET = "amzn1.oa2-cs.v1.sandboxsecret0001"  # noqa: S105 - sandbox only
 SANDBOX_REFRESH_TOKEN = "Atzr|sandbox-refresh-token-0001"  # noqa: S105 - sandbox only
 
-TOKEN_LIFETIME_S = 3600  # amazon-sp-api.md §1.1
-DOCUMENT_URL_TTL_S = 300  # pre-signed report URLs expire after 5 minutes (§2.2)
-INVENTORY_TOKEN_TTL_S = 30  # getInventorySummaries nextToken lifetime (§3)
+TOKEN_LIFETIME_S = 3600  # the token answer's expires_in (LWA)
+DOCUMENT_URL_TTL_S = 300  # pre-signed report URLs expire after 5 minutes (All Listings Report)
+INVENTORY_TOKEN_TTL_S = 30  # getInventorySummaries nextToken lifetime (FBA Inventory model)
 INVENTORY_PAGE = 50
-SEARCH_CAP = 1000  # searchListingsItems: only the first 1,000 results are reachable (§2.1)
+# searchListingsItems: only the first 1,000 results are reachable (Listings Items model)
+SEARCH_CAP = 1000
 # includedData enum of getListingsItem / searchListingsItems (MODEL:listingsItems_2021-08-01)
 INCLUDED_DATA = {
     "summaries",
@@ -60,7 +73,7 @@ INCLUDED_DATA = {
 IDENTIFIER_TYPES = {"ASIN", "EAN", "FNSKU", "GTIN", "ISBN", "JAN", "MINSAN", "SKU", "UPC"}
 LISTING_STATUSES = {"BUYABLE", "DISCOVERABLE"}
 
-# GET_MERCHANT_LISTINGS_ALL_DATA columns in documented order (§2.2).
+# GET_MERCHANT_LISTINGS_ALL_DATA columns in documented order (All Listings Report).
 REPORT_COLUMNS = [
     "item-name",
     "item-description",
@@ -94,7 +107,7 @@ REPORT_COLUMNS = [
 ]
 
 # Attribute names the emulator accepts in a Listings PATCH; others give an INVALID issue
-# like a misspelt attribute does on Amazon (issue code 90000900, §4.1).
+# like a misspelt attribute does on Amazon (issue code 90000900, Listings Items model).
 KNOWN_ATTRIBUTES = {
     "purchasable_offer",
     "fulfillment_availability",
@@ -112,7 +125,8 @@ KNOWN_ATTRIBUTES = {
     "variation_theme",
 }
 
-AMAZON_CHANNEL = {  # FBA fulfillment channel code by marketplace region (§2.1, §2.2)
+# FBA fulfillment channel code by marketplace region (Listings Items model / All Listings Report)
+AMAZON_CHANNEL = {
     "A1F83G8C2ARO7P": "AMAZON_EU",
     "A1PA6795UKMFR9": "AMAZON_EU",
     "A13V1IB3VIYZZH": "AMAZON_EU",
@@ -129,7 +143,7 @@ def iso(ts: float) -> str:
 
 
 def error(code: str, message: str, details: str | None = None) -> dict[str, Any]:
-    """The SP-API error envelope (§1.3)."""
+    """The SP-API error envelope (see "error envelope" above)."""
     entry = {"code": code, "message": message}
     if details is not None:
         entry["details"] = details
@@ -196,7 +210,8 @@ class ReportOptions:
     charset: str = "UTF-8"
     statuses: tuple[str, ...] = ("IN_QUEUE", "IN_PROGRESS", "DONE")  # one per getReport poll
     # Whether variation parents appear as (price-less) rows in the All Listings report is
-    # UNCONFIRMED (§2.2 lists no parentage column): off by default, on to test clients
+    # UNCONFIRMED (All Listings Report lists no parentage column): off by default, on to test
+    # clients
     # that must drop parent rows.
     include_parents: bool = False
 
@@ -294,7 +309,7 @@ class AmazonEmulator:
 
     # ----- LWA ----------------------------------------------------------------------
     def issue_token(self, form: dict[str, str]) -> Reply:
-        """``POST /auth/o2/token`` with the refresh_token grant (§1.1)."""
+        """``POST /auth/o2/token`` with the refresh_token grant (LWA)."""
         with self.lock:
             self.token_calls += 1
             if form.get("grant_type") != "refresh_token":
@@ -306,7 +321,7 @@ class AmazonEmulator:
                 form.get("client_id") != self.client_id
                 or form.get("client_secret") != self.client_secret
             ):
-                # 401 invalid_client: observed in third-party fixtures, UNCONFIRMED (§1.1)
+                # 401 invalid_client: observed in third-party fixtures, UNCONFIRMED (LWA)
                 return 401, {
                     "error": "invalid_client",
                     "error_description": "Client authentication failed",
@@ -348,7 +363,7 @@ class AmazonEmulator:
                 self.tokens[token] = now - 1
             return len(self.tokens)
 
-    # ----- Listings Items (§2.1, §4.1) -------------------------------------------------
+    # ----- Listings Items (Listings Items model) --------------------------------------
     def channel_code(self) -> str:
         return AMAZON_CHANNEL.get(self.marketplace_id, "AMAZON_NA")
 
@@ -387,7 +402,7 @@ class AmazonEmulator:
                 }
             ]
         if "fulfillmentAvailability" in included:
-            if listing.fulfillment == "FBA":  # FBA carries no quantity here (§2.1)
+            if listing.fulfillment == "FBA":  # FBA carries no quantity here (Listings Items model)
                 out["fulfillmentAvailability"] = [{"fulfillmentChannelCode": self.channel_code()}]
             else:
                 out["fulfillmentAvailability"] = [
@@ -457,7 +472,7 @@ class AmazonEmulator:
         }
 
     def get_listing(self, seller_id: str, sku: str, query: dict[str, list[str]]) -> Reply:
-        """``getListingsItem``: default includedData is summaries only (§2.1)."""
+        """``getListingsItem``: default includedData is summaries only (Listings Items model)."""
         if (problem := self._check_marketplaces(query)) is not None:
             return problem
         included, problem = included_data(query)
@@ -474,7 +489,8 @@ class AmazonEmulator:
             return 200, self._any_item(entry, included)
 
     def search_listings(self, seller_id: str, query: dict[str, list[str]]) -> Reply:
-        """``searchListingsItems``: pageSize <= 20, cap of 1,000 reachable results (§2.1).
+        """``searchListingsItems``: pageSize <= 20, cap of 1,000 reachable results (Listings Items
+        model).
 
         Filters from the model: ``identifiers`` (max 20, needs ``identifiersType``),
         ``variationParentSku`` (the children of a parent SKU), ``packageHierarchySku``
@@ -580,7 +596,8 @@ class AmazonEmulator:
     def patch_listing(
         self, seller_id: str, sku: str, query: dict[str, list[str]], body: Any
     ) -> Reply:
-        """``patchListingsItem``: 400 if malformed, else 200 ACCEPTED/INVALID/VALID (§4.1)."""
+        """``patchListingsItem``: 400 if malformed, else 200 ACCEPTED/INVALID/VALID (Listings Items
+        model)."""
         if (problem := self._check_marketplaces(query)) is not None:
             return problem
         if problems := body_errors("listings", "ListingsItemPatchRequest", body):
@@ -626,7 +643,7 @@ class AmazonEmulator:
             path = patch["path"]
             parts = path.split("/")
             if len(parts) != 3 or parts[0] != "" or parts[1] != "attributes" or not parts[2]:
-                # only top-level attributes can be patched (§4.1)
+                # only top-level attributes can be patched (Listings Items model)
                 issue("4000001", f"The patch path '{path}' is not supported.", path)
                 continue
             name, value = parts[2], patch.get("value")
@@ -719,7 +736,7 @@ class AmazonEmulator:
             return invalid(f"Invalid marketplaceIds: {','.join(ids)}")
         return None
 
-    # ----- FBA inventory (§3) ----------------------------------------------------------
+    # ----- FBA inventory (FBA Inventory model) ----------------------------------------
     def inventory_summaries(self, query: dict[str, list[str]]) -> Reply:
         """``getInventorySummaries``: payload wrapper, 50 per page, nextToken valid 30 s."""
         if first(query, "granularityType") != "Marketplace":
@@ -759,7 +776,7 @@ class AmazonEmulator:
                 }
             }
             if offset + INVENTORY_PAGE < len(skus):
-                token = secrets.token_urlsafe(24) + "+/="  # exercises URL-encoding (§1.6)
+                token = secrets.token_urlsafe(24) + "+/="  # exercises URL encoding
                 self.inventory_tokens[token] = (
                     now + INVENTORY_TOKEN_TTL_S,
                     skus,
@@ -810,7 +827,7 @@ class AmazonEmulator:
             }
         return out
 
-    # ----- Reports (§2.2) ------------------------------------------------------------
+    # ----- Reports (All Listings Report) ----------------------------------------------
     def create_report(self, body: Any) -> Reply:
         """``createReport``: 202 with a reportId; only the All Listings report is emulated."""
         if problems := body_errors("reports", "CreateReportSpecification", body):
@@ -842,13 +859,14 @@ class AmazonEmulator:
                     "listing-id": f"{1127000000 + n:010d}ZZZ",
                     "seller-sku": listing.sku,
                     "price": f"{listing.price:.2f}",
-                    "quantity": "" if fba else str(listing.quantity),  # FBA rows: empty (§2.2)
+                    # FBA rows: empty (All Listings Report)
+                    "quantity": "" if fba else str(listing.quantity),
                     "open-date": datetime.fromtimestamp(listing.created, UTC).strftime(
                         "%Y-%m-%d %H:%M:%S GMT"
                     ),
                     "item-is-marketplace": "y",
                     # product-id is what the listing was created with: the barcode when the
-                    # fixture has one (3 = UPC, 4 = EAN), else the ASIN (1) (§2.2)
+                    # fixture has one (3 = UPC, 4 = EAN), else the ASIN (1) (All Listings Report)
                     "product-id-type": barcode_type(listing.barcode),
                     "item-condition": "11",
                     "asin1": listing.asin,
@@ -890,7 +908,7 @@ class AmazonEmulator:
                 job.status = steps[min(job.polls, len(steps) - 1)]
                 job.polls += 1
                 if job.status == "DONE" and not job.content:
-                    job.status = "CANCELLED"  # no data -> CANCELLED (§2.2)
+                    job.status = "CANCELLED"  # no data -> CANCELLED (All Listings Report)
                 if job.status == "DONE":
                     job.document_id = f"amzn1.spdoc.1.4.na.{uuid.uuid4()}"
                     data = job.content
@@ -933,7 +951,8 @@ class AmazonEmulator:
         return hmac.new(self._signing_key, f"{document_id}:{issued}".encode(), "sha256").hexdigest()
 
     def download(self, document_id: str, query: dict[str, list[str]]) -> tuple[int, bytes, str]:
-        """The pre-signed download: ``(status, bytes, content type)``; no SP-API auth (§2.2)."""
+        """The pre-signed download: ``(status, bytes, content type)``; no SP-API auth (All Listings
+        Report)."""
         issued = first(query, "X-Amz-Date") or ""
         signature = first(query, "X-Amz-Signature") or ""
         with self.lock:
@@ -950,7 +969,7 @@ class AmazonEmulator:
             return denied
         return 200, doc[0], f"text/plain; charset={self.report_options.charset}"
 
-    # ----- Multi-Channel Fulfillment (§5) ----------------------------------------------
+    # ----- Multi-Channel Fulfillment (Fulfillment Outbound model) ---------------------
     def create_order(self, body: Any) -> Reply:
         """``createFulfillmentOrder``: 200 ``{}``; reserves FBA fulfillable units."""
         if problems := body_errors("outbound", "CreateFulfillmentOrderRequest", body):
@@ -959,7 +978,8 @@ class AmazonEmulator:
         items = body["items"]
         with self.lock:
             if order_id in self.orders:
-                # Duplicate ids: behaviour UNCONFIRMED (§5.1). Assumption from the reference:
+                # Duplicate ids: behaviour UNCONFIRMED (Fulfillment Outbound model). Assumption from
+                # the reference:
                 # reject with 400 InvalidInput so the client's look-up path gets exercised.
                 return invalid(
                     f"Fulfillment order {order_id} already exists.",
@@ -977,7 +997,7 @@ class AmazonEmulator:
             for item in items:
                 listing = self.listings.get(item["sellerSku"])
                 if listing is None or listing.fulfillment != "FBA" or item["quantity"] < 1:
-                    # observed message, amazon-sp-api.md §1.3
+                    # observed message: github.com/amzn/selling-partner-api-models/issues/2979
                     item_id = item["sellerFulfillmentOrderItemId"]
                     return invalid(f"the SellerSKU for Item Id: {item_id} is invalid.")
             now = self.clock()
@@ -1007,7 +1027,8 @@ class AmazonEmulator:
         with self.lock:
             order = self.orders.get(order_id)
             if order is None:
-                # 404 is declared in the model; the exact code is UNCONFIRMED (§5.3)
+                # 404 is declared in the model; the exact code is UNCONFIRMED (Fulfillment Outbound
+                # model)
                 return 404, error("NotFound", f"Fulfillment order {order_id} was not found.")
             status = order["fulfillmentOrderStatus"]
             if status in MCF_STATUS_STEPS[:-1] and order["polls"] > 0:
@@ -1110,7 +1131,7 @@ def first(query: dict[str, list[str]], name: str) -> str | None:
 
 
 def csv_values(query: dict[str, list[str]], name: str) -> list[str]:
-    """A csv (collectionFormat csv) query parameter split on commas (§1.6)."""
+    """A csv (collectionFormat csv) query parameter split on commas (URL encoding)."""
     out: list[str] = []
     for value in query.get(name, []):
         out.extend(v for v in value.split(",") if v != "")

@@ -1,4 +1,5 @@
-"""SP-API usage plans: one token bucket per operation (amazon-sp-api.md §1.5).
+"""SP-API usage plans: one token bucket per operation
+(https://developer-docs.amazon.com/sp-api/docs/usage-plans-and-rate-limits).
 
 Rates are the per-seller-and-application defaults from the models' usage-plan tables; where
 the docs page gives a lower burst than the model (getListingsItem) the lower one is used,
@@ -12,7 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-# operation -> (rate per second, burst). amazon-sp-api.md §1.5.
+# operation -> (rate per second, burst): each operation's "Usage Plan" table in the models
+# (sandbox/amazon/models/).
 RATES: dict[str, tuple[float, int]] = {
     "getListingsItem": (5.0, 5),  # model 5/10, docs page burst 5: plan for the lower
     "searchListingsItems": (5.0, 5),

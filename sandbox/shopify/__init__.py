@@ -1,8 +1,8 @@
 """Local emulator of the Shopify Admin GraphQL API (2026-04), written from
-/work/shared/reference/shopify.md: schema validation against Shopify's own published schema,
-query cost and the leaky bucket, cursor paging, bulk operations with JSONL results, the
-2026-04 inventory contract (``@idempotent``, ``changeFromQuantity``), variant SKU updates,
-``orderCreate`` with inventory behaviour, order search and signed webhooks.
+Shopify's docs (https://shopify.dev/docs/api/admin-graphql) and schema: schema validation against
+Shopify's own published schema, query cost and the leaky bucket, cursor paging, bulk operations with
+JSONL results, the 2026-04 inventory contract (``@idempotent``, ``changeFromQuantity``), variant SKU
+updates, ``orderCreate`` with inventory behaviour, order search and signed webhooks.
 
 Default access token: ``shpat_sandbox0000000000000000000000`` (``X-Shopify-Access-Token``).
 """

@@ -3,13 +3,19 @@
 Routes:
 
 - ``POST /admin/api/{version}/graphql.json`` — the Admin GraphQL endpoint; any ``YYYY-MM`` or
-  ``unstable`` behaves as 2026-04 (shopify.md §0). Auth: ``X-Shopify-Access-Token``.
+  ``unstable`` behaves as 2026-04 (https://shopify.dev/docs/api/usage/versioning). Auth:
+  ``X-Shopify-Access-Token``.
 - ``GET /_sandbox/bulk/{n}.jsonl`` — bulk operation results (a signed storage URL in real
   life: no token needed).
 - admin: ``PUT /_sandbox/load``, ``GET /_sandbox/state``, ``GET|PUT /_sandbox/faults``,
   ``GET|DELETE /_sandbox/requests`` (counts per GraphQL root field, e.g. ``orderCreate``),
   ``PUT /_sandbox/throttle`` (``{"enabled", "scale", "maximum", "available",
   "force": n}``), ``GET|PUT /_sandbox/webhooks`` (``{"url", "topics"?, "secret"?}``).
+
+Sources cited by name below:
+
+- orderCreate description in the schema: sandbox/shopify/schema/admin_2026-04.json.gz
+- search syntax: https://shopify.dev/docs/api/usage/search-syntax
 """
 
 from __future__ import annotations
@@ -108,8 +114,9 @@ def create_app(
     ``access_token`` defaults to ``emulator.DEFAULT_ACCESS_TOKEN``
     (``shpat_sandbox0000000000000000000000``), ``webhook_secret`` (the app client secret
     used for webhook HMACs) to ``emulator.DEFAULT_WEBHOOK_SECRET``. Optional realism:
-    ``order_limit_per_minute`` (dev-store orderCreate limit, §5.5), ``search_lag_s`` (new
-    orders and changed variants stay invisible to ``query:`` searches that long, §2.2).
+    ``order_limit_per_minute`` (dev-store orderCreate limit: the orderCreate description in
+    the schema), ``search_lag_s`` (new orders and changed variants stay invisible to
+    ``query:`` searches that long; see search syntax).
     """
     kwargs: dict[str, Any] = {
         "throttle": throttle,

@@ -1,10 +1,15 @@
-"""Bulk query operations of the emulator (shopify.md §2.3).
+"""Bulk query operations of the emulator (sandbox/shopify/schema/admin_2026-04.json.gz; behaviour
+captured in github.com/airhorns/shopify-draft-proxy).
 
 ``bulkOperationRunQuery`` checks the documented query rules, runs the query over the whole
 state (connections unpaged) and stores the result as JSONL: one object per connection
 node, nested connection nodes as their own lines carrying ``__parentId`` (last key) = the id
 of the enclosing connection node. With ``groupObjects: false`` (the 2026-01+ default) all
 parent lines come first and children after them, so clients cannot rely on adjacency.
+
+Sources cited by name below:
+
+- captures: https://github.com/airhorns/shopify-draft-proxy (fixtures/conformance)
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ MAX_DEPTH = 2
 
 
 def query_rule_errors(schema: GraphQLSchema, text: str) -> list[str]:
-    """Messages for a bulk query breaking the rules (captured as userErrors INVALID §2.3)."""
+    """Messages for a bulk query breaking the rules (captured userErrors with code INVALID)."""
     try:
         doc = parse(text)
     except GraphQLError as exc:
@@ -229,6 +234,7 @@ def _strip(
 
 
 def _jsonl(row: dict[str, Any]) -> str:
-    # Shopify escapes forward slashes in its JSONL (shopify.md §2.3); "/" only occurs inside
-    # strings, so replacing it keeps the line valid JSON.
+    # Shopify escapes forward slashes in its JSONL (captured in
+    # github.com/airhorns/shopify-draft-proxy); "/" only occurs inside strings, so replacing it
+    # keeps the line valid JSON.
     return json.dumps(row, separators=(",", ":"), ensure_ascii=False).replace("/", "\\/")

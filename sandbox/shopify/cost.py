@@ -1,9 +1,15 @@
-"""Query cost and the per app+shop leaky bucket of the Admin API (shopify.md §1.6).
+"""Query cost and the per app+shop leaky bucket of the Admin API
+(https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits,
+https://shopify.dev/docs/api/usage/limits).
 
 Costs follow the documented rules closely enough to exercise a client's pacing: scalars and
 enums 0, objects 1, a connection 2 + its page size times the cost of one node, a mutation
 root field 10. ``requestedQueryCost`` uses the requested page sizes; ``actualQueryCost``
 uses the nodes actually returned, and the difference is refunded.
+
+Sources cited by name below:
+
+- captures: https://github.com/airhorns/shopify-draft-proxy (fixtures/conformance)
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ from graphql import (
 )
 
 MUTATION_COST = 10
-MAX_QUERY_COST = 1000  # shopify.md §1.6: single query max regardless of plan
+MAX_QUERY_COST = 1000  # single query max regardless of plan:
+# https://github.com/Shopify/shopify-app-js/issues/577
 
 
 def is_connection(type_name: str) -> bool:
@@ -237,7 +244,7 @@ class LeakyBucket:
                 self._available = min(self.maximum, self._available + max(0, points))
 
     def status(self) -> dict[str, Any]:
-        """``throttleStatus``: floats for maximum and rate, an int for what is left (§1.2)."""
+        """``throttleStatus``: floats for maximum and rate, an int for what is left (captures)."""
         with self._lock:
             self._refill()
             available = self._available if self.enabled else self.maximum

@@ -2,7 +2,13 @@
 
 ``execute(body, headers)`` is the whole GraphQL endpoint minus HTTP: token check, document
 validation against the vendored 2026-04 schema, the cost bucket, execution, and answers in
-the shapes Shopify uses (shopify.md §1.2-§1.5).
+the shapes Shopify uses (https://shopify.dev/docs/api/admin-graphql,
+https://shopify.dev/docs/api/usage/response-codes).
+
+Sources cited by name below:
+
+- captures: https://github.com/airhorns/shopify-draft-proxy (fixtures/conformance)
+- webhooks: https://shopify.dev/docs/apps/build/webhooks/verify-deliveries
 """
 
 from __future__ import annotations
@@ -165,7 +171,8 @@ _PATTERNS: list[tuple[re.Pattern[str], Any]] = [
 
 
 def shopify_validation_error(error: GraphQLError, doc: DocumentNode) -> dict[str, Any]:
-    """A graphql-core validation error in Shopify's shape (shopify.md §1.4)."""
+    """A graphql-core validation error in Shopify's shape (captured in
+    github.com/airhorns/shopify-draft-proxy)."""
     message, extensions = error.message, {"code": "argumentLiteralsIncompatible"}
     for pattern, build in _PATTERNS:
         m = pattern.search(error.message)
@@ -186,7 +193,8 @@ def shopify_validation_error(error: GraphQLError, doc: DocumentNode) -> dict[str
 def _variable_error(
     error: GraphQLError, doc: DocumentNode, variables: dict[str, Any]
 ) -> dict[str, Any]:
-    """A variable coercion failure as Shopify's INVALID_VARIABLE (shopify.md §1.4)."""
+    """A variable coercion failure as Shopify's INVALID_VARIABLE (captured in
+    github.com/airhorns/shopify-draft-proxy)."""
     m = re.match(r"Variable '\$(?P<v>\w+)'", error.message)
     name = m["v"] if m else "input"
     explanation = error.message.split("; ", 1)[-1] if "; " in error.message else error.message
@@ -300,7 +308,7 @@ class ShopifyEmulator:
             for name in names:
                 self.root_counts[name] += 1
         if doc is None or errors:
-            return {"errors": list(errors)}  # no data, no cost (§1.4)
+            return {"errors": list(errors)}  # no data, no cost (captures)
         op = next(
             d
             for d in doc.definitions
@@ -333,7 +341,7 @@ class ShopifyEmulator:
                         "information on how the cost of a query is calculated.\n\nTo query "
                         "larger amounts of data with fewer limits, bulk operations should be "
                         "used instead.",
-                        # code seen in third-party clients only: UNCONFIRMED (shopify.md §1.4)
+                        # code seen in third-party clients only: UNCONFIRMED
                         "extensions": {
                             "code": "MAX_COST_EXCEEDED",
                             "cost": requested,
@@ -400,7 +408,8 @@ class ShopifyEmulator:
         }
 
     def order_throttle_ok(self) -> bool:
-        """The optional dev-store limit of N orderCreate per minute (shopify.md §5.5)."""
+        """The optional dev-store limit of N orderCreate per minute (the orderCreate
+        description in sandbox/shopify/schema/admin_2026-04.json.gz)."""
         if not self.order_limit_per_minute:
             return True
         now = time.monotonic()
@@ -498,7 +507,7 @@ class ShopifyEmulator:
                 "currency": order.currency,
                 "source_name": order.source_name,
                 "source_identifier": order.source_identifier,
-                "tags": ", ".join(order.tags),  # a comma-separated string (§6)
+                "tags": ", ".join(order.tags),  # a comma-separated string (webhooks)
                 "admin_graphql_api_id": order.id,
                 "line_items": [
                     {

@@ -30,16 +30,18 @@ from sandbox.shopify.state import (
     gid_number,
 )
 
-MAX_PAGE = 250  # shopify.md §1.6: connections return at most 250 nodes per page
+MAX_PAGE = 250  # at most 250 nodes per page: https://shopify.dev/docs/api/usage/pagination-graphql
 
 
 def money(value: Decimal | None) -> str | None:
-    """``Money`` scalar: two decimals, e.g. "24.00" (shopify.md §1.7)."""
+    """``Money`` scalar: two decimals, e.g. "24.00" (captured in
+    github.com/airhorns/shopify-draft-proxy)."""
     return None if value is None else f"{value:.2f}"
 
 
 def decimal_amount(value: Decimal) -> str:
-    """``Decimal`` scalar (MoneyV2.amount): minimal decimals, e.g. "24.0" (shopify.md §1.7)."""
+    """``Decimal`` scalar (MoneyV2.amount): minimal decimals, e.g. "24.0" (captured in
+    github.com/airhorns/shopify-draft-proxy)."""
     text = format(value.normalize(), "f")
     return text if "." in text else text + ".0"
 
@@ -57,7 +59,8 @@ def bad_request(message: str, code: str = "BAD_REQUEST") -> GraphQLError:
 
 
 def encode_cursor(number: int) -> str:
-    """Opaque base64 JSON cursor, shaped like Shopify's (shopify.md §1.7)."""
+    """Opaque base64 JSON cursor, shaped like Shopify's (captured in
+    github.com/airhorns/shopify-draft-proxy)."""
     raw = json.dumps({"last_id": number, "last_value": str(number)}, separators=(",", ":"))
     return base64.b64encode(raw.encode()).decode()
 
@@ -84,7 +87,8 @@ def connection(
     """A Relay connection over ``items`` (already filtered), ordered by ``key``.
 
     Outside bulk operations one of ``first``/``last`` is required and at most 250
-    (shopify.md §1.4 "connection without first/last", §1.6).
+    (https://shopify.dev/docs/api/usage/pagination-graphql; the error for a connection without
+    first/last is captured in github.com/airhorns/shopify-draft-proxy).
     """
     bulk = bool(info.context.get("bulk"))
     if not bulk:
@@ -92,7 +96,7 @@ def connection(
             raise bad_request("you must provide one of first or last")
         size = first if first is not None else last
         if size is not None and (size < 0 or size > MAX_PAGE):
-            # Exact wording for first > 250 is UNCONFIRMED (shopify.md §10).
+            # Exact wording for first > 250 is UNCONFIRMED.
             raise bad_request(f"The page size is too large. Max page size is {MAX_PAGE}.")
     ordered = sorted(items, key=key, reverse=bool(reverse))
     if after is not None:
@@ -150,7 +154,8 @@ class LocationNode:
 class LevelNode:
     def __init__(self, state: ShopifyState, item: InventoryItem, level: Level) -> None:
         self._s, self._item, self._level = state, item, level
-        # InventoryLevel GIDs carry ?inventory_item_id= (shopify.md §1.7)
+        # InventoryLevel GIDs carry ?inventory_item_id= (captured in
+        # github.com/airhorns/shopify-draft-proxy)
         self.id = (
             f"gid://shopify/InventoryLevel/{level.id_number}"
             f"?inventory_item_id={gid_number(item.id)}"
@@ -182,7 +187,7 @@ class ItemNode:
     def __init__(self, state: ShopifyState, item: InventoryItem) -> None:
         self._s, self._i = state, item
         self.id = item.id
-        self.sku = item.sku or None  # an unset SKU reads null (shopify.md §1.7)
+        self.sku = item.sku or None  # an unset SKU reads null (captured)
         self.tracked = item.tracked
         self.requiresShipping = True
         self.legacyResourceId = str(gid_number(item.id))
@@ -242,7 +247,7 @@ class VariantNode:
         return f"{self._s.products[self._v.product_id].title} - {self._v.title}"
 
     def inventoryQuantity(self, info: GraphQLResolveInfo) -> int:
-        # Sum of available over active locations (shopify.md §2.1)
+        # Sum of available over active locations (sandbox/shopify/schema/admin_2026-04.json.gz)
         return sum(
             lvl.available
             for lvl in self._item.levels.values()
@@ -377,7 +382,8 @@ class OrderNode:
 
 
 def variant_fields(state: ShopifyState, v: Variant, name: str) -> list[str] | None:
-    """Searchable values of a variant per ``productVariants(query:)`` field (shopify.md §2.2)."""
+    """Searchable values of a variant per ``productVariants(query:)`` field
+    (https://shopify.dev/docs/api/usage/search-syntax)."""
     item = state.items[v.inventory_item_id]
     product = state.products[v.product_id]
     match name:
@@ -421,7 +427,8 @@ def product_fields(state: ShopifyState, p: Product, name: str) -> list[str] | No
 
 
 def order_fields(state: ShopifyState, o: Order, name: str) -> list[str] | None:
-    """Searchable values of an order per ``orders(query:)`` field (shopify.md §5.3)."""
+    """Searchable values of an order per ``orders(query:)`` field
+    (https://shopify.dev/docs/api/usage/search-syntax)."""
     match name:
         case "source_identifier":
             return [o.source_identifier or ""]
@@ -446,7 +453,8 @@ def filtered(
     default_field: str = "title",
 ) -> list[Any]:
     """Items matching a ``query:`` search. Items written within ``state.search_lag_s``
-    are not searchable yet: Shopify's search index lags writes (shopify.md §2.2, §5.3)."""
+    are not searchable yet: Shopify's search index lags writes (captured in
+    github.com/airhorns/shopify-draft-proxy)."""
     groups = search.parse(query)
     if not groups:
         return list(items)

@@ -1,8 +1,15 @@
 """Root query and mutation resolvers of the Shopify emulator.
 
 Each public method is named like the 2026-04 root field it emulates. Business validation
-answers with ``userErrors`` (string indexes in ``field``, shopify.md §1.2); argument rules
-enforced by Shopify's resolvers raise top-level errors with the captured codes (§1.4).
+answers with ``userErrors`` (string indexes in ``field``); argument rules enforced by Shopify's
+resolvers raise top-level errors with the codes captured in
+github.com/airhorns/shopify-draft-proxy.
+
+Sources cited by name below:
+
+- captures: https://github.com/airhorns/shopify-draft-proxy (fixtures/conformance)
+- schema: sandbox/shopify/schema/admin_2026-04.json.gz
+- orderCreate description in the schema: sandbox/shopify/schema/admin_2026-04.json.gz
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ from sandbox.shopify.state import (
 if TYPE_CHECKING:
     from sandbox.shopify.emulator import ShopifyEmulator
 
-# Captured list of accepted inventory reasons (shopify.md §3.2)
+# Captured list of accepted inventory reasons (github.com/airhorns/shopify-draft-proxy)
 INVENTORY_REASONS = frozenset(
     [
         "correction",
@@ -62,7 +69,8 @@ INVENTORY_REASONS = frozenset(
         "shrinkage",
     ]
 )
-MAX_INPUT = 250  # shopify.md §1.6 general array cap (UNCONFIRMED for inventorySetQuantities)
+MAX_INPUT = 250  # general array cap, https://shopify.dev/docs/api/usage/limits (UNCONFIRMED for
+# inventorySetQuantities)
 MAX_QUANTITY = 1_000_000_000
 
 
@@ -221,11 +229,12 @@ class Root:
             "createdAt": op.created_at,
             "completedAt": op.completed_at,
             "query": op.query,
-            # UnsignedInt64 values are strings on the wire (shopify.md §1.7)
+            # UnsignedInt64 values are strings on the wire
+            # (sandbox/shopify/schema/admin_2026-04.json.gz)
             "objectCount": str(len(op.lines)) if done else "0",
             "rootObjectCount": str(op.root_object_count) if done else "0",
             "fileSize": str(size) if done and op.lines else None,
-            # url for an empty result is UNCONFIRMED (§10): null, like a failed-free no-file
+            # url for an empty result is UNCONFIRMED: null, like a failed-free no-file
             "url": f"{base}/_sandbox/bulk/{gid_number(op.id)}.jsonl" if done and op.lines else None,
             "partialDataUrl": None,
         }
@@ -245,7 +254,7 @@ class Root:
         running = [
             o for o in self._s.bulk_operations.values() if o.status in ("CREATED", "RUNNING")
         ]
-        if len(running) >= 5:  # five concurrent query operations from 2026-01 (§2.3)
+        if len(running) >= 5:  # five concurrent query operations from 2026-01 (captures)
             ids = ", ".join(o.id for o in running)
             return {
                 "bulkOperation": None,
@@ -307,9 +316,10 @@ class Root:
         row_type: str,
         apply: Any,
     ) -> dict[str, Any]:
-        """The 2026-04 inventory mutation contract (shopify.md §3.2/§3.3): ``@idempotent``
-        required, at most 250 rows, ``changeFromQuantity`` present on every row, and one
-        execution per key (a replay answers the stored payload)."""
+        """The 2026-04 inventory mutation contract (sandbox/shopify/schema/admin_2026-04.json.gz,
+        https://shopify.dev/docs/api/usage/idempotent-requests): ``@idempotent`` required, at most
+        250 rows, ``changeFromQuantity`` present on every row, and one execution per key (a replay
+        answers the stored payload)."""
         key = _idempotency_key(info)
         if key is None:
             raise GraphQLError(
@@ -350,7 +360,7 @@ class Root:
     def _adjust_quantities(
         self, input: dict[str, Any], rows: list[dict[str, Any]]
     ) -> dict[str, Any]:
-        """``available`` deltas (the only quantity the sandbox models, §3.3)."""
+        """``available`` deltas (the only quantity the sandbox models, schema)."""
         s = self._s
         name = input.get("name")
         if name != "available":
@@ -407,7 +417,7 @@ class Root:
         for row in rows:
             item = s.items[row["inventoryItemId"]]
             level = item.levels[row["locationId"]]
-            # mirrored on_hand row (§3.3)
+            # mirrored on_hand row (schema)
             changes += self._move(item, level, int(row["delta"]), ("available", "on_hand"), stamp)
         return {"inventoryAdjustmentGroup": self._group(input, changes, stamp), "userErrors": []}
 
@@ -477,7 +487,7 @@ class Root:
     def inventoryItemUpdate(
         self, info: GraphQLResolveInfo, id: str, input: dict[str, Any]
     ) -> dict[str, Any]:
-        """Single-item SKU/tracked write, the alternative to productVariantsBulkUpdate (§4)."""
+        """Single-item SKU/tracked write, the alternative to productVariantsBulkUpdate (schema)."""
         item = self._s.items.get(id)
         if item is None:
             return {
@@ -558,7 +568,7 @@ class Root:
                 continue
             level = item.levels.get(loc.id)
             if level is None:
-                # Behaviour at a location without a level is UNCONFIRMED (§10); reject safely.
+                # Behaviour at a location without a level is UNCONFIRMED; reject safely.
                 errors.append(
                     user_error(
                         [*path, "locationId"],
@@ -581,7 +591,7 @@ class Root:
             if delta == 0:
                 continue
             # Setting `available` also moves `on_hand`: two change rows, quantityAfterChange
-            # null (captured, shopify.md §3.2).
+            # null (captured in github.com/airhorns/shopify-draft-proxy).
             other = "on_hand" if name == "available" else "available"
             changes += self._move(item, level, delta, (name, other), stamp)
         return {"inventoryAdjustmentGroup": self._group(input, changes, stamp), "userErrors": []}
@@ -665,7 +675,8 @@ class Root:
             if not row_errors:
                 valid.append((i, row))
         if errors and not allowPartialUpdates:
-            # Atomic by default: nothing is saved (shopify.md §4)
+            # Atomic by default: nothing is saved (captured in
+            # github.com/airhorns/shopify-draft-proxy)
             return {
                 "product": ProductNode(s, product),
                 "productVariants": None,
@@ -686,7 +697,8 @@ class Root:
                 v.inventory_policy = row["inventoryPolicy"]
             item_input = row.get("inventoryItem") or {}
             item = s.items[v.inventory_item_id]
-            if "sku" in item_input:  # the SKU lives on the inventory item (shopify.md §4)
+            # the SKU lives on the inventory item (sandbox/shopify/schema/admin_2026-04.json.gz)
+            if "sku" in item_input:
                 item.sku = item_input["sku"]
             if item_input.get("tracked") is not None:
                 item.tracked = bool(item_input["tracked"])
@@ -708,9 +720,10 @@ class Root:
     ) -> dict[str, Any]:
         s = self._s
         options = options or {}
-        behaviour = options.get("inventoryBehaviour") or "BYPASS"  # default BYPASS (§5.1)
+        behaviour = options.get("inventoryBehaviour") or "BYPASS"  # default BYPASS (schema)
         if not self._e.order_throttle_ok():
-            # Dev-store order throttle (§5.5); the code is UNCONFIRMED, message captured.
+            # Dev-store order throttle (orderCreate description in the schema); the code is
+            # UNCONFIRMED, message captured.
             return {
                 "order": None,
                 "userErrors": [
@@ -762,7 +775,7 @@ class Root:
                 )
             )
         if bad_variant:
-            # Captured triple for an unknown variantId (shopify.md §5.2)
+            # Captured triple for an unknown variantId (github.com/airhorns/shopify-draft-proxy)
             return {
                 "order": None,
                 "userErrors": [
@@ -803,7 +816,8 @@ class Root:
                 if level is not None:
                     claims.append((item, level, line.quantity))
         for _item, level, qty in claims:
-            # DECREMENT_* lowers `available` only, not `on_hand` (shopify.md §5.2)
+            # DECREMENT_* lowers `available` only, not `on_hand` (captured in
+            # github.com/airhorns/shopify-draft-proxy)
             level.available -= qty
             level.committed += qty
             level.updated_at = now_iso()
@@ -818,7 +832,7 @@ class Root:
             phone=order.get("phone"),
             source_name=order.get("sourceName"),
             source_identifier=order.get("sourceIdentifier"),
-            tags=sorted(order.get("tags") or []),  # returned sorted (shopify.md §5.2)
+            tags=sorted(order.get("tags") or []),  # returned sorted (captured)
             note=order.get("note"),
             financial_status=order.get("financialStatus") or _status_from(order),
             shipping_address=order.get("shippingAddress"),

@@ -1,10 +1,15 @@
-"""A small implementation of Shopify's search syntax for ``query:`` arguments (shopify.md §2.2).
+"""A small implementation of Shopify's search syntax for ``query:`` arguments
+(https://shopify.dev/docs/api/usage/search-syntax).
 
 Supported: ``field:value`` terms, implicit AND, ``OR``, ``-``/``NOT`` negation, single or
 double quotes, backslash escapes and a trailing ``*`` prefix match. Parentheses are accepted
 and ignored (grouping is flattened), which is enough for the filters skubridge sends.
 Values are compared case-insensitively, which is the safe reading of an UNCONFIRMED rule
-(§2.2): a client must still compare SKUs exactly itself.
+(search syntax): a client must still compare SKUs exactly itself.
+
+Sources cited by name below:
+
+- search syntax: https://shopify.dev/docs/api/usage/search-syntax
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 with per-location quantities, orders, bulk operations and webhook subscriptions.
 
 Ids are Shopify global ids (``gid://shopify/<Type>/<n>``). Variant and inventory-item ids are
-independent numbers (shopify.md §1.7), so nothing can derive one from the other.
+independent numbers (captured in github.com/airhorns/shopify-draft-proxy), so nothing can derive one
+from the other.
 """
 
 from __future__ import annotations

@@ -1,9 +1,14 @@
-"""Signed webhook deliveries of the Shopify emulator (shopify.md §6).
+"""Signed webhook deliveries of the Shopify emulator
+(https://shopify.dev/docs/apps/build/webhooks/verify-deliveries).
 
 A delivery is a POST of REST-shaped JSON with ``X-Shopify-Topic``, ``X-Shopify-Hmac-Sha256``
 (base64 HMAC-SHA256 of the raw body keyed with the app's client secret),
 ``X-Shopify-Shop-Domain``, ``X-Shopify-API-Version``, ``X-Shopify-Webhook-Id``,
 ``X-Shopify-Event-Id`` and ``X-Shopify-Triggered-At``.
+
+Sources cited by name below:
+
+- webhooks: https://shopify.dev/docs/apps/build/webhooks/verify-deliveries
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ def sign(body: bytes, secret: str) -> str:
 
 
 def verify(body: bytes, signature: str | None, secret: str) -> bool:
-    """Whether ``signature`` is the HMAC of the raw ``body`` (constant-time compare, §6)."""
+    """Whether ``signature`` is the HMAC of the raw ``body`` (constant-time compare, webhooks)."""
     if not signature:
         return False
     return hmac.compare_digest(sign(body, secret), signature)
@@ -70,7 +75,7 @@ def build(
 
 
 async def send(delivery: Delivery, timeout: float = 5.0) -> None:
-    """POST one delivery (5 s budget like Shopify's, §6); the outcome is kept on it."""
+    """POST one delivery (5 s budget like Shopify's, webhooks); the outcome is kept on it."""
     try:
         async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
             response = await client.post(

@@ -1,10 +1,22 @@
 """HTTP surface of the TikTok Shop emulator: the Open API routes and the admin routes.
 
-Each business request goes through the gateway checks of tiktok-shop.md §1-§3 and §10 in
-this order: route and method, rate limit (429/36009002), ``app_key``, ``timestamp`` window,
-``sign`` (106001 on mismatch), ``x-tts-access-token`` (36009004 / 105002), ``shop_cipher``
-(106013 missing on shop-scoped paths, 36009004 present on Get Authorized Shops, 101000 not
-this token's shop), content type for bodies (36009022). Then the handler runs.
+Each business request goes through the gateway checks of TikTok's common parameters
+(https://partner.tiktokshop.com/docv2/page/678e3a4278f4c20311b8b57e), signing
+(https://partner.tiktokshop.com/docv2/page/678e3a3d4ddec3030b238faf), errors
+(https://partner.tiktokshop.com/docv2/page/678e3a45786253031531b942) and rate limits
+(https://partner.tiktokshop.com/docv2/page/64f1991d64ed2e0295f3d2c0) in this order: route and
+method, rate limit (429/36009002), ``app_key``, ``timestamp`` window, ``sign`` (106001 on mismatch),
+``x-tts-access-token`` (36009004 / 105002), ``shop_cipher`` (106013 missing on shop-scoped paths,
+36009004 present on Get Authorized Shops, 101000 not this token's shop), content type for bodies
+(36009022). Then the handler runs.
+
+Sources cited by name below:
+
+- Common parameters: https://partner.tiktokshop.com/docv2/page/678e3a4278f4c20311b8b57e
+- Sign your API request: https://partner.tiktokshop.com/docv2/page/678e3a3d4ddec3030b238faf
+- Search Products: https://partner.tiktokshop.com/docv2/page/67b837b685619104a6846369
+- Webhook configuration: https://partner.tiktokshop.com/docv2/page/650512b42f024f02be19755f
+- Authorization guide: https://partner.tiktokshop.com/docv2/page/678e3a2dbd083702fd17455c
 """
 
 from __future__ import annotations
@@ -30,7 +42,7 @@ from sandbox.tiktok.signing import accepted_signs
 from sandbox.tiktok.state import ApiFailure, TikTokEmulator
 from sandbox.tiktok.throttle import Throttle
 
-TIMESTAMP_PAST_S = 300  # §1.2: now - 5 min ... now + 30 s
+TIMESTAMP_PAST_S = 300  # Common parameters: now - 5 min ... now + 30 s
 TIMESTAMP_FUTURE_S = 30
 MAX_PAGE_SIZE = 100
 MAX_ORDER_IDS = 50
@@ -85,7 +97,8 @@ def failure(exc: ApiFailure) -> JSONResponse:
 
 # -- page tokens ---------------------------------------------------------------------------
 # Opaque standard-base64 tokens; the fixed prefix makes them contain '+' and '/' like real
-# order page tokens do (§2.2), so a client that does not percent-encode them fails here.
+# order page tokens do (Sign your API request), so a client that does not percent-encode them fails
+# here.
 _TOKEN_PREFIX = b"\xfb\xef\xff"
 
 
@@ -134,7 +147,8 @@ def _product_summary(product: Any) -> dict[str, Any]:
             {
                 "id": s.id,
                 "seller_sku": s.seller_sku,
-                # Local seller read side: currency + tax_exclusive_price, no amount (§5.1).
+                # Local seller read side: currency + tax_exclusive_price, no amount (Search
+                # Products).
                 "price": {"currency": s.currency, "tax_exclusive_price": f"{s.price:.2f}"},
                 "inventory": [{"warehouse_id": w, "quantity": q} for w, q in s.inventory.items()],
             }
@@ -180,7 +194,7 @@ async def get_product(call: Call) -> Any:
             for i, (name, value) in enumerate(sku.sales_attributes.items())
         ]
         sku_out["external_sku_id"] = ""
-        if sku.barcode:  # tiktok-shop.md §5.2: identifier_code{code, type}
+        if sku.barcode:  # identifier_code{code, type}: https://partner.tiktokshop.com/docv2/page/6509d85b4a0bb702c057fdda
             kind = {12: "UPC", 13: "EAN"}.get(len(sku.barcode), "GTIN")
             sku_out["identifier_code"] = {"code": sku.barcode, "type": kind}
     data |= {
@@ -313,7 +327,8 @@ async def get_webhooks(call: Call) -> Any:
 async def put_webhook(call: Call) -> Any:
     body = call.json()
     address = str(body.get("address") or "")
-    # The live API wants https on a domain (§9.1); the emulator accepts http loopback too.
+    # The live API wants https on a domain (Webhook configuration); the emulator accepts http
+    # loopback too.
     if not address.startswith(("http://", "https://")) or len(address) > 255:
         raise ApiFailure(codes.INVALID_PARAMETER, "address must be a URL of at most 255 chars")
     call.emulator.set_webhook(str(body.get("event_type") or ""), address)
@@ -406,7 +421,8 @@ async def business_api(request: Request) -> Response:
     throttle: Throttle = request.app.state.throttle
     try:
         endpoint = find_endpoint(request.method, request.url.path)
-        query = dict(request.query_params)  # decoded values ('+' becomes a space): §2.2
+        # decoded values ('+' becomes a space): Sign your API request
+        query = dict(request.query_params)
         if not throttle.allow(endpoint.operation, query.get("shop_cipher", "")):
             return envelope(
                 None,
@@ -465,7 +481,8 @@ def _gateway(
 
 
 async def token_api(request: Request) -> Response:
-    """``/api/v2/token/get`` and ``/refresh`` (no sign; app_secret in the query: §4.1)."""
+    """``/api/v2/token/get`` and ``/refresh`` (no sign; app_secret in the query: Authorization
+    guide)."""
     emulator: TikTokEmulator = request.app.state.emulator
     q = request.query_params
     try:

@@ -1,4 +1,6 @@
-"""Error codes the emulator answers with (tiktok-shop.md §3.3); UNCONFIRMED ones say so."""
+"""Error codes the emulator answers with
+(https://partner.tiktokshop.com/docv2/page/678e3a45786253031531b942 and the endpoint pages);
+UNCONFIRMED ones say so."""
 
 from __future__ import annotations
 

@@ -1,8 +1,14 @@
 """Emulated TikTok orders: storage records, the API order object, masking, fake buyers.
 
-The API shape follows tiktok-shop.md §8.3: one line item per unit (no quantity field),
-decimal-string money, int Unix seconds, string ids, address by ``district_info`` levels.
-Masking follows §8.4 (see :func:`is_masked`).
+The API shape follows Get Order Detail
+(https://partner.tiktokshop.com/docv2/page/6894134ba28e5204961601a5) and the SDK model
+``Order202309GetOrderDetailResponseDataOrders`` (github.com/tiananugerah/titktok-shop): one line
+item per unit (no quantity field), decimal-string money, int Unix seconds, string ids, address by
+``district_info`` levels. Masking follows :func:`is_masked`.
+
+Sources cited by name below:
+
+- Buyer data masking: https://partner.tiktokshop.com/docv2/page/682fda578992fb0499d40ed3
 """
 
 from __future__ import annotations
@@ -24,8 +30,9 @@ STATUSES = (
     "CANCELLED",
 )
 
-# Lifecycle of tiktok-shop.md §8.3 (UNPAID -> AWAITING_SHIPMENT directly is allowed: some
-# shops have no ON_HOLD window; a full refund can complete a shipped order).
+# Order lifecycle (https://partner.tiktokshop.com/docv2/page/650b1b4bbace3e02b76d1011; UNPAID ->
+# AWAITING_SHIPMENT directly is allowed: some shops have no ON_HOLD window; a full refund can
+# complete a shipped order).
 TRANSITIONS: dict[str, frozenset[str]] = {
     "UNPAID": frozenset({"ON_HOLD", "AWAITING_SHIPMENT", "CANCELLED"}),
     "ON_HOLD": frozenset({"AWAITING_SHIPMENT", "CANCELLED"}),
@@ -38,7 +45,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "CANCELLED": frozenset(),
 }
 
-# Statuses whose buyer data is masked for every shipping type (§8.4, US rule of July 2025).
+# Statuses whose buyer data is masked for every shipping type (Buyer data masking, US rule of July
+# 2025).
 MASKED_STATUSES = frozenset({"UNPAID", "ON_HOLD", "CANCELLED"})
 COMPLETED_UNMASKED_DAYS = 30
 PACKAGE_STATUS = {
@@ -208,7 +216,8 @@ def recipient_from_dict(data: dict[str, Any], fallback: Recipient) -> Recipient:
 
 
 def is_masked(order: Order, now: int, *, mask_platform_shipping: bool = True) -> bool:
-    """Whether the buyer's name, phone and street are redacted (tiktok-shop.md §8.4).
+    """Whether the buyer's name, phone and street are redacted
+    (https://partner.tiktokshop.com/docv2/page/682fda578992fb0499d40ed3).
 
     FBT orders are always masked; UNPAID/ON_HOLD/CANCELLED orders and orders completed more
     than 30 days ago are masked; platform-shipped (``shipping_type=TIKTOK``) orders are
@@ -224,14 +233,15 @@ def is_masked(order: Order, now: int, *, mask_platform_shipping: bool = True) ->
 
 
 def _mask_word(text: str) -> str:
-    # Exact masking format is UNCONFIRMED (§8.4): first and last letter kept, rest '*'.
+    # Exact masking format is UNCONFIRMED (Buyer data masking): first and last letter kept, rest
+    # '*'.
     if len(text) <= 2:
         return "*" * len(text)
     return text[0] + "*" * (len(text) - 2) + text[-1]
 
 
 def _mask_phone(phone: str) -> str:
-    # Example format from §8.4: "(+1)213-***-1234".
+    # Example format from Buyer data masking: "(+1)213-***-1234".
     head, _, rest = phone.partition(")")
     parts = rest.split("-")
     if len(parts) == 3:
@@ -240,7 +250,8 @@ def _mask_phone(phone: str) -> str:
 
 
 def render_address(order: Order, masked: bool) -> dict[str, Any]:
-    """``recipient_address`` as the API shows it; ON_HOLD carries no address at all (§8.4)."""
+    """``recipient_address`` as the API shows it; ON_HOLD carries no address at all (Buyer data
+    masking)."""
     r = order.recipient
     if order.status == "ON_HOLD":
         return {
@@ -272,7 +283,7 @@ def render_address(order: Order, masked: bool) -> dict[str, Any]:
         postal = r.postal_code[:2] + "***" if r.postal_code else ""
         phone = _mask_phone(r.phone)
         if order.status in MASKED_STATUSES or order.fulfillment_type == "FULFILLMENT_BY_TIKTOK":
-            districts = districts[:3]  # L3 hidden while not shippable (§8.4)
+            districts = districts[:3]  # L3 hidden while not shippable (Buyer data masking)
     else:
         first, last = r.first_name, r.last_name
         line1, line2, postal, phone = r.address_line1, r.address_line2, r.postal_code, r.phone
@@ -302,7 +313,8 @@ def _money(value: Decimal) -> str:
 
 
 def render_order(order: Order, now: int, *, mask_platform_shipping: bool = True) -> dict[str, Any]:
-    """The order object of Get Order Detail / Get Order List (tiktok-shop.md §8.3)."""
+    """The order object of Get Order Detail / Get Order List
+    (https://partner.tiktokshop.com/docv2/page/6894134ba28e5204961601a5)."""
     masked = is_masked(order, now, mask_platform_shipping=mask_platform_shipping)
     sub_total = sum((u.sale_price for u in order.lines), Decimal("0"))
     original = sum((u.original_price for u in order.lines), Decimal("0"))

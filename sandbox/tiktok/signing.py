@@ -1,4 +1,6 @@
-"""TikTok Shop signatures as the server checks them (tiktok-shop.md §2 and §9.2).
+"""TikTok Shop signatures as the server checks them: requests
+(https://partner.tiktokshop.com/docv2/page/678e3a3d4ddec3030b238faf) and webhooks
+(https://partner.tiktokshop.com/docv2/page/650512b42f024f02be19755f).
 
 Written from the reference for the emulator; the connector has its own implementation so
 that a mistake in one is caught by the other.
@@ -25,7 +27,8 @@ def accepted_signs(secret: str, path: str, query: Mapping[str, str], body: bytes
     """Every signature the emulator accepts for a request.
 
     A literal ``{}`` body may be signed either with or without the body (the official SDKs
-    leave an empty object out; the Go/Java samples append it): tiktok-shop.md §2.2.
+    leave an empty object out; the Go/Java samples on
+    https://partner.tiktokshop.com/docv2/page/678e3a3d4ddec3030b238faf append it).
     """
     signs = {request_sign(secret, path, query, body)}
     if body.strip() in (b"{}", b""):

@@ -1,8 +1,20 @@
 """The state of the TikTok Shop emulator: credentials, shop, catalog, orders, webhooks.
 
-Every business rule the emulator enforces lives here (tiktok-shop.md §4-§9); the HTTP
-layer in :mod:`sandbox.tiktok.app` only parses requests and renders answers. Methods are
-thread-safe (the server runs in its own thread while tests read the state).
+Every business rule the emulator enforces lives here (the endpoint pages listed at
+https://partner.tiktokshop.com/docv2/page/678e3a40c0833b03100a46b1); the HTTP layer in
+:mod:`sandbox.tiktok.app` only parses requests and renders answers. Methods are thread-safe (the
+server runs in its own thread while tests read the state).
+
+Sources cited by name below:
+
+- Authorization guide: https://partner.tiktokshop.com/docv2/page/678e3a2dbd083702fd17455c
+- Update Inventory: https://partner.tiktokshop.com/docv2/page/6503068fc20ad60284b38858
+- Search Products: https://partner.tiktokshop.com/docv2/page/67b837b685619104a6846369
+- ORDER_STATUS_CHANGE webhook: https://partner.tiktokshop.com/docv2/page/650300b8a57708028b430b4a
+- Common errors: https://partner.tiktokshop.com/docv2/page/678e3a45786253031531b942
+- Update Price: https://partner.tiktokshop.com/docv2/page/650307de5a12ff0294eac8b0
+- Get Order Detail: https://partner.tiktokshop.com/docv2/page/6894134ba28e5204961601a5
+- Get Order List: https://partner.tiktokshop.com/docv2/page/650aa8094a0bb702c06df242
 """
 
 from __future__ import annotations
@@ -32,11 +44,12 @@ DEFAULT_APP_SECRET = "sandbox-app-secret-0000"  # noqa: S105 - public sandbox va
 DEFAULT_ACCESS_TOKEN = "TTP_sandbox_access_token_0001"  # noqa: S105
 DEFAULT_REFRESH_TOKEN = "TTP_sandbox_refresh_token_0001"  # noqa: S105
 DEFAULT_AUTH_CODE = "sandbox-auth-code"
-ACCESS_TOKEN_LIFETIME_S = 7 * 86400  # §4.1
-REFRESH_TOKEN_LIFETIME_S = 365 * 86400  # UNCONFIRMED (§4.1): the seller's grant length
-QUANTITY_MAX = 99_999  # §6.1
+ACCESS_TOKEN_LIFETIME_S = 7 * 86400  # Authorization guide
+# UNCONFIRMED (Authorization guide): the seller's grant length
+REFRESH_TOKEN_LIFETIME_S = 365 * 86400
+QUANTITY_MAX = 99_999  # Update Inventory
 PRICE_RANGE = {"USD": (Decimal("0.01"), Decimal("7600")), "GBP": (Decimal("0.01"), Decimal("5600"))}
-SEARCH_WINDOW = 10_000  # §5.1
+SEARCH_WINDOW = 10_000  # Search Products
 
 
 class ApiFailure(Exception):
@@ -89,7 +102,8 @@ class TikTokEmulator:
         self._lock = threading.RLock()
         self.clock = clock
         self.mask_platform_shipping = True
-        # The ORDER_STATUS_CHANGE page lists CANCEL, the API says CANCELLED (§9.4, UNCONFIRMED).
+        # The ORDER_STATUS_CHANGE page lists CANCEL, the API says CANCELLED (ORDER_STATUS_CHANGE
+        # webhook, UNCONFIRMED).
         self.webhook_cancel_status = "CANCELLED"
         self.search_window = SEARCH_WINDOW
         self.webhooks = WebhookSender()
@@ -230,7 +244,7 @@ class TikTokEmulator:
                 codes.INVALID_CREDENTIALS, "Invalid credentials. The access token is invalid.", 401
             )
         if expires <= self.now():
-            # HTTP status of 105002 is UNCONFIRMED (§3.2); 401 like the other auth errors.
+            # HTTP status of 105002 is UNCONFIRMED (Common errors); 401 like the other auth errors.
             raise ApiFailure(codes.TOKEN_EXPIRED, "access token is expired, please refresh it", 401)
 
     def token_get(
@@ -243,7 +257,7 @@ class TikTokEmulator:
         with self._lock:
             if not auth_code or auth_code != self.credentials.auth_code:
                 raise ApiFailure(codes.AUTH_RECORD_NOT_FOUND, "can not find related auth record")
-            self.credentials.auth_code = ""  # single use (§4.1)
+            self.credentials.auth_code = ""  # single use (Authorization guide)
             return self._issue(new_refresh=True)
 
     def token_refresh(
@@ -251,7 +265,8 @@ class TikTokEmulator:
     ) -> dict[str, Any]:
         """``/api/v2/token/refresh``: a new access token for a valid refresh token.
 
-        Whether refreshing rotates the refresh token is UNCONFIRMED (§4.1): the emulator
+        Whether refreshing rotates the refresh token is UNCONFIRMED (Authorization guide): the
+        emulator
         returns the same refresh token and keeps earlier access tokens until they expire.
         """
         self._check_app(app_key, app_secret)
@@ -286,7 +301,8 @@ class TikTokEmulator:
             c.refresh_tokens[c.current_refresh] = now + REFRESH_TOKEN_LIFETIME_S
         return {
             "access_token": c.current_access,
-            "access_token_expire_in": c.access_tokens[c.current_access],  # absolute (§4.1)
+            # absolute (Authorization guide)
+            "access_token_expire_in": c.access_tokens[c.current_access],
             "refresh_token": c.current_refresh,
             "refresh_token_expire_in": c.refresh_tokens[c.current_refresh],
             "open_id": "7010736057180325637",
@@ -311,7 +327,8 @@ class TikTokEmulator:
 
     # -- products -------------------------------------------------------------------------
     def search_products(self, filters: dict[str, Any]) -> list[Product]:
-        """Products matching the Search Products body filters (§5.1), in a stable order."""
+        """Products matching the Search Products body filters (Search Products), in a stable
+        order."""
         status = filters.get("status") or "ALL"
         seller_skus = filters.get("seller_skus")
         if seller_skus is not None and (not isinstance(seller_skus, list) or len(seller_skus) > 10):
@@ -329,7 +346,8 @@ class TikTokEmulator:
             for p in self.products.values():
                 if status != "ALL" and p.status != status:
                     continue
-                # Whether ALL includes DELETED is UNCONFIRMED (§5.1): the emulator includes it.
+                # Whether ALL includes DELETED is UNCONFIRMED (Search Products): the emulator
+                # includes it.
                 if seller_skus and not any(s.seller_sku in seller_skus for s in p.skus):
                     continue
                 if sku_ids and not any(s.id in sku_ids for s in p.skus):
@@ -360,7 +378,8 @@ class TikTokEmulator:
         return product
 
     def update_inventory(self, product_id: str, body: Any) -> dict[str, Any]:
-        """Update Inventory (§6.1): valid SKUs are applied, the others come back in errors[]."""
+        """Update Inventory (Update Inventory): valid SKUs are applied, the others come back in
+        errors[]."""
         skus = _sku_list(body)
         with self._lock:
             product = self._writable(product_id)
@@ -409,7 +428,7 @@ class TikTokEmulator:
         return None
 
     def update_price(self, product_id: str, body: Any) -> dict[str, Any]:
-        """Update Price (§7): all or nothing; any bad SKU fails the whole call."""
+        """Update Price (Update Price): all or nothing; any bad SKU fails the whole call."""
         skus = _sku_list(body)
         with self._lock:
             product = self._writable(product_id)
@@ -476,7 +495,7 @@ class TikTokEmulator:
             sku = next(s for s in product.skus if s.id == sku_id)
             unit_price = line.price if line.price is not None else sku.price
             sku_name = ", ".join(sku.sales_attributes.values()) or "Default"
-            for _ in range(line.quantity):  # one line item per unit (§8.3)
+            for _ in range(line.quantity):  # one line item per unit (Get Order Detail)
                 units.append(
                     LineUnit(
                         str(next(self._line_ids)),
@@ -566,7 +585,7 @@ class TikTokEmulator:
             return self.add_orders(items)
 
     def set_order_status(self, order_id: str, status: str) -> Order:
-        """Move an order along the lifecycle (§8.3) and send ORDER_STATUS_CHANGE."""
+        """Move an order along the lifecycle (Get Order Detail) and send ORDER_STATUS_CHANGE."""
         with self._lock:
             order = self.orders.get(order_id)
             if order is None:
@@ -588,7 +607,8 @@ class TikTokEmulator:
     def search_orders(
         self, filters: dict[str, Any], sort_field: str, sort_order: str
     ) -> list[Order]:
-        """Orders matching Get Order List filters (§8.1: ``*_time_ge`` / ``*_time_lt``)."""
+        """Orders matching Get Order List filters (Get Order List: ``*_time_ge`` /
+        ``*_time_lt``)."""
         for key in ("create_time_ge", "create_time_lt", "update_time_ge", "update_time_lt"):
             if filters.get(key) is not None and not isinstance(filters[key], int):
                 raise ApiFailure(codes.INVALID_PARAMETER, f"{key} must be an integer")
@@ -695,7 +715,8 @@ def _inventory_entries(entries: Any, sku: Sku) -> tuple[dict[str, int], list[dic
         wh = item.get("warehouse_id") if isinstance(item, dict) else None
         qty = item.get("quantity") if isinstance(item, dict) else None
         if wh is None and len(sku.inventory) == 1:
-            wh = next(iter(sku.inventory))  # may be omitted for a single-warehouse SKU (§6.1)
+            # may be omitted for a single-warehouse SKU (Update Inventory)
+            wh = next(iter(sku.inventory))
         wh = str(wh or "")
         if wh not in sku.inventory:
             extra.append(
@@ -706,7 +727,8 @@ def _inventory_entries(entries: Any, sku: Sku) -> tuple[dict[str, int], list[dic
                 }
             )
         elif not isinstance(qty, int) or isinstance(qty, bool) or not 0 <= qty <= QUANTITY_MAX:
-            # [0, 99999] per the SDK model; 0 accepted (§6.1, UNCONFIRMED which doc is current).
+            # [0, 99999] per the SDK model; 0 accepted (Update Inventory, UNCONFIRMED which doc is
+            # current).
             extra.append(
                 {
                     "warehouse_id": wh,

@@ -1,4 +1,5 @@
-"""Server-side rate limiting as TikTok documents it (tiktok-shop.md §10).
+"""Server-side rate limiting as TikTok documents it
+(https://partner.tiktokshop.com/docv2/page/64f1991d64ed2e0295f3d2c0).
 
 A token bucket per API (operation) and shop, ``qps`` requests per second (default 50 per
 API per app x shop; the live number is UNCONFIRMED and said to be dynamic, hence

@@ -1,4 +1,5 @@
-"""Webhook delivery of the emulator (tiktok-shop.md §9).
+"""Webhook delivery of the emulator
+(https://partner.tiktokshop.com/docv2/page/650512b42f024f02be19755f).
 
 Events are POSTed from a background thread to the registered address with the header
 ``Authorization: hex(HMAC-SHA256(app_secret, app_key + body))``. A non-200 answer is retried

@@ -53,7 +53,7 @@ RECIPIENT = {
         {"address_level": "L3", "address_name": "Salem"},
     ],
 }
-HUGE = 100_000  # units of one SKU: TikTok sends one line item per unit (tiktok-shop.md §8.3)
+HUGE = 100_000  # units of one SKU: TikTok sends one line item per unit (Get Order Detail)
 
 
 def item(sku_id: str = "1001001", **extra: Any) -> dict[str, Any]:

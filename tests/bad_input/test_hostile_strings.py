@@ -62,12 +62,9 @@ def fixture() -> dict[str, Any]:
 
 
 @pytest.fixture
-def shop(data_dirs, tmp_path, monkeypatch):
+def shop(data_dirs, point_at_stack):
     with sandbox_stack(load_fixture(fixture()), throttle=False) as stack:
-        for name, value in stack.env().items():
-            monkeypatch.setenv(name, value)
-        path = stack.write_shops_file(tmp_path / "shops.toml", [("hostile", "shopify")])
-        monkeypatch.setenv("SKUBRIDGE_SHOPS_FILE", str(path))
+        point_at_stack(stack, [("hostile", "shopify")])
         yield stack, load_shops().get("hostile")
 
 

@@ -1,4 +1,9 @@
-"""AmazonClient groups variation children into one store product (Listings relationships)."""
+"""AmazonClient groups variation children into one store product (Listings relationships).
+
+Sources cited by name below:
+
+- URL encoding: https://developer-docs.amazon.com/sp-api/docs/url-encoding
+"""
 
 from __future__ import annotations
 
@@ -143,7 +148,7 @@ async def test_family_of_three_is_one_product_and_standalones_stay_alone(served)
     }
     assert second["identifiers"] == "B0MUGPARNT-PARENT,B0TEEPARNT-PARENT"
     assert second["includedData"] == "summaries,relationships"
-    # csv lists are one parameter (comma encoded once), never repeated keys (§1.6)
+    # csv lists are one parameter (comma encoded once), never repeated keys (URL encoding)
     assert b"includedData=summaries%2Crelationships" in sent[0].url.raw_path
     assert all(r.headers["x-amz-access-token"].startswith("Atza|") for r in sent)
     assert app.state.faults.stats.requests["searchListingsItems"] == 2

@@ -1,4 +1,9 @@
-"""TikTokClient against the TikTok emulator over real loopback HTTP."""
+"""TikTokClient against the TikTok emulator over real loopback HTTP.
+
+Sources cited by name below:
+
+- Get Product: https://partner.tiktokshop.com/docv2/page/6509d85b4a0bb702c057fdda
+"""
 
 from __future__ import annotations
 
@@ -630,7 +635,7 @@ async def test_no_secret_in_logs_or_errors(emulator, caplog: pytest.LogCaptureFi
 
 async def test_catalog_survives_products_get_product_refuses() -> None:
     fx = small_fixture()
-    fx.tiktok.products[0].status = "FREEZE"  # Get Product is unavailable for FREEZE (§5.2)
+    fx.tiktok.products[0].status = "FREEZE"  # Get Product is unavailable for FREEZE (Get Product)
     app = create_app(fx)
     with serve_in_thread(app) as base:
         client = make_client(base)

@@ -1,9 +1,10 @@
 """A real Prefect server, a process worker and the `prefect` CLI as child processes.
 
 Everything runs on loopback with its own PREFECT_HOME (SQLite), analytics off and proxy
-variables removed (reference/prefect.md §3, §14 #3/#4). Each child gets its own process
-group so that stopping it also stops what it started (the worker's flow-run processes);
-output goes to log files under the test's folder, shown when something fails.
+variables removed (https://docs.prefect.io/v3/concepts/server; proxies and telemetry break an
+offline start). Each child gets its own process group so that stopping it also stops what it started
+(the worker's flow-run processes); output goes to log files under the test's folder, shown when
+something fails.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -10,28 +12,52 @@ from flows.shop_lock import hold_shop, holds
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
+# The other thread's own wait for the slot: never the bound under test (tests below shrink
+# HOLD_TIMEOUT_SECONDS for the waiter), so a slow machine cannot make the holder give up.
+HOLDER_WAIT_SECONDS = 3600
 
-def test_second_holder_of_the_same_shop_waits_and_times_out():
-    entered = threading.Event()
-    release = threading.Event()
 
-    def first() -> None:
-        with hold_shop("lock-a"):
+@contextmanager
+def held_elsewhere(shop: str) -> Iterator[None]:
+    """Hold ``shop``'s slot in another thread for the block.
+
+    The block starts only once the other thread holds the slot (an event, not a sleep) and
+    the slot is released and the thread finished when the block ends. An error of the
+    holder (it could not take the slot) is raised here instead of a hang.
+    """
+    entered, release = threading.Event(), threading.Event()
+    failed: list[BaseException] = []
+
+    def holder() -> None:
+        try:
+            with hold_shop(shop, timeout_seconds=HOLDER_WAIT_SECONDS):
+                entered.set()
+                release.wait()
+        except BaseException as exc:
+            failed.append(exc)
             entered.set()
-            release.wait(30)
 
-    thread = threading.Thread(target=first)
+    thread = threading.Thread(target=holder, name=f"holder-{shop}", daemon=True)
     thread.start()
     try:
-        assert entered.wait(30)
-        with pytest.raises(TimeoutError), hold_shop("lock-a", timeout_seconds=1):
-            pass
-        with hold_shop("lock-b", timeout_seconds=10):  # another shop is not blocked
-            assert holds("lock-b")
+        entered.wait()
+        if failed:
+            raise failed[0]
+        yield
     finally:
         release.set()
-        thread.join(30)
-    with hold_shop("lock-a", timeout_seconds=10):  # free again once the first is done
+        thread.join()
+
+
+def test_second_holder_of_the_same_shop_waits_and_times_out():
+    with held_elsewhere("lock-a"):
+        with pytest.raises(TimeoutError), hold_shop("lock-a", timeout_seconds=1):
+            pass
+        # another shop is not blocked (were it, this would wait for the holder forever)
+        with hold_shop("lock-b", timeout_seconds=HOLDER_WAIT_SECONDS):
+            assert holds("lock-b")
+    # free again once the first is done
+    with hold_shop("lock-a", timeout_seconds=HOLDER_WAIT_SECONDS):
         assert holds("lock-a")
 
 
@@ -71,21 +97,8 @@ def test_standalone_flows_wait_for_the_shop(flow_call, tmp_path, data_dirs, monk
     shops = tmp_path / "shops.toml"
     shops.write_text(SHOPS)
     monkeypatch.setenv("SKUBRIDGE_SHOPS_FILE", str(shops))
+    # The flow waits 1 s for the slot; the holder takes it with its own, longer wait.
     monkeypatch.setattr("flows.shop_lock.HOLD_TIMEOUT_SECONDS", 1)
-    entered, release = threading.Event(), threading.Event()
-
-    def holder() -> None:
-        with hold_shop("lock-flows"):
-            entered.set()
-            release.wait(30)
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    try:
-        assert entered.wait(30)
-        with pytest.raises(TimeoutError):
-            flow_call()
-    finally:
-        release.set()
-        thread.join(30)
+    with held_elsewhere("lock-flows"), pytest.raises(TimeoutError):
+        flow_call()
     assert not (data_dirs[0] / "lock-flows.duckdb").exists()  # waited before touching the shop

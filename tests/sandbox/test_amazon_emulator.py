@@ -1,4 +1,14 @@
-"""The Amazon SP-API emulator answers like the reference says Amazon does (over loopback HTTP)."""
+"""The Amazon SP-API emulator answers like Amazon's docs, models and observed answers say
+Amazon does (over loopback HTTP).
+
+Sources cited by name below:
+
+- SigV4 changelog: https://developer-docs.amazon.com/sp-api/changelog/sp-api-will-no-longer-require-aws-iam-or-aws-signature-version-4
+- error envelope: ``ErrorList`` in sandbox/amazon/models/; unknown route:
+  https://github.com/amzn/selling-partner-api-models/issues/1100
+- All Listings Report: https://developer-docs.amazon.com/sp-api/docs/report-type-values-inventory,
+  sandbox/amazon/models/reports_2021-06-30.json
+"""
 
 from __future__ import annotations
 
@@ -132,7 +142,7 @@ def test_missing_unknown_and_expired_token_get_403_envelope(served):
     unknown = client.get(path, params=params, headers={"x-amz-access-token": "Atza|forged"})
     assert unknown.status_code == 403 and "invalid" in unknown.json()["errors"][0]["details"]
     access = token(client)
-    # a SigV4 Authorization header is ignored (§1.2)
+    # a SigV4 Authorization header is ignored (SigV4 changelog)
     headers = {"x-amz-access-token": access, "Authorization": "AWS4-HMAC-SHA256 Credential=x"}
     assert client.get(path, params=params, headers=headers).status_code == 200
     app.state.emulator.expire_tokens()
@@ -173,7 +183,7 @@ def test_sku_with_reserved_characters_must_be_encoded_once(served):
     params = {"marketplaceIds": US}
     ok = client.get(base + "A%2FB%20C%2B1", params=params)
     assert ok.status_code == 200 and ok.json()["sku"] == "A/B C+1"
-    # unencoded "/" splits the path: no route matches -> 403, not 404 (§1.3)
+    # unencoded "/" splits the path: no route matches -> 403, not 404 (error envelope)
     raw = client.send(
         client.build_request(
             "GET",
@@ -305,7 +315,7 @@ def test_report_flow_plain_and_gzip(served):
     assert list(rows[0]) == REPORT_COLUMNS
     by_sku = {row["seller-sku"]: row for row in rows}
     assert by_sku["FBA-000"]["fulfillment-channel"] == "AMAZON_NA"
-    assert by_sku["FBA-000"]["quantity"] == ""  # FBA rows carry no quantity (§2.2)
+    assert by_sku["FBA-000"]["quantity"] == ""  # FBA rows carry no quantity (All Listings Report)
     assert by_sku["MFN-001"]["fulfillment-channel"] == "DEFAULT"
     assert by_sku["MFN-001"]["quantity"] == "5"
     assert by_sku["MFN-001"]["price"] == "7.00"

@@ -36,7 +36,7 @@ REASON_ORDER = [
 
 
 def reference_outcome(tiktok: pa.Table, store: pa.Table, amazon: bool) -> pd.DataFrame:
-    """An independent, deliberately plain reading of DESIGN.md's mapping rules."""
+    """An independent, deliberately plain reading of the mapping rules of docs/reports.md."""
     t = tiktok.select(["product_id", "variant_id", "seller_sku"]).to_pandas()
     s = store.select(["product_id", "variant_id", "seller_sku", "parent_id"]).to_pandas()
     t["blank"] = t["seller_sku"].isna() | (t["seller_sku"].fillna("").str.strip() == "")
@@ -288,7 +288,7 @@ async def test_tiktok_barcodes_reach_the_connector():
 
 
 @pytest.mark.parametrize("store", ["shopify", "amazon"])
-async def test_fixture_extracts_to_the_tables_through_the_connectors(store, tmp_path, monkeypatch):
+async def test_fixture_extracts_to_the_tables_through_the_connectors(store, point_at_stack):
     """Same arguments, same catalog: what the store connector extracts from the emulator
     loaded with the fixture equals the generated table (ids, SKUs, barcodes, stock)."""
     from connectors.factory import store_client
@@ -298,9 +298,7 @@ async def test_fixture_extracts_to_the_tables_through_the_connectors(store, tmp_
     scenario = generate_fixture(300, seed=5, store=store)
     _, table = generate_tables(300, seed=5, store=store)
     with sandbox_stack(scenario.fixture, throttle=False) as stack:
-        for name, value in stack.env().items():
-            monkeypatch.setenv(name, value)
-        shops = load_shops(stack.write_shops_file(tmp_path / "shops.toml", [("gen", store)]))
+        shops = load_shops(point_at_stack(stack, [("gen", store)]))
         extra = {"report_poll_initial": 0.01, "report_poll_max": 0.05} if store == "amazon" else {}
         client = store_client(shops.get("gen"), rate_scale=0, **extra)
         try:

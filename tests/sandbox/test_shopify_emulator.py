@@ -1,4 +1,10 @@
-"""The Shopify emulator over loopback HTTP, written against shopify.md (not our client)."""
+"""The Shopify emulator over loopback HTTP, written from Shopify's docs
+(https://shopify.dev/docs/api/admin-graphql), not with our client.
+
+Sources cited by name below:
+
+- captures: https://github.com/airhorns/shopify-draft-proxy (fixtures/conformance)
+"""
 
 from __future__ import annotations
 
@@ -501,7 +507,7 @@ def test_order_create_decrements_when_asked(shop) -> None:
     orders = shop.get("/_sandbox/state").json()["orders"]
     assert [o["source_identifier"] for o in orders] == ["222", "333"]
     assert orders[0]["inventory_behaviour"] == "DECREMENT_IGNORING_POLICY"
-    assert variant_state(shop, V1)["on_hand"] == {L1: 5, L2: 2}  # available only (§5.2)
+    assert variant_state(shop, V1)["on_hand"] == {L1: 5, L2: 2}  # available only (captures)
 
 
 def test_order_create_validation(shop) -> None:

@@ -1,7 +1,8 @@
 """The TikTok Shop emulator accepts what the real API accepts and refuses what it refuses.
 
-Requests are built here by hand from tiktok-shop.md (not with our connector) and sent over
-real loopback HTTP.
+Requests are built here by hand from TikTok's signing page
+(https://partner.tiktokshop.com/docv2/page/678e3a3d4ddec3030b238faf), not with our connector, and
+sent over real loopback HTTP.
 """
 
 from __future__ import annotations

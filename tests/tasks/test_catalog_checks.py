@@ -13,7 +13,7 @@ from tasks import catalog
 from tasks.extract import Extract, extract_catalog
 from tasks.extract import land_staged as land
 from tasks.mapping import auto_map
-from tasks.warehouse import connect, insert_frame
+from tasks.warehouse import insert_frame
 
 
 class Pages:
@@ -60,9 +60,8 @@ async def stage(con, run_id, channel, records):
 
 
 @pytest.fixture
-async def shop_db(tmp_path):
+async def shop_db(con):
     """A warehouse with an accepted, mapped catalog from run r1."""
-    con = connect(tmp_path / "shop.duckdb")
     await stage(con, "r1", "tiktok", GOOD_TIKTOK)
     await stage(con, "r1", "shopify", GOOD_STORE)
     checks = catalog.check_staged(con, run_id="r1", channels=["tiktok", "shopify"], max_drop=0.5)
@@ -74,7 +73,6 @@ async def shop_db(tmp_path):
     outcome = auto_map(con, run_id="r1", store_channel="shopify")
     assert outcome.mapped_skus == 4
     yield con
-    con.close()
 
 
 def snapshot_of(con, table):
@@ -171,13 +169,11 @@ async def test_passing_extract_replaces_catalog_and_records_accepted_snapshot(sh
     assert catalog.catalog_counts(con, "shopify") == (2, 3)
 
 
-async def test_first_run_allows_an_empty_catalog(tmp_path):
-    con = connect(tmp_path / "new.duckdb")
+async def test_first_run_allows_an_empty_catalog(con):
     await stage(con, "r1", "tiktok", [])
     checks = catalog.check_staged(con, run_id="r1", channels=["tiktok"], max_drop=0.5)
     assert checks["tiktok"].passed
     assert "catalog_not_empty" not in {o.check for o in checks["tiktok"].result.outcomes}
-    con.close()
 
 
 def test_collapse_floor():
@@ -206,7 +202,7 @@ def test_check_outcomes_carry_observed_values():
     assert failure.observed["unexpected"] == 1 and failure.observed["sample"] == ["-3.0"]
 
 
-def test_unmapped_products_and_reason_summary(tmp_path):
+def test_unmapped_products_and_reason_summary(con):
     report = pd.DataFrame(
         [
             ("p1", "s1", "A", "mapped", None, "auto", "sp1", "v1", None),
@@ -227,7 +223,6 @@ def test_unmapped_products_and_reason_summary(tmp_path):
             "suggestion",
         ],
     )
-    con = connect(tmp_path / "r.duckdb")
     insert_frame(con, "mapping_report", report.assign(run_id="r1"))
     insert_frame(con, "mapping_report", report.head(1).assign(run_id="r0"))
     con.execute(

@@ -13,7 +13,6 @@ from connectors.base import CatalogVariant
 from connectors.errors import TransientError
 from connectors.factory import store_client, tiktok_client
 from sandbox.fixture import DEFAULT_LOCATION, DEFAULT_WAREHOUSE, load_fixture
-from sandbox.stack import sandbox_stack
 from skubridge.config import load_shops
 from tasks import extract
 from tasks.extract import (
@@ -24,7 +23,6 @@ from tasks.extract import (
     extract_catalog,
     land_staged,
 )
-from tasks.warehouse import connect
 
 FIXTURE = {
     "tiktok": {
@@ -80,17 +78,18 @@ FIXTURE = {
 
 
 @pytest.fixture(scope="module")
-def stack():
-    with sandbox_stack(load_fixture(FIXTURE), throttle=False) as running:
-        yield running
+def stack_fixture():
+    return load_fixture(FIXTURE)
+
+
+@pytest.fixture(scope="module")
+def stack_throttle():
+    return False
 
 
 @pytest.fixture
-def shops(stack, tmp_path, monkeypatch):
-    for name, value in stack.env().items():
-        monkeypatch.setenv(name, value)
-    path = stack.write_shops_file(tmp_path / "shops.toml", [("s1", "shopify"), ("a1", "amazon")])
-    return load_shops(path)
+def shops(stack, point_at_stack):
+    return load_shops(point_at_stack(stack, [("s1", "shopify"), ("a1", "amazon")]))
 
 
 def _rows(con, table, channel):
@@ -99,7 +98,7 @@ def _rows(con, table, channel):
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-async def test_extract_both_lands_tiktok_and_shopify_in_bulk(shops, tmp_path, monkeypatch):
+async def test_extract_both_lands_tiktok_and_shopify_in_bulk(con, shops, monkeypatch):
     shop = shops.get("s1")
     tt, store = tiktok_client(shop, rate_scale=0), store_client(shop, rate_scale=0)
     try:
@@ -112,7 +111,6 @@ async def test_extract_both_lands_tiktok_and_shopify_in_bulk(shops, tmp_path, mo
     assert (shopify.stats.rows, shopify.stats.products) == (2, 1)
     assert tiktok.stats.skipped == [] and shopify.stats.skipped == []
 
-    con = connect(tmp_path / "s1.duckdb")
     inserts: list[str] = []
     real_insert = extract.insert_frame
     monkeypatch.setattr(
@@ -153,17 +151,15 @@ async def test_extract_both_lands_tiktok_and_shopify_in_bulk(shops, tmp_path, mo
     ]
     assert rows[0]["barcode"] == "0001"
     assert rows[0]["product_id"] == "gid://shopify/Product/1"
-    con.close()
 
 
-async def test_extract_amazon_lands_fba_and_mfn(shops, tmp_path):
+async def test_extract_amazon_lands_fba_and_mfn(con, shops):
     shop = shops.get("a1")
     store = store_client(shop, rate_scale=0, report_poll_initial=0.05, report_poll_max=0.1)
     try:
         variants, stock, stats = await extract_catalog(store, run_id="run-a", channel="amazon")
     finally:
         await store.aclose()
-    con = connect(tmp_path / "a1.duckdb")
     land_staged(con, Extract("amazon", variants, stock, stats))
     rows = _rows(con, "staged_variants", "amazon")
     assert [(r["variant_id"], r["fulfillment"], r["quantity"], r["price"]) for r in rows] == [
@@ -175,7 +171,6 @@ async def test_extract_amazon_lands_fba_and_mfn(shops, tmp_path):
         ("MUG", "MFN"),
         ("TEE-S", "FBA"),
     }
-    con.close()
 
 
 class FakeApi:
@@ -257,13 +252,11 @@ async def test_negative_quantity_and_zero_price_are_kept_for_the_checks():
     assert stats.skipped == []
 
 
-async def test_empty_catalog_gives_empty_typed_tables(tmp_path):
+async def test_empty_catalog_gives_empty_typed_tables(con):
     variants, stock, stats = await extract_catalog(FakeApi(), run_id="r", channel="tiktok")
     assert variants.num_rows == 0 and variants.schema == VARIANT_SCHEMA
     assert stock.num_rows == 0 and stats.pages == 0
-    con = connect(tmp_path / "e.duckdb")
     assert land_staged(con, Extract("tiktok", variants, stock, stats)) == 0
-    con.close()
 
 
 async def test_connector_error_propagates():
@@ -272,8 +265,7 @@ async def test_connector_error_propagates():
         await extract_catalog(api, run_id="r", channel="tiktok")
 
 
-async def test_landing_again_replaces_the_channels_staged_rows(tmp_path):
-    con = connect(tmp_path / "x.duckdb")
+async def test_landing_again_replaces_the_channels_staged_rows(con):
     first = await extract_catalog(
         FakeApi([_variant("a"), _variant("b")]), run_id="r1", channel="tiktok"
     )
@@ -282,16 +274,13 @@ async def test_landing_again_replaces_the_channels_staged_rows(tmp_path):
     land_staged(con, Extract("tiktok", *second))
     rows = con.execute("SELECT run_id, variant_id FROM staged_variants").fetchall()
     assert rows == [("r2", "c")]
-    con.close()
 
 
-def test_schemas_match_the_staged_tables(tmp_path):
-    con = connect(tmp_path / "s.duckdb")
+def test_schemas_match_the_staged_tables(con):
     for table, schema in (("staged_variants", VARIANT_SCHEMA), ("staged_stock", STOCK_SCHEMA)):
         columns = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
         assert columns == schema.names
     assert VARIANT_SCHEMA.field("price").type == pa.decimal128(18, 4)
-    con.close()
 
 
 async def test_extract_both_reads_the_two_sides_concurrently():

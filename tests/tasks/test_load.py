@@ -1,4 +1,10 @@
-"""Pushing the plan to the TikTok emulator: values land, ledger, rejections, guards, reruns."""
+"""Pushing the plan to the TikTok emulator: values land, ledger, rejections, guards, reruns.
+
+Sources cited by name below:
+
+- Update Inventory: https://partner.tiktokshop.com/docv2/page/6503068fc20ad60284b38858
+- Update Price: https://partner.tiktokshop.com/docv2/page/650307de5a12ff0294eac8b0
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,6 @@ import pytest
 from connectors.http import RetryPolicy
 from sandbox.fixture import DEFAULT_LOCATION, DEFAULT_WAREHOUSE, Fixture, load_fixture
 from sandbox.seed import seed_from_fixture
-from sandbox.stack import sandbox_stack
 from skubridge.config import load_shops
 from tasks.rules import desired_price
 from tasks.steps.push import run_push
@@ -60,20 +65,16 @@ def make_fixture(
 
 
 @pytest.fixture(scope="module")
-def stack():
-    with sandbox_stack(make_fixture()) as running:
-        yield running
+def stack_fixture():
+    return make_fixture()
 
 
 @pytest.fixture
-def env(stack, data_dirs, tmp_path, monkeypatch):
+def env(stack, data_dirs, point_at_stack):
     """A clean emulator state, sandbox credentials and a shops file pointing at the stack."""
-    for name, value in stack.env().items():
-        monkeypatch.setenv(name, value)
     stack.admin("tiktok", "PUT", "faults", json={})
     stack.admin("tiktok", "PUT", "throttle", json={"enabled": True, "scale": 1.0})
-    path = stack.write_shops_file(tmp_path / "shops.toml", [(SHOP, "shopify")])
-    monkeypatch.setenv("SKUBRIDGE_SHOPS_FILE", str(path))
+    point_at_stack(stack, [(SHOP, "shopify")])
     return stack
 
 
@@ -120,7 +121,7 @@ async def test_push_sets_desired_values_one_call_per_product_and_field(env) -> N
     for sku in skus.values():
         assert Decimal(sku["price"]) == Decimal("12.00")
         assert sku["inventory"][DEFAULT_WAREHOUSE] == 8
-    # The second warehouse kept its own quantity (every warehouse listed, §6.1).
+    # The second warehouse kept its own quantity (every warehouse listed, Update Inventory).
     assert {s["inventory"].get(OTHER_WH) for s in skus.values() if OTHER_WH in s["inventory"]} == {
         41,
         42,
@@ -174,13 +175,13 @@ async def test_per_sku_rejection_recorded_while_rest_applies(env) -> None:
     first = fx.tiktok.products[0]
     bad_sku = first.skus[0].id
     # Our catalog believes the SKU sits in a warehouse TikTok doesn't know: TikTok rejects
-    # that SKU inside a code-0 answer (§6.1) and applies its sibling.
+    # that SKU inside a code-0 answer (Update Inventory) and applies its sibling.
     with open_shop(SHOP) as con:
         con.execute(
             "INSERT INTO catalog_stock VALUES ('seed', 'tiktok', ?, '7999999999999999999', 1)",
             [bad_sku],
         )
-    # A price TikTok refuses for the whole second product (12052570, §7).
+    # A price TikTok refuses for the whole second product (12052570, Update Price).
     env.emulator("tiktok").load(fx)
     with open_shop(SHOP) as con:
         con.execute(
@@ -325,7 +326,7 @@ async def test_ledger_pending_before_calls_and_failed_calls(env) -> None:
     assert api.seen_pending == [{"PENDING"}, {"PENDING"}]
     bodies = dict(api.inventory_bodies)
     updates = bodies[fx.tiktok.products[0].id]
-    # One call per product holding both SKUs; SKU 2 lists both warehouses (§6.1).
+    # One call per product holding both SKUs; SKU 2 lists both warehouses (Update Inventory).
     assert len(bodies) == 2 and len(updates) == 2
     assert dict(updates[1].quantities) == {DEFAULT_WAREHOUSE: 8, OTHER_WH: 41}
     statuses = {(r[1], r[4]) for r in ledger("run-fake")}

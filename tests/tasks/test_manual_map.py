@@ -133,15 +133,10 @@ def _land(shop_id: str, variants: list[CatalogVariant]) -> None:
 
 
 @pytest.fixture
-def stack_shop(tmp_path, monkeypatch, data_dirs):
+def stack_shop(point_at_stack, data_dirs):
     fixture = load_fixture(FIXTURE)
     with sandbox_stack(fixture, throttle=False) as stack:
-        for name, value in stack.env().items():
-            monkeypatch.setenv(name, value)
-        shops = stack.write_shops_file(
-            tmp_path / "shops.toml", [("s-shopify", "shopify"), ("s-amazon", "amazon")]
-        )
-        monkeypatch.setenv("SKUBRIDGE_SHOPS_FILE", str(shops))
+        point_at_stack(stack, [("s-shopify", "shopify"), ("s-amazon", "amazon")])
         yield stack, fixture, load_shops()
 
 

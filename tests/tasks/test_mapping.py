@@ -9,16 +9,9 @@ import pandas as pd
 import pytest
 
 from tasks.mapping import REPORT_COLUMNS, auto_map, build_mapping_report, classify
-from tasks.warehouse import connect, insert_frame
+from tasks.warehouse import insert_frame
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def con(tmp_path):
-    c = connect(tmp_path / "shop.duckdb")
-    yield c
-    c.close()
 
 
 def tiktok(product: str, *skus: tuple[str, str | None]) -> list[dict]:

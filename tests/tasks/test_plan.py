@@ -12,7 +12,6 @@ from sandbox.seed import seed_from_fixture
 from skubridge.config import ShopConfig
 from tasks.plan import PlanError, build_plan, choose_warehouse
 from tasks.rules import desired_price, desired_stock
-from tasks.warehouse import connect
 
 SECOND_WH = "7000000000000000002"
 SECOND_LOC = "gid://shopify/Location/2"
@@ -115,13 +114,6 @@ def fixture() -> Fixture:
             },
         }
     )
-
-
-@pytest.fixture
-def con(tmp_path):
-    connection = connect(tmp_path / "t1.duckdb")
-    yield connection
-    connection.close()
 
 
 def test_plan_holds_only_differences(con) -> None:

@@ -16,6 +16,7 @@ from sandbox.fixture import Fixture
 from sandbox.stack import SandboxStack
 from skubridge.config import ShopConfig, load_shops
 from tasks.warehouse import insert_frame, open_shop
+from tests.sandbox_env import point_at
 
 LOC = "gid://shopify/Location/1"
 # TikTok SKU id -> (seller SKU, Shopify variant GID, Amazon fulfilment)
@@ -112,10 +113,9 @@ def scenario() -> Fixture:
 
 def shop_config(stack: SandboxStack, tmp_path: Path, store: str, monkeypatch: Any) -> ShopConfig:
     """The sandbox shop ('sh' for Shopify, 'az' for Amazon) with credentials in the env."""
-    for key, value in stack.env().items():
-        monkeypatch.setenv(key, value)
-    path = stack.write_shops_file(tmp_path / "shops.toml", [("sh", "shopify"), ("az", "amazon")])
-    monkeypatch.setenv("SKUBRIDGE_SHOPS_FILE", str(path))
+    path = point_at(
+        stack, [("sh", "shopify"), ("az", "amazon")], tmp_path=tmp_path, monkeypatch=monkeypatch
+    )
     return load_shops(path).get("sh" if store == "shopify" else "az")
 
 

@@ -20,7 +20,7 @@ from test_relay_kit import (
 )
 
 from connectors.errors import TransientError
-from sandbox.stack import SandboxStack, sandbox_stack
+from sandbox.stack import SandboxStack
 from tasks.relay import RelayOutcome, summary_lines
 from tasks.relay_ledger import get_watermark
 from tasks.steps.orders import run_orders
@@ -28,9 +28,8 @@ from tasks.warehouse import open_shop
 
 
 @pytest.fixture(scope="module")
-def stack():
-    with sandbox_stack(scenario()) as running:
-        yield running
+def stack_fixture():
+    return scenario()
 
 
 @pytest.fixture

@@ -8,15 +8,13 @@ import pandas as pd
 import pytest
 
 from tasks.reports import artifact_key, publish_report, run_report_dir
-from tasks.warehouse import connect
 
 FRAME = pd.DataFrame(
     {"tiktok_order_id": ["1", "2"], "status": ["AWAITING_SHIPMENT"] * 2, "reason": ["RELAYED"] * 2}
 )
 
 
-def test_publish_writes_rows_and_owner_only_files(tmp_path):
-    con = connect(tmp_path / "s.duckdb")
+def test_publish_writes_rows_and_owner_only_files(con, tmp_path):
     folder = run_report_dir("s", "run-1", root=tmp_path / "reports")
     files = publish_report(
         con, table="order_report", run_id="run-1", frame=FRAME, folder=folder, name="order_report"
@@ -32,8 +30,7 @@ def test_publish_writes_rows_and_owner_only_files(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["order_report.csv", "order_report.parquet"]
 
 
-def test_failed_file_write_leaves_no_partial_file(tmp_path, monkeypatch):
-    con = connect(tmp_path / "s.duckdb")
+def test_failed_file_write_leaves_no_partial_file(con, tmp_path, monkeypatch):
     folder = run_report_dir("s", "run-2", root=tmp_path / "reports")
 
     def half_then_fail(self, path, *args, **kwargs):

@@ -86,23 +86,23 @@ def test_desired_price_python(case: tuple) -> None:
 
 
 @pytest.fixture
-def con(tmp_path) -> duckdb.DuckDBPyConnection:
+def rules_con(tmp_path) -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect(str(tmp_path / "rules.duckdb"))
     define_rule_macros(connection)
     yield connection
     connection.close()
 
 
-def test_sql_stock_macro_agrees_with_python(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
+def test_sql_stock_macro_agrees_with_python(rules_con: duckdb.DuckDBPyConnection) -> None:
+    rules_con.execute(
         "CREATE TABLE cases (i INTEGER, available BIGINT, buffer_absolute BIGINT,"
         " buffer_percent DECIMAL(12, 6), zero_below BIGINT, max_quantity BIGINT)"
     )
-    con.executemany(
+    rules_con.executemany(
         "INSERT INTO cases VALUES (?, ?, ?, ?, ?, ?)",
         [[i, *c[:5]] for i, c in enumerate(STOCK_CASES)],
     )
-    rows = con.execute(
+    rows = rules_con.execute(
         "SELECT i, sb_desired_stock(available, buffer_absolute, buffer_percent, zero_below,"
         " max_quantity) FROM cases ORDER BY i"
     ).fetchall()
@@ -110,16 +110,16 @@ def test_sql_stock_macro_agrees_with_python(con: duckdb.DuckDBPyConnection) -> N
     assert [r[1] for r in rows] == [desired_stock(c[0], _stock_rule(c)) for c in STOCK_CASES]
 
 
-def test_sql_price_macro_agrees_with_python(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
+def test_sql_price_macro_agrees_with_python(rules_con: duckdb.DuckDBPyConnection) -> None:
+    rules_con.execute(
         "CREATE TABLE cases (i INTEGER, price DECIMAL(18, 4), markup_percent DECIMAL(12, 4),"
         " markup_fixed DECIMAL(18, 4), rounding VARCHAR)"
     )
-    con.executemany(
+    rules_con.executemany(
         "INSERT INTO cases VALUES (?, ?, ?, ?, ?)",
         [[i, *c[:4]] for i, c in enumerate(PRICE_CASES)],
     )
-    rows = con.execute(
+    rows = rules_con.execute(
         "SELECT i, sb_desired_price(price, markup_percent, markup_fixed, rounding)"
         " FROM cases ORDER BY i"
     ).fetchall()

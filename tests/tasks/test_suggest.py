@@ -11,16 +11,9 @@ import pytest
 
 from tasks.mapping import auto_map, build_mapping_report
 from tasks.suggest import describe_sku_difference, normalise_sku
-from tasks.warehouse import connect, insert_frame
+from tasks.warehouse import insert_frame
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def con(tmp_path):
-    c = connect(tmp_path / "shop.duckdb")
-    yield c
-    c.close()
 
 
 def row(channel, product, variant, sku, title="Thing", options=None, barcode=None):

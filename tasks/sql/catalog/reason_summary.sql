@@ -1,6 +1,6 @@
 -- Counts per status and reason of a run's mapping report (mapped: per method).
 -- `products` counts each TikTok product once, under its product-level reason (the first of
--- its SKUs' reasons in DESIGN.md order) or, when all its SKUs are mapped, its method(s);
+-- its SKUs' reasons in docs/reports.md order) or, when all its SKUs are mapped, its method(s);
 -- `skus` counts each SKU under its own reason/method. Parameter: run_id.
 WITH r AS (
     SELECT

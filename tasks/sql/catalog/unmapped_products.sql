@@ -1,6 +1,6 @@
 -- One row per unmapped TikTok product of a run's mapping report: the product's reason
--- (the first of its SKUs' reasons in DESIGN.md order), SKU count, SKU reasons with counts,
--- up to 10 seller SKUs, and how many of its SKUs carry a suggestion. Parameter: run_id.
+-- (the first of its SKUs' reasons in docs/reports.md order), SKU count, SKU reasons with counts, up
+-- to 10 seller SKUs, and how many of its SKUs carry a suggestion. Parameter: run_id.
 WITH r AS (
     SELECT
         tiktok_product_id,

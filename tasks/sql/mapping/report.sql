@@ -1,9 +1,9 @@
--- The mapping report (DESIGN.md public contract), one row per TikTok SKU of the accepted
--- catalog: mapped rows from `mappings` (as they are now, so a manual map after the auto-map
--- shows), unmapped rows with their reason from `mapping_state` (the latest auto-map).
--- Unmapped rows keep the unique exact-SKU store match (if any) in store_product_id /
--- store_variant_id as a diagnostic; `status` is what says whether a SKU is mapped. A SKU
--- that arrived after the latest auto-map has no classification yet: reason UNMAPPED.
+-- The mapping report (public contract, docs/reports.md), one row per TikTok SKU of the accepted
+-- catalog: mapped rows from `mappings` (as they are now, so a manual map after the auto-map shows),
+-- unmapped rows with their reason from `mapping_state` (the latest auto-map). Unmapped rows keep
+-- the unique exact-SKU store match (if any) in store_product_id / store_variant_id as a diagnostic;
+-- `status` is what says whether a SKU is mapped. A SKU that arrived after the latest auto-map has
+-- no classification yet: reason UNMAPPED.
 SELECT
     t.product_id AS tiktok_product_id,
     t.variant_id AS tiktok_sku_id,

@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS mapping_events (
     reason            VARCHAR
 );
 
--- Mapping report (public contract, DESIGN.md), kept per run.
+-- Mapping report (public contract, docs/reports.md), kept per run.
 CREATE TABLE IF NOT EXISTS mapping_report (
     run_id            VARCHAR NOT NULL,
     tiktok_product_id VARCHAR,

@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS push_ledger (
     PRIMARY KEY (run_id, tiktok_sku_id, field)
 );
 
--- Push report (public contract, DESIGN.md), kept per run.
+-- Push report (public contract, docs/reports.md), kept per run.
 CREATE TABLE IF NOT EXISTS push_report (
     run_id            VARCHAR NOT NULL,
     tiktok_product_id VARCHAR,

@@ -15,7 +15,7 @@ CREATE TABLE IF NOT EXISTS order_ledger (
     updated_at        TIMESTAMPTZ NOT NULL
 );
 
--- Order report (public contract, DESIGN.md), kept per run.
+-- Order report (public contract, docs/reports.md), kept per run.
 CREATE TABLE IF NOT EXISTS order_report (
     run_id            VARCHAR NOT NULL,
     tiktok_order_id   VARCHAR,

@@ -28,7 +28,7 @@ store_stock AS (
     GROUP BY s.variant_id
 ),
 -- Every warehouse of a TikTok SKU with its current quantity: an inventory update must
--- list them all (tiktok-shop.md §6.1).
+-- list them all (https://partner.tiktokshop.com/docv2/page/6503068fc20ad60284b38858).
 tiktok_stock AS (
     SELECT variant_id AS tiktok_sku_id,
            max(quantity) FILTER (WHERE location_id = $warehouse_id) AS current_stock,
@@ -59,7 +59,7 @@ desired AS (
                          $max_quantity) AS desired_stock,
         coalesce(ts.has_warehouse, false) AS has_warehouse,
         coalesce(ts.warehouses, []) AS warehouses,
-        -- Never converted: a store price in another currency is blocked (DESIGN.md step 5).
+        -- Never converted: a store price in another currency is blocked (docs/reports.md).
         coalesce(upper(v.currency) = upper(t.currency), false) AS currency_ok
     FROM mappings AS m
     JOIN tiktok AS t ON t.tiktok_sku_id = m.tiktok_sku_id

@@ -3,7 +3,8 @@
 
 -- Store stock through the stock rule: minus the absolute buffer, minus the percent buffer
 -- of what is left (held-back units rounded down), 0 below the threshold, clamped to
--- [0, min(max_quantity, 99999)] (tiktok-shop.md §6.1: TikTok takes 0..99,999).
+-- [0, min(max_quantity, 99999)] (TikTok takes 0..99,999:
+-- https://partner.tiktokshop.com/docv2/page/6503068fc20ad60284b38858).
 CREATE OR REPLACE TEMP MACRO sb_after_buffer(available, buffer_absolute) AS
     greatest(greatest(coalesce(CAST(available AS BIGINT), 0), 0) - buffer_absolute, 0);
 

@@ -1,0 +1,16 @@
+"""Point skubridge at a running sandbox stack, for tests (fixture ``point_at_stack``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def point_at(stack: Any, shops: list[tuple[str, str]], *, tmp_path: Path, monkeypatch: Any) -> Path:
+    """The stack's credentials in the environment and a shops file listing ``shops`` (id,
+    store kind) as SKUBRIDGE_SHOPS_FILE; returns the file's path."""
+    for name, value in stack.env().items():
+        monkeypatch.setenv(name, value)
+    path = stack.write_shops_file(tmp_path / "shops.toml", shops)
+    monkeypatch.setenv("SKUBRIDGE_SHOPS_FILE", str(path))
+    return path
