@@ -63,11 +63,11 @@ from connectors.errors import (
     AuthError,
     FatalError,
     MalformedResponseError,
-    PagingError,
     ThrottledError,
     TransientError,
 )
 from connectors.http import ClientBase, HttpLayer, RateLimit, RetryPolicy, json_bytes, parse_json
+from connectors.paging import CursorPages
 from connectors.redact import install_log_redaction, redact, register_secret
 
 if TYPE_CHECKING:
@@ -146,6 +146,13 @@ def _error_entry(body: Any) -> dict[str, Any]:
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
             return errors[0]
     return {}
+
+
+def _next_token(body: Any) -> str | None:
+    """``pagination.nextToken`` of an answer (None on the last page)."""
+    pagination = body.get("pagination") if isinstance(body, dict) else None
+    token = pagination.get("nextToken") if isinstance(pagination, dict) else None
+    return str(token) if token else None
 
 
 def _field(body: Any, name: str, operation: str) -> Any:
@@ -499,9 +506,10 @@ class AmazonClient(ClientBase):
         ``pageToken`` (§2.1). Only the first 1,000 results are reachable by paging."""
         path = _path("listings", "2021-08-01", "items", self.seller_id)
         params = {"marketplaceIds": self.marketplace_id, **query}
-        seen: set[str] = set()
-        while True:
-            body = await self._json("searchListingsItems", "GET", path, params=params)
+
+        async def fetch(token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+            query = params if token is None else {**params, "pageToken": token}  # httpx encodes
+            body = await self._json("searchListingsItems", "GET", path, params=query)
             self._family_calls += 1
             items = body.get("items") if isinstance(body, dict) else None
             if not isinstance(items, list):
@@ -510,20 +518,13 @@ class AmazonClient(ClientBase):
                     marketplace=MARKETPLACE,
                     operation="searchListingsItems",
                 )
+            return [i for i in items if isinstance(i, dict)], _next_token(body)
+
+        async for items in CursorPages(
+            fetch, marketplace=MARKETPLACE, endpoint="searchListingsItems", max_pages=self.max_pages
+        ):
             for item in items:
-                if isinstance(item, dict):
-                    yield item
-            token = (body.get("pagination") or {}).get("nextToken")
-            if not token:
-                return
-            if token in seen:
-                raise PagingError(
-                    "searchListingsItems repeated a nextToken",
-                    marketplace=MARKETPLACE,
-                    operation="searchListingsItems",
-                )
-            seen.add(token)
-            params = {**params, "pageToken": str(token)}  # encoded by httpx (§1.6)
+                yield item
 
     async def listing_report(self) -> list[ReportRow]:
         """Request, wait for, download and parse the All Listings report (§2.2)."""
@@ -635,10 +636,12 @@ class AmazonClient(ClientBase):
             "details": "true",
             **extra,
         }
-        seen: set[str] = set()
-        while True:
+
+        async def fetch(token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+            # nextToken lives 30 s (§3); httpx URL-encodes it in the query string (§1.6)
+            query = params if token is None else {**params, "nextToken": token}
             body = await self._json(
-                "getInventorySummaries", "GET", "/fba/inventory/v1/summaries", params=params
+                "getInventorySummaries", "GET", "/fba/inventory/v1/summaries", params=query
             )
             payload = body.get("payload") if isinstance(body, dict) else None
             if not isinstance(payload, dict):
@@ -647,20 +650,16 @@ class AmazonClient(ClientBase):
                     marketplace=MARKETPLACE,
                     operation="getInventorySummaries",
                 )
-            for summary in payload.get("inventorySummaries") or []:
+            return list(payload.get("inventorySummaries") or []), _next_token(body)
+
+        async for summaries in CursorPages(
+            fetch,
+            marketplace=MARKETPLACE,
+            endpoint="getInventorySummaries",
+            max_pages=self.max_pages,
+        ):
+            for summary in summaries:
                 yield summary
-            token = (body.get("pagination") or {}).get("nextToken")
-            if not token:
-                return
-            if token in seen:
-                raise PagingError(
-                    "getInventorySummaries repeated a nextToken",
-                    marketplace=MARKETPLACE,
-                    operation="getInventorySummaries",
-                )
-            seen.add(token)
-            # nextToken lives 30 s (§3); httpx URL-encodes it in the query string (§1.6)
-            params = {**params, "nextToken": token}
 
     async def get_listing(
         self,

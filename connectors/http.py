@@ -39,6 +39,7 @@ from connectors.errors import (
     ThrottledError,
     TransientError,
 )
+from connectors.paging import MAX_PAGES
 from connectors.redact import redact
 
 log = logging.getLogger("skubridge.http")
@@ -262,6 +263,7 @@ class ClientBase:
     per-operation call counts (for run reports and benchmarks)."""
 
     http: HttpLayer
+    max_pages: int = MAX_PAGES  # page budget of every paged read (connectors.paging)
 
     async def __aenter__(self) -> Self:
         return self

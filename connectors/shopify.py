@@ -38,6 +38,7 @@ from connectors.errors import (
     TransientError,
 )
 from connectors.http import ClientBase, HttpLayer, RetryPolicy, json_bytes, parse_json, retry_after
+from connectors.paging import CursorPages
 from connectors.redact import redact, register_secret
 
 log = logging.getLogger("skubridge.connectors.shopify")
@@ -478,32 +479,31 @@ class ShopifyClient(ClientBase):
         # the page is halved whenever Shopify still says the query is too expensive.
         per_node = 7 + 3 * levels
         first = max(1, min(MAX_PAGE, (MAX_QUERY_COST - 2) // per_node))
-        after: str | None = None
-        seen: set[str] = set()
-        while True:
-            variables = {"first": first, "after": after, "levels": levels}
-            try:
-                data = await self.execute(
-                    "productVariants", VARIANTS_QUERY, variables, expected_cost=2 + first * per_node
-                )
-            except FatalError as exc:
-                if exc.code == "MAX_COST_EXCEEDED" and first > 1:
-                    first = max(1, first // 2)
-                    self._expected.pop("productVariants", None)  # that cost is not ours now
-                    continue
-                raise
-            nodes, info = _connection(data, "productVariants")
-            yield [self._variant(node, currency, wanted) for node in nodes]
-            if not info.get("hasNextPage"):
-                return
-            after = info.get("endCursor")
-            if not after or after in seen:
-                raise PagingError(
-                    f"cursor {after!r} repeated or missing",
-                    marketplace=MARKETPLACE,
-                    operation="productVariants",
-                )
-            seen.add(after)
+
+        async def fetch(after: str | None) -> tuple[list[CatalogVariant], str | None]:
+            nonlocal first
+            while True:
+                variables = {"first": first, "after": after, "levels": levels}
+                try:
+                    data = await self.execute(
+                        "productVariants",
+                        VARIANTS_QUERY,
+                        variables,
+                        expected_cost=2 + first * per_node,
+                    )
+                except FatalError as exc:
+                    if exc.code == "MAX_COST_EXCEEDED" and first > 1:
+                        first = max(1, first // 2)
+                        self._expected.pop("productVariants", None)  # that cost is not ours now
+                        continue
+                    raise
+                nodes, cursor = _connection(data, "productVariants")
+                return [self._variant(node, currency, wanted) for node in nodes], cursor
+
+        async for page in CursorPages(
+            fetch, marketplace=MARKETPLACE, endpoint="productVariants", max_pages=self.max_pages
+        ):
+            yield page
 
     def _variant(
         self,
@@ -655,22 +655,15 @@ class ShopifyClient(ClientBase):
     async def _pages(
         self, operation: str, document: str, variables: dict[str, Any]
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        after: str | None = None
-        seen: set[str] = set()
-        while True:
+
+        async def fetch(after: str | None) -> tuple[list[dict[str, Any]], str | None]:
             data = await self.execute(operation, document, {**variables, "after": after})
-            nodes, info = _connection(data, operation)
+            return _connection(data, operation)
+
+        async for nodes in CursorPages(
+            fetch, marketplace=MARKETPLACE, endpoint=operation, max_pages=self.max_pages
+        ):
             yield nodes
-            if not info.get("hasNextPage"):
-                return
-            after = info.get("endCursor")
-            if not after or after in seen:
-                raise PagingError(
-                    f"cursor {after!r} repeated or missing",
-                    marketplace=MARKETPLACE,
-                    operation=operation,
-                )
-            seen.add(after)
 
     # -- writes ----------------------------------------------------------------------------
 
@@ -881,10 +874,11 @@ def _wrong_shape(operation: str, why: str) -> MalformedResponseError:
     )
 
 
-def _connection(
-    data: Mapping[str, Any], operation: str
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """``nodes`` and ``pageInfo`` of a connection field; a wrong shape is malformed."""
+def _connection(data: Mapping[str, Any], operation: str) -> tuple[list[dict[str, Any]], str | None]:
+    """``nodes`` of a connection field and the cursor of the next page (None on the last).
+
+    A wrong shape is malformed; ``hasNextPage`` without an ``endCursor`` cannot be followed
+    and stops paging."""
     conn = data.get(operation)
     nodes = conn.get("nodes") if isinstance(conn, dict) else None
     info = conn.get("pageInfo") if isinstance(conn, dict) else None
@@ -898,7 +892,14 @@ def _connection(
             marketplace=MARKETPLACE,
             operation=operation,
         )
-    return nodes, info
+    if not info.get("hasNextPage"):
+        return nodes, None
+    cursor = info.get("endCursor")
+    if not cursor:
+        raise PagingError(
+            "hasNextPage without an endCursor", marketplace=MARKETPLACE, operation=operation
+        )
+    return nodes, str(cursor)
 
 
 def _escape(value: str) -> str:

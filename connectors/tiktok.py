@@ -58,6 +58,7 @@ from connectors.http import (
     parse_json,
     retry_after,
 )
+from connectors.paging import CursorPages
 from connectors.redact import install_log_redaction, redact, register_secret
 
 log = logging.getLogger("skubridge.connectors.tiktok")
@@ -87,7 +88,6 @@ RATE_LIMITS["auth.token_refresh"] = RateLimit(1.0, burst=1)
 SEARCH_WINDOW = 10_000  # §5.1: page_token paging stops at 10,000 results (12052180)
 MAX_PAGE_SIZE = 100
 ORDER_DETAIL_BATCH = 50  # §8.2
-MAX_PAGES = 100_000
 
 THROTTLE_CODES = frozenset({36009002})
 TRANSIENT_CODES = frozenset({36009003, 36009007})
@@ -390,11 +390,9 @@ class TikTokClient(ClientBase):
             body["update_time_ge"] = ge
         if le is not None:
             body["update_time_le"] = le
-        token: str | None = None
-        tokens: set[str] = set()
-        pages = 0
-        max_pages = MAX_PAGES
-        while True:
+        overflow: list[int] = []
+
+        async def fetch(token: str | None) -> tuple[list[dict[str, Any]], str | None]:
             params = {"page_size": str(page_size)}
             if token:
                 params["page_token"] = token
@@ -405,28 +403,26 @@ class TikTokClient(ClientBase):
                 params=params,
                 body=body,
             )
-            pages += 1
             total = _count(data.get("total_count"), "product.search")
             products = _objects(data.get("products"), "product.search", "products")
-            if not products and total and not data.get("next_page_token") and pages == 1:
-                raise _malformed("product.search", f"total_count is {total} but no products")
-            if pages == 1:
+            next_token = data.get("next_page_token") or None
+            if pager.pages == 0:
+                if not products and total and not next_token:
+                    raise _malformed("product.search", f"total_count is {total} but no products")
                 if total > self._limit(page_size):
-                    yield [], total
-                    return
-                max_pages = math.ceil(total / page_size) + 5
-            yield products, None
-            token = data.get("next_page_token") or None
-            if not token:
+                    overflow.append(total)
+                    return [], None
+                pager.max_pages = min(pager.max_pages, math.ceil(total / page_size) + 5)
+            return products, next_token
+
+        pager = CursorPages(
+            fetch, marketplace=MARKETPLACE, endpoint="product.search", max_pages=self.max_pages
+        )
+        async for products in pager:
+            if overflow:
+                yield [], overflow[0]
                 return
-            if token in tokens or pages >= max_pages:
-                raise PagingError(
-                    f"product search paging stopped after {pages} pages "
-                    f"({'repeated page token' if token in tokens else 'too many pages'})",
-                    marketplace=MARKETPLACE,
-                    operation="product.search",
-                )
-            tokens.add(token)
+            yield products, None
 
     async def _variants(self, products: list[dict[str, Any]]) -> list[CatalogVariant]:
         products = [p for p in products if p.get("status") != "DELETED"]
@@ -593,34 +589,24 @@ class TikTokClient(ClientBase):
             "update_time_ge": _epoch(update_time_ge),
             "update_time_lt": _epoch(update_time_lt),
         }
-        token: str | None = None
-        tokens: set[str] = set()
-        pages = 0
-        while True:
-            params = {
-                "page_size": str(max(1, min(MAX_PAGE_SIZE, page_size))),
-                "sort_field": "update_time",
-                "sort_order": "ASC",
-            }
+        size = str(max(1, min(MAX_PAGE_SIZE, page_size)))
+
+        async def fetch(token: str | None) -> tuple[list[str], str | None]:
+            params = {"page_size": size, "sort_field": "update_time", "sort_order": "ASC"}
             if token:
                 params["page_token"] = token
             data = await self._call(
                 "order.search", "POST", "/order/202309/orders/search", params=params, body=body
             )
-            pages += 1
             ids = [str(o["id"]) for o in data.get("orders") or []]
+            return ids, data.get("next_page_token") or None
+
+        pages = CursorPages(
+            fetch, marketplace=MARKETPLACE, endpoint="order.search", max_pages=self.max_pages
+        )
+        async for ids in pages:
             if ids:
                 yield ids
-            token = data.get("next_page_token") or None
-            if not token:
-                return
-            if token in tokens or pages >= MAX_PAGES:
-                raise PagingError(
-                    f"order search paging stopped after {pages} pages",
-                    marketplace=MARKETPLACE,
-                    operation="order.search",
-                )
-            tokens.add(token)
 
     async def get_orders(self, order_ids: Sequence[str]) -> list[TikTokOrder]:
         """Order details in batches of 50 ids (§8.2), lines grouped by ``sku_id``."""
