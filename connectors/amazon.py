@@ -66,9 +66,18 @@ from connectors.errors import (
     ThrottledError,
     TransientError,
 )
-from connectors.http import ClientBase, HttpLayer, RateLimit, RetryPolicy, json_bytes, parse_json
+from connectors.http import (
+    ClientBase,
+    ErrorTable,
+    HttpLayer,
+    RateLimit,
+    RetryPolicy,
+    api_error,
+    json_bytes,
+    parse_json,
+)
 from connectors.paging import CursorPages
-from connectors.redact import install_log_redaction, redact, register_secret
+from connectors.redact import install_log_redaction, register_secret
 
 if TYPE_CHECKING:
     from skubridge.config import AmazonSettings
@@ -167,12 +176,31 @@ def _field(body: Any, name: str, operation: str) -> Any:
     return value
 
 
-def check_response(response: httpx.Response, operation: str) -> None:
-    """Turn an SP-API answer into success or a typed error (envelope §1.3).
+# Body codes of the SP-API error envelope (``ErrorList`` in the models,
+# https://github.com/amzn/selling-partner-api-models; 429 QuotaExceeded:
+# https://developer-docs.amazon.com/sp-api/docs/usage-plans-and-rate-limits). Anything else
+# follows the HTTP status (auth failures come as 403 ``Unauthorized``).
+ERRORS = ErrorTable(
+    codes={
+        "QuotaExceeded": ThrottledError,
+        "Unauthorized": AuthError,
+        "MissingAuthenticationToken": AuthError,
+        "InternalFailure": TransientError,
+    }
+)
+# Login with Amazon answers in the OAuth2 shape (``error``: invalid_grant, invalid_client...;
+# https://developer-docs.amazon.com/sp-api-blog/docs/selling-partner-api-migration-for-private-developers):
+# every refused token request is an auth failure unless it was throttled or a server error.
+LWA_ERRORS = ErrorTable(default=AuthError)
 
-    429 -> ThrottledError, 5xx -> TransientError, 401/403 -> AuthError (its ``message``
-    keeps Amazon's ``details``, e.g. "The access token you provided has expired."), any
-    other 4xx -> FatalError; each names the operation, code and ``x-amzn-RequestId``.
+
+def check_response(response: httpx.Response, operation: str) -> None:
+    """Turn an SP-API (or Login with Amazon) answer into success or a typed error.
+
+    The code and message come from the error envelope (``errors[0]``, its ``details``
+    kept, e.g. "The access token you provided has expired.") or LWA's ``error`` and
+    ``error_description``; :data:`ERRORS` / :data:`LWA_ERRORS` and the shared status
+    ladder pick the class. Each error names the operation, code and ``x-amzn-RequestId``.
     """
     status = response.status_code
     if status < 400:
@@ -185,26 +213,21 @@ def check_response(response: httpx.Response, operation: str) -> None:
     code = entry.get("code") or (body.get("error") if isinstance(body, dict) else None)
     message = str(entry.get("message") or "")
     details = str(entry.get("details") or "")
-    if isinstance(body, dict) and "error_description" in body:  # LWA's OAuth2 shape (§1.1)
+    if isinstance(body, dict) and "error_description" in body:  # LWA's OAuth2 shape
         message = str(body.get("error_description") or "")
     text = "; ".join(part for part in (message, details) if part)
-    text = redact(text or response.text[:300] or response.reason_phrase)
-    kwargs: dict[str, Any] = {
-        "marketplace": MARKETPLACE,
-        "operation": operation,
-        "status": status,
-        "code": code,
-        "request_id": response.headers.get("x-amzn-requestid"),
-    }
-    if status == 429:
-        raise ThrottledError(text, **kwargs)
-    if status >= 500:
-        raise TransientError(text, **kwargs)
-    if status in (401, 403) or operation == "lwaToken":  # LWA 400 invalid_grant is auth too
-        if status == 403 and not details and code == "Unauthorized":
-            text += " (a 403 without details also means the path matched no route: check encoding)"
-        raise AuthError(text, **kwargs)
-    raise FatalError(text, **kwargs)
+    text = text or response.text[:300] or response.reason_phrase
+    if status == 403 and not details and code == "Unauthorized":
+        text += " (a 403 without details also means the path matched no route: check encoding)"
+    raise api_error(
+        response,
+        operation,
+        marketplace=MARKETPLACE,
+        table=LWA_ERRORS if operation == "lwaToken" else ERRORS,
+        code=str(code) if code is not None else None,
+        message=text,
+        request_id=response.headers.get("x-amzn-requestid"),
+    )
 
 
 class AmazonClient(ClientBase):

@@ -37,7 +37,15 @@ from connectors.errors import (
     ThrottledError,
     TransientError,
 )
-from connectors.http import ClientBase, HttpLayer, RetryPolicy, json_bytes, parse_json, retry_after
+from connectors.http import (
+    ClientBase,
+    ErrorTable,
+    HttpLayer,
+    RetryPolicy,
+    api_error,
+    json_bytes,
+    parse_json,
+)
 from connectors.paging import CursorPages
 from connectors.redact import redact, register_secret
 
@@ -244,6 +252,83 @@ class _CostPacer:
             self.at = time.monotonic()
 
 
+# GraphQL ``errors[].extensions.code`` values and their class (https://shopify.dev/docs/api/usage/response-codes,
+# https://shopify.dev/docs/api/usage/limits); any other code is a rejection of the request.
+ERRORS = ErrorTable(
+    codes={
+        "THROTTLED": ThrottledError,
+        "ACCESS_DENIED": AuthError,
+        "INTERNAL_SERVER_ERROR": TransientError,
+    }
+)
+
+
+def check(response: httpx.Response, operation: str) -> None:
+    """HTTP status first, then the GraphQL ``errors`` array (https://shopify.dev/docs/api/usage/response-codes).
+
+    Classification only (:data:`ERRORS` and the shared status ladder); the cost bucket is
+    learnt separately (``ShopifyClient._observe_cost``).
+    """
+    status = response.status_code
+    request_id = response.headers.get("x-request-id")
+    if status >= 300:
+        if status < 400:
+            location = redact(response.headers.get("location", ""))
+            message = f"unexpected redirect to {location!r}"
+        else:
+            message = _error_text(response)
+        raise api_error(
+            response, operation, marketplace=MARKETPLACE, message=message, request_id=request_id
+        )
+    body = parse_json(response, marketplace=MARKETPLACE, operation=operation)
+    if not isinstance(body, dict):
+        raise MalformedResponseError(
+            "GraphQL answer is not an object",
+            marketplace=MARKETPLACE,
+            operation=operation,
+            status=status,
+            request_id=request_id,
+        )
+    errors = body.get("errors")
+    if not errors:
+        if "data" not in body:
+            raise MalformedResponseError(
+                "GraphQL answer has neither data nor errors",
+                marketplace=MARKETPLACE,
+                operation=operation,
+                status=status,
+                request_id=request_id,
+            )
+        return
+    if isinstance(errors, str):
+        raise api_error(
+            response, operation, marketplace=MARKETPLACE, message=errors, request_id=request_id
+        )
+    codes = [((e.get("extensions") or {}).get("code")) for e in errors]
+    code = "THROTTLED" if "THROTTLED" in codes else next((c for c in codes if c), None)
+    raise api_error(
+        response,
+        operation,
+        marketplace=MARKETPLACE,
+        table=ERRORS,
+        code=code,
+        message="; ".join(str(e.get("message")) for e in errors)[:1000],
+        request_id=request_id,
+        retry_after=throttle_wait(_cost(response)) if code == "THROTTLED" else None,
+    )
+
+
+def _cost(response: httpx.Response) -> dict[str, Any] | None:
+    """``extensions.cost`` of a GraphQL answer (None when absent or not JSON)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    extensions = body.get("extensions") if isinstance(body, dict) else None
+    cost = extensions.get("cost") if isinstance(extensions, dict) else None
+    return cost if isinstance(cost, dict) and cost else None
+
+
 def throttle_wait(cost: Mapping[str, Any] | None) -> float | None:
     """Seconds until a THROTTLED request fits: (requested - available) / restoreRate (§1.3)."""
     if not cost:
@@ -309,59 +394,17 @@ class ShopifyClient(ClientBase):
 
     # -- transport -------------------------------------------------------------------------
 
-    def _check(self, response: httpx.Response, operation: str) -> None:
-        """HTTP status first, then the GraphQL ``errors`` array (shopify.md §1.3-§1.5)."""
-        status = response.status_code
-        kwargs: dict[str, Any] = {
-            "marketplace": MARKETPLACE,
-            "operation": operation,
-            "status": status,
-            "request_id": response.headers.get("x-request-id"),
-        }
-        if status >= 300:
-            text = redact(_error_text(response))
-            if status in (401, 403):
-                raise AuthError(text or "not authorised", **kwargs)
-            if status == 429:
-                raise ThrottledError(
-                    text or "rate limited", retry_after=retry_after(response), **kwargs
-                )
-            if status >= 500:
-                raise TransientError(
-                    text or "server error", retry_after=retry_after(response), **kwargs
-                )
-            if status < 400:
-                location = redact(response.headers.get("location", ""))
-                raise FatalError(f"unexpected redirect to {location!r}", **kwargs)
-            raise FatalError(text or "request rejected", **kwargs)
-        body = parse_json(response, marketplace=MARKETPLACE, operation=operation)
-        if not isinstance(body, dict):
-            raise MalformedResponseError("GraphQL answer is not an object", **kwargs)
-        cost = (body.get("extensions") or {}).get("cost")
-        if cost:
-            self.last_cost = cost
-            self._pacer.update(cost.get("throttleStatus"))
-            if cost.get("requestedQueryCost") is not None:
-                self._expected[operation] = int(cost["requestedQueryCost"])
-        errors = body.get("errors")
-        if not errors:
-            if "data" not in body:
-                raise MalformedResponseError("GraphQL answer has neither data nor errors", **kwargs)
+    def _observe_cost(self, response: httpx.Response, operation: str) -> None:
+        """Learn the cost bucket from an answer's ``extensions.cost`` (errors included):
+        the pacer's level and what this operation costs. The only place pacer state
+        changes from an answer; :func:`check` only classifies."""
+        cost = _cost(response)
+        if not cost:
             return
-        if isinstance(errors, str):
-            raise FatalError(redact(errors), **kwargs)
-        codes = [((e.get("extensions") or {}).get("code")) for e in errors]
-        message = redact("; ".join(str(e.get("message")) for e in errors)[:1000])
-        if "THROTTLED" in codes:
-            raise ThrottledError(
-                message, code="THROTTLED", retry_after=throttle_wait(cost), **kwargs
-            )
-        code = next((c for c in codes if c), None)
-        if code in ("ACCESS_DENIED",):
-            raise AuthError(message, code=code, **kwargs)
-        if code == "INTERNAL_SERVER_ERROR":
-            raise TransientError(message, code=code, **kwargs)
-        raise FatalError(message, code=code, **kwargs)
+        self.last_cost = cost
+        self._pacer.update(cost.get("throttleStatus"))
+        if cost.get("requestedQueryCost") is not None:
+            self._expected[operation] = int(cost["requestedQueryCost"])
 
     async def execute(
         self,
@@ -398,7 +441,9 @@ class ShopifyClient(ClientBase):
                 },
             )
 
-        response = await self.http.send(operation, build, check=self._check, idempotent=idempotent)
+        response = await self.http.send(
+            operation, build, check=check, observe=self._observe_cost, idempotent=idempotent
+        )
         data = response.json().get("data")
         if not isinstance(data, dict):
             raise MalformedResponseError(

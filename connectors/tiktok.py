@@ -51,15 +51,16 @@ from connectors.errors import (
 )
 from connectors.http import (
     ClientBase,
+    ErrorTable,
     HttpLayer,
     RateLimit,
     RetryPolicy,
+    api_error,
     json_bytes,
     parse_json,
-    retry_after,
 )
 from connectors.paging import CursorPages
-from connectors.redact import install_log_redaction, redact, register_secret
+from connectors.redact import install_log_redaction, register_secret
 
 log = logging.getLogger("skubridge.connectors.tiktok")
 
@@ -89,13 +90,23 @@ SEARCH_WINDOW = 10_000  # §5.1: page_token paging stops at 10,000 results (1205
 MAX_PAGE_SIZE = 100
 ORDER_DETAIL_BATCH = 50  # §8.2
 
+# Business codes of the answer envelope and what they mean (§3.3): throttled, transient
+# (internal error, timeout), and credentials (106001 bad sign, 36009004 bad
+# credentials/identifier/timestamp, 105002 expired token, 105005 missing scope, 101000
+# token not for this shop, 106013 missing shop_cipher, 36004001 refresh token expired,
+# 36004005 auth record not found). Any other non-zero code is a business rejection.
+TOKEN_EXPIRED = 105002
 THROTTLE_CODES = frozenset({36009002})
 TRANSIENT_CODES = frozenset({36009003, 36009007})
-TOKEN_EXPIRED = 105002
-# 106001 bad sign, 36009004 bad credentials/identifier/timestamp, 105002 expired token,
-# 105005 missing scope, 101000 token not for this shop, 106013 missing shop_cipher,
-# 36004001 refresh token expired, 36004005 auth record not found (§3.3).
 AUTH_CODES = frozenset({106001, 36009004, 105002, 105005, 101000, 106013, 36004001, 36004005})
+ERRORS = ErrorTable(
+    codes={
+        **{str(c): ThrottledError for c in THROTTLE_CODES},
+        **{str(c): TransientError for c in TRANSIENT_CODES},
+        **{str(c): AuthError for c in AUTH_CODES},
+    },
+    default=FatalError,
+)
 
 
 def sign(secret: str, path: str, query: Mapping[str, str], body: bytes = b"") -> str:
@@ -132,36 +143,29 @@ def check(response: httpx.Response, operation: str) -> None:
     except ValueError:
         body = None
     if not isinstance(body, dict) or "code" not in body:
-        kwargs: dict[str, Any] = {
-            "marketplace": MARKETPLACE,
-            "operation": operation,
-            "status": status,
-        }
-        if status == 429:
-            raise ThrottledError("rate limited", retry_after=retry_after(response), **kwargs)
-        if status >= 500:
-            raise TransientError("server error", retry_after=retry_after(response), **kwargs)
-        if status >= 400:
-            raise FatalError(redact(response.text[:300]) or "request rejected", **kwargs)
-        raise MalformedResponseError("answer is not a TikTok JSON envelope", **kwargs)
+        if status < 400:
+            raise MalformedResponseError(
+                "answer is not a TikTok JSON envelope",
+                marketplace=MARKETPLACE,
+                operation=operation,
+                status=status,
+            )
+        # no envelope (a gateway answered): the status decides, an unknown 4xx is fatal
+        raise api_error(
+            response, operation, marketplace=MARKETPLACE, table=ERRORS, message=response.text[:300]
+        )
     code = body.get("code")
     if code == 0 and status < 400:
         return
-    error_kwargs: dict[str, Any] = {
-        "marketplace": MARKETPLACE,
-        "operation": operation,
-        "status": status,
-        "code": str(code),
-        "request_id": body.get("request_id"),
-    }
-    message = redact(str(body.get("message") or "no message"))
-    if status == 429 or code in THROTTLE_CODES:
-        raise ThrottledError(message, retry_after=retry_after(response), **error_kwargs)
-    if status >= 500 or code in TRANSIENT_CODES:
-        raise TransientError(message, retry_after=retry_after(response), **error_kwargs)
-    if code in AUTH_CODES:
-        raise AuthError(message, **error_kwargs)
-    raise FatalError(message, **error_kwargs)
+    raise api_error(
+        response,
+        operation,
+        marketplace=MARKETPLACE,
+        table=ERRORS,
+        code=str(code),
+        message=str(body.get("message") or "no message"),
+        request_id=body.get("request_id"),
+    )
 
 
 TokenCallback = Callable[[dict[str, Any]], None]
