@@ -32,7 +32,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
@@ -78,9 +78,6 @@ from connectors.http import (
 )
 from connectors.paging import CursorPages
 from connectors.redact import install_log_redaction, register_secret
-
-if TYPE_CHECKING:
-    from skubridge.config import AmazonSettings
 
 log = logging.getLogger("skubridge.connectors.amazon")
 
@@ -237,6 +234,7 @@ class AmazonClient(ClientBase):
 
     def __init__(
         self,
+        *,
         endpoint: str,
         lwa_url: str,
         client_id: str,
@@ -244,7 +242,6 @@ class AmazonClient(ClientBase):
         refresh_token: str,
         seller_id: str,
         marketplace_id: str,
-        *,
         rate_scale: float = 1.0,
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy | None = None,
@@ -835,35 +832,9 @@ class AmazonClient(ClientBase):
         )
 
 
-def client_from_settings(
-    settings: AmazonSettings, *, shop_id: str, file: Any = None, **kwargs: Any
-) -> AmazonClient:
-    """An AmazonClient from :class:`skubridge.config.AmazonSettings`, resolving its secrets
-    (errors name the shops ``file`` when given, the shop and the ``amazon.*`` field)."""
-    from skubridge.config import resolve_secret
-
-    def secret(name: str) -> str:
-        return resolve_secret(
-            getattr(settings, name), shop_id=shop_id, field=f"amazon.{name}", file=file
-        )
-
-    return AmazonClient(
-        settings.endpoint,
-        settings.lwa_url,
-        secret("lwa_client_id"),
-        secret("lwa_client_secret"),
-        secret("refresh_token"),
-        settings.seller_id,
-        settings.marketplace_id,
-        shipping_speed=settings.shipping_speed,
-        **{"families": getattr(settings, "families", "auto"), **kwargs},
-    )
-
-
 __all__ = [
     "RATES",
     "AmazonClient",
     "check_response",
-    "client_from_settings",
     "fulfillment_order_id",
 ]

@@ -354,9 +354,9 @@ class ShopifyClient(ClientBase):
 
     def __init__(
         self,
+        *,
         endpoint_url: str,
         access_token: str,
-        *,
         location_ids: Sequence[str] | None = None,
         rate_scale: float = 1.0,
         transport: httpx.AsyncBaseTransport | None = None,

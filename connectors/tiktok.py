@@ -179,12 +179,12 @@ class TikTokClient(ClientBase):
 
     def __init__(
         self,
+        *,
         app_key: str,
         app_secret: str,
         access_token: str,
         refresh_token: str | None = None,
         shop_cipher: str | None = None,
-        *,
         shop_id: str | None = None,
         base_url: str = TIKTOK_API_BASE,
         auth_base_url: str = TIKTOK_AUTH_BASE,
