@@ -231,6 +231,12 @@ class AmazonClient(ClientBase):
     """Amazon seller account (one marketplace) as a :class:`connectors.base.StoreApi`."""
 
     kind: StoreKind = "amazon"
+    # A few orders in flight so round trips overlap while the client's 2/s token bucket for
+    # createFulfillmentOrder sets the pace
+    # (https://developer-docs.amazon.com/sp-api/docs/fulfillment-outbound-api-rate-limits).
+    relay_concurrency = 4
+    # getFulfillmentOrder reads by id, without a search index: no lag to wait for.
+    order_lookup_grace_s = 0.0
 
     def __init__(
         self,
@@ -707,6 +713,12 @@ class AmazonClient(ClientBase):
             Warehouse(id="MFN", name="Merchant fulfilled", is_default=True, type="MFN"),
         ]
 
+    async def variant_skus(self, product_id: str) -> dict[str, str | None]:
+        """Not offered: an Amazon variant's id is its seller SKU (the listing's identity)."""
+        raise NotSupportedError(
+            "Amazon seller SKUs are the listings' identity: a variant's id is its SKU"
+        )
+
     async def set_variant_skus(self, product_id: str, skus: Mapping[str, str]) -> None:
         """Not possible on Amazon: a seller SKU is the listing's identity and cannot be
         renamed, so a manual map is recorded as a link only."""
@@ -775,6 +787,10 @@ class AmazonClient(ClientBase):
             operation="createFulfillmentOrder",
             code=code,
         )
+
+    def order_key(self, tiktok_order_id: str) -> str:
+        """The MCF ``sellerFulfillmentOrderId`` (:func:`fulfillment_order_id`)."""
+        return fulfillment_order_id(tiktok_order_id)
 
     async def create_order(self, order: StoreOrderRequest) -> StoreOrder:
         """Create the MCF order for a TikTok order (sent once: ``idempotent=False``).

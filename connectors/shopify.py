@@ -153,6 +153,12 @@ mutation SkubridgeSetInventory($input: InventorySetQuantitiesInput!, $key: Strin
 }
 """
 
+PRODUCT_SKUS_QUERY = """
+query SkubridgeProductSkus($id: ID!) {
+  product(id: $id) { id variants(first: 250) { nodes { id sku } } }
+}
+"""
+
 ORDER_CREATE_MUTATION = """
 mutation SkubridgeOrderCreate($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput) {
   orderCreate(order: $order, options: $options) {
@@ -181,6 +187,7 @@ DOCUMENTS: dict[str, str] = {
     "bulkQuery": BULK_VARIANTS_QUERY,
     "bulkOperationRunQuery": BULK_RUN_MUTATION,
     "bulkOperation": BULK_STATUS_QUERY,
+    "product": PRODUCT_SKUS_QUERY,
     "productVariantsBulkUpdate": VARIANTS_BULK_UPDATE_MUTATION,
     "inventorySetQuantities": INVENTORY_SET_MUTATION,
     "orderCreate": ORDER_CREATE_MUTATION,
@@ -351,6 +358,13 @@ class ShopifyClient(ClientBase):
     """Async client of one Shopify store (``StoreApi`` with ``kind == "shopify"``)."""
 
     kind: Literal["shopify"] = "shopify"
+    # One order in flight: the cost pacer learns the bucket level from each answer, so it
+    # stays exact and orderCreate is never THROTTLED; one create per ~100 ms already meets
+    # Shopify's order creation rate (https://shopify.dev/docs/api/usage/limits).
+    relay_concurrency = 1
+    # Order search is eventually consistent: a create may stay unfound for a while (lag
+    # length unknown; captured in https://github.com/airhorns/shopify-draft-proxy).
+    order_lookup_grace_s = 300.0
 
     def __init__(
         self,
@@ -730,6 +744,22 @@ class ShopifyClient(ClientBase):
                 data["productVariantsBulkUpdate"].get("userErrors"), "productVariantsBulkUpdate"
             )
 
+    async def variant_skus(self, product_id: str) -> dict[str, str | None]:
+        """Variant GID -> SKU of one product as Shopify holds it now (its first 250
+        variants; empty for an unknown product), read with a targeted ``product(id:)``
+        query rather than the search, which lags writes."""
+        data = await self.execute("product", PRODUCT_SKUS_QUERY, {"id": product_id})
+        product = data.get("product")
+        variants = product.get("variants") if isinstance(product, dict) else None
+        nodes = variants.get("nodes") if isinstance(variants, dict) else None
+        if product is None:
+            return {}  # no such product (any more): nothing holds a SKU
+        if not isinstance(nodes, list) or not all(
+            isinstance(n, dict) and n.get("id") for n in nodes
+        ):
+            raise _wrong_shape("product", "product.variants.nodes is not a list of variants")
+        return {str(n["id"]): n.get("sku") for n in nodes}
+
     async def set_inventory(
         self,
         rows: Sequence[InventorySet],
@@ -783,6 +813,10 @@ class ShopifyClient(ClientBase):
             )
             batches += 1
         return batches
+
+    def order_key(self, tiktok_order_id: str) -> str:
+        """The TikTok order id itself: sent as ``sourceIdentifier`` (and tag ``tiktok-<id>``)."""
+        return tiktok_order_id
 
     async def create_order(self, order: StoreOrderRequest) -> StoreOrder:
         """Create the Shopify order for a TikTok order with ``orderCreate``.

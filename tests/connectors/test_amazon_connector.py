@@ -464,6 +464,11 @@ async def test_set_variant_skus_not_supported_and_locations(emulator):
     async with make_client(url) as client:
         with pytest.raises(NotSupportedError):
             await client.set_variant_skus("B0000001", {"SKU-1": "SKU-2"})
+        with pytest.raises(NotSupportedError):
+            await client.variant_skus("B0000001")
+        assert isinstance(client, StoreApi)
+        assert client.order_key("576460752303423488") == "TTS-576460752303423488"
+        assert client.order_key("57+64/60 75") == fulfillment_order_id("57+64/60 75")
         assert [w.id for w in await client.locations()] == ["FBA", "MFN"]
 
 

@@ -146,6 +146,8 @@ async def test_client_satisfies_store_protocol() -> None:
     )
     assert isinstance(client, StoreApi)
     assert client.kind == "shopify"
+    assert client.order_key("576461413038785752") == "576461413038785752"  # sourceIdentifier
+    assert (client.relay_concurrency, client.order_lookup_grace_s) == (1, 300.0)
     await client.aclose()
 
 
@@ -329,6 +331,14 @@ async def test_set_variant_skus_and_user_errors() -> None:
                         "gid://shopify/ProductVariant/999999": "Y",
                     },
                 )
+            read_back = await client.variant_skus("gid://shopify/Product/1")
+            assert await client.variant_skus("gid://shopify/Product/999999") == {}
+    assert read_back == {
+        "gid://shopify/ProductVariant/1001": "TT-1",
+        "gid://shopify/ProductVariant/1002": "TT-2",
+    }
+    assert rec.bodies()[-2]["variables"] == {"id": "gid://shopify/Product/1"}
+    assert "product(id: $id)" in rec.bodies()[-2]["query"]
     assert info.value.code == "PRODUCT_VARIANT_DOES_NOT_EXIST"
     assert "variants.1.id" in str(info.value)
     snap = app.state.emulator.snapshot()
