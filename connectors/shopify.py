@@ -3,10 +3,28 @@
 Everything goes through :class:`connectors.http.HttpLayer`: one ``check`` turns HTTP errors
 and GraphQL ``errors`` into typed exceptions (THROTTLED -> ThrottledError with the wait the
 cost bucket implies), and requests are paced from ``extensions.cost.throttleStatus`` so the
-client waits for the bucket to refill instead of running into THROTTLED (shopify.md §1.6).
+client waits for the bucket to refill instead of running into THROTTLED [rate-limits].
 
 Every GraphQL document this module can send is a module-level constant listed in
-:data:`DOCUMENTS`, so tests validate them all against Shopify's published schema.
+:data:`DOCUMENTS`, so tests validate them all against Shopify's published schema (vendored
+in ``sandbox/shopify/schema/``).
+
+Sources (the bracketed names are cited below):
+
+- [admin] the Admin GraphQL reference, one page per field, e.g.
+  https://shopify.dev/docs/api/admin-graphql/2026-04/mutations/inventorySetQuantities
+- [rate-limits] https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits and
+  https://shopify.dev/docs/api/usage/limits
+- [response-codes] https://shopify.dev/docs/api/usage/response-codes
+- [search] https://shopify.dev/docs/api/usage/search-syntax
+- [bulk] https://shopify.dev/changelog/posts/new-queries-for-bulk-operations and
+  https://shopify.dev/changelog/posts/optional-groupobjects-argument-in-bulk-operations-mutations-that-offers-faster-and-more-reliable-job-execution
+- [idempotency] https://shopify.dev/docs/api/usage/idempotent-requests
+- [attribution] https://shopify.dev/docs/apps/build/sales-channels/order-attribution
+- [webhooks] https://shopify.dev/docs/apps/build/webhooks/verify-deliveries
+- [captures] answers captured from live stores in
+  https://github.com/airhorns/shopify-draft-proxy (``fixtures/conformance/``,
+  ``docs/hard-and-weird-notes.md``): search lag, untracked items, bucket costs
 """
 
 from __future__ import annotations
@@ -52,9 +70,9 @@ from connectors.redact import redact, register_secret
 log = logging.getLogger("skubridge.connectors.shopify")
 
 MARKETPLACE = "shopify"
-MAX_QUERY_COST = 1000  # shopify.md §1.6
-MAX_PAGE = 250  # shopify.md §1.6: nodes per page
-MAX_ROWS = 250  # array inputs; UNCONFIRMED for inventorySetQuantities (§3.2) -> stay at 250
+MAX_QUERY_COST = 1000  # [rate-limits]
+MAX_PAGE = 250  # [rate-limits]: nodes per page
+MAX_ROWS = 250  # array inputs [rate-limits]; UNCONFIRMED for inventorySetQuantities: stay at 250
 TAG_PREFIX = "tiktok-"
 
 # -- GraphQL documents (validated against the 2026-04 schema by the tests) -----------------
@@ -99,7 +117,7 @@ query SkubridgeVariants($first: Int!, $after: String, $levels: Int!) {
 }
 """
 
-# The bulk form of VARIANTS_QUERY: edges/node and no page sizes (shopify.md §2.3).
+# The bulk form of VARIANTS_QUERY: edges/node and no page sizes [bulk].
 BULK_VARIANTS_QUERY = """
 {
   productVariants {
@@ -200,7 +218,7 @@ class InventorySet:
     """Absolute ``available`` for one inventory item at one location.
 
     ``change_from`` is the quantity the caller last read (compare-and-swap); ``None`` sends
-    an explicit null, which opts out of the comparison (shopify.md §3.2).
+    an explicit null, which opts out of the comparison [admin] (inventorySetQuantities).
     """
 
     inventory_item_id: str
@@ -210,7 +228,7 @@ class InventorySet:
 
 
 def verify_webhook(body: bytes, hmac_header: str | None, secret: str) -> bool:
-    """Whether a webhook's ``X-Shopify-Hmac-Sha256`` matches its raw body (shopify.md §6).
+    """Whether a webhook's ``X-Shopify-Hmac-Sha256`` matches its raw body [webhooks].
 
     Verify before parsing the JSON; the comparison is constant-time.
     """
@@ -337,7 +355,8 @@ def _cost(response: httpx.Response) -> dict[str, Any] | None:
 
 
 def throttle_wait(cost: Mapping[str, Any] | None) -> float | None:
-    """Seconds until a THROTTLED request fits: (requested - available) / restoreRate (§1.3)."""
+    """Seconds until a THROTTLED request fits: (requested - available) / restoreRate
+    [rate-limits]."""
     if not cost:
         return None
     try:
@@ -349,8 +368,8 @@ def throttle_wait(cost: Mapping[str, Any] | None) -> float | None:
 
 
 # Paging costs query points (a 250-variant page with stock per location measured ~720 of
-# the 100 points/s the bucket restores, shopify.md §1.6), so past a few thousand variants
-# one bulk operation (cheap in points, §2.3) is much faster than paging.
+# the 100 points/s the bucket restores, [rate-limits]), so past a few thousand variants
+# one bulk operation (cheap in points, [bulk]) is much faster than paging.
 BULK_THRESHOLD = 2_000
 
 
@@ -482,7 +501,8 @@ class ShopifyClient(ClientBase):
         return self._currency
 
     async def locations(self) -> list[Warehouse]:
-        """Active locations (Shopify hides inactive and legacy ones by default, §3.1)."""
+        """Active locations (Shopify hides inactive and legacy ones by default,
+        [admin] locations)."""
         if self._locations is not None:
             return list(self._locations)
         out: list[Warehouse] = []
@@ -514,7 +534,7 @@ class ShopifyClient(ClientBase):
         """Every variant with its stock per location, page by page.
 
         Catalogs of ``bulk_threshold`` variants or more are read with one bulk operation
-        (JSONL, shopify.md §2.3); smaller ones by ``productVariants`` cursor paging.
+        (JSONL, [bulk]); smaller ones by ``productVariants`` cursor paging.
         """
         locations = await self.locations()
         currency = await self.currency()
@@ -595,7 +615,7 @@ class ShopifyClient(ClientBase):
             channel="shopify",
             product_id=product.get("id") or "",
             variant_id=variant_id,
-            seller_sku=node.get("sku") or None,  # an unset SKU reads null (§1.7)
+            seller_sku=node.get("sku") or None,  # an unset SKU reads null [admin]
             title=product.get("title") or "",
             variant_title=node.get("title"),
             options={o["name"]: o["value"] for o in node.get("selectedOptions") or []},
@@ -611,7 +631,7 @@ class ShopifyClient(ClientBase):
     ) -> AsyncIterator[list[CatalogVariant]]:
         wanted = self._stock_locations(locations)
         url = await self.run_bulk_query(BULK_VARIANTS_QUERY)
-        if url is None:  # an empty result has no file (UNCONFIRMED, §10)
+        if url is None:  # an empty result has no file (UNCONFIRMED, [bulk])
             return
         variants: dict[str, dict[str, Any]] = {}
         item_owner: dict[str, str] = {}
@@ -619,7 +639,7 @@ class ShopifyClient(ClientBase):
         async for row in self._jsonl(url):
             parent = row.pop("__parentId", None)
             if parent is None:
-                if not row.get("id"):  # a top-level node always carries its id (§2.3)
+                if not row.get("id"):  # a top-level node always carries its id [bulk]
                     raise MalformedResponseError(
                         "bulk result variant line has no id",
                         marketplace=MARKETPLACE,
@@ -631,7 +651,7 @@ class ShopifyClient(ClientBase):
                     item_owner[item_id] = row["id"]
             else:
                 levels.setdefault(parent, []).append(row)
-        # Children need not follow their parent directly (groupObjects false, §2.3); the
+        # Children need not follow their parent directly (groupObjects false, [bulk]); the
         # parent id may name the variant or its inventory item, so both are mapped.
         for parent, rows in list(levels.items()):
             owner = item_owner.get(parent)
@@ -728,7 +748,7 @@ class ShopifyClient(ClientBase):
 
     async def set_variant_skus(self, product_id: str, skus: Mapping[str, str]) -> None:
         """Set variant SKUs of one product (variant GID -> SKU) via
-        ``productVariantsBulkUpdate`` with ``inventoryItem.sku`` (shopify.md §4).
+        ``productVariantsBulkUpdate`` with ``inventoryItem.sku`` [admin].
 
         Atomic per call (``allowPartialUpdates`` false); userErrors raise FatalError.
         Setting a value is repeatable, so retries are safe.
@@ -772,10 +792,10 @@ class ShopifyClient(ClientBase):
 
         Each batch carries its own ``@idempotent`` key, reused on retries so a lost answer
         cannot apply twice, and ``changeFromQuantity`` on every row (mandatory in 2026-04,
-        shopify.md §3.2). userErrors (e.g. CHANGE_FROM_QUANTITY_STALE) raise FatalError;
+        [admin]). userErrors (e.g. CHANGE_FROM_QUANTITY_STALE) raise FatalError;
         batches sent before stay applied. Returns the number of batches sent.
 
-        What a set does on an untracked item is UNCONFIRMED (shopify.md §8.4), so items the
+        What a set does on an untracked item is UNCONFIRMED [captures], so items the
         last catalog read saw with ``tracked: false`` are refused before anything is sent.
         """
         untracked = sorted({r.inventory_item_id for r in rows} & self.untracked_items)
@@ -821,10 +841,10 @@ class ShopifyClient(ClientBase):
     async def create_order(self, order: StoreOrderRequest) -> StoreOrder:
         """Create the Shopify order for a TikTok order with ``orderCreate``.
 
-        Not idempotent (no ``@idempotent`` on orderCreate, §5.2): a lost answer raises
+        Not idempotent (no ``@idempotent`` on orderCreate, [idempotency]): a lost answer raises
         OutcomeUnknownError and the caller must :meth:`find_order` before trying again.
         Stock is decremented (``DECREMENT_IGNORING_POLICY``; the default BYPASS would
-        leave Shopify stock untouched, §8.7).
+        leave Shopify stock untouched, [admin] orderCreate).
         """
         variables = {
             "order": order_input(order),
@@ -853,10 +873,10 @@ class ShopifyClient(ClientBase):
 
     async def find_order(self, tiktok_order_id: str) -> StoreOrder | None:
         """The order created for a TikTok order: search by ``source_identifier:``, then by
-        tag; matches are confirmed by exact comparison (search semantics UNCONFIRMED, §5.3).
+        tag; matches are confirmed by exact comparison (search semantics UNCONFIRMED, [search]).
 
         Shopify's search index lags writes, so None right after a create does not prove
-        the order is absent: the relay's ledger stays the primary record (§5.3).
+        the order is absent: the relay's ledger stays the primary record [captures].
         """
         tag = TAG_PREFIX + tiktok_order_id
         for query in (f'source_identifier:"{_escape(tiktok_order_id)}"', f'tag:"{_escape(tag)}"'):
@@ -878,7 +898,7 @@ class ShopifyClient(ClientBase):
 
 
 def order_input(order: StoreOrderRequest) -> dict[str, Any]:
-    """``OrderCreateOrderInput`` for a TikTok order (field names per shopify.md §5.1)."""
+    """``OrderCreateOrderInput`` for a TikTok order (field names per [admin] orderCreate)."""
     currency = order.currency
     total = sum((line.unit_price * line.quantity for line in order.lines), Decimal(0))
     tags = ["tiktok", TAG_PREFIX + order.tiktok_order_id]
@@ -886,7 +906,7 @@ def order_input(order: StoreOrderRequest) -> dict[str, Any]:
     out: dict[str, Any] = {
         "currency": currency,
         "sourceName": "tiktok",
-        # sourceName may be replaced by the app id (§5.4): identify by sourceIdentifier + tag
+        # sourceName may be replaced by the app id [attribution]: identify by sourceIdentifier + tag
         "sourceIdentifier": order.tiktok_order_id,
         "tags": tags,
         "customAttributes": [{"key": "tiktok_order_id", "value": order.tiktok_order_id}],
@@ -896,7 +916,7 @@ def order_input(order: StoreOrderRequest) -> dict[str, Any]:
             {
                 "variantId": line.store_variant_id,
                 "quantity": line.quantity,
-                # priceSet is always sent: a variant line without it is UNCONFIRMED (§5.2)
+                # priceSet is always sent: a variant line without it is UNCONFIRMED [admin]
                 "priceSet": {
                     "shopMoney": {"amount": _amount(line.unit_price), "currencyCode": currency}
                 },
@@ -941,7 +961,7 @@ def _address(addr: Address) -> dict[str, Any]:
 
 
 def _iso(moment: datetime) -> str:
-    """DateTime wire format, UTC (shopify.md §1.7); naive values are taken as UTC."""
+    """DateTime wire format, UTC [admin]; naive values are taken as UTC."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -982,7 +1002,7 @@ def _connection(data: Mapping[str, Any], operation: str) -> tuple[list[dict[str,
 
 
 def _escape(value: str) -> str:
-    """Escape a search value for use inside double quotes (shopify.md §2.2)."""
+    """Escape a search value for use inside double quotes [search]."""
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
@@ -1005,7 +1025,7 @@ def _error_text(response: httpx.Response) -> str:
     except ValueError:
         return response.text[:300]
     errors = body.get("errors") if isinstance(body, dict) else None
-    if isinstance(errors, str):  # 401 answers carry a string (shopify.md §1.5)
+    if isinstance(errors, str):  # 401 answers carry a string [response-codes]
         return errors
     if isinstance(errors, list):
         return "; ".join(

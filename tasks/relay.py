@@ -9,11 +9,13 @@ One run for one shop (:func:`relay_shop`, or :func:`run_relay_step` from a flow)
 2. read their details in batches of 50 and classify each (:mod:`tasks.relay_rules`);
 3. relay the eligible ones exactly once: ledger row PENDING (committed) -> create ->
    RELAYED / FAILED. A PENDING row is looked up in the store (``find_order``) before any
-   new create; on Shopify, whose order search lags writes (shopify.md §5.3), a PENDING row
-   younger than ``pending_grace_s`` is left alone rather than risk a second order;
+   new create; where the store's order search lags writes (Shopify), a PENDING row
+   younger than the store's ``order_lookup_grace_s`` is left alone rather than risk a
+   second order;
 4. advance the watermark to the end of the window only when every order of the window
    was recorded in the ledger (a failed run leaves it where it was);
-5. publish the order report (DESIGN.md columns) as table, CSV/Parquet and artifact.
+5. publish the order report (its public columns: :data:`REPORT_COLUMNS`) as table,
+   CSV/Parquet and artifact.
 
 Buyer names, phones and addresses exist only in memory while an order is sent; they are
 scrubbed from every message the relay stores, logs or raises.
@@ -48,7 +50,9 @@ from tasks.reports import (
 
 log = logging.getLogger("skubridge.tasks.relay")
 
-DETAIL_BATCH = 50  # tiktok-shop.md §8.2: at most 50 ids per Get Order Detail
+# at most 50 ids per Get Order Detail
+# (https://partner.tiktokshop.com/docv2/page/6894134ba28e5204961601a5)
+DETAIL_BATCH = 50
 MAX_STORE_ATTEMPTS = 5  # a rejected order is retried on later runs up to this many creates
 OPEN_MAX_AGE_DAYS = 30  # open orders older than this (by TikTok create time) are let go
 REPORT_COLUMNS = [
@@ -68,7 +72,7 @@ class RelayError(Exception):
 
 @dataclass(frozen=True)
 class ReportRow:
-    """One order report row (DESIGN.md columns plus ``warning``)."""
+    """One order report row (the public columns, plus ``warning``)."""
 
     tiktok_order_id: str
     status: str
@@ -175,8 +179,10 @@ class _Run:
             since = start - timedelta(hours=self.shop.orders.initial_lookback_hours)
         else:
             since = mark - timedelta(minutes=self.shop.orders.overlap_minutes)
-        # update_time_lt is exclusive and whole seconds (§8.1): include the current second;
-        # the watermark is its start, so an order updated later in it is read again.
+        # update_time_lt is exclusive and whole seconds (Get Order List,
+        # https://partner.tiktokshop.com/docv2/page/650aa8094a0bb702c06df242): include the
+        # current second; the watermark is its start, so an order updated later in it is
+        # read again.
         second = start.replace(microsecond=0)
         end = second + timedelta(seconds=1)
         ids: list[str] = []
