@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FILES = sorted((ROOT / "connectors").glob("*.py")) + [
+FILES = [
+    *sorted((ROOT / "connectors").glob("*.py")),
     ROOT / "tasks" / "relay.py",
     ROOT / "tasks" / "manual_map.py",
 ]
