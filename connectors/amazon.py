@@ -5,21 +5,38 @@ Implements :class:`connectors.base.StoreApi` (``kind = "amazon"``) on the shared
 
 - auth: Login with Amazon refresh-token grant; the access token is cached and refreshed
   5 minutes before it runs out, and once more when a call answers 403 for an expired or
-  invalid token (amazon-sp-api.md §1.1, §1.3). No SigV4 (not required since 2023, §0);
-- client-side token buckets per operation at the documented usage-plan rates (§1.5);
-- Amazon's error envelope becomes typed errors: 429 QuotaExceeded -> ThrottledError,
-  5xx -> TransientError, 401/403 -> AuthError, other 4xx -> FatalError carrying the
-  operation, code, message and ``x-amzn-RequestId``;
+  invalid token [lwa], [models]. No SigV4 (not required since 2023, [sigv4]);
+- client-side token buckets per operation at the documented usage-plan rates [rate-limits];
+- Amazon's error envelope becomes typed errors (:data:`ERRORS` and the shared status
+  ladder): 429 QuotaExceeded -> ThrottledError, 5xx -> TransientError, 401/403 ->
+  AuthError, other 4xx -> FatalError carrying the operation, code, message and
+  ``x-amzn-RequestId``;
 - catalog: the All Listings report (create, poll, download, gunzip, parse TSV), then
   variation families from ``searchListingsItems`` (``includedData=summaries,relationships``,
   20 SKUs per call; ``families="off"`` skips it), then FBA fulfillable quantities from
   ``getInventorySummaries`` (50 SKUs per call);
 - orders: TikTok orders become Multi-Channel Fulfillment orders whose
   ``sellerFulfillmentOrderId`` is derived from the TikTok order id, so a lookup by TikTok
-  order id (``find_order``) is always possible (§5).
+  order id (``find_order``) is always possible [models] (Fulfillment Outbound).
 
 Path parameters are percent-encoded exactly once here (``quote(value, safe="")``) and the
-already-built path is handed to httpx (§1.6).
+already-built path is handed to httpx [url-encoding].
+
+Sources (the bracketed names are cited below):
+
+- [models] the SP-API models, https://github.com/amzn/selling-partner-api-models (the ones
+  used are vendored in ``sandbox/amazon/models/``: Listings Items 2021-08-01, Reports
+  2021-06-30, FBA Inventory v1, Fulfillment Outbound 2020-07-01)
+- [lwa] https://developer-docs.amazon.com/sp-api-blog/docs/selling-partner-api-migration-for-private-developers
+- [sigv4] https://developer-docs.amazon.com/sp-api/changelog/sp-api-will-no-longer-require-aws-iam-or-aws-signature-version-4
+- [rate-limits] https://developer-docs.amazon.com/sp-api/docs/usage-plans-and-rate-limits
+  and https://developer-docs.amazon.com/sp-api/docs/fulfillment-outbound-api-rate-limits
+- [url-encoding] https://developer-docs.amazon.com/sp-api/docs/url-encoding
+- [marketplace-ids] https://developer-docs.amazon.com/sp-api/docs/marketplace-ids
+- [search-listings] https://developer-docs.amazon.com/sp-api/docs/search-for-listings-items-by-id
+- [reports] https://developer-docs.amazon.com/sp-api/docs/report-type-values-inventory
+- [fba-inventory] https://developer-docs.amazon.com/sp-api/docs/get-fba-inventory-summaries
+- [plus-bug] ``+`` in a fulfillment order id, amzn/selling-partner-api-models issue 5374
 """
 
 from __future__ import annotations
@@ -32,7 +49,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
@@ -63,30 +80,36 @@ from connectors.errors import (
     AuthError,
     FatalError,
     MalformedResponseError,
-    PagingError,
     ThrottledError,
     TransientError,
 )
-from connectors.http import ClientBase, HttpLayer, RateLimit, RetryPolicy, json_bytes, parse_json
-from connectors.redact import install_log_redaction, redact, register_secret
-
-if TYPE_CHECKING:
-    from skubridge.config import AmazonSettings
+from connectors.http import (
+    ClientBase,
+    ErrorTable,
+    HttpLayer,
+    RateLimit,
+    RetryPolicy,
+    api_error,
+    json_bytes,
+    parse_json,
+)
+from connectors.paging import CursorPages
+from connectors.redact import install_log_redaction, register_secret
 
 log = logging.getLogger("skubridge.connectors.amazon")
 
 MARKETPLACE = "amazon"
 LISTINGS_REPORT = "GET_MERCHANT_LISTINGS_ALL_DATA"
-TOKEN_REFRESH_MARGIN_S = 300.0  # refresh ~5 minutes before expires_in runs out (§1.5)
-INVENTORY_BATCH = 50  # sellerSkus max 50 per getInventorySummaries call (§3)
+TOKEN_REFRESH_MARGIN_S = 300.0  # refresh ~5 minutes before expires_in runs out [lwa]
+INVENTORY_BATCH = 50  # sellerSkus max 50 per getInventorySummaries call [models]
 CATALOG_PAGE = 500  # variants per yielded page
-FAMILY_CONCURRENCY = 5  # searchListingsItems in flight while learning families (= burst, §1.5)
+FAMILY_CONCURRENCY = 5  # searchListingsItems in flight learning families (= burst, [rate-limits])
 ORDER_ID_PREFIX = "TTS-"
 
-# Per-operation usage plans (rate/s, burst), amazon-sp-api.md §1.5. Where the model and
+# Per-operation usage plans (rate/s, burst) [rate-limits], [models]. Where the model and
 # the docs page disagree the lower value is used (getListingsItem burst 5).
 RATES: dict[str, RateLimit] = {
-    "lwaToken": RateLimit(1.0, 5),  # LWA limit UNCONFIRMED (§1.5): be gentle; tokens are cached
+    "lwaToken": RateLimit(1.0, 5),  # LWA limit UNCONFIRMED: be gentle; tokens are cached
     "getListingsItem": RateLimit(5.0, 5),
     "searchListingsItems": RateLimit(5.0, 5),
     "patchListingsItem": RateLimit(5.0, 5),
@@ -99,7 +122,7 @@ RATES: dict[str, RateLimit] = {
     "getReportDocument": RateLimit(0.0167, 15),
 }
 
-CURRENCY_BY_MARKETPLACE = {  # marketplace ids §1.4
+CURRENCY_BY_MARKETPLACE = {  # [marketplace-ids]
     "ATVPDKIKX0DER": "USD", "A2EUQ1WTGCTBG2": "CAD", "A1AM78C64UM0Y8": "MXN",
     "A2Q3Y263D00KWC": "BRL", "A1F83G8C2ARO7P": "GBP", "A1PA6795UKMFR9": "EUR",
     "A13V1IB3VIYZZH": "EUR", "APJ6JRA9NG5V4": "EUR", "A1RKKUPIHCS9HS": "EUR",
@@ -111,7 +134,7 @@ _SAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
 
 def fulfillment_order_id(tiktok_order_id: str) -> str:
     """The MCF ``sellerFulfillmentOrderId`` for a TikTok order: deterministic, at most 40
-    characters of ``[A-Za-z0-9-_]`` (a ``+`` is mangled by getFulfillmentOrder, §1.6).
+    characters of ``[A-Za-z0-9-_]`` (a ``+`` is mangled by getFulfillmentOrder, [plus-bug]).
 
     ``TTS-<id>`` when that fits; otherwise a readable prefix plus a hash of the full id, so
     two different TikTok ids never share a fulfillment order id.
@@ -126,7 +149,8 @@ def fulfillment_order_id(tiktok_order_id: str) -> str:
 
 
 def _path(*segments: str) -> str:
-    """A path from segments, each percent-encoded exactly once (UTF-8, nothing safe, §1.6)."""
+    """A path from segments, each percent-encoded exactly once (UTF-8, nothing safe)
+    [url-encoding]."""
     return "/" + "/".join(quote(segment, safe="") for segment in segments)
 
 
@@ -148,6 +172,13 @@ def _error_entry(body: Any) -> dict[str, Any]:
     return {}
 
 
+def _next_token(body: Any) -> str | None:
+    """``pagination.nextToken`` of an answer (None on the last page)."""
+    pagination = body.get("pagination") if isinstance(body, dict) else None
+    token = pagination.get("nextToken") if isinstance(pagination, dict) else None
+    return str(token) if token else None
+
+
 def _field(body: Any, name: str, operation: str) -> Any:
     """A required field of a JSON object answer; a wrong shape is a malformed answer."""
     value = body.get(name) if isinstance(body, dict) else None
@@ -160,12 +191,31 @@ def _field(body: Any, name: str, operation: str) -> Any:
     return value
 
 
-def check_response(response: httpx.Response, operation: str) -> None:
-    """Turn an SP-API answer into success or a typed error (envelope §1.3).
+# Body codes of the SP-API error envelope (``ErrorList`` in the models,
+# https://github.com/amzn/selling-partner-api-models; 429 QuotaExceeded:
+# https://developer-docs.amazon.com/sp-api/docs/usage-plans-and-rate-limits). Anything else
+# follows the HTTP status (auth failures come as 403 ``Unauthorized``).
+ERRORS = ErrorTable(
+    codes={
+        "QuotaExceeded": ThrottledError,
+        "Unauthorized": AuthError,
+        "MissingAuthenticationToken": AuthError,
+        "InternalFailure": TransientError,
+    }
+)
+# Login with Amazon answers in the OAuth2 shape (``error``: invalid_grant, invalid_client...;
+# https://developer-docs.amazon.com/sp-api-blog/docs/selling-partner-api-migration-for-private-developers):
+# every refused token request is an auth failure unless it was throttled or a server error.
+LWA_ERRORS = ErrorTable(default=AuthError)
 
-    429 -> ThrottledError, 5xx -> TransientError, 401/403 -> AuthError (its ``message``
-    keeps Amazon's ``details``, e.g. "The access token you provided has expired."), any
-    other 4xx -> FatalError; each names the operation, code and ``x-amzn-RequestId``.
+
+def check_response(response: httpx.Response, operation: str) -> None:
+    """Turn an SP-API (or Login with Amazon) answer into success or a typed error.
+
+    The code and message come from the error envelope (``errors[0]``, its ``details``
+    kept, e.g. "The access token you provided has expired.") or LWA's ``error`` and
+    ``error_description``; :data:`ERRORS` / :data:`LWA_ERRORS` and the shared status
+    ladder pick the class. Each error names the operation, code and ``x-amzn-RequestId``.
     """
     status = response.status_code
     if status < 400:
@@ -178,35 +228,37 @@ def check_response(response: httpx.Response, operation: str) -> None:
     code = entry.get("code") or (body.get("error") if isinstance(body, dict) else None)
     message = str(entry.get("message") or "")
     details = str(entry.get("details") or "")
-    if isinstance(body, dict) and "error_description" in body:  # LWA's OAuth2 shape (§1.1)
+    if isinstance(body, dict) and "error_description" in body:  # LWA's OAuth2 shape
         message = str(body.get("error_description") or "")
     text = "; ".join(part for part in (message, details) if part)
-    text = redact(text or response.text[:300] or response.reason_phrase)
-    kwargs: dict[str, Any] = {
-        "marketplace": MARKETPLACE,
-        "operation": operation,
-        "status": status,
-        "code": code,
-        "request_id": response.headers.get("x-amzn-requestid"),
-    }
-    if status == 429:
-        raise ThrottledError(text, **kwargs)
-    if status >= 500:
-        raise TransientError(text, **kwargs)
-    if status in (401, 403) or operation == "lwaToken":  # LWA 400 invalid_grant is auth too
-        if status == 403 and not details and code == "Unauthorized":
-            text += " (a 403 without details also means the path matched no route: check encoding)"
-        raise AuthError(text, **kwargs)
-    raise FatalError(text, **kwargs)
+    text = text or response.text[:300] or response.reason_phrase
+    if status == 403 and not details and code == "Unauthorized":
+        text += " (a 403 without details also means the path matched no route: check encoding)"
+    raise api_error(
+        response,
+        operation,
+        marketplace=MARKETPLACE,
+        table=LWA_ERRORS if operation == "lwaToken" else ERRORS,
+        code=str(code) if code is not None else None,
+        message=text,
+        request_id=response.headers.get("x-amzn-requestid"),
+    )
 
 
 class AmazonClient(ClientBase):
     """Amazon seller account (one marketplace) as a :class:`connectors.base.StoreApi`."""
 
     kind: StoreKind = "amazon"
+    # A few orders in flight so round trips overlap while the client's 2/s token bucket for
+    # createFulfillmentOrder sets the pace
+    # (https://developer-docs.amazon.com/sp-api/docs/fulfillment-outbound-api-rate-limits).
+    relay_concurrency = 4
+    # getFulfillmentOrder reads by id, without a search index: no lag to wait for.
+    order_lookup_grace_s = 0.0
 
     def __init__(
         self,
+        *,
         endpoint: str,
         lwa_url: str,
         client_id: str,
@@ -214,7 +266,6 @@ class AmazonClient(ClientBase):
         refresh_token: str,
         seller_id: str,
         marketplace_id: str,
-        *,
         rate_scale: float = 1.0,
         transport: httpx.AsyncBaseTransport | None = None,
         retry: RetryPolicy | None = None,
@@ -248,7 +299,7 @@ class AmazonClient(ClientBase):
             rate_scale=rate_scale,
             retry=retry,
             transport=transport,
-            headers={"user-agent": user_agent},  # documented as required (§1.2)
+            headers={"user-agent": user_agent},  # documented as required [lwa]
         )
         self._token: str | None = None
         self._token_expires = 0.0
@@ -260,7 +311,7 @@ class AmazonClient(ClientBase):
 
     # ----- auth -------------------------------------------------------------------------
     async def access_token(self, *, stale: str | None = None) -> str:
-        """A valid LWA access token: cached, refreshed 5 minutes before expiry (§1.1).
+        """A valid LWA access token: cached, refreshed 5 minutes before expiry [lwa].
 
         ``stale`` is a token the API just refused: it is replaced unless another task has
         already done so (many concurrent 403s cost one refresh).
@@ -341,7 +392,8 @@ class AmazonClient(ClientBase):
         Source: the All Listings report (includes inactive listings), then the variation
         families (``families="auto"``, see :meth:`variation_families`), then FBA
         fulfillable quantity from ``getInventorySummaries`` for the FBA SKUs (the report
-        has no FBA stock, §2.2; push ``fulfillableQuantity``, not ``totalQuantity``, §3).
+        has no FBA stock, [reports]; push ``fulfillableQuantity``, not ``totalQuantity``,
+        [fba-inventory]).
 
         Product rule (``variant_id`` is always the seller SKU):
 
@@ -417,10 +469,10 @@ class AmazonClient(ClientBase):
         per 20 SKUs (``identifiersType=SKU``, ``includedData=summaries,relationships``,
         ``pageSize=20``), plus one per 20 parent SKUs that were not among ``skus`` (to
         read the parent ASIN); a SKU containing a comma costs one ``getListingsItem``
-        (it cannot go in a csv list, §1.6). All paced by the client's token bucket at the
-        usage plan (5 requests/s, burst 5, §1.5): 10,000 SKUs in 1,000 families are
+        (it cannot go in a csv list, [url-encoding]). All paced by the client's token bucket at the
+        usage plan (5 requests/s, burst 5, [rate-limits]): 10,000 SKUs in 1,000 families are
         500 + 50 calls, at least ~109 s. Searching by ``identifiers`` has no 1,000-result
-        cap (each answer holds at most 20), unlike paging through all listings (§2.1).
+        cap (each answer holds at most 20), unlike paging through all listings [search-listings].
         Errors are raised, not swallowed: silently falling back to standalone listings
         would change product ids between runs.
         """
@@ -496,12 +548,13 @@ class AmazonClient(ClientBase):
 
     async def search_listings(self, query: Mapping[str, str]) -> AsyncIterator[dict[str, Any]]:
         """Every ``Item`` of a ``searchListingsItems`` query, following ``nextToken`` as
-        ``pageToken`` (§2.1). Only the first 1,000 results are reachable by paging."""
+        ``pageToken`` [search-listings]. Only the first 1,000 results are reachable by paging."""
         path = _path("listings", "2021-08-01", "items", self.seller_id)
         params = {"marketplaceIds": self.marketplace_id, **query}
-        seen: set[str] = set()
-        while True:
-            body = await self._json("searchListingsItems", "GET", path, params=params)
+
+        async def fetch(token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+            query = params if token is None else {**params, "pageToken": token}  # httpx encodes
+            body = await self._json("searchListingsItems", "GET", path, params=query)
             self._family_calls += 1
             items = body.get("items") if isinstance(body, dict) else None
             if not isinstance(items, list):
@@ -510,23 +563,16 @@ class AmazonClient(ClientBase):
                     marketplace=MARKETPLACE,
                     operation="searchListingsItems",
                 )
+            return [i for i in items if isinstance(i, dict)], _next_token(body)
+
+        async for items in CursorPages(
+            fetch, marketplace=MARKETPLACE, endpoint="searchListingsItems", max_pages=self.max_pages
+        ):
             for item in items:
-                if isinstance(item, dict):
-                    yield item
-            token = (body.get("pagination") or {}).get("nextToken")
-            if not token:
-                return
-            if token in seen:
-                raise PagingError(
-                    "searchListingsItems repeated a nextToken",
-                    marketplace=MARKETPLACE,
-                    operation="searchListingsItems",
-                )
-            seen.add(token)
-            params = {**params, "pageToken": str(token)}  # encoded by httpx (§1.6)
+                yield item
 
     async def listing_report(self) -> list[ReportRow]:
-        """Request, wait for, download and parse the All Listings report (§2.2)."""
+        """Request, wait for, download and parse the All Listings report [reports]."""
         created = await self._json(
             "createReport",
             "POST",
@@ -536,7 +582,7 @@ class AmazonClient(ClientBase):
         report_id = str(_field(created, "reportId", "createReport"))
         report = await self._wait_for_report(report_id)
         if report["processingStatus"] == "CANCELLED":
-            # Amazon cancels a report that has no data (§2.2): the seller has no listings.
+            # Amazon cancels a report that has no data [models]: the seller has no listings.
             log.warning("All Listings report %s was CANCELLED (no data)", report_id)
             self.last_report_stats = ParseStats()
             return []
@@ -558,7 +604,7 @@ class AmazonClient(ClientBase):
             report = await self._json("getReport", "GET", path)
             status = str(_field(report, "processingStatus", "getReport")).upper()
             if status == "DONE":
-                _field(report, "reportDocumentId", "getReport")  # DONE always names one (§2.2)
+                _field(report, "reportDocumentId", "getReport")  # DONE always names one [models]
                 return report
             if status == "CANCELLED":
                 return {**report, "processingStatus": "CANCELLED"}
@@ -587,7 +633,7 @@ class AmazonClient(ClientBase):
             _register_url_credentials(url)
 
             def build(url: str = url) -> httpx.Request:
-                # A pre-signed URL: no SP-API auth headers (§2.2).
+                # A pre-signed URL: no SP-API auth headers [models].
                 return self.http.client.build_request("GET", url)
 
             try:
@@ -604,10 +650,10 @@ class AmazonClient(ClientBase):
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def fba_fulfillable(self, skus: list[str]) -> dict[str, int]:
-        """``inventoryDetails.fulfillableQuantity`` per FBA SKU (50 SKUs per call, §3).
+        """``inventoryDetails.fulfillableQuantity`` per FBA SKU (50 SKUs per call, [models]).
 
         SKUs missing from the answer have no FBA inventory and get 0. A SKU containing a
-        comma cannot go in the csv list (§1.6) and is asked for alone via ``sellerSku``.
+        comma cannot go in the csv list [url-encoding] and is asked for alone via ``sellerSku``.
         """
         result: dict[str, int] = {}
         plain = [sku for sku in skus if "," not in sku]
@@ -635,10 +681,12 @@ class AmazonClient(ClientBase):
             "details": "true",
             **extra,
         }
-        seen: set[str] = set()
-        while True:
+
+        async def fetch(token: str | None) -> tuple[list[dict[str, Any]], str | None]:
+            # nextToken lives 30 s [models]; httpx URL-encodes it in the query string
+            query = params if token is None else {**params, "nextToken": token}
             body = await self._json(
-                "getInventorySummaries", "GET", "/fba/inventory/v1/summaries", params=params
+                "getInventorySummaries", "GET", "/fba/inventory/v1/summaries", params=query
             )
             payload = body.get("payload") if isinstance(body, dict) else None
             if not isinstance(payload, dict):
@@ -647,20 +695,16 @@ class AmazonClient(ClientBase):
                     marketplace=MARKETPLACE,
                     operation="getInventorySummaries",
                 )
-            for summary in payload.get("inventorySummaries") or []:
+            return list(payload.get("inventorySummaries") or []), _next_token(body)
+
+        async for summaries in CursorPages(
+            fetch,
+            marketplace=MARKETPLACE,
+            endpoint="getInventorySummaries",
+            max_pages=self.max_pages,
+        ):
+            for summary in summaries:
                 yield summary
-            token = (body.get("pagination") or {}).get("nextToken")
-            if not token:
-                return
-            if token in seen:
-                raise PagingError(
-                    "getInventorySummaries repeated a nextToken",
-                    marketplace=MARKETPLACE,
-                    operation="getInventorySummaries",
-                )
-            seen.add(token)
-            # nextToken lives 30 s (§3); httpx URL-encodes it in the query string (§1.6)
-            params = {**params, "nextToken": token}
 
     async def get_listing(
         self,
@@ -670,7 +714,7 @@ class AmazonClient(ClientBase):
         """One listing as Amazon's ``Item`` (``getListingsItem``), or None if the SKU is unknown.
 
         Used to check a single SKU (e.g. before a manual map); the SKU is percent-encoded
-        once in the path and ``includedData`` is sent as one csv parameter (§1.6, §2.1).
+        once in the path and ``includedData`` is sent as one csv parameter [url-encoding].
         """
         path = _path("listings", "2021-08-01", "items", self.seller_id, sku)
         params = {"marketplaceIds": self.marketplace_id, "includedData": ",".join(included)}
@@ -688,6 +732,12 @@ class AmazonClient(ClientBase):
             Warehouse(id="MFN", name="Merchant fulfilled", is_default=True, type="MFN"),
         ]
 
+    async def variant_skus(self, product_id: str) -> dict[str, str | None]:
+        """Not offered: an Amazon variant's id is its seller SKU (the listing's identity)."""
+        raise NotSupportedError(
+            "Amazon seller SKUs are the listings' identity: a variant's id is its SKU"
+        )
+
     async def set_variant_skus(self, product_id: str, skus: Mapping[str, str]) -> None:
         """Not possible on Amazon: a seller SKU is the listing's identity and cannot be
         renamed, so a manual map is recorded as a link only."""
@@ -695,9 +745,9 @@ class AmazonClient(ClientBase):
             "Amazon seller SKUs cannot be renamed; the mapping is recorded as a link instead"
         )
 
-    # ----- orders (Multi-Channel Fulfillment, §5) ---------------------------------------
+    # ----- orders (Multi-Channel Fulfillment, [models] Fulfillment Outbound) -------------
     def fulfillment_order_body(self, order: StoreOrderRequest) -> dict[str, Any]:
-        """The ``CreateFulfillmentOrderRequest`` for a TikTok order (§5.1)."""
+        """The ``CreateFulfillmentOrderRequest`` for a TikTok order [models]."""
         order_id = fulfillment_order_id(order.tiktok_order_id)
         display = " ".join(order.tiktok_order_id.split())[:40] or order_id
         comment = " ".join((order.note or f"TikTok Shop order {order.tiktok_order_id}").split())
@@ -720,7 +770,7 @@ class AmazonClient(ClientBase):
             "displayableOrderComment": comment[:750] or "TikTok Shop order",
             "shippingSpeedCategory": order.shipping_speed or self.shipping_speed,
             "destinationAddress": self._address(order),
-            # Defaults when omitted are UNCONFIRMED (§5.1): send them explicitly.
+            # Defaults when omitted are UNCONFIRMED: send them explicitly.
             "fulfillmentAction": "Ship",
             "fulfillmentPolicy": "FillOrKill",
             "items": items,
@@ -757,12 +807,16 @@ class AmazonClient(ClientBase):
             code=code,
         )
 
+    def order_key(self, tiktok_order_id: str) -> str:
+        """The MCF ``sellerFulfillmentOrderId`` (:func:`fulfillment_order_id`)."""
+        return fulfillment_order_id(tiktok_order_id)
+
     async def create_order(self, order: StoreOrderRequest) -> StoreOrder:
         """Create the MCF order for a TikTok order (sent once: ``idempotent=False``).
 
         A lost answer raises OutcomeUnknownError: look the order up with ``find_order``
         before sending again. A 400 may mean the id already exists (duplicate behaviour is
-        UNCONFIRMED, §5.1): the order is then looked up and returned if it is there.
+        UNCONFIRMED): the order is then looked up and returned if it is there.
         """
         if not order.lines:
             raise self._reject(order, "NO_LINES", "the order has no lines")
@@ -797,7 +851,7 @@ class AmazonClient(ClientBase):
         try:
             body = await self._json("getFulfillmentOrder", "GET", path)
         except FatalError as exc:
-            # 404 is the declared answer for an unknown id; its code is UNCONFIRMED (§5.3),
+            # 404 is the declared answer for an unknown id; its code is UNCONFIRMED [models],
             # and a 400 that says "not found" is read the same way. Safe either way: the id
             # is deterministic, so a create after a wrong "None" is refused as a duplicate.
             not_found = exc.status == 400 and "not found" in exc.message.lower()
@@ -813,35 +867,9 @@ class AmazonClient(ClientBase):
         )
 
 
-def client_from_settings(
-    settings: AmazonSettings, *, shop_id: str, file: Any = None, **kwargs: Any
-) -> AmazonClient:
-    """An AmazonClient from :class:`skubridge.config.AmazonSettings`, resolving its secrets
-    (errors name the shops ``file`` when given, the shop and the ``amazon.*`` field)."""
-    from skubridge.config import resolve_secret
-
-    def secret(name: str) -> str:
-        return resolve_secret(
-            getattr(settings, name), shop_id=shop_id, field=f"amazon.{name}", file=file
-        )
-
-    return AmazonClient(
-        settings.endpoint,
-        settings.lwa_url,
-        secret("lwa_client_id"),
-        secret("lwa_client_secret"),
-        secret("refresh_token"),
-        settings.seller_id,
-        settings.marketplace_id,
-        shipping_speed=settings.shipping_speed,
-        **{"families": getattr(settings, "families", "auto"), **kwargs},
-    )
-
-
 __all__ = [
     "RATES",
     "AmazonClient",
     "check_response",
-    "client_from_settings",
     "fulfillment_order_id",
 ]

@@ -1,8 +1,10 @@
 """Amazon variation families: reading ``relationships`` and choosing a family id.
 
-The All Listings report has no parentage column (amazon-sp-api.md §2.2), so the connector
+The All Listings report has no parentage column (the report columns:
+https://developer-docs.amazon.com/sp-api/docs/report-type-values-inventory), so the connector
 asks the Listings Items API which listings are variation children of which parent
-(``includedData=relationships``, MODEL:listingsItems_2021-08-01.json ``ItemRelationships``:
+(``includedData=relationships``, ``ItemRelationships`` in the Listings Items model
+``sandbox/amazon/models/listingsItems_2021-08-01.json``:
 per marketplace, ``VARIATION`` relationships with ``parentSkus`` on a child and
 ``childSkus`` on a parent). This module holds the pure parts: parsing an ``Item``, the
 family index and the call-cost formula; the HTTP calls live in :mod:`connectors.amazon`.
@@ -23,8 +25,9 @@ from typing import Any, Literal
 log = logging.getLogger("skubridge.connectors.amazon")
 
 FamilyMode = Literal["auto", "off"]
-SEARCH_BATCH = 20  # identifiers max 20 and pageSize max 20 per searchListingsItems (§2.1)
-SEARCH_RATE = 5.0  # searchListingsItems usage plan: 5 requests/s, burst 5 (§1.5)
+SEARCH_BATCH = 20  # identifiers and pageSize max 20 per searchListingsItems (the model)
+SEARCH_RATE = 5.0  # usage plan: 5 requests/s, burst 5
+# (https://developer-docs.amazon.com/sp-api/docs/listings-items-api-rate-limits)
 SEARCH_BURST = 5
 
 
@@ -157,7 +160,8 @@ def search_calls(n_skus: int, n_unseen_parents: int, batch: int = SEARCH_BATCH) 
     One call per batch of 20 catalog SKUs (``identifiers``, ``pageSize=20``), then one
     per batch of 20 parent SKUs not already among them (for the parent ASIN):
     ``ceil(n/20) + ceil(p/20)``. SKUs containing a comma cannot go into the csv list
-    (§1.6) and cost one getListingsItem each instead.
+    (https://developer-docs.amazon.com/sp-api/docs/url-encoding) and cost one
+    getListingsItem each instead.
     """
     return math.ceil(n_skus / batch) + math.ceil(n_unseen_parents / batch)
 

@@ -1,6 +1,7 @@
 """Parsing Amazon's "All Listings" report (GET_MERCHANT_LISTINGS_ALL_DATA) robustly.
 
-The report is a tab-separated flat file with a header row (amazon-sp-api.md §2.2). Columns
+The report is a tab-separated flat file with a header row
+(https://developer-docs.amazon.com/sp-api/docs/report-type-values-inventory). Columns
 are read by header name, never by position, because Amazon adds columns without notice. A
 row that cannot be trusted (wrong number of fields, no seller SKU, a price or quantity that
 is not a number, a repeated SKU) is skipped and counted, never guessed at: a half-read
@@ -19,7 +20,7 @@ log = logging.getLogger("skubridge.connectors.amazon")
 
 csv.field_size_limit(1 << 24)
 
-# product-id-type codes (Seller Central help 200385890, cited in amazon-sp-api.md §2.2)
+# product-id-type codes (Seller Central help page 200385890, Active Listings Report)
 BARCODE_TYPES = {"2": "ISBN", "3": "UPC", "4": "EAN"}
 
 
@@ -31,7 +32,7 @@ class ReportRow:
     title: str
     asin: str | None
     price: Decimal | None
-    quantity: int | None  # None for FBA rows: the report has no FBA stock (§2.2)
+    quantity: int | None  # None for FBA rows: the report has no FBA stock
     fulfillment: str  # "FBA" or "MFN"
     channel: str  # raw fulfillment-channel value, e.g. DEFAULT or AMAZON_NA
     status: str | None
@@ -55,7 +56,7 @@ class ParseStats:
 
 def decode_document(data: bytes, *, compression: str | None, content_type: str | None) -> str:
     """The report text: gunzipped when marked GZIP (or when it plainly is gzip), decoded by
-    the charset of the download's Content-Type, else UTF-8, else Windows-1252 (§2.2)."""
+    the charset of the download's Content-Type, else UTF-8, else Windows-1252."""
     if (compression or "").upper() == "GZIP" or data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)
     charset = None
@@ -111,7 +112,7 @@ def parse_listings_report(text: str) -> tuple[list[ReportRow], ParseStats]:
             stats.skip(number, f"seller-sku {sku!r} repeated")
             continue
         channel = row.get("fulfillment-channel", "") or "DEFAULT"
-        fba = channel.upper() != "DEFAULT"  # AMAZON_NA / AMAZON_EU / ... (§2.2)
+        fba = channel.upper() != "DEFAULT"  # AMAZON_NA / AMAZON_EU / ...
         try:
             price = parse_price(row.get("price", ""))
             quantity = None if fba else parse_quantity(row.get("quantity", ""))
@@ -131,7 +132,7 @@ def parse_listings_report(text: str) -> tuple[list[ReportRow], ParseStats]:
                 channel=channel,
                 status=row.get("status") or None,
                 barcode=(row.get("product-id") or None) if id_type in BARCODE_TYPES else None,
-                # Not among the documented columns (§2.2); read if a report variant carries it.
+                # Not among the documented columns; read if a report variant carries it.
                 parent_asin=row.get("parent-asin") or None,
             )
         )
@@ -152,7 +153,7 @@ def parse_price(value: str) -> Decimal | None:
         return None
     text = value
     if "," in text and "." not in text and text.count(",") == 1:
-        # decimal comma: how EU reports write prices is UNCONFIRMED (§2.2); accept both
+        # decimal comma: how EU reports write prices is UNCONFIRMED; accept both
         text = text.replace(",", ".")
     elif "," in text and text.count(".") == 1:
         text = text.replace(",", "")  # thousands separators

@@ -214,9 +214,19 @@ class TikTokApi(Protocol):
 
 @runtime_checkable
 class StoreApi(Protocol):
-    """What flows need from the store (Shopify or Amazon)."""
+    """What flows and tasks need from the store (Shopify or Amazon).
+
+    Store-specific behaviour lives behind these members, so no task asks which store it
+    talks to: how a relayed order is named and found again, how many orders may be in
+    flight, how long a "not found" may lag a create, whether SKUs can be renamed.
+    """
 
     kind: StoreKind
+    relay_concurrency: int
+    """Orders the relay may have in flight at once against this store."""
+    order_lookup_grace_s: float
+    """How long after a create :meth:`find_order` may still miss the order (search lag):
+    a pending create younger than this is not retried on a "not found"."""
 
     def iter_catalog(self) -> AsyncIterator[list[CatalogVariant]]:
         """Yield the store's variants page by page, with stock per location/channel."""
@@ -224,8 +234,20 @@ class StoreApi(Protocol):
 
     async def locations(self) -> list[Warehouse]: ...
 
+    async def variant_skus(self, product_id: str) -> dict[str, str | None]:
+        """Variant id -> SKU of one store product as the store holds it now.
+        Raises NotSupportedError where SKUs are the variants' identity (Amazon)."""
+        ...
+
     async def set_variant_skus(self, product_id: str, skus: Mapping[str, str]) -> None:
-        """Set variant SKUs (variant id -> SKU). Amazon raises NotSupportedError."""
+        """Set variant SKUs (variant id -> SKU). Raises NotSupportedError where seller SKUs
+        cannot be renamed (Amazon): the caller records the link only and says so."""
+        ...
+
+    def order_key(self, tiktok_order_id: str) -> str:
+        """The id the store order for a TikTok order is created under and found by
+        (Shopify: the TikTok order id as ``sourceIdentifier``; Amazon: the MCF
+        ``sellerFulfillmentOrderId`` derived from it)."""
         ...
 
     async def create_order(self, order: StoreOrderRequest) -> StoreOrder:
@@ -233,7 +255,8 @@ class StoreApi(Protocol):
         ...
 
     async def find_order(self, tiktok_order_id: str) -> StoreOrder | None:
-        """The store order created for a TikTok order, if one exists."""
+        """The store order relayed for a TikTok order (looked up by :meth:`order_key`),
+        if one exists."""
         ...
 
     async def aclose(self) -> None: ...

@@ -1,8 +1,9 @@
-"""Building connectors from a shop's configuration.
+"""Building connectors from a shop's configuration: every client is built here.
 
 The only place credentials are resolved (env var or Prefect Secret block, through
 :func:`skubridge.config.resolve_secret`) and handed to the connectors as values; the
-connectors themselves never read the environment.
+connectors themselves never read the environment. Errors name the shops file, the shop
+and the field (e.g. ``amazon.refresh_token``).
 """
 
 from __future__ import annotations
@@ -13,22 +14,22 @@ from connectors.base import StoreApi, TikTokApi
 from skubridge.config import ShopConfig, resolve_secret
 
 
+def _secret(shop: ShopConfig, section: str, settings: Any, name: str) -> str:
+    return resolve_secret(
+        getattr(settings, name), shop_id=shop.id, field=f"{section}.{name}", file=shop.source_file
+    )
+
+
 def tiktok_client(shop: ShopConfig, **kwargs: Any) -> TikTokApi:
     """The shop's TikTok client (``kwargs`` go to ``TikTokClient``: rate_scale, transport...)."""
     from connectors.tiktok import TikTokClient
 
     tt = shop.tiktok
-
-    def secret(field: str) -> str:
-        return resolve_secret(
-            getattr(tt, field), shop_id=shop.id, field=f"tiktok.{field}", file=shop.source_file
-        )
-
     return TikTokClient(
-        secret("app_key"),
-        secret("app_secret"),
-        secret("access_token"),
-        refresh_token=secret("refresh_token") if tt.refresh_token else None,
+        app_key=_secret(shop, "tiktok", tt, "app_key"),
+        app_secret=_secret(shop, "tiktok", tt, "app_secret"),
+        access_token=_secret(shop, "tiktok", tt, "access_token"),
+        refresh_token=_secret(shop, "tiktok", tt, "refresh_token") if tt.refresh_token else None,
         shop_cipher=tt.shop_cipher,
         shop_id=tt.shop_id,
         base_url=tt.base_url,
@@ -38,22 +39,29 @@ def tiktok_client(shop: ShopConfig, **kwargs: Any) -> TikTokApi:
 
 
 def store_client(shop: ShopConfig, **kwargs: Any) -> StoreApi:
-    """The shop's store client: Shopify or Amazon, per ``shop.store``."""
+    """The shop's store client: Shopify or Amazon, per ``shop.store`` (``kwargs`` go to the
+    client's constructor and win over the shop's settings)."""
     if shop.store == "shopify":
         from connectors.shopify import ShopifyClient
 
         settings = shop.shopify
         assert settings is not None  # guaranteed by ShopConfig validation
-        token = resolve_secret(
-            settings.access_token,
-            shop_id=shop.id,
-            field="shopify.access_token",
-            file=shop.source_file,
-        )
         return ShopifyClient(
-            settings.endpoint, token, location_ids=settings.location_ids or None, **kwargs
+            endpoint_url=settings.endpoint,
+            access_token=_secret(shop, "shopify", settings, "access_token"),
+            **{"location_ids": settings.location_ids or None, **kwargs},
         )
-    from connectors.amazon import client_from_settings
+    from connectors.amazon import AmazonClient
 
-    assert shop.amazon is not None  # guaranteed by ShopConfig validation
-    return client_from_settings(shop.amazon, shop_id=shop.id, file=shop.source_file, **kwargs)
+    amazon = shop.amazon
+    assert amazon is not None  # guaranteed by ShopConfig validation
+    return AmazonClient(
+        endpoint=amazon.endpoint,
+        lwa_url=amazon.lwa_url,
+        client_id=_secret(shop, "amazon", amazon, "lwa_client_id"),
+        client_secret=_secret(shop, "amazon", amazon, "lwa_client_secret"),
+        refresh_token=_secret(shop, "amazon", amazon, "refresh_token"),
+        seller_id=amazon.seller_id,
+        marketplace_id=amazon.marketplace_id,
+        **{"shipping_speed": amazon.shipping_speed, "families": amazon.families, **kwargs},
+    )

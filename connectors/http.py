@@ -9,8 +9,10 @@ What it does, once for all marketplaces:
 - retries with exponential backoff and jitter (``stamina``) for transient failures only:
   429/THROTTLED, 5xx, timeouts, dropped connections, truncated bodies; ``Retry-After`` is
   honoured where the marketplace sends it;
-- one place that turns a response into success or a typed :mod:`connectors.errors`
-  exception (the connector passes its marketplace-specific ``check``);
+- one error classification: the status ladder (:func:`status_class`) plus, per
+  marketplace, an :class:`ErrorTable` from body error code to error class, applied by
+  :func:`api_error`; each connector's ``check`` only finds the code and message in its
+  answers and has no side effects (state learnt from answers goes through ``observe``);
 - non-idempotent writes (order creation) are never re-sent after the request may have
   reached the server: the caller gets :class:`OutcomeUnknownError` and must look the
   outcome up first;
@@ -23,7 +25,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Self
 
 import httpx
@@ -39,6 +41,7 @@ from connectors.errors import (
     ThrottledError,
     TransientError,
 )
+from connectors.paging import MAX_PAGES
 from connectors.redact import redact
 
 log = logging.getLogger("skubridge.http")
@@ -66,29 +69,103 @@ class RetryPolicy:
     wait_jitter: float = 0.5
 
 
-def default_check(response: httpx.Response, operation: str, *, marketplace: str) -> None:
-    """Classify by HTTP status alone: 2xx passes, 429/5xx are transient, 4xx fatal."""
-    status = response.status_code
+@dataclass(frozen=True)
+class ErrorTable:
+    """One marketplace's body error codes and the error class each one means.
+
+    ``default`` is the class of a failed answer whose code is not in ``codes`` (None: the
+    HTTP status decides). Tables are data, so tests read them and nothing else changes
+    state while an answer is classified.
+    """
+
+    codes: Mapping[str, type[ApiError]] = field(default_factory=dict)
+    default: type[ApiError] | None = None
+
+
+STATUS_ONLY = ErrorTable()
+
+_DEFAULT_TEXT: dict[type[ApiError], str] = {
+    ThrottledError: "rate limited",
+    TransientError: "server error",
+    AuthError: "not authorised",
+}
+
+
+def status_class(status: int) -> type[ApiError] | None:
+    """The default ladder: 429 throttled, 5xx transient, 401/403 auth, other 4xx fatal;
+    None below 400 (not a failure by status)."""
     if status < 400:
-        return
-    request_id = response.headers.get("x-request-id") or response.headers.get("x-amzn-requestid")
-    text = redact(response.text[:500])
+        return None
+    if status == 429:
+        return ThrottledError
+    if status >= 500:
+        return TransientError
+    if status in (401, 403):
+        return AuthError
+    return FatalError
+
+
+def error_class(status: int, code: str | None, table: ErrorTable = STATUS_ONLY) -> type[ApiError]:
+    """The class of a failed answer from its HTTP status and body code.
+
+    Retriable wins: a 429 or a throttle code is throttled, then a 5xx or a transient code
+    is transient (retrying may help either way). Otherwise the code's class (or the
+    table's default), else the status ladder; a failure nothing classifies is fatal.
+    """
+    by_status = status_class(status)
+    by_code = table.codes.get(code) if code is not None else None
+    by_code = by_code or table.default
+    for retriable in (ThrottledError, TransientError):
+        if retriable in (by_status, by_code):
+            return retriable
+    return by_code or by_status or FatalError
+
+
+def api_error(
+    response: httpx.Response,
+    operation: str,
+    *,
+    marketplace: str,
+    table: ErrorTable = STATUS_ONLY,
+    code: str | None = None,
+    message: str = "",
+    request_id: str | None = None,
+    retry_after: float | None = None,
+) -> ApiError:
+    """The typed error for a failed answer (returned, not raised; no side effects).
+
+    ``message`` is redacted here; an empty one gets a short default per class. Retriable
+    errors carry ``retry_after`` (else the ``Retry-After`` header).
+    """
+    cls = error_class(response.status_code, code, table)
     kwargs: dict[str, Any] = {
         "marketplace": marketplace,
         "operation": operation,
-        "status": status,
+        "status": response.status_code,
+        "code": code,
         "request_id": request_id,
     }
-    if status == 429:
-        raise ThrottledError(text or "rate limited", retry_after=retry_after(response), **kwargs)
-    if status >= 500:
-        raise TransientError(text or "server error", retry_after=retry_after(response), **kwargs)
-    if status in (401, 403):
-        raise AuthError(text or "not authorised", **kwargs)
-    raise FatalError(text or "request rejected", **kwargs)
+    if cls.retriable:
+        kwargs["retry_after"] = retry_after if retry_after is not None else retry_after_of(response)
+    text = redact(message) or _DEFAULT_TEXT.get(cls, "request rejected")
+    return cls(text, **kwargs)
 
 
-def retry_after(response: httpx.Response) -> float | None:
+def default_check(response: httpx.Response, operation: str, *, marketplace: str) -> None:
+    """Classify by HTTP status alone: below 400 passes, the rest per :func:`status_class`."""
+    if response.status_code < 400:
+        return
+    request_id = response.headers.get("x-request-id") or response.headers.get("x-amzn-requestid")
+    raise api_error(
+        response,
+        operation,
+        marketplace=marketplace,
+        message=response.text[:500],
+        request_id=request_id,
+    )
+
+
+def retry_after_of(response: httpx.Response) -> float | None:
     """Seconds from a ``Retry-After`` header (delta-seconds form), else None."""
     value = response.headers.get("retry-after")
     if not value:
@@ -183,13 +260,17 @@ class HttpLayer:
         build: RequestFactory,
         *,
         check: Check | None = None,
+        observe: Check | None = None,
         idempotent: bool = True,
     ) -> httpx.Response:
         """Send the request ``build()`` makes (rebuilt per attempt, so signatures stay fresh).
 
         ``check(response, operation)`` raises a typed error for a failed answer; the default
-        classifies by status. Transient errors are retried; for ``idempotent=False`` any
-        failure after the request may have reached the server raises OutcomeUnknownError.
+        classifies by status and never changes state. ``observe(response, operation)`` sees
+        every answer first, failed ones included: the place for state a connector learns
+        from answers (e.g. Shopify's cost bucket). Transient errors are retried; for
+        ``idempotent=False`` any failure after the request may have reached the server
+        raises OutcomeUnknownError.
         """
         check = check or self.status_check
         async for attempt in stamina.retry_context(
@@ -202,7 +283,7 @@ class HttpLayer:
         ):
             with attempt:
                 try:
-                    return await self._attempt(operation, build, check, idempotent)
+                    return await self._attempt(operation, build, check, observe, idempotent)
                 except ApiError as exc:
                     if exc.retriable:
                         log.warning("%s (attempt %d, will retry)", exc, attempt.num)
@@ -213,7 +294,12 @@ class HttpLayer:
         default_check(response, operation, marketplace=self.marketplace)
 
     async def _attempt(
-        self, operation: str, build: RequestFactory, check: Check, idempotent: bool
+        self,
+        operation: str,
+        build: RequestFactory,
+        check: Check,
+        observe: Check | None,
+        idempotent: bool,
     ) -> httpx.Response:
         limiter = self.limiter(operation)
         if limiter is not None:
@@ -239,6 +325,8 @@ class HttpLayer:
                     operation=operation,
                 ) from None
         log.debug("%s %s -> %s", operation, redact(str(request.url)), response.status_code)
+        if observe is not None:
+            observe(response, operation)
         try:
             check(response, operation)
         except ThrottledError:
@@ -262,6 +350,7 @@ class ClientBase:
     per-operation call counts (for run reports and benchmarks)."""
 
     http: HttpLayer
+    max_pages: int = MAX_PAGES  # page budget of every paged read (connectors.paging)
 
     async def __aenter__(self) -> Self:
         return self

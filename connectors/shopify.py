@@ -3,10 +3,28 @@
 Everything goes through :class:`connectors.http.HttpLayer`: one ``check`` turns HTTP errors
 and GraphQL ``errors`` into typed exceptions (THROTTLED -> ThrottledError with the wait the
 cost bucket implies), and requests are paced from ``extensions.cost.throttleStatus`` so the
-client waits for the bucket to refill instead of running into THROTTLED (shopify.md §1.6).
+client waits for the bucket to refill instead of running into THROTTLED [rate-limits].
 
 Every GraphQL document this module can send is a module-level constant listed in
-:data:`DOCUMENTS`, so tests validate them all against Shopify's published schema.
+:data:`DOCUMENTS`, so tests validate them all against Shopify's published schema (vendored
+in ``sandbox/shopify/schema/``).
+
+Sources (the bracketed names are cited below):
+
+- [admin] the Admin GraphQL reference, one page per field, e.g.
+  https://shopify.dev/docs/api/admin-graphql/2026-04/mutations/inventorySetQuantities
+- [rate-limits] https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits and
+  https://shopify.dev/docs/api/usage/limits
+- [response-codes] https://shopify.dev/docs/api/usage/response-codes
+- [search] https://shopify.dev/docs/api/usage/search-syntax
+- [bulk] https://shopify.dev/changelog/posts/new-queries-for-bulk-operations and
+  https://shopify.dev/changelog/posts/optional-groupobjects-argument-in-bulk-operations-mutations-that-offers-faster-and-more-reliable-job-execution
+- [idempotency] https://shopify.dev/docs/api/usage/idempotent-requests
+- [attribution] https://shopify.dev/docs/apps/build/sales-channels/order-attribution
+- [webhooks] https://shopify.dev/docs/apps/build/webhooks/verify-deliveries
+- [captures] answers captured from live stores in
+  https://github.com/airhorns/shopify-draft-proxy (``fixtures/conformance/``,
+  ``docs/hard-and-weird-notes.md``): search lag, untracked items, bucket costs
 """
 
 from __future__ import annotations
@@ -37,15 +55,24 @@ from connectors.errors import (
     ThrottledError,
     TransientError,
 )
-from connectors.http import ClientBase, HttpLayer, RetryPolicy, json_bytes, parse_json, retry_after
+from connectors.http import (
+    ClientBase,
+    ErrorTable,
+    HttpLayer,
+    RetryPolicy,
+    api_error,
+    json_bytes,
+    parse_json,
+)
+from connectors.paging import CursorPages
 from connectors.redact import redact, register_secret
 
 log = logging.getLogger("skubridge.connectors.shopify")
 
 MARKETPLACE = "shopify"
-MAX_QUERY_COST = 1000  # shopify.md §1.6
-MAX_PAGE = 250  # shopify.md §1.6: nodes per page
-MAX_ROWS = 250  # array inputs; UNCONFIRMED for inventorySetQuantities (§3.2) -> stay at 250
+MAX_QUERY_COST = 1000  # [rate-limits]
+MAX_PAGE = 250  # [rate-limits]: nodes per page
+MAX_ROWS = 250  # array inputs [rate-limits]; UNCONFIRMED for inventorySetQuantities: stay at 250
 TAG_PREFIX = "tiktok-"
 
 # -- GraphQL documents (validated against the 2026-04 schema by the tests) -----------------
@@ -90,7 +117,7 @@ query SkubridgeVariants($first: Int!, $after: String, $levels: Int!) {
 }
 """
 
-# The bulk form of VARIANTS_QUERY: edges/node and no page sizes (shopify.md §2.3).
+# The bulk form of VARIANTS_QUERY: edges/node and no page sizes [bulk].
 BULK_VARIANTS_QUERY = """
 {
   productVariants {
@@ -144,6 +171,12 @@ mutation SkubridgeSetInventory($input: InventorySetQuantitiesInput!, $key: Strin
 }
 """
 
+PRODUCT_SKUS_QUERY = """
+query SkubridgeProductSkus($id: ID!) {
+  product(id: $id) { id variants(first: 250) { nodes { id sku } } }
+}
+"""
+
 ORDER_CREATE_MUTATION = """
 mutation SkubridgeOrderCreate($order: OrderCreateOrderInput!, $options: OrderCreateOptionsInput) {
   orderCreate(order: $order, options: $options) {
@@ -172,6 +205,7 @@ DOCUMENTS: dict[str, str] = {
     "bulkQuery": BULK_VARIANTS_QUERY,
     "bulkOperationRunQuery": BULK_RUN_MUTATION,
     "bulkOperation": BULK_STATUS_QUERY,
+    "product": PRODUCT_SKUS_QUERY,
     "productVariantsBulkUpdate": VARIANTS_BULK_UPDATE_MUTATION,
     "inventorySetQuantities": INVENTORY_SET_MUTATION,
     "orderCreate": ORDER_CREATE_MUTATION,
@@ -184,7 +218,7 @@ class InventorySet:
     """Absolute ``available`` for one inventory item at one location.
 
     ``change_from`` is the quantity the caller last read (compare-and-swap); ``None`` sends
-    an explicit null, which opts out of the comparison (shopify.md §3.2).
+    an explicit null, which opts out of the comparison [admin] (inventorySetQuantities).
     """
 
     inventory_item_id: str
@@ -194,7 +228,7 @@ class InventorySet:
 
 
 def verify_webhook(body: bytes, hmac_header: str | None, secret: str) -> bool:
-    """Whether a webhook's ``X-Shopify-Hmac-Sha256`` matches its raw body (shopify.md §6).
+    """Whether a webhook's ``X-Shopify-Hmac-Sha256`` matches its raw body [webhooks].
 
     Verify before parsing the JSON; the comparison is constant-time.
     """
@@ -243,8 +277,86 @@ class _CostPacer:
             self.at = time.monotonic()
 
 
+# GraphQL ``errors[].extensions.code`` values and their class (https://shopify.dev/docs/api/usage/response-codes,
+# https://shopify.dev/docs/api/usage/limits); any other code is a rejection of the request.
+ERRORS = ErrorTable(
+    codes={
+        "THROTTLED": ThrottledError,
+        "ACCESS_DENIED": AuthError,
+        "INTERNAL_SERVER_ERROR": TransientError,
+    }
+)
+
+
+def check(response: httpx.Response, operation: str) -> None:
+    """HTTP status first, then the GraphQL ``errors`` array (https://shopify.dev/docs/api/usage/response-codes).
+
+    Classification only (:data:`ERRORS` and the shared status ladder); the cost bucket is
+    learnt separately (``ShopifyClient._observe_cost``).
+    """
+    status = response.status_code
+    request_id = response.headers.get("x-request-id")
+    if status >= 300:
+        if status < 400:
+            location = redact(response.headers.get("location", ""))
+            message = f"unexpected redirect to {location!r}"
+        else:
+            message = _error_text(response)
+        raise api_error(
+            response, operation, marketplace=MARKETPLACE, message=message, request_id=request_id
+        )
+    body = parse_json(response, marketplace=MARKETPLACE, operation=operation)
+    if not isinstance(body, dict):
+        raise MalformedResponseError(
+            "GraphQL answer is not an object",
+            marketplace=MARKETPLACE,
+            operation=operation,
+            status=status,
+            request_id=request_id,
+        )
+    errors = body.get("errors")
+    if not errors:
+        if "data" not in body:
+            raise MalformedResponseError(
+                "GraphQL answer has neither data nor errors",
+                marketplace=MARKETPLACE,
+                operation=operation,
+                status=status,
+                request_id=request_id,
+            )
+        return
+    if isinstance(errors, str):
+        raise api_error(
+            response, operation, marketplace=MARKETPLACE, message=errors, request_id=request_id
+        )
+    codes = [((e.get("extensions") or {}).get("code")) for e in errors]
+    code = "THROTTLED" if "THROTTLED" in codes else next((c for c in codes if c), None)
+    raise api_error(
+        response,
+        operation,
+        marketplace=MARKETPLACE,
+        table=ERRORS,
+        code=code,
+        message="; ".join(str(e.get("message")) for e in errors)[:1000],
+        request_id=request_id,
+        retry_after=throttle_wait(_cost(response)) if code == "THROTTLED" else None,
+    )
+
+
+def _cost(response: httpx.Response) -> dict[str, Any] | None:
+    """``extensions.cost`` of a GraphQL answer (None when absent or not JSON)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    extensions = body.get("extensions") if isinstance(body, dict) else None
+    cost = extensions.get("cost") if isinstance(extensions, dict) else None
+    return cost if isinstance(cost, dict) and cost else None
+
+
 def throttle_wait(cost: Mapping[str, Any] | None) -> float | None:
-    """Seconds until a THROTTLED request fits: (requested - available) / restoreRate (§1.3)."""
+    """Seconds until a THROTTLED request fits: (requested - available) / restoreRate
+    [rate-limits]."""
     if not cost:
         return None
     try:
@@ -256,8 +368,8 @@ def throttle_wait(cost: Mapping[str, Any] | None) -> float | None:
 
 
 # Paging costs query points (a 250-variant page with stock per location measured ~720 of
-# the 100 points/s the bucket restores, shopify.md §1.6), so past a few thousand variants
-# one bulk operation (cheap in points, §2.3) is much faster than paging.
+# the 100 points/s the bucket restores, [rate-limits]), so past a few thousand variants
+# one bulk operation (cheap in points, [bulk]) is much faster than paging.
 BULK_THRESHOLD = 2_000
 
 
@@ -265,12 +377,19 @@ class ShopifyClient(ClientBase):
     """Async client of one Shopify store (``StoreApi`` with ``kind == "shopify"``)."""
 
     kind: Literal["shopify"] = "shopify"
+    # One order in flight: the cost pacer learns the bucket level from each answer, so it
+    # stays exact and orderCreate is never THROTTLED; one create per ~100 ms already meets
+    # Shopify's order creation rate (https://shopify.dev/docs/api/usage/limits).
+    relay_concurrency = 1
+    # Order search is eventually consistent: a create may stay unfound for a while (lag
+    # length unknown; captured in https://github.com/airhorns/shopify-draft-proxy).
+    order_lookup_grace_s = 300.0
 
     def __init__(
         self,
+        *,
         endpoint_url: str,
         access_token: str,
-        *,
         location_ids: Sequence[str] | None = None,
         rate_scale: float = 1.0,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -308,59 +427,17 @@ class ShopifyClient(ClientBase):
 
     # -- transport -------------------------------------------------------------------------
 
-    def _check(self, response: httpx.Response, operation: str) -> None:
-        """HTTP status first, then the GraphQL ``errors`` array (shopify.md §1.3-§1.5)."""
-        status = response.status_code
-        kwargs: dict[str, Any] = {
-            "marketplace": MARKETPLACE,
-            "operation": operation,
-            "status": status,
-            "request_id": response.headers.get("x-request-id"),
-        }
-        if status >= 300:
-            text = redact(_error_text(response))
-            if status in (401, 403):
-                raise AuthError(text or "not authorised", **kwargs)
-            if status == 429:
-                raise ThrottledError(
-                    text or "rate limited", retry_after=retry_after(response), **kwargs
-                )
-            if status >= 500:
-                raise TransientError(
-                    text or "server error", retry_after=retry_after(response), **kwargs
-                )
-            if status < 400:
-                location = redact(response.headers.get("location", ""))
-                raise FatalError(f"unexpected redirect to {location!r}", **kwargs)
-            raise FatalError(text or "request rejected", **kwargs)
-        body = parse_json(response, marketplace=MARKETPLACE, operation=operation)
-        if not isinstance(body, dict):
-            raise MalformedResponseError("GraphQL answer is not an object", **kwargs)
-        cost = (body.get("extensions") or {}).get("cost")
-        if cost:
-            self.last_cost = cost
-            self._pacer.update(cost.get("throttleStatus"))
-            if cost.get("requestedQueryCost") is not None:
-                self._expected[operation] = int(cost["requestedQueryCost"])
-        errors = body.get("errors")
-        if not errors:
-            if "data" not in body:
-                raise MalformedResponseError("GraphQL answer has neither data nor errors", **kwargs)
+    def _observe_cost(self, response: httpx.Response, operation: str) -> None:
+        """Learn the cost bucket from an answer's ``extensions.cost`` (errors included):
+        the pacer's level and what this operation costs. The only place pacer state
+        changes from an answer; :func:`check` only classifies."""
+        cost = _cost(response)
+        if not cost:
             return
-        if isinstance(errors, str):
-            raise FatalError(redact(errors), **kwargs)
-        codes = [((e.get("extensions") or {}).get("code")) for e in errors]
-        message = redact("; ".join(str(e.get("message")) for e in errors)[:1000])
-        if "THROTTLED" in codes:
-            raise ThrottledError(
-                message, code="THROTTLED", retry_after=throttle_wait(cost), **kwargs
-            )
-        code = next((c for c in codes if c), None)
-        if code in ("ACCESS_DENIED",):
-            raise AuthError(message, code=code, **kwargs)
-        if code == "INTERNAL_SERVER_ERROR":
-            raise TransientError(message, code=code, **kwargs)
-        raise FatalError(message, code=code, **kwargs)
+        self.last_cost = cost
+        self._pacer.update(cost.get("throttleStatus"))
+        if cost.get("requestedQueryCost") is not None:
+            self._expected[operation] = int(cost["requestedQueryCost"])
 
     async def execute(
         self,
@@ -397,7 +474,9 @@ class ShopifyClient(ClientBase):
                 },
             )
 
-        response = await self.http.send(operation, build, check=self._check, idempotent=idempotent)
+        response = await self.http.send(
+            operation, build, check=check, observe=self._observe_cost, idempotent=idempotent
+        )
         data = response.json().get("data")
         if not isinstance(data, dict):
             raise MalformedResponseError(
@@ -422,7 +501,8 @@ class ShopifyClient(ClientBase):
         return self._currency
 
     async def locations(self) -> list[Warehouse]:
-        """Active locations (Shopify hides inactive and legacy ones by default, §3.1)."""
+        """Active locations (Shopify hides inactive and legacy ones by default,
+        [admin] locations)."""
         if self._locations is not None:
             return list(self._locations)
         out: list[Warehouse] = []
@@ -454,7 +534,7 @@ class ShopifyClient(ClientBase):
         """Every variant with its stock per location, page by page.
 
         Catalogs of ``bulk_threshold`` variants or more are read with one bulk operation
-        (JSONL, shopify.md §2.3); smaller ones by ``productVariants`` cursor paging.
+        (JSONL, [bulk]); smaller ones by ``productVariants`` cursor paging.
         """
         locations = await self.locations()
         currency = await self.currency()
@@ -478,32 +558,31 @@ class ShopifyClient(ClientBase):
         # the page is halved whenever Shopify still says the query is too expensive.
         per_node = 7 + 3 * levels
         first = max(1, min(MAX_PAGE, (MAX_QUERY_COST - 2) // per_node))
-        after: str | None = None
-        seen: set[str] = set()
-        while True:
-            variables = {"first": first, "after": after, "levels": levels}
-            try:
-                data = await self.execute(
-                    "productVariants", VARIANTS_QUERY, variables, expected_cost=2 + first * per_node
-                )
-            except FatalError as exc:
-                if exc.code == "MAX_COST_EXCEEDED" and first > 1:
-                    first = max(1, first // 2)
-                    self._expected.pop("productVariants", None)  # that cost is not ours now
-                    continue
-                raise
-            nodes, info = _connection(data, "productVariants")
-            yield [self._variant(node, currency, wanted) for node in nodes]
-            if not info.get("hasNextPage"):
-                return
-            after = info.get("endCursor")
-            if not after or after in seen:
-                raise PagingError(
-                    f"cursor {after!r} repeated or missing",
-                    marketplace=MARKETPLACE,
-                    operation="productVariants",
-                )
-            seen.add(after)
+
+        async def fetch(after: str | None) -> tuple[list[CatalogVariant], str | None]:
+            nonlocal first
+            while True:
+                variables = {"first": first, "after": after, "levels": levels}
+                try:
+                    data = await self.execute(
+                        "productVariants",
+                        VARIANTS_QUERY,
+                        variables,
+                        expected_cost=2 + first * per_node,
+                    )
+                except FatalError as exc:
+                    if exc.code == "MAX_COST_EXCEEDED" and first > 1:
+                        first = max(1, first // 2)
+                        self._expected.pop("productVariants", None)  # that cost is not ours now
+                        continue
+                    raise
+                nodes, cursor = _connection(data, "productVariants")
+                return [self._variant(node, currency, wanted) for node in nodes], cursor
+
+        async for page in CursorPages(
+            fetch, marketplace=MARKETPLACE, endpoint="productVariants", max_pages=self.max_pages
+        ):
+            yield page
 
     def _variant(
         self,
@@ -536,7 +615,7 @@ class ShopifyClient(ClientBase):
             channel="shopify",
             product_id=product.get("id") or "",
             variant_id=variant_id,
-            seller_sku=node.get("sku") or None,  # an unset SKU reads null (§1.7)
+            seller_sku=node.get("sku") or None,  # an unset SKU reads null [admin]
             title=product.get("title") or "",
             variant_title=node.get("title"),
             options={o["name"]: o["value"] for o in node.get("selectedOptions") or []},
@@ -552,7 +631,7 @@ class ShopifyClient(ClientBase):
     ) -> AsyncIterator[list[CatalogVariant]]:
         wanted = self._stock_locations(locations)
         url = await self.run_bulk_query(BULK_VARIANTS_QUERY)
-        if url is None:  # an empty result has no file (UNCONFIRMED, §10)
+        if url is None:  # an empty result has no file (UNCONFIRMED, [bulk])
             return
         variants: dict[str, dict[str, Any]] = {}
         item_owner: dict[str, str] = {}
@@ -560,7 +639,7 @@ class ShopifyClient(ClientBase):
         async for row in self._jsonl(url):
             parent = row.pop("__parentId", None)
             if parent is None:
-                if not row.get("id"):  # a top-level node always carries its id (§2.3)
+                if not row.get("id"):  # a top-level node always carries its id [bulk]
                     raise MalformedResponseError(
                         "bulk result variant line has no id",
                         marketplace=MARKETPLACE,
@@ -572,7 +651,7 @@ class ShopifyClient(ClientBase):
                     item_owner[item_id] = row["id"]
             else:
                 levels.setdefault(parent, []).append(row)
-        # Children need not follow their parent directly (groupObjects false, §2.3); the
+        # Children need not follow their parent directly (groupObjects false, [bulk]); the
         # parent id may name the variant or its inventory item, so both are mapped.
         for parent, rows in list(levels.items()):
             owner = item_owner.get(parent)
@@ -655,28 +734,21 @@ class ShopifyClient(ClientBase):
     async def _pages(
         self, operation: str, document: str, variables: dict[str, Any]
     ) -> AsyncIterator[list[dict[str, Any]]]:
-        after: str | None = None
-        seen: set[str] = set()
-        while True:
+
+        async def fetch(after: str | None) -> tuple[list[dict[str, Any]], str | None]:
             data = await self.execute(operation, document, {**variables, "after": after})
-            nodes, info = _connection(data, operation)
+            return _connection(data, operation)
+
+        async for nodes in CursorPages(
+            fetch, marketplace=MARKETPLACE, endpoint=operation, max_pages=self.max_pages
+        ):
             yield nodes
-            if not info.get("hasNextPage"):
-                return
-            after = info.get("endCursor")
-            if not after or after in seen:
-                raise PagingError(
-                    f"cursor {after!r} repeated or missing",
-                    marketplace=MARKETPLACE,
-                    operation=operation,
-                )
-            seen.add(after)
 
     # -- writes ----------------------------------------------------------------------------
 
     async def set_variant_skus(self, product_id: str, skus: Mapping[str, str]) -> None:
         """Set variant SKUs of one product (variant GID -> SKU) via
-        ``productVariantsBulkUpdate`` with ``inventoryItem.sku`` (shopify.md §4).
+        ``productVariantsBulkUpdate`` with ``inventoryItem.sku`` [admin].
 
         Atomic per call (``allowPartialUpdates`` false); userErrors raise FatalError.
         Setting a value is repeatable, so retries are safe.
@@ -692,6 +764,22 @@ class ShopifyClient(ClientBase):
                 data["productVariantsBulkUpdate"].get("userErrors"), "productVariantsBulkUpdate"
             )
 
+    async def variant_skus(self, product_id: str) -> dict[str, str | None]:
+        """Variant GID -> SKU of one product as Shopify holds it now (its first 250
+        variants; empty for an unknown product), read with a targeted ``product(id:)``
+        query rather than the search, which lags writes."""
+        data = await self.execute("product", PRODUCT_SKUS_QUERY, {"id": product_id})
+        product = data.get("product")
+        variants = product.get("variants") if isinstance(product, dict) else None
+        nodes = variants.get("nodes") if isinstance(variants, dict) else None
+        if product is None:
+            return {}  # no such product (any more): nothing holds a SKU
+        if not isinstance(nodes, list) or not all(
+            isinstance(n, dict) and n.get("id") for n in nodes
+        ):
+            raise _wrong_shape("product", "product.variants.nodes is not a list of variants")
+        return {str(n["id"]): n.get("sku") for n in nodes}
+
     async def set_inventory(
         self,
         rows: Sequence[InventorySet],
@@ -704,10 +792,10 @@ class ShopifyClient(ClientBase):
 
         Each batch carries its own ``@idempotent`` key, reused on retries so a lost answer
         cannot apply twice, and ``changeFromQuantity`` on every row (mandatory in 2026-04,
-        shopify.md §3.2). userErrors (e.g. CHANGE_FROM_QUANTITY_STALE) raise FatalError;
+        [admin]). userErrors (e.g. CHANGE_FROM_QUANTITY_STALE) raise FatalError;
         batches sent before stay applied. Returns the number of batches sent.
 
-        What a set does on an untracked item is UNCONFIRMED (shopify.md §8.4), so items the
+        What a set does on an untracked item is UNCONFIRMED [captures], so items the
         last catalog read saw with ``tracked: false`` are refused before anything is sent.
         """
         untracked = sorted({r.inventory_item_id for r in rows} & self.untracked_items)
@@ -746,13 +834,17 @@ class ShopifyClient(ClientBase):
             batches += 1
         return batches
 
+    def order_key(self, tiktok_order_id: str) -> str:
+        """The TikTok order id itself: sent as ``sourceIdentifier`` (and tag ``tiktok-<id>``)."""
+        return tiktok_order_id
+
     async def create_order(self, order: StoreOrderRequest) -> StoreOrder:
         """Create the Shopify order for a TikTok order with ``orderCreate``.
 
-        Not idempotent (no ``@idempotent`` on orderCreate, §5.2): a lost answer raises
+        Not idempotent (no ``@idempotent`` on orderCreate, [idempotency]): a lost answer raises
         OutcomeUnknownError and the caller must :meth:`find_order` before trying again.
         Stock is decremented (``DECREMENT_IGNORING_POLICY``; the default BYPASS would
-        leave Shopify stock untouched, §8.7).
+        leave Shopify stock untouched, [admin] orderCreate).
         """
         variables = {
             "order": order_input(order),
@@ -781,10 +873,10 @@ class ShopifyClient(ClientBase):
 
     async def find_order(self, tiktok_order_id: str) -> StoreOrder | None:
         """The order created for a TikTok order: search by ``source_identifier:``, then by
-        tag; matches are confirmed by exact comparison (search semantics UNCONFIRMED, §5.3).
+        tag; matches are confirmed by exact comparison (search semantics UNCONFIRMED, [search]).
 
         Shopify's search index lags writes, so None right after a create does not prove
-        the order is absent: the relay's ledger stays the primary record (§5.3).
+        the order is absent: the relay's ledger stays the primary record [captures].
         """
         tag = TAG_PREFIX + tiktok_order_id
         for query in (f'source_identifier:"{_escape(tiktok_order_id)}"', f'tag:"{_escape(tag)}"'):
@@ -806,7 +898,7 @@ class ShopifyClient(ClientBase):
 
 
 def order_input(order: StoreOrderRequest) -> dict[str, Any]:
-    """``OrderCreateOrderInput`` for a TikTok order (field names per shopify.md §5.1)."""
+    """``OrderCreateOrderInput`` for a TikTok order (field names per [admin] orderCreate)."""
     currency = order.currency
     total = sum((line.unit_price * line.quantity for line in order.lines), Decimal(0))
     tags = ["tiktok", TAG_PREFIX + order.tiktok_order_id]
@@ -814,7 +906,7 @@ def order_input(order: StoreOrderRequest) -> dict[str, Any]:
     out: dict[str, Any] = {
         "currency": currency,
         "sourceName": "tiktok",
-        # sourceName may be replaced by the app id (§5.4): identify by sourceIdentifier + tag
+        # sourceName may be replaced by the app id [attribution]: identify by sourceIdentifier + tag
         "sourceIdentifier": order.tiktok_order_id,
         "tags": tags,
         "customAttributes": [{"key": "tiktok_order_id", "value": order.tiktok_order_id}],
@@ -824,7 +916,7 @@ def order_input(order: StoreOrderRequest) -> dict[str, Any]:
             {
                 "variantId": line.store_variant_id,
                 "quantity": line.quantity,
-                # priceSet is always sent: a variant line without it is UNCONFIRMED (§5.2)
+                # priceSet is always sent: a variant line without it is UNCONFIRMED [admin]
                 "priceSet": {
                     "shopMoney": {"amount": _amount(line.unit_price), "currencyCode": currency}
                 },
@@ -869,7 +961,7 @@ def _address(addr: Address) -> dict[str, Any]:
 
 
 def _iso(moment: datetime) -> str:
-    """DateTime wire format, UTC (shopify.md §1.7); naive values are taken as UTC."""
+    """DateTime wire format, UTC [admin]; naive values are taken as UTC."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -881,10 +973,11 @@ def _wrong_shape(operation: str, why: str) -> MalformedResponseError:
     )
 
 
-def _connection(
-    data: Mapping[str, Any], operation: str
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """``nodes`` and ``pageInfo`` of a connection field; a wrong shape is malformed."""
+def _connection(data: Mapping[str, Any], operation: str) -> tuple[list[dict[str, Any]], str | None]:
+    """``nodes`` of a connection field and the cursor of the next page (None on the last).
+
+    A wrong shape is malformed; ``hasNextPage`` without an ``endCursor`` cannot be followed
+    and stops paging."""
     conn = data.get(operation)
     nodes = conn.get("nodes") if isinstance(conn, dict) else None
     info = conn.get("pageInfo") if isinstance(conn, dict) else None
@@ -898,11 +991,18 @@ def _connection(
             marketplace=MARKETPLACE,
             operation=operation,
         )
-    return nodes, info
+    if not info.get("hasNextPage"):
+        return nodes, None
+    cursor = info.get("endCursor")
+    if not cursor:
+        raise PagingError(
+            "hasNextPage without an endCursor", marketplace=MARKETPLACE, operation=operation
+        )
+    return nodes, str(cursor)
 
 
 def _escape(value: str) -> str:
-    """Escape a search value for use inside double quotes (shopify.md §2.2)."""
+    """Escape a search value for use inside double quotes [search]."""
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
@@ -925,7 +1025,7 @@ def _error_text(response: httpx.Response) -> str:
     except ValueError:
         return response.text[:300]
     errors = body.get("errors") if isinstance(body, dict) else None
-    if isinstance(errors, str):  # 401 answers carry a string (shopify.md §1.5)
+    if isinstance(errors, str):  # 401 answers carry a string [response-codes]
         return errors
     if isinstance(errors, list):
         return "; ".join(

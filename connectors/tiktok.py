@@ -1,18 +1,37 @@
 """TikTok Shop Open API connector (API family 202309): catalog, warehouses, stock and price
 writes, orders. Implements :class:`connectors.base.TikTokApi` on :class:`HttpLayer`.
 
-Wire rules that matter (tiktok-shop.md):
+Wire rules that matter:
 
-- every business call is signed (§2): ``sign`` over path + sorted query + the exact body
+- every business call is signed [sign]: ``sign`` over path + sorted query + the exact body
   bytes; the body is serialised once and sent as those bytes; ``timestamp`` and ``sign``
   are recomputed per attempt because :meth:`HttpLayer.send` rebuilds the request;
-- the access token travels in ``x-tts-access-token`` and is never signed (§1.3);
-- success is ``code == 0`` in the body, whatever the HTTP status (§3.1); see :func:`check`;
+- the access token travels in ``x-tts-access-token`` and is never signed [sign];
+- success is ``code == 0`` in the body, whatever the HTTP status [errors]; see :func:`check`;
 - 105002 (expired access token) triggers one refresh through the auth host, then the call
-  is sent again (§10);
+  is sent again [errors], [auth];
 - price is read from ``tax_exclusive_price`` (falling back to ``sale_price``) and written as
-  ``price.amount`` + ``price.currency`` (§5.1, §7);
-- order line items are one per unit: grouped by ``sku_id`` into quantities (§8.3).
+  ``price.amount`` + ``price.currency`` [search-products], [update-price];
+- order line items are one per unit: grouped by ``sku_id`` into quantities [order-detail].
+
+Sources (TikTok Shop Partner Center pages; the bracketed names are cited below):
+
+- [sign] https://partner.tiktokshop.com/docv2/page/678e3a3d4ddec3030b238faf
+- [errors] https://partner.tiktokshop.com/docv2/page/678e3a45786253031531b942
+- [rate-limits] https://partner.tiktokshop.com/docv2/page/64f1991d64ed2e0295f3d2c0
+- [auth] https://partner.tiktokshop.com/docv2/page/678e3a3292b0f40314a92d75
+- [authorized-shops] https://partner.tiktokshop.com/docv2/page/6507ead7b99d5302be949ba9
+- [search-products] https://partner.tiktokshop.com/docv2/page/67b837b685619104a6846369
+- [get-product] https://partner.tiktokshop.com/docv2/page/6509d85b4a0bb702c057fdda
+- [update-inventory] https://partner.tiktokshop.com/docv2/page/6503068fc20ad60284b38858
+- [warehouses] https://partner.tiktokshop.com/docv2/page/650aa418defece02be6e66b6
+- [update-price] https://partner.tiktokshop.com/docv2/page/650307de5a12ff0294eac8b0
+- [order-list] https://partner.tiktokshop.com/docv2/page/650aa8094a0bb702c06df242
+- [order-detail] https://partner.tiktokshop.com/docv2/page/6894134ba28e5204961601a5
+- [order-masking] https://partner.tiktokshop.com/docv2/page/682fda578992fb0499d40ed3
+- [webhooks] https://partner.tiktokshop.com/docv2/page/tts-webhooks-overview
+- the official Node SDK's signing (``utils/generate-sign.ts``), mirrored in
+  https://github.com/tiananugerah/titktok-shop
 """
 
 from __future__ import annotations
@@ -51,14 +70,16 @@ from connectors.errors import (
 )
 from connectors.http import (
     ClientBase,
+    ErrorTable,
     HttpLayer,
     RateLimit,
     RetryPolicy,
+    api_error,
     json_bytes,
     parse_json,
-    retry_after,
 )
-from connectors.redact import install_log_redaction, redact, register_secret
+from connectors.paging import CursorPages
+from connectors.redact import install_log_redaction, register_secret
 
 log = logging.getLogger("skubridge.connectors.tiktok")
 
@@ -66,7 +87,7 @@ MARKETPLACE = "tiktok"
 TIKTOK_API_BASE = "https://open-api.tiktokglobalshop.com"
 TIKTOK_AUTH_BASE = "https://auth.tiktok-shops.com"
 
-# Default 50 QPS per API per app x shop (§10); the live number is UNCONFIRMED and may be
+# Default 50 QPS per API per app x shop [rate-limits]; the live number is UNCONFIRMED and may be
 # assigned dynamically, so the client also backs off on 429 / 36009002.
 DEFAULT_QPS = 50.0
 RATE_LIMITS: dict[str, RateLimit] = {
@@ -84,22 +105,31 @@ RATE_LIMITS: dict[str, RateLimit] = {
 }
 RATE_LIMITS["auth.token_refresh"] = RateLimit(1.0, burst=1)
 
-SEARCH_WINDOW = 10_000  # §5.1: page_token paging stops at 10,000 results (12052180)
+SEARCH_WINDOW = 10_000  # [search-products]: page_token paging stops at 10,000 results (12052180)
 MAX_PAGE_SIZE = 100
-ORDER_DETAIL_BATCH = 50  # §8.2
-MAX_PAGES = 100_000
+ORDER_DETAIL_BATCH = 50  # [order-detail]: at most 50 ids a call
 
+# Business codes of the answer envelope and what they mean [errors]: throttled, transient
+# (internal error, timeout), and credentials (106001 bad sign, 36009004 bad
+# credentials/identifier/timestamp, 105002 expired token, 105005 missing scope, 101000
+# token not for this shop, 106013 missing shop_cipher, 36004001 refresh token expired,
+# 36004005 auth record not found). Any other non-zero code is a business rejection.
+TOKEN_EXPIRED = 105002
 THROTTLE_CODES = frozenset({36009002})
 TRANSIENT_CODES = frozenset({36009003, 36009007})
-TOKEN_EXPIRED = 105002
-# 106001 bad sign, 36009004 bad credentials/identifier/timestamp, 105002 expired token,
-# 105005 missing scope, 101000 token not for this shop, 106013 missing shop_cipher,
-# 36004001 refresh token expired, 36004005 auth record not found (§3.3).
 AUTH_CODES = frozenset({106001, 36009004, 105002, 105005, 101000, 106013, 36004001, 36004005})
+ERRORS = ErrorTable(
+    codes={
+        **{str(c): ThrottledError for c in THROTTLE_CODES},
+        **{str(c): TransientError for c in TRANSIENT_CODES},
+        **{str(c): AuthError for c in AUTH_CODES},
+    },
+    default=FatalError,
+)
 
 
 def sign(secret: str, path: str, query: Mapping[str, str], body: bytes = b"") -> str:
-    """The ``sign`` query value (tiktok-shop.md §2.1).
+    """The ``sign`` query value [sign].
 
     HMAC-SHA256 keyed with the app secret over ``secret + path + {k}{v}... + body + secret``
     where the query parameters (minus ``sign`` and ``access_token``) are sorted by name and
@@ -114,7 +144,7 @@ _NOT_SIGNED = frozenset({"sign", "access_token"})
 
 
 def verify_webhook(app_key: str, app_secret: str, body: bytes, authorization: str) -> bool:
-    """Whether a webhook's ``Authorization`` header matches its raw body (§9.2)."""
+    """Whether a webhook's ``Authorization`` header matches its raw body [webhooks]."""
     expected = hmac.new(app_secret.encode(), app_key.encode() + body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, authorization.strip().lower())
 
@@ -122,7 +152,7 @@ def verify_webhook(app_key: str, app_secret: str, body: bytes, authorization: st
 def check(response: httpx.Response, operation: str) -> None:
     """Turn a TikTok answer into success or a typed error (one place for all operations).
 
-    TikTok answers many failures with HTTP 200 and ``code != 0`` (§3.1): throttle codes ->
+    TikTok answers many failures with HTTP 200 and ``code != 0`` [errors]: throttle codes ->
     ThrottledError, internal/timeout codes and 5xx -> TransientError, credential codes ->
     AuthError, anything else FatalError. Each error carries code, message and request_id.
     """
@@ -132,36 +162,29 @@ def check(response: httpx.Response, operation: str) -> None:
     except ValueError:
         body = None
     if not isinstance(body, dict) or "code" not in body:
-        kwargs: dict[str, Any] = {
-            "marketplace": MARKETPLACE,
-            "operation": operation,
-            "status": status,
-        }
-        if status == 429:
-            raise ThrottledError("rate limited", retry_after=retry_after(response), **kwargs)
-        if status >= 500:
-            raise TransientError("server error", retry_after=retry_after(response), **kwargs)
-        if status >= 400:
-            raise FatalError(redact(response.text[:300]) or "request rejected", **kwargs)
-        raise MalformedResponseError("answer is not a TikTok JSON envelope", **kwargs)
+        if status < 400:
+            raise MalformedResponseError(
+                "answer is not a TikTok JSON envelope",
+                marketplace=MARKETPLACE,
+                operation=operation,
+                status=status,
+            )
+        # no envelope (a gateway answered): the status decides, an unknown 4xx is fatal
+        raise api_error(
+            response, operation, marketplace=MARKETPLACE, table=ERRORS, message=response.text[:300]
+        )
     code = body.get("code")
     if code == 0 and status < 400:
         return
-    error_kwargs: dict[str, Any] = {
-        "marketplace": MARKETPLACE,
-        "operation": operation,
-        "status": status,
-        "code": str(code),
-        "request_id": body.get("request_id"),
-    }
-    message = redact(str(body.get("message") or "no message"))
-    if status == 429 or code in THROTTLE_CODES:
-        raise ThrottledError(message, retry_after=retry_after(response), **error_kwargs)
-    if status >= 500 or code in TRANSIENT_CODES:
-        raise TransientError(message, retry_after=retry_after(response), **error_kwargs)
-    if code in AUTH_CODES:
-        raise AuthError(message, **error_kwargs)
-    raise FatalError(message, **error_kwargs)
+    raise api_error(
+        response,
+        operation,
+        marketplace=MARKETPLACE,
+        table=ERRORS,
+        code=str(code),
+        message=str(body.get("message") or "no message"),
+        request_id=body.get("request_id"),
+    )
 
 
 TokenCallback = Callable[[dict[str, Any]], None]
@@ -175,12 +198,12 @@ class TikTokClient(ClientBase):
 
     def __init__(
         self,
+        *,
         app_key: str,
         app_secret: str,
         access_token: str,
         refresh_token: str | None = None,
         shop_cipher: str | None = None,
-        *,
         shop_id: str | None = None,
         base_url: str = TIKTOK_API_BASE,
         auth_base_url: str = TIKTOK_AUTH_BASE,
@@ -282,10 +305,10 @@ class TikTokClient(ClientBase):
             await self.refresh_access_token()
 
     async def refresh_access_token(self) -> dict[str, Any]:
-        """Get a new access token with the refresh token (auth host, §4.1); returns ``data``.
+        """Get a new access token with the refresh token (auth host, [auth]); returns ``data``.
 
         The new pair is kept (and handed to ``on_token_refresh`` so the caller can store
-        it: whether the old refresh token stays valid is UNCONFIRMED, §4.1).
+        it: whether the old refresh token stays valid is UNCONFIRMED, [auth]).
         """
         if not self._refresh_token:
             raise AuthError(
@@ -315,7 +338,8 @@ class TikTokClient(ClientBase):
         return data
 
     async def discover_shop_cipher(self) -> str:
-        """Find ``shop_cipher`` with Get Authorized Shops (§4.3); ``shop_id`` picks one of many."""
+        """Find ``shop_cipher`` with Get Authorized Shops [authorized-shops]; ``shop_id``
+        picks one of many."""
         async with self._cipher_lock:
             if self.shop_cipher:
                 return self.shop_cipher
@@ -385,16 +409,15 @@ class TikTokClient(ClientBase):
         self, ge: int | None, le: int | None, page_size: int
     ) -> AsyncIterator[tuple[list[dict[str, Any]], int | None]]:
         """Pages of one ``update_time`` range; yields ``([], total)`` if it exceeds the window."""
-        body: dict[str, Any] = {"status": "ALL"}  # a non-empty body: §2.2 on `{}` bodies
+        # a non-empty body: the SDKs sign a `{}` body as no body [sign]
+        body: dict[str, Any] = {"status": "ALL"}
         if ge is not None:
             body["update_time_ge"] = ge
         if le is not None:
             body["update_time_le"] = le
-        token: str | None = None
-        tokens: set[str] = set()
-        pages = 0
-        max_pages = MAX_PAGES
-        while True:
+        overflow: list[int] = []
+
+        async def fetch(token: str | None) -> tuple[list[dict[str, Any]], str | None]:
             params = {"page_size": str(page_size)}
             if token:
                 params["page_token"] = token
@@ -405,28 +428,26 @@ class TikTokClient(ClientBase):
                 params=params,
                 body=body,
             )
-            pages += 1
             total = _count(data.get("total_count"), "product.search")
             products = _objects(data.get("products"), "product.search", "products")
-            if not products and total and not data.get("next_page_token") and pages == 1:
-                raise _malformed("product.search", f"total_count is {total} but no products")
-            if pages == 1:
+            next_token = data.get("next_page_token") or None
+            if pager.pages == 0:
+                if not products and total and not next_token:
+                    raise _malformed("product.search", f"total_count is {total} but no products")
                 if total > self._limit(page_size):
-                    yield [], total
-                    return
-                max_pages = math.ceil(total / page_size) + 5
-            yield products, None
-            token = data.get("next_page_token") or None
-            if not token:
+                    overflow.append(total)
+                    return [], None
+                pager.max_pages = min(pager.max_pages, math.ceil(total / page_size) + 5)
+            return products, next_token
+
+        pager = CursorPages(
+            fetch, marketplace=MARKETPLACE, endpoint="product.search", max_pages=self.max_pages
+        )
+        async for products in pager:
+            if overflow:
+                yield [], overflow[0]
                 return
-            if token in tokens or pages >= max_pages:
-                raise PagingError(
-                    f"product search paging stopped after {pages} pages "
-                    f"({'repeated page token' if token in tokens else 'too many pages'})",
-                    marketplace=MARKETPLACE,
-                    operation="product.search",
-                )
-            tokens.add(token)
+            yield products, None
 
     async def _variants(self, products: list[dict[str, Any]]) -> list[CatalogVariant]:
         products = [p for p in products if p.get("status") != "DELETED"]
@@ -469,7 +490,7 @@ class TikTokClient(ClientBase):
     async def _sku_details(self, products: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         """SKU id -> Get Product SKU object, for multi-SKU products (search has no options).
 
-        Get Product is unavailable for FREEZE/DELETED products (§5.2); a product it refuses
+        Get Product is unavailable for FREEZE/DELETED products [get-product]; a product it refuses
         keeps empty options rather than failing the whole import.
         """
         wanted = [
@@ -494,11 +515,11 @@ class TikTokClient(ClientBase):
         return found
 
     async def get_product(self, product_id: str) -> dict[str, Any]:
-        """Get Product (§5.2): the full product including SKU ``sales_attributes``."""
+        """Get Product [get-product]: the full product including SKU ``sales_attributes``."""
         return await self._call("product.get", "GET", f"/product/202309/products/{product_id}")
 
     async def warehouses(self) -> list[Warehouse]:
-        """The shop's warehouses (§6.3); inventory goes to ``SALES_WAREHOUSE`` ones."""
+        """The shop's warehouses [warehouses]; inventory goes to ``SALES_WAREHOUSE`` ones."""
         data = await self._call("logistics.warehouses", "GET", "/logistics/202309/warehouses")
         found = _objects(data.get("warehouses"), "logistics.warehouses", "warehouses")
         if any(not w.get("id") for w in found):
@@ -518,7 +539,8 @@ class TikTokClient(ClientBase):
     async def update_inventory(
         self, product_id: str, updates: Sequence[InventoryUpdate]
     ) -> WriteResult:
-        """Set absolute stock of SKUs of one product (§6.1), every warehouse of each SKU.
+        """Set absolute stock of SKUs of one product, every warehouse of each SKU
+        [update-inventory].
 
         Per-SKU rejections inside a ``code: 0`` answer come back in ``errors``; a whole-call
         business rejection (e.g. product not ACTIVATE) rejects every SKU of the call.
@@ -546,7 +568,8 @@ class TikTokClient(ClientBase):
         )
 
     async def update_price(self, product_id: str, updates: Sequence[PriceUpdate]) -> WriteResult:
-        """Set absolute prices of SKUs of one product (§7): ``price.amount`` + ``currency``.
+        """Set absolute prices of SKUs of one product: ``price.amount`` + ``currency``
+        [update-price].
 
         TikTok reports price failures only as a non-zero code for the whole call, so a
         rejection marks every SKU of the call as failed (partial application UNCONFIRMED).
@@ -593,37 +616,27 @@ class TikTokClient(ClientBase):
             "update_time_ge": _epoch(update_time_ge),
             "update_time_lt": _epoch(update_time_lt),
         }
-        token: str | None = None
-        tokens: set[str] = set()
-        pages = 0
-        while True:
-            params = {
-                "page_size": str(max(1, min(MAX_PAGE_SIZE, page_size))),
-                "sort_field": "update_time",
-                "sort_order": "ASC",
-            }
+        size = str(max(1, min(MAX_PAGE_SIZE, page_size)))
+
+        async def fetch(token: str | None) -> tuple[list[str], str | None]:
+            params = {"page_size": size, "sort_field": "update_time", "sort_order": "ASC"}
             if token:
                 params["page_token"] = token
             data = await self._call(
                 "order.search", "POST", "/order/202309/orders/search", params=params, body=body
             )
-            pages += 1
             ids = [str(o["id"]) for o in data.get("orders") or []]
+            return ids, data.get("next_page_token") or None
+
+        pages = CursorPages(
+            fetch, marketplace=MARKETPLACE, endpoint="order.search", max_pages=self.max_pages
+        )
+        async for ids in pages:
             if ids:
                 yield ids
-            token = data.get("next_page_token") or None
-            if not token:
-                return
-            if token in tokens or pages >= MAX_PAGES:
-                raise PagingError(
-                    f"order search paging stopped after {pages} pages",
-                    marketplace=MARKETPLACE,
-                    operation="order.search",
-                )
-            tokens.add(token)
 
     async def get_orders(self, order_ids: Sequence[str]) -> list[TikTokOrder]:
-        """Order details in batches of 50 ids (§8.2), lines grouped by ``sku_id``."""
+        """Order details in batches of 50 ids [order-detail], lines grouped by ``sku_id``."""
         ids = list(dict.fromkeys(str(i) for i in order_ids))
         out: list[TikTokOrder] = []
         for start in range(0, len(ids), ORDER_DETAIL_BATCH):
@@ -676,7 +689,8 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def _read_price(price: Any) -> tuple[Decimal | None, str | None]:
-    """Read side has no ``amount``: ``tax_exclusive_price``, else ``sale_price`` (§5.1)."""
+    """Read side has no ``amount``: ``tax_exclusive_price``, else ``sale_price``
+    [search-products]."""
     if not isinstance(price, dict):
         return None, None
     value = _decimal(price.get("tax_exclusive_price"))
@@ -719,7 +733,8 @@ def _is_masked(text: str | None) -> bool:
 
 
 def parse_address(raw: Mapping[str, Any] | None, email: str | None) -> tuple[Address | None, bool]:
-    """The recipient as an :class:`Address` and whether TikTok masked it (§8.3, §8.4)."""
+    """The recipient as an :class:`Address` and whether TikTok masked it
+    [order-detail], [order-masking]."""
     if not raw:
         return None, True
     levels = {d.get("address_level"): d.get("address_name") for d in raw.get("district_info") or []}
@@ -772,7 +787,7 @@ def _order_or_problem(raw: Mapping[str, Any]) -> TikTokOrder | None:
 
 
 def parse_order(raw: Mapping[str, Any]) -> TikTokOrder:
-    """A :class:`TikTokOrder` from the API order object; one line per ``sku_id`` (§8.3)."""
+    """A :class:`TikTokOrder` from the API order object; one line per ``sku_id`` [order-detail]."""
     payment = raw.get("payment") or {}
     currency = payment.get("currency") or ""
     grouped: dict[str, list[Mapping[str, Any]]] = {}
@@ -784,7 +799,7 @@ def parse_order(raw: Mapping[str, Any]) -> TikTokOrder:
     for sku_id, items in grouped.items():
         first = items[0]
         # unit_price = mean sale_price of the units (whether it is net of line discounts is
-        # UNCONFIRMED, §8.3); units of one SKU normally share one price.
+        # UNCONFIRMED, [order-detail]); units of one SKU normally share one price.
         total = sum((_decimal(i.get("sale_price")) or Decimal(0) for i in items), Decimal(0))
         unit = (total / len(items)).quantize(Decimal("0.01"))
         currency = currency or first.get("currency") or ""

@@ -4,7 +4,7 @@ Product map (``skubridge map --tiktok-product ID --store-product ID``, flow ``ma
 the variants are paired by exact seller SKU first, then by equal option values, then by
 position (variant id order on each side); different variant counts are refused. On
 Shopify the TikTok seller SKUs are written onto the paired store variants
-(``set_variant_skus``), read back with a targeted product query and compared; only then
+(``set_variant_skus``), read back (``variant_skus``) and compared; only then
 are the links recorded (method ``manual``). Amazon seller SKUs cannot be renamed, so there
 the links are recorded only and the result says so. A dry run plans and writes nothing.
 
@@ -30,13 +30,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from connectors.base import StoreApi
-
-PRODUCT_SKUS_QUERY = """
-query ProductSkus($id: ID!) {
-  product(id: $id) { id variants(first: 250) { nodes { id sku } } }
-}
-"""
+from connectors.base import NotSupportedError, StoreApi
 
 _TIKTOK_VARIANTS = """
 SELECT variant_id, seller_sku, options FROM catalog_variants
@@ -280,20 +274,20 @@ def plan_product_map(
     return ManualMapPlan(store_channel, tiktok_product_id, family, pairs, replaced)
 
 
-async def write_store_skus(store: StoreApi, plan: ManualMapPlan) -> dict[str, str | None]:
-    """Shopify: set the TikTok SKUs on the store variants and read them back.
+async def write_store_skus(store: StoreApi, plan: ManualMapPlan) -> dict[str, str | None] | None:
+    """Set the TikTok SKUs on the store variants and read them back.
 
     Returns the store SKU per variant as read back; raises ManualMapError on a difference.
+    None when the store cannot rename seller SKUs (Amazon: ``NotSupportedError``): the
+    links are then recorded only, as the plan's report says.
     """
     wanted = {p.store_variant_id: p.tiktok_seller_sku for p in plan.pairs if p.needs_write}
-    if wanted:
-        await store.set_variant_skus(plan.store_product_id, wanted)  # type: ignore[arg-type]
-    execute = getattr(store, "execute", None)
-    if execute is None:  # a store without GraphQL reads: trust the atomic write
-        return {p.store_variant_id: p.tiktok_seller_sku for p in plan.pairs}
-    data = await execute("product", PRODUCT_SKUS_QUERY, {"id": plan.store_product_id})
-    nodes = ((data.get("product") or {}).get("variants") or {}).get("nodes") or []
-    seen = {n["id"]: n.get("sku") for n in nodes}
+    try:
+        if wanted:
+            await store.set_variant_skus(plan.store_product_id, wanted)  # type: ignore[arg-type]
+        seen = await store.variant_skus(plan.store_product_id)
+    except NotSupportedError:
+        return None
     wrong = [
         f"{p.store_variant_id} reads {seen.get(p.store_variant_id)!r}, "
         f"expected {p.tiktok_seller_sku!r}"
@@ -624,12 +618,13 @@ async def map_product_by_hand(
     if dry_run:
         return ProductMapResult(plan, applied=False, run_id=run_id)
     store_skus: dict[str, str | None] = {p.store_variant_id: p.store_sku for p in plan.pairs}
-    if shop.store == "shopify":
-        store = store_client(shop, **(client_kwargs or {}))
-        try:
-            store_skus = await write_store_skus(store, plan)
-        finally:
-            await store.aclose()
+    store = store_client(shop, **(client_kwargs or {}))
+    try:
+        written = await write_store_skus(store, plan)
+    finally:
+        await store.aclose()
+    if written is not None:
+        store_skus = written
     folder = run_report_dir(shop.id, run_id)
     path = _write_csv(plan.frame(applied=True), folder / "manual_map.csv")
     with open_shop(shop.id) as con:
@@ -644,7 +639,7 @@ async def map_product_by_hand(
                 "tiktok_product_id": plan.tiktok_product_id,
                 "store_product_id": plan.store_product_id,
                 "links": len(plan.pairs),
-                "skus_written": shop.store == "shopify" and sum(p.needs_write for p in plan.pairs),
+                "skus_written": written is not None and sum(p.needs_write for p in plan.pairs),
             },
         )
     return ProductMapResult(plan, applied=True, run_id=run_id, report_path=path)

@@ -10,11 +10,13 @@ One run for one shop (:func:`relay_shop`; the step's runner is
 2. read their details in batches of 50 and classify each (:mod:`tasks.relay_rules`);
 3. relay the eligible ones exactly once: ledger row PENDING (committed) -> create ->
    RELAYED / FAILED. A PENDING row is looked up in the store (``find_order``) before any
-   new create; on Shopify, whose order search lags writes (shopify.md §5.3), a PENDING row
-   younger than ``pending_grace_s`` is left alone rather than risk a second order;
+   new create; where the store's order search lags writes (Shopify), a PENDING row
+   younger than the store's ``order_lookup_grace_s`` is left alone rather than risk a
+   second order;
 4. advance the watermark to the end of the window only when every order of the window
    was recorded in the ledger (a failed run leaves it where it was);
-5. publish the order report (DESIGN.md columns) as table, CSV/Parquet and artifact.
+5. publish the order report (its public columns: :data:`REPORT_COLUMNS`) as table,
+   CSV/Parquet and artifact.
 
 Buyer names, phones and addresses exist only in memory while an order is sent; they are
 scrubbed from every message the relay stores, logs or raises.
@@ -49,18 +51,11 @@ from tasks.reports import (
 
 log = logging.getLogger("skubridge.tasks.relay")
 
-DETAIL_BATCH = 50  # tiktok-shop.md §8.2: at most 50 ids per Get Order Detail
+# at most 50 ids per Get Order Detail
+# (https://partner.tiktokshop.com/docv2/page/6894134ba28e5204961601a5)
+DETAIL_BATCH = 50
 MAX_STORE_ATTEMPTS = 5  # a rejected order is retried on later runs up to this many creates
 OPEN_MAX_AGE_DAYS = 30  # open orders older than this (by TikTok create time) are let go
-# How long a PENDING row is trusted over a "not found" from the store's search. Shopify's
-# order search lags writes (shopify.md §5.3, lag length UNCONFIRMED); Amazon's
-# getFulfillmentOrder reads by id and a repeated id is refused anyway (amazon-sp-api.md §5.1).
-PENDING_GRACE_S = {"shopify": 300.0, "amazon": 0.0}
-# Orders in flight at once. Shopify: one, so the connector's cost pacer, which learns the
-# bucket level from each answer (shopify.md §1.6), stays exact and orderCreate is never
-# THROTTLED; one create per ~100 ms already meets its 10 orders/s. Amazon: a few, so
-# round trips overlap while the client's 2/s token bucket sets the pace (amazon-sp-api.md §1.5).
-CONCURRENCY = {"shopify": 1, "amazon": 4}
 REPORT_COLUMNS = [
     "tiktok_order_id",
     "status",
@@ -78,7 +73,7 @@ class RelayError(Exception):
 
 @dataclass(frozen=True)
 class ReportRow:
-    """One order report row (DESIGN.md columns plus ``warning``)."""
+    """One order report row (the public columns, plus ``warning``)."""
 
     tiktok_order_id: str
     status: str
@@ -170,7 +165,7 @@ class _Run:
         self.run_id = run_id
         self.dry_run = dry_run
         self.settings = relay_settings(shop)
-        grace = PENDING_GRACE_S.get(shop.store, 0.0) if pending_grace_s is None else pending_grace_s
+        grace = store.order_lookup_grace_s if pending_grace_s is None else pending_grace_s
         self.grace = timedelta(seconds=max(0.0, grace))
         self.semaphore = asyncio.Semaphore(max(1, concurrency))
         self.mapped = ledger.mapped_skus(con, shop.store)
@@ -185,8 +180,10 @@ class _Run:
             since = start - timedelta(hours=self.shop.orders.initial_lookback_hours)
         else:
             since = mark - timedelta(minutes=self.shop.orders.overlap_minutes)
-        # update_time_lt is exclusive and whole seconds (§8.1): include the current second;
-        # the watermark is its start, so an order updated later in it is read again.
+        # update_time_lt is exclusive and whole seconds (Get Order List,
+        # https://partner.tiktokshop.com/docv2/page/650aa8094a0bb702c06df242): include the
+        # current second; the watermark is its start, so an order updated later in it is
+        # read again.
         second = start.replace(microsecond=0)
         end = second + timedelta(seconds=1)
         ids: list[str] = []
@@ -303,7 +300,7 @@ class _Run:
         claimed = ledger.claim(
             self.con,
             order_id=order.id,
-            request_id=self._request_id(order.id),
+            request_id=self.store.order_key(order.id),
             lines=rules.lines_json(order),
             tiktok_status=order.status,
             create_time=order.create_time,
@@ -327,13 +324,6 @@ class _Run:
             return self._row(order, rules.STORE_REJECTED, warnings=[*warnings, message])
         self._complete(order.id, "RELAYED", rules.RELAYED, created.id, None)
         return self._row(order, rules.RELAYED, store_order_id=created.id, warnings=warnings)
-
-    def _request_id(self, order_id: str) -> str:
-        if self.shop.store == "amazon":
-            from connectors.amazon import fulfillment_order_id
-
-            return fulfillment_order_id(order_id)
-        return order_id  # Shopify: sourceIdentifier (+ tag tiktok-<id>)
 
     def _complete(
         self, order_id: str, state: str, reason: str, store_id: str | None, error: str | None
@@ -408,8 +398,9 @@ async def relay_shop(
     """Relay one shop's TikTok orders with the given clients and open warehouse connection.
 
     ``dry_run`` classifies and reports without store writes, ledger writes or a watermark
-    move. ``pending_grace_s`` overrides :data:`PENDING_GRACE_S` for the shop's store;
-    ``concurrency`` (orders in flight) overrides :data:`CONCURRENCY`.
+    move. ``pending_grace_s`` overrides the store's ``order_lookup_grace_s`` (how long a
+    PENDING create is trusted over a "not found"); ``concurrency`` (orders in flight)
+    overrides its ``relay_concurrency``.
     """
     outcome = await _Run(
         shop,
@@ -419,7 +410,7 @@ async def relay_shop(
         run_id=run_id,
         dry_run=dry_run,
         pending_grace_s=pending_grace_s,
-        concurrency=concurrency or CONCURRENCY.get(shop.store, 1),
+        concurrency=concurrency or store.relay_concurrency,
     ).run()
     calls = getattr(store, "calls", None)
     if isinstance(calls, dict):

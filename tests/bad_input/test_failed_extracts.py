@@ -54,12 +54,11 @@ def fixture(tiktok: int = N, store: int = N) -> dict[str, Any]:
 def stack(data_dirs, tmp_path, monkeypatch):
     import connectors.amazon
 
-    built = connectors.amazon.client_from_settings
+    class QuickReports(connectors.amazon.AmazonClient):  # polls the sandbox's report quickly
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**{"report_poll_initial": 0.01, "report_poll_max": 0.05, **kwargs})
 
-    def quick_reports(*args: Any, **kwargs: Any) -> Any:  # poll the sandbox's report quickly
-        return built(*args, **{"report_poll_initial": 0.01, "report_poll_max": 0.05, **kwargs})
-
-    monkeypatch.setattr(connectors.amazon, "client_from_settings", quick_reports)
+    monkeypatch.setattr(connectors.amazon, "AmazonClient", QuickReports)
     with sandbox_stack(load_fixture(fixture()), throttle=False) as running:
         for name, value in running.env().items():
             monkeypatch.setenv(name, value)

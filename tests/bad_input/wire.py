@@ -68,9 +68,9 @@ def tiktok(fixture: dict[str, Any], override: Override | None = None) -> tuple[T
     wire = Wire(app, override)
     side = load_fixture(fixture).tiktok
     client = TikTokClient(
-        tiktok_sandbox.DEFAULT_APP_KEY,
-        tiktok_sandbox.DEFAULT_APP_SECRET,
-        tiktok_sandbox.DEFAULT_ACCESS_TOKEN,
+        app_key=tiktok_sandbox.DEFAULT_APP_KEY,
+        app_secret=tiktok_sandbox.DEFAULT_APP_SECRET,
+        access_token=tiktok_sandbox.DEFAULT_ACCESS_TOKEN,
         shop_cipher=side.shop_cipher,
         base_url="http://tiktok.test",
         rate_scale=0,
@@ -88,8 +88,8 @@ def shopify(
     app = shopify_sandbox.create_app(load_fixture(fixture), throttle=False)
     wire = Wire(app, override)
     client = ShopifyClient(
-        "http://shop.test/admin/api/2026-04/graphql.json",
-        shopify_sandbox.DEFAULT_ACCESS_TOKEN,
+        endpoint_url="http://shop.test/admin/api/2026-04/graphql.json",
+        access_token=shopify_sandbox.DEFAULT_ACCESS_TOKEN,
         **{"rate_scale": 0, "retry": FAST, "transport": wire, **kwargs},
     )
     return client, wire
@@ -112,13 +112,13 @@ def amazon(
         **kwargs,
     }
     client = AmazonClient(
-        "http://amazon.test",
-        "http://amazon.test/auth/o2/token",
-        amazon_sandbox.SANDBOX_CLIENT_ID,
-        amazon_sandbox.SANDBOX_CLIENT_SECRET,
-        amazon_sandbox.SANDBOX_REFRESH_TOKEN,
-        loaded.amazon.seller_id,
-        loaded.amazon.marketplace_id,
+        endpoint="http://amazon.test",
+        lwa_url="http://amazon.test/auth/o2/token",
+        client_id=amazon_sandbox.SANDBOX_CLIENT_ID,
+        client_secret=amazon_sandbox.SANDBOX_CLIENT_SECRET,
+        refresh_token=amazon_sandbox.SANDBOX_REFRESH_TOKEN,
+        seller_id=loaded.amazon.seller_id,
+        marketplace_id=loaded.amazon.marketplace_id,
         **options,
     )
     return client, wire

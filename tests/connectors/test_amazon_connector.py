@@ -109,13 +109,13 @@ def make_client(url: str, recorder: Recorder | None = None, **kwargs: Any) -> Am
         "report_timeout": 30,
     }
     return AmazonClient(
-        url,
-        f"{url}/auth/o2/token",
-        SANDBOX_CLIENT_ID,
-        SANDBOX_CLIENT_SECRET,
-        SANDBOX_REFRESH_TOKEN,
-        SELLER,
-        US,
+        endpoint=url,
+        lwa_url=f"{url}/auth/o2/token",
+        client_id=SANDBOX_CLIENT_ID,
+        client_secret=SANDBOX_CLIENT_SECRET,
+        refresh_token=SANDBOX_REFRESH_TOKEN,
+        seller_id=SELLER,
+        marketplace_id=US,
         transport=recorder,
         **{**defaults, **kwargs},
     )
@@ -374,13 +374,13 @@ async def test_lwa_token_cached_and_refreshed_once_on_expired_403(emulator):
 async def test_bad_lwa_credentials_raise_auth_error(emulator):
     url, _ = emulator
     client = AmazonClient(
-        url,
-        f"{url}/auth/o2/token",
-        SANDBOX_CLIENT_ID,
-        "wrong-secret-value",
-        SANDBOX_REFRESH_TOKEN,
-        SELLER,
-        US,
+        endpoint=url,
+        lwa_url=f"{url}/auth/o2/token",
+        client_id=SANDBOX_CLIENT_ID,
+        client_secret="wrong-secret-value",
+        refresh_token=SANDBOX_REFRESH_TOKEN,
+        seller_id=SELLER,
+        marketplace_id=US,
         rate_scale=0,
         retry=FAST,
     )
@@ -389,13 +389,13 @@ async def test_bad_lwa_credentials_raise_auth_error(emulator):
             await client.find_order("1")
     assert info.value.code == "invalid_client" and info.value.operation == "lwaToken"
     revoked = AmazonClient(
-        url,
-        f"{url}/auth/o2/token",
-        SANDBOX_CLIENT_ID,
-        SANDBOX_CLIENT_SECRET,
-        "Atzr|revoked",
-        SELLER,
-        US,
+        endpoint=url,
+        lwa_url=f"{url}/auth/o2/token",
+        client_id=SANDBOX_CLIENT_ID,
+        client_secret=SANDBOX_CLIENT_SECRET,
+        refresh_token="Atzr|revoked",
+        seller_id=SELLER,
+        marketplace_id=US,
         rate_scale=0,
         retry=FAST,
     )
@@ -420,13 +420,13 @@ async def test_secrets_never_in_logs_or_exceptions(emulator, caplog):
         except FatalError as exc:
             errors.append(repr(exc) + str(exc))
     bad = AmazonClient(
-        url,
-        f"{url}/auth/o2/token",
-        SANDBOX_CLIENT_ID,
-        secret,
-        "Atzr|another-refresh-token",
-        SELLER,
-        US,
+        endpoint=url,
+        lwa_url=f"{url}/auth/o2/token",
+        client_id=SANDBOX_CLIENT_ID,
+        client_secret=secret,
+        refresh_token="Atzr|another-refresh-token",
+        seller_id=SELLER,
+        marketplace_id=US,
         rate_scale=0,
         retry=FAST,
     )
@@ -464,6 +464,11 @@ async def test_set_variant_skus_not_supported_and_locations(emulator):
     async with make_client(url) as client:
         with pytest.raises(NotSupportedError):
             await client.set_variant_skus("B0000001", {"SKU-1": "SKU-2"})
+        with pytest.raises(NotSupportedError):
+            await client.variant_skus("B0000001")
+        assert isinstance(client, StoreApi)
+        assert client.order_key("576460752303423488") == "TTS-576460752303423488"
+        assert client.order_key("57+64/60 75") == fulfillment_order_id("57+64/60 75")
         assert [w.id for w in await client.locations()] == ["FBA", "MFN"]
 
 

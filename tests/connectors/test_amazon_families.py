@@ -93,13 +93,13 @@ def make_client(url: str, recorder: Recorder | None = None, **kwargs: Any) -> Am
         "report_timeout": 30,
     }
     return AmazonClient(
-        url,
-        f"{url}/auth/o2/token",
-        SANDBOX_CLIENT_ID,
-        SANDBOX_CLIENT_SECRET,
-        SANDBOX_REFRESH_TOKEN,
-        SELLER,
-        US,
+        endpoint=url,
+        lwa_url=f"{url}/auth/o2/token",
+        client_id=SANDBOX_CLIENT_ID,
+        client_secret=SANDBOX_CLIENT_SECRET,
+        refresh_token=SANDBOX_REFRESH_TOKEN,
+        seller_id=SELLER,
+        marketplace_id=US,
         transport=recorder,
         **{**defaults, **kwargs},
     )
@@ -336,8 +336,8 @@ async def test_generated_amazon_catalog_extracts_with_the_generators_product_ids
 
 
 def test_families_setting_reaches_the_client(monkeypatch):
-    from connectors.amazon import client_from_settings
-    from skubridge.config import AmazonSettings
+    from connectors.factory import store_client
+    from skubridge.config import AmazonSettings, ShopConfig, TikTokSettings
 
     for name in ("AMZ_ID", "AMZ_SECRET", "AMZ_REFRESH"):
         monkeypatch.setenv(name, f"value-of-{name}")
@@ -346,8 +346,15 @@ def test_families_setting_reaches_the_client(monkeypatch):
         "lwa_client_secret": "env:AMZ_SECRET",
         "refresh_token": "env:AMZ_REFRESH",
     }
-    settings = AmazonSettings(seller_id=SELLER, marketplace_id=US, families="off", **refs)
-    assert client_from_settings(settings, shop_id="a1").families == "off"
-    default = AmazonSettings(seller_id=SELLER, marketplace_id=US, **refs)
-    assert client_from_settings(default, shop_id="a1").families == "auto"
-    assert client_from_settings(default, shop_id="a1", families="off").families == "off"
+    tiktok = TikTokSettings(
+        app_key="env:AMZ_ID", app_secret="env:AMZ_ID", access_token="env:AMZ_ID"
+    )
+
+    def shop(settings: AmazonSettings) -> ShopConfig:
+        return ShopConfig(id="a1", store="amazon", tiktok=tiktok, amazon=settings)
+
+    off = shop(AmazonSettings(seller_id=SELLER, marketplace_id=US, families="off", **refs))
+    default = shop(AmazonSettings(seller_id=SELLER, marketplace_id=US, **refs))
+    assert store_client(off).families == "off"
+    assert store_client(default).families == "auto"
+    assert store_client(default, families="off").families == "off"

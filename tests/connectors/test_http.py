@@ -17,7 +17,17 @@ from connectors.errors import (
     ThrottledError,
     TransientError,
 )
-from connectors.http import HttpLayer, RateLimit, RetryPolicy, json_bytes, parse_json
+from connectors.http import (
+    ErrorTable,
+    HttpLayer,
+    RateLimit,
+    RetryPolicy,
+    api_error,
+    error_class,
+    json_bytes,
+    parse_json,
+    status_class,
+)
 from connectors.redact import register_secret
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -213,3 +223,44 @@ def test_json_helpers():
     with pytest.raises(MalformedResponseError) as caught:
         parse_json(response, marketplace="testmarket", operation="things.list")
     assert caught.value.retriable
+
+
+# ----- the one status ladder and the code tables ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(200, None), (302, None), (400, FatalError), (401, AuthError), (403, AuthError),
+     (404, FatalError), (429, ThrottledError), (500, TransientError), (503, TransientError)],
+)  # fmt: skip
+def test_status_ladder(status, expected):
+    assert status_class(status) is expected
+
+
+def test_error_class_retriable_wins_then_code_then_status():
+    table = ErrorTable(codes={"SLOW": ThrottledError, "AUTH": AuthError, "FLAKY": TransientError})
+    assert error_class(400, "SLOW", table) is ThrottledError
+    assert error_class(429, "AUTH", table) is ThrottledError  # a 429 is never "fix your keys"
+    assert error_class(500, "AUTH", table) is TransientError
+    assert error_class(200, "FLAKY", table) is TransientError
+    assert error_class(200, "AUTH", table) is AuthError
+    assert error_class(404, "AUTH", table) is AuthError
+    assert error_class(401, "OTHER", table) is AuthError  # unknown code: the status decides
+    assert error_class(200, "OTHER", table) is FatalError  # nothing classifies it: fatal
+    strict = ErrorTable(default=FatalError)
+    assert error_class(401, None, strict) is FatalError
+    assert error_class(503, None, strict) is TransientError
+
+
+def test_api_error_builds_without_side_effects():
+    response = httpx.Response(429, headers={"Retry-After": "3"})
+    first = api_error(response, "things.list", marketplace="m", code="Q", request_id="r1")
+    second = api_error(response, "things.list", marketplace="m", code="Q", request_id="r1")
+    assert type(first) is ThrottledError and first is not second
+    assert (first.status, first.code, first.request_id, first.retry_after) == (429, "Q", "r1", 3.0)
+    assert first.message == "rate limited"  # the default text of the class
+    explicit = api_error(response, "op", marketplace="m", retry_after=9.0)
+    assert explicit.retry_after == 9.0
+    fatal = api_error(httpx.Response(404, headers={"Retry-After": "3"}), "op", marketplace="m")
+    assert type(fatal) is FatalError and fatal.retry_after is None
+    assert fatal.message == "request rejected"

@@ -141,16 +141,22 @@ def test_documents_check_really_fails_on_a_bad_document() -> None:
 
 
 async def test_client_satisfies_store_protocol() -> None:
-    client = ShopifyClient("http://127.0.0.1:9/admin/api/2026-04/graphql.json", TOKEN)
+    client = ShopifyClient(
+        endpoint_url="http://127.0.0.1:9/admin/api/2026-04/graphql.json", access_token=TOKEN
+    )
     assert isinstance(client, StoreApi)
     assert client.kind == "shopify"
+    assert client.order_key("576461413038785752") == "576461413038785752"  # sourceIdentifier
+    assert (client.relay_concurrency, client.order_lookup_grace_s) == (1, 300.0)
     await client.aclose()
 
 
 async def test_small_catalog_fields_and_what_is_sent() -> None:
     rec = Recorder()
     with serve_in_thread(create_app(small_fixture(), rate_scale=50)) as url:
-        async with ShopifyClient(endpoint(url), TOKEN, transport=rec, retry=FAST) as client:
+        async with ShopifyClient(
+            endpoint_url=endpoint(url), access_token=TOKEN, transport=rec, retry=FAST
+        ) as client:
             variants = await collect(client)
     by_sku = {v.seller_sku: v for v in variants}
     assert set(by_sku) == {"TEE-S", "TEE-M", None}
@@ -174,7 +180,9 @@ async def test_small_catalog_fields_and_what_is_sent() -> None:
 
 async def test_location_filter_limits_stock() -> None:
     with serve_in_thread(create_app(small_fixture(), throttle=False)) as url:
-        async with ShopifyClient(endpoint(url), TOKEN, location_ids=[L2]) as client:
+        async with ShopifyClient(
+            endpoint_url=endpoint(url), access_token=TOKEN, location_ids=[L2]
+        ) as client:
             variants = await collect(client)
             locations = await client.locations()
     assert {v.seller_sku: v.stock for v in variants}["TEE-S"] == {L2: 2}
@@ -184,7 +192,9 @@ async def test_location_filter_limits_stock() -> None:
 async def test_pages_through_10000_variants(big_server) -> None:
     url, app = big_server
     app.state.faults.reset_counts()
-    async with ShopifyClient(endpoint(url), TOKEN, bulk_threshold=50_000) as client:
+    async with ShopifyClient(
+        endpoint_url=endpoint(url), access_token=TOKEN, bulk_threshold=50_000
+    ) as client:
         variants = await collect(client)
     assert len(variants) == 10_000
     assert len({v.variant_id for v in variants}) == 10_000
@@ -203,7 +213,11 @@ async def test_bulk_path_reads_the_same_10000_variants(big_server) -> None:
     app.state.faults.reset_counts()
     rec = Recorder()
     async with ShopifyClient(
-        endpoint(url), TOKEN, bulk_threshold=1000, bulk_poll_interval=0.01, transport=rec
+        endpoint_url=endpoint(url),
+        access_token=TOKEN,
+        bulk_threshold=1000,
+        bulk_poll_interval=0.01,
+        transport=rec,
     ) as client:
         variants = await collect(client)
     assert len(variants) == 10_000
@@ -223,7 +237,9 @@ async def test_recovers_from_throttled_answers() -> None:
     app = create_app(small_fixture(), rate_scale=100)
     with serve_in_thread(app) as url:
         app.state.emulator.force_throttle = 3
-        async with ShopifyClient(endpoint(url), TOKEN, retry=FAST) as client:
+        async with ShopifyClient(
+            endpoint_url=endpoint(url), access_token=TOKEN, retry=FAST
+        ) as client:
             variants = await collect(client)
     assert len(variants) == 3
     assert app.state.emulator.force_throttle == 0
@@ -243,7 +259,9 @@ async def test_paces_on_the_cost_bucket_instead_of_being_throttled() -> None:
 
     emulator._throttled = spy
     with serve_in_thread(app) as url:
-        async with ShopifyClient(endpoint(url), TOKEN, retry=FAST) as client:
+        async with ShopifyClient(
+            endpoint_url=endpoint(url), access_token=TOKEN, retry=FAST
+        ) as client:
             variants = await collect(client)
     assert len(variants) == 1000
     assert len(throttled) > 10 and not any(throttled)
@@ -255,7 +273,9 @@ async def test_recovers_from_5xx() -> None:
         FaultConfig(seed=0, error_rate=0.8, operations=["productVariants", "locations"])
     )
     with serve_in_thread(app) as url:
-        async with ShopifyClient(endpoint(url), TOKEN, retry=FAST) as client:
+        async with ShopifyClient(
+            endpoint_url=endpoint(url), access_token=TOKEN, retry=FAST
+        ) as client:
             variants = await collect(client)
     assert len(variants) == 3
     assert app.state.faults.stats.faults["error"] >= 1
@@ -263,7 +283,9 @@ async def test_recovers_from_5xx() -> None:
 
 async def test_wrong_token_is_an_auth_error_without_the_token() -> None:
     with serve_in_thread(create_app(small_fixture())) as url:
-        async with ShopifyClient(endpoint(url), "shpat_wrong_token_123456") as client:
+        async with ShopifyClient(
+            endpoint_url=endpoint(url), access_token="shpat_wrong_token_123456"
+        ) as client:
             with pytest.raises(AuthError) as info:
                 await client.locations()
     assert info.value.status == 401
@@ -273,7 +295,9 @@ async def test_wrong_token_is_an_auth_error_without_the_token() -> None:
 
 async def test_graphql_errors_are_fatal_with_code() -> None:
     with serve_in_thread(create_app(small_fixture())) as url:
-        async with ShopifyClient(endpoint(url), TOKEN, retry=FAST) as client:
+        async with ShopifyClient(
+            endpoint_url=endpoint(url), access_token=TOKEN, retry=FAST
+        ) as client:
             with pytest.raises(FatalError) as info:
                 await client.execute("shop", "{ shop { nam } }")
             assert info.value.code == "undefinedField"
@@ -289,7 +313,9 @@ async def test_set_variant_skus_and_user_errors() -> None:
     app = create_app(small_fixture(), throttle=False)
     rec = Recorder()
     with serve_in_thread(app) as url:
-        async with ShopifyClient(endpoint(url), TOKEN, transport=rec) as client:
+        async with ShopifyClient(
+            endpoint_url=endpoint(url), access_token=TOKEN, transport=rec
+        ) as client:
             await client.set_variant_skus(
                 "gid://shopify/Product/1",
                 {
@@ -305,6 +331,14 @@ async def test_set_variant_skus_and_user_errors() -> None:
                         "gid://shopify/ProductVariant/999999": "Y",
                     },
                 )
+            read_back = await client.variant_skus("gid://shopify/Product/1")
+            assert await client.variant_skus("gid://shopify/Product/999999") == {}
+    assert read_back == {
+        "gid://shopify/ProductVariant/1001": "TT-1",
+        "gid://shopify/ProductVariant/1002": "TT-2",
+    }
+    assert rec.bodies()[-2]["variables"] == {"id": "gid://shopify/Product/1"}
+    assert "product(id: $id)" in rec.bodies()[-2]["query"]
     assert info.value.code == "PRODUCT_VARIANT_DOES_NOT_EXIST"
     assert "variants.1.id" in str(info.value)
     snap = app.state.emulator.snapshot()
@@ -323,7 +357,9 @@ async def test_set_inventory_batches_keys_and_stale_compare() -> None:
     app = create_app(fixture, throttle=False)
     rec = Recorder()
     with serve_in_thread(app) as url:
-        async with ShopifyClient(endpoint(url), TOKEN, transport=rec) as client:
+        async with ShopifyClient(
+            endpoint_url=endpoint(url), access_token=TOKEN, transport=rec
+        ) as client:
             variants = await collect(client)
             rows = [
                 InventorySet(client.inventory_items[v.variant_id], L1, 42, v.stock[L1])
@@ -349,7 +385,9 @@ async def test_set_inventory_batches_keys_and_stale_compare() -> None:
 async def test_set_inventory_retry_after_lost_answer_applies_once() -> None:
     app = create_app(small_fixture(), throttle=False)
     with serve_in_thread(app) as url:
-        async with ShopifyClient(endpoint(url), TOKEN, retry=FAST) as client:
+        async with ShopifyClient(
+            endpoint_url=endpoint(url), access_token=TOKEN, retry=FAST
+        ) as client:
             variants = await collect(client)
             tee = next(v for v in variants if v.seller_sku == "TEE-S")
             app.state.faults.configure(
@@ -390,7 +428,9 @@ async def test_create_order_sends_the_documented_shape_and_decrements() -> None:
     app = create_app(small_fixture(), throttle=False)
     rec = Recorder()
     with serve_in_thread(app) as url:
-        async with ShopifyClient(endpoint(url), TOKEN, transport=rec) as client:
+        async with ShopifyClient(
+            endpoint_url=endpoint(url), access_token=TOKEN, transport=rec
+        ) as client:
             created = await client.create_order(order_request())
             found = await client.find_order("576461413038785752")
             assert await client.find_order("57646141303878575") is None
@@ -428,7 +468,7 @@ async def test_create_order_sends_the_documented_shape_and_decrements() -> None:
 
 async def test_create_order_user_errors_surface() -> None:
     with serve_in_thread(create_app(small_fixture(), throttle=False)) as url:
-        async with ShopifyClient(endpoint(url), TOKEN) as client:
+        async with ShopifyClient(endpoint_url=endpoint(url), access_token=TOKEN) as client:
             bad = StoreOrderRequest(
                 "1",
                 (StoreOrderLine("gid://shopify/ProductVariant/404", None, 1, Decimal(1)),),
@@ -445,7 +485,9 @@ async def test_dropped_order_create_is_outcome_unknown_not_a_second_order() -> N
     app = create_app(small_fixture(), throttle=False)
     app.state.faults.configure(FaultConfig(drop_after_commit_rate=1.0, operations=["orderCreate"]))
     with serve_in_thread(app) as url:
-        async with ShopifyClient(endpoint(url), TOKEN, retry=FAST) as client:
+        async with ShopifyClient(
+            endpoint_url=endpoint(url), access_token=TOKEN, retry=FAST
+        ) as client:
             with pytest.raises(OutcomeUnknownError):
                 await client.create_order(order_request("777"))
             found = await client.find_order("777")
@@ -462,14 +504,18 @@ async def test_no_access_token_in_logs_or_exceptions(caplog) -> None:
     caplog.set_level(logging.DEBUG)
     messages = []
     with serve_in_thread(app) as url:
-        async with ShopifyClient(endpoint(url), secret, retry=FAST) as client:
+        async with ShopifyClient(
+            endpoint_url=endpoint(url), access_token=secret, retry=FAST
+        ) as client:
             await collect(client)
             app.state.faults.configure(FaultConfig())
             try:
                 await client.execute("shop", "{ shop { nam } }")
             except FatalError as exc:
                 messages.append(str(exc))
-        async with ShopifyClient(endpoint(url), secret + "x", retry=FAST) as client:
+        async with ShopifyClient(
+            endpoint_url=endpoint(url), access_token=secret + "x", retry=FAST
+        ) as client:
             try:
                 await client.locations()
             except AuthError as exc:
@@ -493,7 +539,7 @@ async def test_set_inventory_refuses_untracked_items() -> None:
     fixture.shopify.products[1].variants[0].tracked = False
     app = create_app(fixture, throttle=False)
     with serve_in_thread(app) as url:
-        async with ShopifyClient(endpoint(url), TOKEN) as client:
+        async with ShopifyClient(endpoint_url=endpoint(url), access_token=TOKEN) as client:
             variants = await collect(client)
             mug = next(v for v in variants if v.title == "Mug")
             app.state.faults.reset_counts()
@@ -520,8 +566,8 @@ async def test_http_429_with_retry_after_is_retried() -> None:
         return answers[len(seen) - 1]
 
     client = ShopifyClient(
-        "https://s.myshopify.com/admin/api/2026-04/graphql.json",
-        TOKEN,
+        endpoint_url="https://s.myshopify.com/admin/api/2026-04/graphql.json",
+        access_token=TOKEN,
         transport=httpx.MockTransport(handler),
         retry=FAST,
     )
@@ -564,8 +610,8 @@ async def test_throttled_body_raises_throttled_error_with_wait() -> None:
     }
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=body))
     client = ShopifyClient(
-        "https://s.myshopify.com/admin/api/2026-04/graphql.json",
-        TOKEN,
+        endpoint_url="https://s.myshopify.com/admin/api/2026-04/graphql.json",
+        access_token=TOKEN,
         transport=transport,
         retry=RetryPolicy(attempts=1),
     )
@@ -618,8 +664,8 @@ async def test_page_is_halved_when_shopify_says_the_query_costs_too_much() -> No
         return httpx.Response(200, json={"data": data})
 
     client = ShopifyClient(
-        "https://s.myshopify.com/admin/api/2026-04/graphql.json",
-        TOKEN,
+        endpoint_url="https://s.myshopify.com/admin/api/2026-04/graphql.json",
+        access_token=TOKEN,
         transport=httpx.MockTransport(handler),
         retry=FAST,
     )

@@ -165,7 +165,11 @@ def make_client(base: str, **kwargs: Any) -> TikTokClient:
     }
     options.update(kwargs)
     return TikTokClient(
-        DEFAULT_APP_KEY, DEFAULT_APP_SECRET, DEFAULT_ACCESS_TOKEN, DEFAULT_REFRESH_TOKEN, **options
+        app_key=DEFAULT_APP_KEY,
+        app_secret=DEFAULT_APP_SECRET,
+        access_token=DEFAULT_ACCESS_TOKEN,
+        refresh_token=DEFAULT_REFRESH_TOKEN,
+        **options,
     )
 
 
@@ -510,9 +514,9 @@ async def test_expired_token_without_refresh_token_is_auth_error(emulator) -> No
     app, base = emulator
     app.state.emulator.expire_access_tokens()
     client = TikTokClient(
-        DEFAULT_APP_KEY,
-        DEFAULT_APP_SECRET,
-        DEFAULT_ACCESS_TOKEN,
+        app_key=DEFAULT_APP_KEY,
+        app_secret=DEFAULT_APP_SECRET,
+        access_token=DEFAULT_ACCESS_TOKEN,
         shop_cipher=CIPHER,
         base_url=base,
         rate_scale=0,

@@ -254,9 +254,9 @@ async def test_tiktok_barcodes_reach_the_connector():
     tables = generate_tables(120, seed=2)[0].to_pandas().set_index("variant_id")
     with sandbox_stack(scenario.fixture, throttle=False) as stack:
         client = TikTokClient(
-            tiktok_sandbox.DEFAULT_APP_KEY,
-            tiktok_sandbox.DEFAULT_APP_SECRET,
-            tiktok_sandbox.DEFAULT_ACCESS_TOKEN,
+            app_key=tiktok_sandbox.DEFAULT_APP_KEY,
+            app_secret=tiktok_sandbox.DEFAULT_APP_SECRET,
+            access_token=tiktok_sandbox.DEFAULT_ACCESS_TOKEN,
             shop_cipher=scenario.fixture.tiktok.shop_cipher,
             base_url=stack.urls["tiktok"],
             auth_base_url=stack.urls["tiktok"],
