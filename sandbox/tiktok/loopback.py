@@ -298,6 +298,10 @@ class LoopBack:
             raise ApiFailure(REGION_NOT_SUPPORTED, "This interface cannot be used in this region.")
         order = self.order(order_id)
         self.check_seller_order(order, PLATFORM_FULFILLED)
+        if order.status == "CANCELLED":
+            raise ApiFailure(
+                ORDER_CANCELLED_SHIP, "Cannot complete the operation when order is cancelled."
+            )
         line_ids = [str(i) for i in body.get("order_line_item_ids") or []]
         views = self.line_views(order)
         if not line_ids:
