@@ -84,7 +84,7 @@ DEFAULT_PROVIDERS = (
     ("7129736029146269486", "Amazon Logistics"),
     ("7212608507307099950", "DHL eCommerce"),
 )
-TRACKING_RE = re.compile(r"^[A-Za-z0-9]{6,40}$")
+TRACKING_RE = re.compile(r"^[A-Za-z0-9]{1,64}$")  # 21004012: "special characters"
 SHIPPABLE = frozenset({"AWAITING_SHIPMENT", "PARTIALLY_SHIPPING"})
 SELLER_CANCEL_REASONS = frozenset(
     {
