@@ -33,6 +33,7 @@ import itertools
 import json
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
@@ -161,6 +162,9 @@ class LoopBack:
     refuse_split_same_sku: bool = False  # switch for 21011036
     warning_next: str = ""  # the next successful Mark Package As Shipped carries this warning
     offset_s: int = 0  # admin clock advance for windows and deadlines
+    rts_sla_s: int = 2 * 86400  # emulator defaults (UNCONFIRMED: TikTok sets them per order)
+    cancel_sla_s: int = 7 * 86400
+    auto_cancel_overdue: bool = False  # switch: ``advance`` cancels orders past their SLA
     delivery_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     packages: dict[str, Package] = field(default_factory=dict)
     cancellations: dict[str, Cancellation] = field(default_factory=dict)
@@ -614,14 +618,71 @@ class LoopBack:
         return [r for r in self.cancellations.values() if wanted(r)]
 
     def advance(self, seconds: int) -> dict[str, Any]:
-        """Move the loop-back clock; expired buyer requests are approved automatically."""
+        """Move the loop-back clock. Expired buyer requests are approved automatically;
+        with ``auto_cancel_overdue`` on, seller orders with nothing shipped by
+        ``cancel_order_sla_time`` are cancelled by the system (order API overview: no
+        valid shipment before the SLA -> cancelled)."""
         self.offset_s += seconds
-        approved = []
+        approved, expired = [], []
         for rec in list(self.cancellations.values()):
             if rec.status == "CANCELLATION_REQUEST_PENDING" and rec.deadline <= self.now():
                 self._grant(rec, self.order(rec.order_id))
                 approved.append(rec.id)
-        return {"offset_s": self.offset_s, "auto_approved": approved}
+        for order in list(self.emulator.orders.values()) if self.auto_cancel_overdue else []:
+            due = self.sla(order).get("cancel_order_sla_time", 0)
+            unshipped = not any(p.shipped for p in self.packages_of(order.id))
+            seller = order.shipping_type == "SELLER"
+            if seller and order.status == "AWAITING_SHIPMENT" and unshipped and due <= self.now():
+                self.system_cancel(order.id, "SYSTEM", "Package not shipped in time")
+                expired.append(order.id)
+        return {"offset_s": self.offset_s, "auto_approved": approved, "auto_cancelled": expired}
+
+    def sla(self, order: Order) -> dict[str, int]:
+        """SLA timestamps of Get Order Detail (Unix s). The spans are emulator settings,
+        not documented values: TikTok sets them per order and market."""
+        if not order.paid_time:
+            return {}
+        start = order.paid_time
+        return {
+            "rts_sla_time": start + self.rts_sla_s,
+            "tts_sla_time": start + self.rts_sla_s + 2 * 86400,
+            "shipping_due_time": start + self.cancel_sla_s,
+            "collection_due_time": start + self.cancel_sla_s + 2 * 86400,
+            "cancel_order_sla_time": start + self.cancel_sla_s,
+        }
+
+    def eligibility(self, order_id: str, user: str) -> dict[str, Any]:
+        """Get Aftersale Eligibility for a CANCEL request by ``user`` (SELLER | BUYER).
+
+        The ineligible codes are UNCONFIRMED (the page documents the fields, not values):
+        the emulator reuses the matching Cancel Order error codes.
+        """
+        if user not in ("SELLER", "BUYER"):
+            raise ApiFailure(PARAM_ERROR, "initiate_aftersale_user must be SELLER or BUYER")
+        order = self.order(order_id)
+        views = self.line_views(order)
+        shipped = {lid for p in self.packages_of(order.id) if p.shipped for lid in p.line_ids}
+        allowed = ("ON_HOLD", "AWAITING_SHIPMENT") if user == "SELLER" else ("AWAITING_SHIPMENT",)
+        by_sku: dict[str, list[str]] = {}
+        for unit in order.lines:
+            by_sku.setdefault(unit.sku_id, []).append(unit.id)
+        out = []
+        for sku_id, line_ids in by_sku.items():
+            open_ids = [i for i in line_ids if views[i].get("display_status") != "CANCELLED"]
+            code, reason = 0, ""
+            if order.status == "CANCELLED" or not open_ids or self.info_of(order).pending_request:
+                code, reason = CANCEL_IN_PROCESS, "The order is cancelled or in after-sale."
+            elif shipped.intersection(line_ids) or order.status not in allowed:
+                code, reason = CANCEL_ALREADY_SHIPPED, "The order has already been shipped."
+            item: dict[str, Any] = {
+                "request_type": "CANCEL",
+                "order_line_items_ids": open_ids,
+                "eligible": code == 0,
+            }
+            if code:
+                item |= {"ineligible_code": code, "ineligible_reason": reason}
+            out.append({"sku_id": sku_id, "line_item_eligibility": [item]})
+        return {"sku_eligibility": out}
 
     def advance_package(self, package_id: str) -> Package:
         """Carrier progress: PROCESSING -> FULFILLING -> COMPLETED, order follows."""
@@ -634,11 +695,10 @@ class LoopBack:
         pkg.status, pkg.update_time = nxt, self.now()
         order = self.order(pkg.order_id)
         statuses = {p.status for p in self.packages_of(order.id) if p.shipped}
-        target = {"FULFILLING": "IN_TRANSIT", "COMPLETED": "DELIVERED"}
         if order.status == "AWAITING_COLLECTION" and statuses <= {"FULFILLING", "COMPLETED"}:
             self.emulator.set_order_status(order.id, "IN_TRANSIT")
         if order.status == "IN_TRANSIT" and statuses == {"COMPLETED"}:
-            self.emulator.set_order_status(order.id, target["COMPLETED"])
+            self.emulator.set_order_status(order.id, "DELIVERED")
         return pkg
 
     # -- webhooks -------------------------------------------------------------------------
@@ -686,6 +746,7 @@ class LoopBack:
         shipped = [p for p in pkgs if p.shipped]
         out["packages"] = [{"id": p.id} for p in pkgs]
         out["is_buyer_request_cancel"] = bool(extra.pending_request)
+        out |= self.sla(order)
         if extra.pending_request:
             rec = self.cancellations[extra.pending_request]
             out["request_cancel_time"] = extra.request_cancel_time
@@ -727,6 +788,9 @@ class LoopBack:
             "correction_window_s": self.correction_window_s,
             "buyer_request_deadline_s": self.buyer_request_deadline_s,
             "refuse_split_same_sku": self.refuse_split_same_sku,
+            "rts_sla_s": self.rts_sla_s,
+            "cancel_sla_s": self.cancel_sla_s,
+            "auto_cancel_overdue": self.auto_cancel_overdue,
             "offset_s": self.offset_s,
             "packages": [vars(p) | {} for p in self.packages.values()],
             "cancellations": [vars(c) | {} for c in self.cancellations.values()],
@@ -879,6 +943,14 @@ def _render_cancellation(rec: Cancellation, em: TikTokEmulator) -> dict[str, Any
             if lid in units
         ],
     }
+    total = sum((units[lid].sale_price for lid in rec.line_ids if lid in units), Decimal(0))
+    out["refund_amount"] = {
+        "currency": order.currency,
+        "refund_total": f"{total:.2f}",
+        "refund_subtotal": f"{total:.2f}",
+        "refund_shipping_fee": "0.00",
+        "refund_tax": "0.00",
+    }
     if rec.status == "CANCELLATION_REQUEST_PENDING":
         out["seller_next_action_response"] = [
             {"action": "SELLER_RESPOND_CANCEL", "deadline": rec.deadline}
@@ -923,6 +995,13 @@ async def cancel_order(call: Any) -> Any:
 async def approve_cancellation(call: Any) -> Any:
     with _locked(call):
         return loopback_of(call.emulator).approve(call.match["cancel_id"], call.query)
+
+
+async def aftersale_eligibility(call: Any) -> Any:
+    with _locked(call):
+        return loopback_of(call.emulator).eligibility(
+            call.match["order_id"], call.query.get("initiate_aftersale_user", "")
+        )
 
 
 async def reject_cancellation(call: Any) -> Any:
@@ -983,6 +1062,12 @@ ROUTES: tuple[tuple[str, str, str, Any], ...] = (
     ),
     ("POST", "/return_refund/202309/cancellations", "return_refund.cancel_order", cancel_order),
     (
+        "GET",
+        "/return_refund/202309/orders/{order_id}/aftersale_eligibility",
+        "return_refund.aftersale_eligibility",
+        aftersale_eligibility,
+    ),
+    (
         "POST",
         "/return_refund/202309/cancellations/{cancel_id}/approve",
         "return_refund.approve_cancellation",
@@ -1011,7 +1096,8 @@ def _error(message: str, status: int = 400) -> JSONResponse:
 
 async def admin_settings(request: Request) -> Response:
     """``PUT /_sandbox/loopback`` ``{market, correction_window_s, buyer_request_deadline_s,
-    refuse_split_same_sku, warning_next, delivery_options: {id: {name, type, providers}}}``."""
+    rts_sla_s, cancel_sla_s, auto_cancel_overdue, refuse_split_same_sku, warning_next,
+    delivery_options: {id: {name, type, providers}}}``."""
     em: TikTokEmulator = request.app.state.emulator
     with em._lock:
         lb = loopback_of(em)
@@ -1022,9 +1108,16 @@ async def admin_settings(request: Request) -> Response:
                     if data["market"] not in ("US", "SEA"):
                         raise ValueError("market must be US or SEA")
                     lb.market = data["market"]
-                for key in ("correction_window_s", "buyer_request_deadline_s"):
+                for key in (
+                    "correction_window_s",
+                    "buyer_request_deadline_s",
+                    "rts_sla_s",
+                    "cancel_sla_s",
+                ):
                     if data.get(key) is not None:
                         setattr(lb, key, int(data[key]))
+                if data.get("auto_cancel_overdue") is not None:
+                    lb.auto_cancel_overdue = bool(data["auto_cancel_overdue"])
                 if data.get("refuse_split_same_sku") is not None:
                     lb.refuse_split_same_sku = bool(data["refuse_split_same_sku"])
                 if data.get("warning_next") is not None:

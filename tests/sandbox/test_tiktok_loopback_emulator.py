@@ -474,3 +474,56 @@ def test_admin_moves_an_order_to_another_delivery_option(api: Api) -> None:
     assert api.order(SELLER_ORDER)["delivery_option_id"] == TIKTOK_OPTION
     # The provider check follows the option: the order's option has no seller providers.
     assert api.mark(SELLER_ORDER, api.lines(SELLER_ORDER), "1Z999AA1")["code"] == 21011022
+
+
+def test_sla_fields_and_system_auto_cancel(api: Api) -> None:
+    order = api.order(SELLER_ORDER)
+    paid = api.app.state.emulator.orders[SELLER_ORDER].paid_time
+    assert order["rts_sla_time"] == paid + 2 * 86400
+    assert order["cancel_order_sla_time"] == paid + 7 * 86400
+    api.admin("PUT", "webhooks", {"address": "http://127.0.0.1:9/hook"})
+    (shipped,) = api.admin(
+        "POST", "orders", {"orders": [{"lines": [{"seller_sku": "MUG"}]}]}
+    ).json()["ids"]
+    assert api.mark(shipped, api.lines(shipped), "1Z999AA1")["code"] == 0
+    out = api.admin("POST", "loopback/advance", {"seconds": 7 * 86400 + 5}).json()
+    assert out["auto_cancelled"] == []  # the switch is off by default
+    assert api.order(SELLER_ORDER)["status"] == "AWAITING_SHIPMENT"
+    api.admin("PUT", "loopback", {"auto_cancel_overdue": True})
+    out = api.admin("POST", "loopback/advance", {"seconds": 1}).json()
+    assert out["auto_cancelled"] == [SELLER_ORDER]  # not the shipped one, not TikTok's
+    order = api.order(SELLER_ORDER)
+    assert (order["status"], order["cancellation_initiator"]) == ("CANCELLED", "SYSTEM")
+    assert api.order(shipped)["status"] == "AWAITING_COLLECTION"
+    assert api.order(TIKTOK_ORDER)["status"] == "AWAITING_SHIPMENT"
+    sent = [
+        d["body"]["data"]["order_status"]
+        for d in api.admin("GET", "webhooks").json()["deliveries"]
+        if d["event_type"] == "ORDER_STATUS_CHANGE"
+        and d["body"]["data"]["order_id"]
+        in (
+            SELLER_ORDER,
+            shipped,
+        )
+    ]
+    assert "AWAITING_COLLECTION" in sent and "CANCELLED" in sent  # type 1 for both moves
+
+
+def test_aftersale_eligibility_and_refund_amount(api: Api) -> None:
+    path = f"/return_refund/202309/orders/{SELLER_ORDER}/aftersale_eligibility"
+    assert api.code("GET", path) == 21001001
+    data = api.ok("GET", path, params={"initiate_aftersale_user": "SELLER"})
+    by_sku = {e["sku_id"]: e["line_item_eligibility"][0] for e in data["sku_eligibility"]}
+    assert by_sku[TEE]["eligible"] is True and by_sku[TEE]["request_type"] == "CANCEL"
+    assert by_sku[TEE]["order_line_items_ids"] == api.lines(SELLER_ORDER, TEE)
+    assert api.mark(SELLER_ORDER, api.lines(SELLER_ORDER, MUG), "1Z999AA1")["code"] == 0
+    data = api.ok("GET", path, params={"initiate_aftersale_user": "SELLER"})
+    by_sku = {e["sku_id"]: e["line_item_eligibility"][0] for e in data["sku_eligibility"]}
+    assert by_sku[MUG]["eligible"] is False and by_sku[MUG]["ineligible_code"] == 25001045
+    (other,) = api.admin(
+        "POST", "orders", {"orders": [{"lines": [{"seller_sku": "MUG", "price": "4.25"}]}]}
+    ).json()["ids"]
+    api.admin("POST", f"orders/{other}/loopback", {"action": "request_cancel"})
+    (rec,) = _search_cancellations(api, order_ids=[other])
+    assert rec["refund_amount"]["refund_total"] == "4.25"
+    assert rec["refund_amount"]["currency"] == "USD"
