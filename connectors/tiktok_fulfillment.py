@@ -324,6 +324,8 @@ class OrderShipping:
     cancel_reason: str | None
     cancel_time: datetime | None
     update_time: datetime | None
+    rts_sla_time: datetime | None = None  # ship (AWAITING_COLLECTION) by then
+    cancel_order_sla_time: datetime | None = None  # TikTok auto-cancels unshipped orders then
 
     @property
     def seller_ships(self) -> bool:
@@ -387,6 +389,18 @@ class Cancellation:
             "CANCELLATION_REQUEST_CANCEL",
             "CANCELLATION_REQUEST_CANCELLED",
         )
+
+
+@dataclass(frozen=True, slots=True)
+class CancelEligibility:
+    """Get Aftersale Eligibility: whether the lines of one SKU can be cancelled."""
+
+    sku_id: str
+    request_type: str
+    line_item_ids: tuple[str, ...]
+    eligible: bool
+    ineligible_code: str | None = None
+    ineligible_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -480,6 +494,8 @@ def parse_order_shipping(raw: Mapping[str, Any]) -> OrderShipping:
         cancel_reason=_str(raw.get("cancel_reason")),
         cancel_time=_time(raw.get("cancel_time")),
         update_time=_time(raw.get("update_time")),
+        rts_sla_time=_time(raw.get("rts_sla_time")),
+        cancel_order_sla_time=_time(raw.get("cancel_order_sla_time")),
     )
 
 
@@ -862,6 +878,37 @@ async def reject_cancellation(
         params={"idempotency_key": idempotency_key},
         body=body,
     )
+
+
+async def get_cancel_eligibility(
+    client: TikTokClient, order_id: str, *, initiator: str = "SELLER"
+) -> tuple[CancelEligibility, ...]:
+    """Get Aftersale Eligibility (pre-check before Cancel Order), one row per SKU and type.
+
+    https://partner.tiktokshop.com/docv2/page/get-aftersale-eligibility-202309
+    """
+    op = "return_refund.aftersale_eligibility"
+    data = await _call(
+        client,
+        op,
+        "GET",
+        f"/return_refund/202309/orders/{order_id}/aftersale_eligibility",
+        params={"initiate_aftersale_user": initiator},
+    )
+    out = []
+    for sku in _list(data.get("sku_eligibility"), op, "sku_eligibility"):
+        for item in _list(sku.get("line_item_eligibility"), op, "line_item_eligibility"):
+            out.append(
+                CancelEligibility(
+                    sku_id=str(sku.get("sku_id") or ""),
+                    request_type=str(item.get("request_type") or ""),
+                    line_item_ids=_ids(item.get("order_line_items_ids")),
+                    eligible=bool(item.get("eligible")),
+                    ineligible_code=_str(item.get("ineligible_code")),
+                    ineligible_reason=_str(item.get("ineligible_reason")),
+                )
+            )
+    return tuple(out)
 
 
 async def cancel_order(

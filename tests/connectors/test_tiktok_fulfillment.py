@@ -618,3 +618,25 @@ async def test_line_level_states_are_read(env: Env) -> None:
     assert view.cancelled_line_ids() == ("11",)
     assert view.unshipped_line_ids() == ("12",)
     assert view.lines[0].cancel_user == "SELLER" and view.lines[0].cancel_reason == "Out of stock"
+
+
+async def test_cancel_eligibility_and_sla_times(env: Env) -> None:
+    view = await env.order(SELLER_ORDER)
+    assert view.rts_sla_time is not None and view.cancel_order_sla_time is not None
+    assert view.rts_sla_time < view.cancel_order_sla_time
+    rows = await tf.get_cancel_eligibility(env.client, SELLER_ORDER)
+    query = assert_signed(
+        env.recorder.last(), f"/return_refund/202309/orders/{SELLER_ORDER}/aftersale_eligibility"
+    )
+    assert query["initiate_aftersale_user"] == "SELLER"
+    by_sku = {r.sku_id: r for r in rows}
+    assert by_sku[TEE].eligible and by_sku[TEE].line_item_ids == view.line_ids_for_sku(TEE)
+    await tf.mark_package_shipped(
+        env.client,
+        SELLER_ORDER,
+        line_item_ids=view.line_ids_for_sku(MUG),
+        tracking_number="1Z1",
+        shipping_provider_id=USPS,
+    )
+    by_sku = {r.sku_id: r for r in await tf.get_cancel_eligibility(env.client, SELLER_ORDER)}
+    assert not by_sku[MUG].eligible and by_sku[MUG].ineligible_code == "25001045"
