@@ -16,6 +16,7 @@ from connectors import tiktok_fulfillment as tf
 from connectors.errors import FatalError, TransientError
 from connectors.http import RetryPolicy
 from connectors.tiktok import TikTokClient, sign
+from sandbox.faults import FaultConfig
 from sandbox.fixture import Fixture
 from sandbox.server import serve_in_thread
 from sandbox.tiktok import (
@@ -640,3 +641,32 @@ async def test_cancel_eligibility_and_sla_times(env: Env) -> None:
     )
     by_sku = {r.sku_id: r for r in await tf.get_cancel_eligibility(env.client, SELLER_ORDER)}
     assert not by_sku[MUG].eligible and by_sku[MUG].ineligible_code == "25001045"
+
+
+async def test_lost_answer_then_already_shipped_matches_tiktok_view(env: Env) -> None:
+    """The ship call is applied but its answer is lost: the retries answer "already
+    shipped", and TikTok's view shows our tracking, so the caller can count it as done."""
+    lines = (await env.order(SELLER_ORDER)).unshipped_line_ids()
+    env.app.state.faults.configure(
+        FaultConfig(drop_after_commit_rate=1.0, operations=["fulfillment.mark_shipped"])
+    )
+    with pytest.raises(TransientError):
+        await tf.mark_package_shipped(
+            env.client,
+            SELLER_ORDER,
+            line_item_ids=lines,
+            tracking_number="1Z1",
+            shipping_provider_id=USPS,
+        )
+    assert env.app.state.faults.stats.requests["fulfillment.mark_shipped"] == 3  # retried
+    env.app.state.faults.configure(FaultConfig())
+    with pytest.raises(tf.AlreadyShippedError):
+        await tf.mark_package_shipped(
+            env.client,
+            SELLER_ORDER,
+            line_item_ids=lines,
+            tracking_number="1Z1",
+            shipping_provider_id=USPS,
+        )
+    view = await env.order(SELLER_ORDER)
+    assert view.shipped_with(lines, "1Z1") and len(view.package_ids) == 1
