@@ -87,6 +87,7 @@ DEFAULT_PROVIDERS = (
 )
 TRACKING_RE = re.compile(r"^[A-Za-z0-9]{1,64}$")  # 21004012: "special characters"
 SHIPPABLE = frozenset({"AWAITING_SHIPMENT", "PARTIALLY_SHIPPING"})
+PRE_SHIPMENT = frozenset({"UNPAID", "ON_HOLD", "AWAITING_SHIPMENT", "PARTIALLY_SHIPPING"})
 SELLER_CANCEL_REASONS = frozenset(
     {
         "seller_cancel_reason_out_of_stock",
@@ -765,6 +766,8 @@ class LoopBack:
             pkg = by_line.get(str(line["id"]))
             if line.get("display_status") == "CANCELLED":
                 continue
+            if pkg is None and order.status not in PRE_SHIPMENT:
+                continue  # moved along by the admin status route: keep the plain rendering
             if pkg is None:
                 # US/UK local sellers: no package before shipping (Get Order Detail page).
                 line.pop("package_id", None)
