@@ -27,7 +27,13 @@ Admin endpoints (not part of the real API), all under ``/_sandbox/``:
 - ``PUT credentials`` (``app_key``, ``app_secret``, ``access_token``, ``refresh_token``,
   ``auth_code``, ``expire_access_tokens: true``);
 - ``PUT settings`` ``{"mask_platform_shipping": bool, "search_window": int,
-  "webhook_cancel_status": "CANCELLED" | "CANCEL"}``.
+  "webhook_cancel_status": "CANCELLED" | "CANCEL"}``;
+- loop back (:mod:`sandbox.tiktok.loopback`): ``GET|PUT loopback`` (market US|SEA,
+  correction window, buyer-request deadline, SLA spans, ``auto_cancel_overdue``, split and
+  warning switches, delivery options; lists packages and cancellations),
+  ``POST loopback/advance`` ``{"seconds": N}`` / ``{"package_id": id}``, and
+  ``POST orders/{id}/loopback`` ``{"action": "cancel" | "request_cancel" |
+  "delivery_option", ...}``.
 """
 
 from __future__ import annotations

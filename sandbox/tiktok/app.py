@@ -37,7 +37,7 @@ from starlette.types import Scope
 
 from sandbox.faults import ADMIN_PREFIX
 from sandbox.fixture import Fixture
-from sandbox.tiktok import codes
+from sandbox.tiktok import codes, loopback
 from sandbox.tiktok.signing import accepted_signs
 from sandbox.tiktok.state import ApiFailure, TikTokEmulator
 from sandbox.tiktok.throttle import Throttle
@@ -371,6 +371,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _ep("GET", "/event/202309/webhooks", "event.webhooks", get_webhooks),
     _ep("PUT", "/event/202309/webhooks", "event.update_webhook", put_webhook),
     _ep("DELETE", "/event/202309/webhooks", "event.delete_webhook", delete_webhook),
+    *(_ep(m, path, op, handler) for m, path, op, handler in loopback.ROUTES),
 )
 TOKEN_PATHS = {"/api/v2/token/get": "auth.token_get", "/api/v2/token/refresh": "auth.token_refresh"}
 _ANY_VERSION = tuple(
@@ -622,4 +623,5 @@ def admin_routes() -> list[Route]:
         Route(f"{p}/webhooks", admin_webhooks, methods=["GET", "PUT"]),
         Route(f"{p}/credentials", admin_credentials, methods=["PUT"]),
         Route(f"{p}/settings", admin_settings, methods=["PUT"]),
+        *loopback.admin_routes(),
     ]

@@ -126,6 +126,7 @@ class TikTokEmulator:
         """Replace shop, catalog and orders with the ``tiktok`` and ``orders`` parts."""
         side = fixture.tiktok
         with self._lock:
+            self.__dict__.pop("loopback", None)  # sandbox/tiktok/loopback.py state
             self.fixture_side = side
             self.shop = {
                 "id": side.shop_id,
@@ -631,10 +632,16 @@ class TikTokEmulator:
         return found
 
     def render_orders(self, orders: list[Order]) -> list[dict[str, Any]]:
+        from sandbox.tiktok.loopback import loopback_of  # packages, tracking, cancel requests
+
         now = self.now()
-        return [
-            render_order(o, now, mask_platform_shipping=self.mask_platform_shipping) for o in orders
-        ]
+        with self._lock:
+            out = []
+            for o in orders:
+                rendered = render_order(o, now, mask_platform_shipping=self.mask_platform_shipping)
+                loopback_of(self).decorate(o, rendered)
+                out.append(rendered)
+            return out
 
     # -- webhooks -------------------------------------------------------------------------
     def set_webhook(self, event_type: str, address: str | None) -> None:
