@@ -28,20 +28,32 @@ if TYPE_CHECKING:
 
 MARKETPLACE = "shopify"
 
+# Page sizes keep the requested cost near 320 points: 20 fulfilments x 50 lines would cost
+# ~1,140, over the 1,000-point single-query limit
+# (https://shopify.dev/docs/api/usage/limits#graphql-admin-api-rate-limits). A page that is
+# full (hasNextPage) marks the answer ``truncated`` instead of being silently cut.
+MAX_FULFILLMENTS = 10
 ORDER_FULFILLMENTS_QUERY = """
 query SkubridgeOrderFulfillments($id: ID!) {
   order(id: $id) {
     id name sourceIdentifier displayFulfillmentStatus closed cancelledAt cancelReason updatedAt
-    fulfillments(first: 20) {
+    fulfillments(first: 10) {
       id name status displayStatus createdAt updatedAt
       trackingInfo(first: 10) { number company url }
-      fulfillmentLineItems(first: 50) { nodes { quantity lineItem { id sku } } }
+      fulfillmentLineItems(first: 25) {
+        nodes { quantity lineItem { id sku } }
+        pageInfo { hasNextPage }
+      }
     }
-    fulfillmentOrders(first: 10) {
+    fulfillmentOrders(first: 5) {
       nodes {
         id status
-        lineItems(first: 50) { nodes { totalQuantity remainingQuantity lineItem { id } } }
+        lineItems(first: 25) {
+          nodes { totalQuantity remainingQuantity lineItem { id } }
+          pageInfo { hasNextPage }
+        }
       }
+      pageInfo { hasNextPage }
     }
   }
 }
@@ -159,6 +171,7 @@ class OrderFulfillments:
     updated_at: datetime | None
     fulfillments: tuple[ShopifyFulfillment, ...]
     fulfillment_orders: tuple[ShopifyFulfillmentOrder, ...]
+    truncated: bool = False  # a page was full: more fulfilments or lines exist than were read
 
     @property
     def cancelled(self) -> bool:
@@ -343,6 +356,21 @@ def _fulfillment(node: Mapping[str, Any]) -> ShopifyFulfillment:
     )
 
 
+def _more(conn: Any) -> bool:
+    info = conn.get("pageInfo") if isinstance(conn, dict) else None
+    return bool(info.get("hasNextPage")) if isinstance(info, dict) else False
+
+
+def _truncated(node: Mapping[str, Any]) -> bool:
+    fulfillments = node.get("fulfillments") or []
+    if len(fulfillments) >= MAX_FULFILLMENTS:
+        return True
+    if any(_more(f.get("fulfillmentLineItems")) for f in fulfillments):
+        return True
+    orders = node.get("fulfillmentOrders")
+    return _more(orders) or any(_more(fo.get("lineItems")) for fo in _nodes(orders))
+
+
 def _order(node: Mapping[str, Any]) -> OrderFulfillments:
     return OrderFulfillments(
         order_id=str(node["id"]),
@@ -369,6 +397,7 @@ def _order(node: Mapping[str, Any]) -> OrderFulfillments:
             )
             for fo in _nodes(node.get("fulfillmentOrders"))
         ),
+        truncated=_truncated(node),
     )
 
 
