@@ -261,7 +261,7 @@ class AmazonEmulator:
             self.documents: dict[str, tuple[bytes, str | None]] = {}
             self.inventory_tokens: dict[str, tuple[float, list[str], int]] = {}
             self.orders: dict[str, dict[str, Any]] = {}
-            self.mcf = mcf.McfBook(iso, self.clock)
+            self.mcf = mcf.McfBook(iso, lambda: self.clock())  # follows a replaced clock
             self.pending_patches: list[tuple[float, Listing, list[Callable[[], None]]]] = []
 
     def _listing(self, item: AmazonListing, now: float) -> Listing:
