@@ -2,7 +2,8 @@
 
 Reads what the merchant shipped (fulfilments with tracking and per-line quantities, the
 fulfillment orders' remaining quantities) and cancels an order with ``orderCancel``
-(asynchronous: a ``Job`` is polled until done, then the order is re-read). Built on
+(asynchronous: a ``Job`` is polled until done, then the order is re-read), or single lines
+with ``refundCreate`` (restockType CANCEL, no money moved). Built on
 :meth:`connectors.shopify.ShopifyClient.execute`, so pacing, retries and typed errors are the
 client's. Every document is in :data:`DOCUMENTS` and validated against the published schema
 by the tests.
@@ -79,10 +80,23 @@ query SkubridgeJob($id: ID!) {
 }
 """
 
+# Single-line cancellation: refundCreate with restockType CANCEL ("use this when restocking
+# unfulfilled line items") and no transactions; @idempotent is required from 2026-04
+# (https://shopify.dev/docs/api/admin-graphql/2026-04/mutations/refundCreate).
+CANCEL_LINES_MUTATION = """
+mutation SkubridgeCancelLines($input: RefundInput!, $key: String!) {
+  refundCreate(input: $input) @idempotent(key: $key) {
+    refund { id }
+    userErrors { field message }
+  }
+}
+"""
+
 DOCUMENTS: dict[str, str] = {
     "orderFulfillments": ORDER_FULFILLMENTS_QUERY,
     "orderCancel": ORDER_CANCEL_MUTATION,
     "job": JOB_QUERY,
+    "refundCreate": CANCEL_LINES_MUTATION,
 }
 
 CancelReason = Literal["CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "OTHER", "STAFF"]
@@ -199,6 +213,15 @@ class OrderCancelResult:
     cancelled_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class LineCancelResult:
+    """Units cancelled per ``LineItem`` GID by one ``refundCreate`` (``refund_id``)."""
+
+    order_id: str
+    refund_id: str
+    lines: tuple[tuple[str, int], ...]
+
+
 class StoreAlreadyFulfilledError(FatalError):
     """Too late to cancel: the order has a fulfilment (Shopify: "Cannot cancel an order that
     has outstanding fulfillments"). Advise a return instead."""
@@ -285,6 +308,65 @@ async def cancel_order(
             code="STORE_ALREADY_FULFILLED",
         )
     return OrderCancelResult(order_id, "PENDING", job_id, None)
+
+
+async def cancel_order_lines(
+    client: ShopifyClient,
+    order_id: str,
+    lines: Mapping[str, int],
+    *,
+    idempotency_key: str,
+    restock: bool = True,
+    note: str | None = None,
+) -> LineCancelResult:
+    """Cancel unfulfilled units of single lines (``LineItem`` GID -> units) without moving
+    money: ``refundCreate`` with ``restockType`` CANCEL (NO_RESTOCK when ``restock`` is
+    false) and no transactions.
+
+    ``idempotency_key`` must be stable for the same cancellation (e.g. derived from the
+    TikTok cancellation id): a retry with it is answered from Shopify's record, never
+    applied twice. A refusal where the units are already shipped raises
+    :class:`StoreAlreadyFulfilledError`; others raise FatalError.
+    """
+    rows = [
+        {
+            "lineItemId": line_id,
+            "quantity": int(quantity),
+            "restockType": "CANCEL" if restock else "NO_RESTOCK",
+        }
+        for line_id, quantity in lines.items()
+        if quantity > 0
+    ]
+    if not rows:
+        raise ValueError("no units to cancel")
+    refund_input: dict[str, Any] = {"orderId": order_id, "notify": False, "refundLineItems": rows}
+    if note:
+        refund_input["note"] = note
+    data = await client.execute(
+        "refundCreate", CANCEL_LINES_MUTATION, {"input": refund_input, "key": idempotency_key}
+    )
+    payload = data.get("refundCreate")
+    if not isinstance(payload, dict):
+        raise _malformed("refundCreate", "no refundCreate payload")
+    errors = payload.get("userErrors") or []
+    kwargs: dict[str, Any] = {"marketplace": MARKETPLACE, "operation": "refundCreate"}
+    if errors:
+        text = redact("; ".join(str(e.get("message") or "") for e in errors))
+        state = await read_order_fulfillments(client, order_id)
+        if state is None:
+            raise OrderNotFoundError(text, code="NOT_FOUND", **kwargs)
+        shipped = state.shipped_quantities()
+        if any(shipped.get(line_id, 0) > 0 for line_id in lines):
+            raise StoreAlreadyFulfilledError(text, code="STORE_ALREADY_FULFILLED", **kwargs)
+        raise FatalError(text, **kwargs)
+    refund = payload.get("refund") or {}
+    if not refund.get("id"):
+        raise _malformed("refundCreate", "no refund and no userErrors")
+    return LineCancelResult(
+        order_id=order_id,
+        refund_id=str(refund["id"]),
+        lines=tuple((r["lineItemId"], r["quantity"]) for r in rows),
+    )
 
 
 async def job_done(client: ShopifyClient, job_id: str) -> bool:
@@ -411,6 +493,7 @@ __all__ = [
     "DOCUMENTS",
     "FulfilledLine",
     "FulfillmentOrderLine",
+    "LineCancelResult",
     "OrderCancelResult",
     "OrderFulfillments",
     "OrderNotFoundError",
@@ -419,6 +502,7 @@ __all__ = [
     "StoreAlreadyFulfilledError",
     "TrackingInfo",
     "cancel_order",
+    "cancel_order_lines",
     "job_done",
     "read_order_fulfillments",
 ]

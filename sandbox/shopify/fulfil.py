@@ -25,11 +25,14 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from graphql import GraphQLError
+
 from sandbox.shopify.state import (
     FULFILLMENT_BASE,
     FULFILLMENT_LINE_BASE,
     FULFILLMENT_ORDER_BASE,
     FULFILLMENT_ORDER_LINE_BASE,
+    REFUND_BASE,
     Claim,
     Fulfillment,
     FulfillmentLine,
@@ -94,7 +97,7 @@ def fulfilled_quantity(order: Order, line_id: str) -> int:
 
 def display_fulfillment_status(order: Order) -> str:
     """``Order.displayFulfillmentStatus`` from the fulfilled share of the order's units."""
-    total = sum(ln.quantity for ln in order.lines)
+    total = sum(ln.current_quantity for ln in order.lines)
     done = sum(fulfilled_quantity(order, ln.id) for ln in order.lines)
     if done == 0:
         return "UNFULFILLED"
@@ -408,6 +411,104 @@ def run_pending_jobs(state: ShopifyState) -> int:
     return len(pending)
 
 
+# -- line cancellation (refundCreate, restockType CANCEL) ----------------------------------
+
+
+def cancel_lines(emulator: ShopifyEmulator, spec: dict[str, Any]) -> dict[str, Any]:
+    """``refundCreate`` limited to cancelling unfulfilled units without moving money: each
+    ``refundLineItems`` row with ``restockType`` CANCEL (units back to ``available``) or
+    NO_RESTOCK. ``transactions``, ``shipping``, ``refundMethods`` and ``RETURN`` are not
+    emulated. Messages for refusals are UNCONFIRMED."""
+    s = emulator.state
+    if spec.get("transactions") or spec.get("shipping") or spec.get("refundMethods"):
+        raise GraphQLError(
+            "The sandbox emulates refundCreate only for cancelling unfulfilled units "
+            "(no transactions, shipping or refund methods)",
+            extensions={"code": "NOT_EMULATED"},
+        )
+
+    def refused(field: list[str], message: str) -> dict[str, Any]:
+        return {"refund": None, "order": None, "userErrors": [_error(field, message)]}
+
+    order = find_order(s, spec["orderId"])
+    if order is None:
+        return refused(["orderId"], "Order does not exist")
+    if order.cancelled_at is not None:
+        return refused(["orderId"], "Order is cancelled")
+    rows = spec.get("refundLineItems") or []
+    if not rows:
+        return refused(["refundLineItems"], "Refund line items can't be blank")
+    plan: list[tuple[Any, int, str, str | None]] = []
+    for i, row in enumerate(rows):
+        path = ["refundLineItems", str(i)]
+        line = next((ln for ln in order.lines if ln.id == row["lineItemId"]), None)
+        restock = row.get("restockType") or "NO_RESTOCK"
+        if line is None:
+            return refused([*path, "lineItemId"], "Line item does not exist")
+        if restock not in ("CANCEL", "NO_RESTOCK"):
+            return refused([*path, "restockType"], f"Restock type {restock} is not supported")
+        quantity = int(row["quantity"])
+        unfulfilled = line.current_quantity - fulfilled_quantity(order, line.id)
+        if quantity <= 0 or quantity > unfulfilled:
+            return refused(
+                [*path, "quantity"],
+                f"Quantity cannot be cancelled: {unfulfilled} unfulfilled unit(s) left",
+            )
+        plan.append((line, quantity, restock, row.get("locationId")))
+    stamp = now_iso()
+    for line, quantity, restock, location_id in plan:
+        line.cancelled += quantity
+        left = quantity
+        for fo in order.fulfillment_orders:
+            for fl in fo.lines:
+                if fl.line_item_id == line.id and left > 0:
+                    moved = min(left, fl.remaining)
+                    fl.remaining -= moved
+                    fl.total -= moved
+                    left -= moved
+            if fo.status in ("OPEN", "IN_PROGRESS") and all(x.remaining == 0 for x in fo.lines):
+                fo.status = "CLOSED"
+            fo.updated_at = stamp
+        if restock == "CANCEL":
+            _restock_line(emulator, order, line.id, quantity, location_id, stamp)
+    order.updated_at = stamp
+    if display_fulfillment_status(order) == "FULFILLED":
+        order.closed_at = stamp
+    refund = {
+        "id": f"gid://shopify/Refund/{REFUND_BASE + s.next_number()}",
+        "createdAt": stamp,
+        "updatedAt": stamp,
+        "processedAt": stamp,
+        "note": spec.get("note"),
+    }
+    return {"refund": refund, "order_id": order.id, "userErrors": []}
+
+
+def _restock_line(
+    emulator: ShopifyEmulator,
+    order: Order,
+    line_id: str,
+    quantity: int,
+    location_id: str | None,
+    stamp: str,
+) -> None:
+    left = quantity
+    for claim in order.claims:
+        if claim.line_id != line_id or claim.quantity <= 0 or left <= 0:
+            continue
+        if location_id and claim.location_id != location_id:
+            continue
+        moved = min(left, claim.quantity)
+        claim.quantity -= moved
+        left -= moved
+        item = emulator.state.items[claim.item_id]
+        level = item.levels[claim.location_id]
+        level.available += moved
+        level.committed -= moved
+        level.updated_at = stamp
+        emulator.emit_inventory_level(item, level)
+
+
 # -- merchant admin ------------------------------------------------------------------------
 
 
@@ -471,7 +572,7 @@ def fulfillment_payload(order: Order, f: Fulfillment) -> dict[str, Any]:
                 "variant_id": gid_number(by_id[fl.line_item_id].variant_id or "") or None,
                 "sku": by_id[fl.line_item_id].sku,
                 "quantity": fl.quantity,
-                "fulfillable_quantity": by_id[fl.line_item_id].quantity
+                "fulfillable_quantity": by_id[fl.line_item_id].current_quantity
                 - fulfilled_quantity(order, fl.line_item_id),
                 "fulfillment_status": "fulfilled",
                 "admin_graphql_api_id": fl.line_item_id,
@@ -508,7 +609,8 @@ def order_payload(state: ShopifyState, order: Order) -> dict[str, Any]:
                 "admin_graphql_api_id": ln.id,
                 "sku": ln.sku,
                 "quantity": ln.quantity,
-                "fulfillable_quantity": ln.quantity - fulfilled_quantity(order, ln.id),
+                "fulfillable_quantity": ln.current_quantity - fulfilled_quantity(order, ln.id),
+                "current_quantity": ln.current_quantity,
                 "variant_id": gid_number(ln.variant_id) if ln.variant_id else None,
                 "price": f"{ln.price:.2f}",
             }
@@ -523,6 +625,7 @@ __all__ = [
     "CANCEL_REASONS",
     "Claim",
     "cancel_fulfillment",
+    "cancel_lines",
     "cancel_order",
     "create_fulfillment",
     "display_fulfillment_status",

@@ -316,7 +316,7 @@ class LineItemNode:
         self._s, self._line = state, line
         self.id = line.id
         self.quantity = line.quantity
-        self.currentQuantity = line.quantity
+        self.currentQuantity = line.current_quantity
         self.sku = line.sku
         self.title = line.title
         self.name = line.title if not line.variant_title else f"{line.title} - {line.variant_title}"
@@ -324,7 +324,7 @@ class LineItemNode:
         self.originalUnitPriceSet = money_bag(line.price, line.currency)
         self.originalTotalSet = money_bag(line.price * line.quantity, line.currency)
         self.customAttributes: list[dict[str, str]] = []
-        self.unfulfilledQuantity = line.quantity - fulfil.fulfilled_quantity(order, line.id)
+        self.unfulfilledQuantity = line.current_quantity - fulfil.fulfilled_quantity(order, line.id)
         self.fulfillableQuantity = 0 if order.cancelled_at else self.unfulfilledQuantity
 
     def variant(self, info: GraphQLResolveInfo) -> VariantNode | None:

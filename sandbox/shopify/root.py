@@ -885,6 +885,41 @@ class Root:
     def orderCancel(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
         return fulfil.cancel_order(self._e, args)
 
+    def refundCreate(self, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        """Line cancellation through ``refundCreate`` (``@idempotent`` required from 2026-04,
+        https://shopify.dev/docs/api/admin-graphql/2026-04/mutations/refundCreate)."""
+        key = _idempotency_key(info)
+        if key is None:
+            raise GraphQLError(
+                "The @idempotent directive is required for this mutation but was not provided.",
+                extensions={"code": "BAD_REQUEST"},
+            )
+        fingerprint = json.dumps(input, sort_keys=True, default=str)
+        seen = self._s.idempotency.get(f"refundCreate:{key}")
+        if seen is not None:
+            if seen[0] != fingerprint:
+                return {
+                    "refund": None,
+                    "order": None,
+                    "userErrors": [
+                        {
+                            "field": None,
+                            "message": "The same idempotency key was used with different "
+                            "parameters.",
+                        }
+                    ],
+                }
+            answer = seen[1]
+        else:
+            answer = fulfil.cancel_lines(self._e, input)
+            self._s.idempotency[f"refundCreate:{key}"] = (fingerprint, answer)
+        order = fulfil.find_order(self._s, answer.get("order_id") or "")
+        return {
+            "refund": answer["refund"],
+            "order": OrderNode(self._s, order) if order else None,
+            "userErrors": answer["userErrors"],
+        }
+
     def webhookSubscriptionCreate(
         self, info: GraphQLResolveInfo, topic: str, webhookSubscription: dict[str, Any]
     ) -> dict[str, Any]:

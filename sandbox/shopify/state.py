@@ -29,6 +29,7 @@ FULFILLMENT_ORDER_BASE = 6_100_000_000_000
 FULFILLMENT_ORDER_LINE_BASE = 14_300_000_000_000
 FULFILLMENT_BASE = 5_200_000_000_000
 FULFILLMENT_LINE_BASE = 11_800_000_000_000
+REFUND_BASE = 9_900_000_000_000
 
 
 def now_iso() -> str:
@@ -114,6 +115,11 @@ class OrderLine:
     title: str
     sku: str | None
     variant_title: str | None
+    cancelled: int = 0  # units removed by a line cancellation (refundCreate restockType CANCEL)
+
+    @property
+    def current_quantity(self) -> int:
+        return self.quantity - self.cancelled
 
 
 @dataclass

@@ -266,6 +266,48 @@ async def test_cancel_job_not_done_in_time_is_pending(shopify) -> None:
     assert later is not None and later.cancelled
 
 
+async def test_single_line_cancel_once_and_refused_after_shipping(shopify) -> None:
+    url, app = shopify
+    recorder = Recorder()
+    async with shopify_client(url, recorder) as client:
+        order_id = await relayed_order(client)
+        state = await shf.read_order_fulfillments(client, order_id)
+        assert state is not None
+        lines = {
+            ln.line_item_id: ln.total_quantity for fo in state.fulfillment_orders for ln in fo.lines
+        }
+        tee = next(line for line, total in lines.items() if total == 3)
+        mug = next(line for line, total in lines.items() if total == 1)
+        recorder.requests.clear()
+        result = await shf.cancel_order_lines(client, order_id, {tee: 2}, idempotency_key="tt-c1")
+        again = await shf.cancel_order_lines(client, order_id, {tee: 2}, idempotency_key="tt-c1")
+        assert again == result and result.lines == ((tee, 2),)
+        assert level(app, V_TEE, L1) == 4  # two units back once, not four
+        with httpx.Client(base_url=url, trust_env=False) as admin:
+            admin.post(
+                f"/_sandbox/orders/{number(order_id)}/fulfill",
+                json={"lines": [{"sku": "MUG", "quantity": 1}]},
+            )
+        with pytest.raises(shf.StoreAlreadyFulfilledError):
+            await shf.cancel_order_lines(client, order_id, {mug: 1}, idempotency_key="tt-c2")
+        after = await shf.read_order_fulfillments(client, order_id)
+    assert after is not None and not after.cancelled
+    remaining = {
+        ln.line_item_id: ln.remaining_quantity for fo in after.fulfillment_orders for ln in fo.lines
+    }
+    assert remaining[tee] == 1
+    sent = recorder.graphql()[0]
+    assert sent["query"] == shf.CANCEL_LINES_MUTATION
+    assert sent["variables"] == {
+        "key": "tt-c1",
+        "input": {
+            "orderId": order_id,
+            "notify": False,
+            "refundLineItems": [{"lineItemId": tee, "quantity": 2, "restockType": "CANCEL"}],
+        },
+    }
+
+
 # -- Amazon ------------------------------------------------------------------------------
 
 

@@ -437,3 +437,60 @@ def test_loop_back_webhooks_are_rest_shaped_and_signed(shop) -> None:
     assert cancelled["admin_graphql_api_id"] == second["id"]
     assert cancelled["cancelled_at"] and cancelled["cancel_reason"] == "other"
     assert isinstance(cancelled["tags"], str) and cancelled["source_identifier"]
+
+
+REFUND = """
+mutation($input: RefundInput!, $key: String!) {
+  refundCreate(input: $input) @idempotent(key: $key) {
+    refund { id }
+    order { id lineItems(first: 10) { nodes { id sku quantity currentQuantity } } }
+    userErrors { field message }
+  }
+}
+"""
+
+
+def test_single_line_cancel_through_refund_create(shop) -> None:
+    order = read(shop, create_order(shop)["id"])
+    tee = next(n["id"] for n in order["lineItems"]["nodes"] if n["sku"] == "TEE-S")
+    spec = {
+        "orderId": order["id"],
+        "notify": False,
+        "refundLineItems": [{"lineItemId": tee, "quantity": 1, "restockType": "CANCEL"}],
+    }
+    no_key = gql(
+        shop,
+        "mutation($input: RefundInput!) { refundCreate(input: $input) { refund { id } } }",
+        {"input": spec},
+    )
+    assert "@idempotent directive is required" in no_key["errors"][0]["message"]
+    first = gql(shop, REFUND, {"input": spec, "key": "cancel-1"})["data"]["refundCreate"]
+    assert first["userErrors"] == [] and first["refund"]["id"].startswith("gid://shopify/Refund/")
+    line = next(n for n in first["order"]["lineItems"]["nodes"] if n["id"] == tee)
+    assert (line["quantity"], line["currentQuantity"]) == (3, 2)
+    replay = gql(shop, REFUND, {"input": spec, "key": "cancel-1"})["data"]["refundCreate"]
+    assert replay["refund"]["id"] == first["refund"]["id"]  # answered from the record
+    after = read(shop, order["id"])
+    fo_id, _ = fo_line(after, "TEE-S")
+    fo = next(x for x in after["fulfillmentOrders"]["nodes"] if x["id"] == fo_id)
+    assert [(n["totalQuantity"], n["remainingQuantity"]) for n in fo["lineItems"]["nodes"]] == [
+        (2, 2)
+    ]
+    assert level(shop, V_TEE, L1) == (3, 5)  # one unit back, applied once
+    too_many = {**spec, "refundLineItems": [{"lineItemId": tee, "quantity": 3}]}
+    refused = gql(shop, REFUND, {"input": too_many, "key": "cancel-2"})["data"]["refundCreate"]
+    assert refused["refund"] is None and refused["userErrors"][0]["field"][-1] == "quantity"
+    money = gql(
+        shop,
+        REFUND,
+        {
+            "input": {
+                **spec,
+                "transactions": [
+                    {"orderId": order["id"], "gateway": "manual", "kind": "REFUND", "amount": "1"}
+                ],
+            },
+            "key": "cancel-3",
+        },
+    )
+    assert money["errors"][0]["extensions"]["code"] == "NOT_EMULATED"
