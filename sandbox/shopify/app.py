@@ -9,7 +9,8 @@ Routes:
 - admin: ``PUT /_sandbox/load``, ``GET /_sandbox/state``, ``GET|PUT /_sandbox/faults``,
   ``GET|DELETE /_sandbox/requests`` (counts per GraphQL root field, e.g. ``orderCreate``),
   ``PUT /_sandbox/throttle`` (``{"enabled", "scale", "maximum", "available",
-  "force": n}``), ``GET|PUT /_sandbox/webhooks`` (``{"url", "topics"?, "secret"?}``).
+  "force": n}``), ``GET|PUT /_sandbox/webhooks`` (``{"url", "topics"?, "secret"?, "delay_s"?,
+  "duplicates"?}``: each delivery is sent ``1 + duplicates`` times, ``delay_s`` apart).
 - merchant (what a person does in the Shopify admin, see :mod:`sandbox.shopify.fulfil`):
   ``POST /_sandbox/orders/{n}/fulfill`` (``{"lines"?: [{"line_item_id"|"sku",
   "quantity"}], "tracking"?: {"number"|"numbers", "company", "url"}}``; no ``lines`` =
@@ -158,10 +159,14 @@ def create_app(
         return JSONResponse(answer)
 
     def flush() -> None:
+        # Shopify delivers at least once and not in order: optional delay and duplicates
+        # (same X-Shopify-Webhook-Id) let receivers prove they de-duplicate.
         for delivery in emulator.take_pending():
-            task = asyncio.create_task(webhooks.send(delivery))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+            for copy in range(1 + emulator.webhook_duplicates):
+                delay = emulator.webhook_delay_s * (copy + 1)
+                task = asyncio.create_task(webhooks.send(delivery, delay=delay))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
 
     def _merchant(request: Request, action: Any) -> Response:
         number = request.path_params["number"]
@@ -278,6 +283,8 @@ def create_app(
         emulator.webhook_topics = set(data["topics"]) if data.get("topics") else None
         if data.get("secret"):
             emulator.webhook_secret = data["secret"]
+        emulator.webhook_delay_s = float(data.get("delay_s") or 0.0)
+        emulator.webhook_duplicates = int(data.get("duplicates") or 0)
         return JSONResponse({"ok": True})
 
     routes = [

@@ -258,6 +258,8 @@ class ShopifyEmulator:
         self.deliveries: list[webhooks.Delivery] = []
         self.webhook_url: str | None = None
         self.webhook_topics: set[str] | None = None
+        self.webhook_delay_s = 0.0  # each delivery waits this long (copies: n x delay)
+        self.webhook_duplicates = 0  # extra copies of every delivery (same webhook id)
         self.force_throttle = 0  # answer THROTTLED to the next N requests (test switch)
         self._lock = threading.RLock()
 

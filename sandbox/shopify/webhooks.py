@@ -8,6 +8,7 @@ A delivery is a POST of REST-shaped JSON with ``X-Shopify-Topic``, ``X-Shopify-H
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -69,8 +70,11 @@ def build(
     return Delivery(topic, url, body, headers)
 
 
-async def send(delivery: Delivery, timeout: float = 5.0) -> None:
-    """POST one delivery (5 s budget like Shopify's, §6); the outcome is kept on it."""
+async def send(delivery: Delivery, timeout: float = 5.0, delay: float = 0.0) -> None:
+    """POST one delivery (5 s budget like Shopify's, §6) after ``delay`` seconds; the
+    outcome is kept on it."""
+    if delay > 0:
+        await asyncio.sleep(delay)
     try:
         async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
             response = await client.post(

@@ -5,12 +5,18 @@ webhook payloads), not against our connector."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from graphql import parse, validate
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from sandbox.server import serve_in_thread
 from sandbox.shopify import DEFAULT_ACCESS_TOKEN, DEFAULT_WEBHOOK_SECRET, create_app, verify_webhook
@@ -494,3 +500,30 @@ def test_single_line_cancel_through_refund_create(shop) -> None:
         },
     )
     assert money["errors"][0]["extensions"]["code"] == "NOT_EMULATED"
+
+
+def test_duplicate_deliveries_carry_the_same_webhook_id(shop) -> None:
+    received: list[tuple[dict, bytes]] = []
+    arrived = threading.Event()
+
+    async def hook(request: Request) -> Response:
+        received.append((dict(request.headers), await request.body()))
+        arrived.set()
+        return Response("ok")
+
+    receiver = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
+    with serve_in_thread(receiver) as hook_url:
+        shop.put(
+            "/_sandbox/webhooks",
+            json={"url": f"{hook_url}/hook", "topics": ["fulfillments/create"], "duplicates": 1},
+        )
+        order = create_order(shop)
+        shop.post(f"/_sandbox/orders/{order['id'].rsplit('/', 1)[1]}/fulfill", json={})
+        deadline = time.monotonic() + 10  # safety net only: the assertions count deliveries
+        while len(received) < 2 and time.monotonic() < deadline:
+            arrived.wait(0.05)
+        shop.put("/_sandbox/webhooks", json={"url": None})
+    assert len(received) == 2
+    ids = {headers["x-shopify-webhook-id"] for headers, _ in received}
+    assert len(ids) == 1 and {h["x-shopify-topic"] for h, _ in received} == {"fulfillments/create"}
+    assert received[0][1] == received[1][1]
