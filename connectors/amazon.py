@@ -117,6 +117,8 @@ RATES: dict[str, RateLimit] = {
     "createFulfillmentOrder": RateLimit(2.0, 30),
     "getFulfillmentOrder": RateLimit(2.0, 30),
     "cancelFulfillmentOrder": RateLimit(2.0, 30),
+    "listAllFulfillmentOrders": RateLimit(2.0, 30),  # used by connectors/amazon_fulfillment.py
+    "getPackageTrackingDetails": RateLimit(2.0, 30),
     "createReport": RateLimit(0.0167, 15),
     "getReport": RateLimit(2.0, 15),
     "getReportDocument": RateLimit(0.0167, 15),

@@ -10,7 +10,11 @@ JSON), ``GET state`` (listings, FBA fulfillable per SKU, MCF orders with items a
 address, reports, LWA token calls), ``GET fixture`` (the account as a fixture ``amazon``
 part), ``GET|PUT faults``, ``GET|DELETE requests`` (counts per SP-API operation name, e.g.
 ``createFulfillmentOrder``), ``PUT throttle`` (``{"enabled": bool, "scale": float}``),
-``POST tokens/expire`` (expire every issued access token) and ``PUT reports``
+``POST tokens/expire`` (expire every issued access token), ``PUT mcf``
+(``{"progress": "polls"|"clock"|"manual", "step_s", "carrier", "cancel_error_code"}``,
+see :mod:`sandbox.amazon.mcf`), ``POST mcf/{sellerFulfillmentOrderId}/advance``
+(``{"to"?, "packages"?}``), ``PUT listings`` (``{"apply_delay_s"}``: ACCEPTED listing
+patches show up that much later) and ``PUT reports``
 (``{"compression": "GZIP"|null, "charset": "UTF-8", "statuses": [...],
 "include_parents": bool}``: one status per getReport poll; parent rows in the report).
 

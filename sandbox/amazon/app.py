@@ -46,6 +46,8 @@ ROUTES: list[tuple[str, str, str, bool]] = [
     ("GET", "/reports/2021-06-30/documents/{reportDocumentId}", "getReportDocument", True),
     ("GET", "/_s3/report-documents/{documentId}", "downloadReportDocument", False),
     ("POST", "/fba/outbound/2020-07-01/fulfillmentOrders", "createFulfillmentOrder", True),
+    ("GET", "/fba/outbound/2020-07-01/fulfillmentOrders", "listAllFulfillmentOrders", True),
+    ("GET", "/fba/outbound/2020-07-01/tracking", "getPackageTrackingDetails", True),
     (
         "GET",
         "/fba/outbound/2020-07-01/fulfillmentOrders/{sellerFulfillmentOrderId}",
@@ -168,6 +170,7 @@ def create_app(
                 return reply(
                     400, error("InvalidInput", "The request body is not a JSON object."), op
                 )
+        emulator.apply_due_patches()
         status, out = handle(op, params, query, body, str(request.base_url))
         return reply(status, out, op)
 
@@ -194,6 +197,10 @@ def create_app(
             return emulator.get_order(p["sellerFulfillmentOrderId"])
         if op == "cancelFulfillmentOrder":
             return emulator.cancel_order(p["sellerFulfillmentOrderId"])
+        if op == "listAllFulfillmentOrders":
+            return emulator.list_orders(q)
+        if op == "getPackageTrackingDetails":
+            return emulator.package_tracking(q)
         return 403, DENIED  # pragma: no cover - every routed operation is handled above
 
     # ----- admin ------------------------------------------------------------------------
@@ -229,7 +236,31 @@ def create_app(
         emulator.report_options = options
         return JSONResponse(asdict(options))
 
+    async def put_mcf(request: Request) -> JSONResponse:
+        data = json.loads(await request.body() or b"{}")
+        options = emulator.mcf.options
+        for key in ("progress", "step_s", "carrier", "cancel_error_code"):
+            if key in data:
+                setattr(options, key, data[key])
+        if options.progress not in ("polls", "clock", "manual"):
+            return JSONResponse({"error": "progress is polls, clock or manual"}, status_code=400)
+        return JSONResponse(asdict(options))
+
+    async def advance_mcf(request: Request) -> JSONResponse:
+        data = json.loads(await request.body() or b"{}")
+        status, body = emulator.advance_order(request.path_params["order_id"], data)
+        return JSONResponse(json.loads(dumps(body)), status_code=status)
+
+    async def put_listings(request: Request) -> JSONResponse:
+        data = json.loads(await request.body() or b"{}")
+        if "apply_delay_s" in data:
+            emulator.listing_apply_delay_s = float(data["apply_delay_s"])
+        return JSONResponse({"apply_delay_s": emulator.listing_apply_delay_s})
+
     admin = [
+        Route(f"{ADMIN_PREFIX}/mcf", put_mcf, methods=["PUT"]),
+        Route(f"{ADMIN_PREFIX}/mcf/{{order_id}}/advance", advance_mcf, methods=["POST"]),
+        Route(f"{ADMIN_PREFIX}/listings", put_listings, methods=["PUT"]),
         Route(f"{ADMIN_PREFIX}/load", load, methods=["PUT"]),
         Route(f"{ADMIN_PREFIX}/state", state, methods=["GET"]),
         Route(f"{ADMIN_PREFIX}/fixture", fixture_out, methods=["GET"]),

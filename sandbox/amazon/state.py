@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sandbox.amazon import mcf
 from sandbox.amazon.families import (
     VariationParent,
     build_parents,
@@ -134,7 +135,22 @@ AMAZON_CHANNEL = {
     "A1RKKUPIHCS9HS": "AMAZON_EU",
     "A1VC38T7YXB528": "AMAZON_JP",
 }
-MCF_STATUS_STEPS = ("Received", "Planning", "Processing", "Complete")
+MCF_STATUS_STEPS = mcf.STEPS
+ORDER_HEAD_KEYS = (
+    "sellerFulfillmentOrderId",
+    "marketplaceId",
+    "displayableOrderId",
+    "displayableOrderDate",
+    "displayableOrderComment",
+    "shippingSpeedCategory",
+    "destinationAddress",
+    "fulfillmentAction",
+    "fulfillmentPolicy",
+    "fulfillmentOrderStatus",
+    "receivedDate",
+    "statusUpdatedDate",
+    "notificationEmails",
+)
 
 
 def iso(ts: float) -> str:
@@ -238,6 +254,7 @@ class AmazonEmulator:
         self.report_options = ReportOptions()
         self._signing_key = secrets.token_bytes(16)
         self._ids = itertools.count(50_000_000_000)
+        self.listing_apply_delay_s = 0.0  # ACCEPTED patches applied this much later (§4.1)
         self.load(fixture or Fixture())
 
     # ----- fixture -----------------------------------------------------------------
@@ -259,6 +276,8 @@ class AmazonEmulator:
             self.documents: dict[str, tuple[bytes, str | None]] = {}
             self.inventory_tokens: dict[str, tuple[float, list[str], int]] = {}
             self.orders: dict[str, dict[str, Any]] = {}
+            self.mcf = mcf.McfBook(iso, lambda: self.clock())  # follows a replaced clock
+            self.pending_patches: list[tuple[float, Listing, list[Callable[[], None]]]] = []
 
     def _listing(self, item: AmazonListing, now: float) -> Listing:
         return Listing(
@@ -616,10 +635,26 @@ class AmazonEmulator:
                 return 200, {**submission, "status": "INVALID", "issues": issues}
             if first(query, "mode") == "VALIDATION_PREVIEW":
                 return 200, {**submission, "status": "VALID", "issues": []}
-            for apply in changes:
-                apply()
-            listing.updated = self.clock()
+            if self.listing_apply_delay_s > 0:
+                # ACCEPTED is asynchronous: reads show the old values for a while (§4.1)
+                due = self.clock() + self.listing_apply_delay_s
+                self.pending_patches.append((due, listing, changes))
+            else:
+                for apply in changes:
+                    apply()
+                listing.updated = self.clock()
             return 200, {**submission, "status": "ACCEPTED", "issues": []}
+
+    def apply_due_patches(self) -> None:
+        """Apply ACCEPTED patches whose delay has passed (called before every read)."""
+        with self.lock:
+            now = self.clock()
+            due = [p for p in self.pending_patches if p[0] <= now]
+            self.pending_patches = [p for p in self.pending_patches if p[0] > now]
+            for _, listing, changes in due:
+                for apply in changes:
+                    apply()
+                listing.updated = now
 
     def _plan_patches(
         self, listing: Listing, patches: list[dict[str, Any]]
@@ -1018,110 +1053,114 @@ class AmazonEmulator:
                 "fulfillmentOrderStatus": "Received" if fulfillable else "Unfulfillable",
                 "receivedDate": iso(now),
                 "statusUpdatedDate": iso(now),
+                "changedAt": now,
                 "polls": 0,
+                "reserved_units": fulfillable,
             }
             return 200, {}
 
+    def _settle(self, order: dict[str, Any]) -> None:
+        """Release the reservation once an order is shipped; unshipped units go back."""
+        if order.get("settled") or order["fulfillmentOrderStatus"] not in (
+            "Complete",
+            "CompletePartialled",
+        ):
+            return
+        order["settled"] = True
+        short = order.get("unfulfillable", {})
+        for item in order["items"]:
+            listing = self.listings[item["sellerSku"]]
+            listing.reserved -= item["quantity"]
+            listing.quantity += short.get(item["sellerFulfillmentOrderItemId"], 0)
+
     def get_order(self, order_id: str) -> Reply:
-        """``getFulfillmentOrder``: payload with items and shipments; each call advances status."""
+        """``getFulfillmentOrder``: payload with items and shipments (life cycle: mcf.py)."""
         with self.lock:
             order = self.orders.get(order_id)
             if order is None:
                 # 404 is declared in the model; the exact code is UNCONFIRMED (Fulfillment Outbound
                 # model)
                 return 404, error("NotFound", f"Fulfillment order {order_id} was not found.")
-            status = order["fulfillmentOrderStatus"]
-            if status in MCF_STATUS_STEPS[:-1] and order["polls"] > 0:
-                status = MCF_STATUS_STEPS[MCF_STATUS_STEPS.index(status) + 1]
-                order["fulfillmentOrderStatus"] = status
-                order["statusUpdatedDate"] = iso(self.clock())
-                if status == "Complete":
-                    for item in order["items"]:
-                        self.listings[item["sellerSku"]].reserved -= item["quantity"]
-            order["polls"] += 1
-            return 200, {"payload": self._order_payload(order)}
+            self.mcf.on_read(order, counted=True)
+            self._settle(order)
+            return 200, {"payload": self.mcf.payload(order, ORDER_HEAD_KEYS)}
 
-    def _order_payload(self, order: dict[str, Any]) -> dict[str, Any]:
-        keys = (
-            "sellerFulfillmentOrderId",
-            "marketplaceId",
-            "displayableOrderId",
-            "displayableOrderDate",
-            "displayableOrderComment",
-            "shippingSpeedCategory",
-            "destinationAddress",
-            "fulfillmentAction",
-            "fulfillmentPolicy",
-            "fulfillmentOrderStatus",
-            "receivedDate",
-            "statusUpdatedDate",
-            "notificationEmails",
-        )
-        head = {k: order[k] for k in keys if k in order}
-        unfulfillable = order["fulfillmentOrderStatus"] == "Unfulfillable"
-        items = [
-            {
-                "sellerSku": i["sellerSku"],
-                "sellerFulfillmentOrderItemId": i["sellerFulfillmentOrderItemId"],
-                "quantity": i["quantity"],
-                "cancelledQuantity": 0,
-                "unfulfillableQuantity": i["quantity"] if unfulfillable else 0,
+    def list_orders(self, query: dict[str, list[str]]) -> Reply:
+        """``listAllFulfillmentOrders``: orders whose status changed at or after
+        ``queryStartDate`` (creation counts), paged by ``nextToken``. Without
+        ``queryStartDate`` every order is listed (Amazon's behaviour is UNCONFIRMED)."""
+        raw = first(query, "queryStartDate")
+        start = None
+        if raw:
+            start = mcf.parse_time(raw)
+            if start is None:
+                return invalid(f"Invalid queryStartDate: {raw}", "expected ISO 8601 date-time")
+        with self.lock:
+            for order in self.orders.values():
+                self.mcf.on_read(order, counted=False)
+                self._settle(order)
+            page = self.mcf.list_page(list(self.orders.values()), start, first(query, "nextToken"))
+            if page is None:
+                return invalid("Invalid nextToken")
+            orders, following = page
+            payload: dict[str, Any] = {
+                "fulfillmentOrders": [self.mcf.head(o, ORDER_HEAD_KEYS) for o in orders]
             }
-            for i in order["items"]
-        ]
-        shipments = []
-        if order["fulfillmentOrderStatus"] == "Complete":
-            digest = hashlib.sha256(order["sellerFulfillmentOrderId"].encode()).hexdigest()
-            shipments.append(
-                {
-                    "amazonShipmentId": "D" + digest[:8].upper(),
-                    "fulfillmentCenterId": "SEA8",
-                    "fulfillmentShipmentStatus": "SHIPPED",
-                    "shippingDate": order["statusUpdatedDate"],
-                    "fulfillmentShipmentItem": [
-                        {
-                            "sellerSku": i["sellerSku"],
-                            "sellerFulfillmentOrderItemId": i["sellerFulfillmentOrderItemId"],
-                            "quantity": i["quantity"],
-                            "packageNumber": 1,
-                        }
-                        for i in order["items"]
-                    ],
-                    "fulfillmentShipmentPackage": [
-                        {
-                            "packageNumber": 1,
-                            "carrierCode": "Amazon Logistics",
-                            "trackingNumber": "TBA" + str(int(digest[:10], 16))[:12],
-                            "estimatedArrivalDate": order["statusUpdatedDate"],
-                        }
-                    ],
-                }
-            )
-        return {
-            "fulfillmentOrder": head,
-            "fulfillmentOrderItems": items,
-            "fulfillmentShipments": shipments,
-            "returnItems": [],
-            "returnAuthorizations": [],
-        }
+            if following:
+                payload["nextToken"] = following
+            return 200, {"payload": payload}
+
+    def package_tracking(self, query: dict[str, list[str]]) -> Reply:
+        """``getPackageTrackingDetails?packageNumber=`` (int32, required)."""
+        raw = first(query, "packageNumber")
+        try:
+            number = int(raw or "")
+        except ValueError:
+            return invalid("packageNumber is required and must be an integer")
+        with self.lock:
+            details = self.mcf.tracking(number)
+        if details is None:
+            # the model declares 404; code and wording UNCONFIRMED
+            return 404, error("NotFound", f"Package {number} was not found.")
+        return 200, {"payload": details}
+
+    def advance_order(self, order_id: str, data: dict[str, Any]) -> Reply:
+        """Admin: move an order to ``data["to"]`` (default: the next step), optionally
+        with explicit ``packages`` (see :meth:`McfBook._shipped_shipment`)."""
+        with self.lock:
+            order = self.orders.get(order_id)
+            if order is None:
+                return 404, {"error": f"no MCF order {order_id}"}
+            status = order["fulfillmentOrderStatus"]
+            to = data.get("to")
+            if to is None:
+                if status not in mcf.STEPS[:-1]:
+                    return 409, {"error": f"{order_id} is {status}: no next step"}
+                to = mcf.STEPS[mcf.STEPS.index(status) + 1]
+            if to not in (*mcf.STEPS, "CompletePartialled", "Unfulfillable"):
+                return 400, {"error": f"cannot move an order to {to}"}
+            try:
+                self.mcf.move(order, to, data.get("packages"))
+            except (KeyError, TypeError, ValueError) as exc:
+                return 400, {"error": f"bad packages: {exc}"}
+            self._settle(order)
+            return 200, self.mcf.payload(order, ORDER_HEAD_KEYS)
 
     def cancel_order(self, order_id: str) -> Reply:
-        """``cancelFulfillmentOrder``: only while Received or Planning; releases reserved units."""
+        """``cancelFulfillmentOrder``: only while New/Received/Planning; releases units."""
         with self.lock:
             order = self.orders.get(order_id)
             if order is None:
                 return 404, error("NotFound", f"Fulfillment order {order_id} was not found.")
-            if order["fulfillmentOrderStatus"] not in ("Received", "Planning"):
-                return invalid(
-                    f"Fulfillment order {order_id} cannot be cancelled in status "
-                    f"{order['fulfillmentOrderStatus']}."
-                )
-            for item in order["items"]:
-                listing = self.listings[item["sellerSku"]]
-                listing.quantity += item["quantity"]
-                listing.reserved -= item["quantity"]
-            order["fulfillmentOrderStatus"] = "Cancelled"
-            order["statusUpdatedDate"] = iso(self.clock())
+            self.mcf.on_read(order, counted=False)
+            refused = self.mcf.cancel(order)
+            if refused is not None:
+                return 400, error(self.mcf.options.cancel_error_code, refused)
+            if order.get("reserved_units", True):
+                for item in order["items"]:
+                    listing = self.listings[item["sellerSku"]]
+                    listing.quantity += item["quantity"]
+                    listing.reserved -= item["quantity"]
             return 200, {}
 
 

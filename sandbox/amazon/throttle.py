@@ -27,6 +27,7 @@ RATES: dict[str, tuple[float, int]] = {
     "getFulfillmentOrder": (2.0, 30),
     "listAllFulfillmentOrders": (2.0, 30),
     "cancelFulfillmentOrder": (2.0, 30),
+    "getPackageTrackingDetails": (2.0, 30),
     "createReport": (0.0167, 15),
     "getReport": (2.0, 15),
     "getReports": (0.0222, 10),

@@ -10,7 +10,15 @@ Routes:
 - admin: ``PUT /_sandbox/load``, ``GET /_sandbox/state``, ``GET|PUT /_sandbox/faults``,
   ``GET|DELETE /_sandbox/requests`` (counts per GraphQL root field, e.g. ``orderCreate``),
   ``PUT /_sandbox/throttle`` (``{"enabled", "scale", "maximum", "available",
-  "force": n}``), ``GET|PUT /_sandbox/webhooks`` (``{"url", "topics"?, "secret"?}``).
+  "force": n}``), ``GET|PUT /_sandbox/webhooks`` (``{"url", "topics"?, "secret"?, "delay_s"?,
+  "duplicates"?}``: each delivery is sent ``1 + duplicates`` times, ``delay_s`` apart).
+- merchant (what a person does in the Shopify admin, see :mod:`sandbox.shopify.fulfil`):
+  ``POST /_sandbox/orders/{n}/fulfill`` (``{"lines"?: [{"line_item_id"|"sku",
+  "quantity"}], "tracking"?: {"number"|"numbers", "company", "url"}}``; no ``lines`` =
+  everything remaining), ``PUT /_sandbox/fulfillments/{n}/tracking`` (same ``tracking``
+  shape; replaces the list), ``POST /_sandbox/fulfillments/{n}/cancel``,
+  ``POST /_sandbox/jobs/run`` (complete every pending job, e.g. ``orderCancel``) and
+  ``PUT /_sandbox/jobs`` (``{"polls_until_done": n}``). ``{n}`` is the numeric id.
 
 Sources cited by name below:
 
@@ -33,7 +41,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from sandbox.faults import FaultInjector, admin_routes
 from sandbox.fixture import Fixture
-from sandbox.shopify import webhooks
+from sandbox.shopify import fulfil, webhooks
 from sandbox.shopify.emulator import UNAUTHORIZED, ShopifyEmulator, root_fields
 from sandbox.shopify.state import gid_number
 
@@ -108,6 +116,7 @@ def create_app(
     bulk_polls_until_complete: int = 1,
     order_limit_per_minute: int | None = None,
     search_lag_s: float = 0.0,
+    job_polls_until_done: int = 1,
 ) -> RootFieldNamer:
     """The Shopify Admin GraphQL emulator as an ASGI app (see the module docstring).
 
@@ -124,6 +133,7 @@ def create_app(
         "bulk_polls_until_complete": bulk_polls_until_complete,
         "order_limit_per_minute": order_limit_per_minute,
         "search_lag_s": search_lag_s,
+        "job_polls_until_done": job_polls_until_done,
     }
     if access_token is not None:
         kwargs["access_token"] = access_token
@@ -152,11 +162,77 @@ def create_app(
                 status_code=400,
             )
         answer = emulator.execute(body, base_url=str(request.base_url))
-        for delivery in emulator.take_pending():
-            task = asyncio.create_task(webhooks.send(delivery))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+        flush()
         return JSONResponse(answer)
+
+    def flush() -> None:
+        # Shopify delivers at least once and not in order: optional delay and duplicates
+        # (same X-Shopify-Webhook-Id) let receivers prove they de-duplicate.
+        for delivery in emulator.take_pending():
+            for copy in range(1 + emulator.webhook_duplicates):
+                delay = emulator.webhook_delay_s * (copy + 1)
+                task = asyncio.create_task(webhooks.send(delivery, delay=delay))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+
+    def _merchant(request: Request, action: Any) -> Response:
+        number = request.path_params["number"]
+        with emulator._lock, emulator.state.lock:
+            found, errors = action(number)
+        flush()
+        if found is None and not errors:
+            return JSONResponse({"errors": ["not found"]}, status_code=404)
+        if errors:
+            return JSONResponse({"userErrors": errors}, status_code=422)
+        return JSONResponse(found)
+
+    async def fulfil_order(request: Request) -> Response:
+        data = json.loads(await request.body() or b"{}")
+
+        def action(number: int) -> tuple[Any, list[Any]]:
+            order = next((o for o in emulator.state.orders if gid_number(o.id) == number), None)
+            if order is None:
+                return None, []
+            created, errors = fulfil.merchant_fulfil(emulator, order, data)
+            return (fulfil.fulfillment_payload(order, created) if created else None), errors
+
+        return _merchant(request, action)
+
+    async def fulfillment_tracking(request: Request) -> Response:
+        data = json.loads(await request.body() or b"{}")
+
+        def action(number: int) -> tuple[Any, list[Any]]:
+            fid = f"gid://shopify/Fulfillment/{number}"
+            if fulfil.find_fulfillment(emulator.state, fid) is None:
+                return None, []
+            done, errors = fulfil.update_tracking(emulator, fid, data)
+            order = fulfil.find_order(emulator.state, done.order_id) if done else None
+            return (fulfil.fulfillment_payload(order, done) if done and order else None), errors
+
+        return _merchant(request, action)
+
+    async def fulfillment_cancel(request: Request) -> Response:
+        def action(number: int) -> tuple[Any, list[Any]]:
+            fid = f"gid://shopify/Fulfillment/{number}"
+            if fulfil.find_fulfillment(emulator.state, fid) is None:
+                return None, []
+            done, errors = fulfil.cancel_fulfillment(emulator, fid)
+            order = fulfil.find_order(emulator.state, done.order_id) if done else None
+            return (fulfil.fulfillment_payload(order, done) if done and order else None), errors
+
+        return _merchant(request, action)
+
+    async def run_jobs(_: Request) -> Response:
+        with emulator._lock, emulator.state.lock:
+            completed = fulfil.run_pending_jobs(emulator.state)
+        flush()
+        return JSONResponse({"completed": completed})
+
+    async def put_jobs(request: Request) -> Response:
+        data = json.loads(await request.body() or b"{}")
+        if "polls_until_done" in data:
+            emulator.job_polls_until_done = int(data["polls_until_done"])
+        return JSONResponse({"polls_until_done": emulator.job_polls_until_done})
 
     async def bulk_result(request: Request) -> Response:
         number = request.path_params["number"]
@@ -214,6 +290,8 @@ def create_app(
         emulator.webhook_topics = set(data["topics"]) if data.get("topics") else None
         if data.get("secret"):
             emulator.webhook_secret = data["secret"]
+        emulator.webhook_delay_s = float(data.get("delay_s") or 0.0)
+        emulator.webhook_duplicates = int(data.get("duplicates") or 0)
         return JSONResponse({"ok": True})
 
     routes = [
@@ -224,6 +302,13 @@ def create_app(
         Route("/_sandbox/throttle", throttle_route, methods=["PUT"]),
         Route("/_sandbox/webhooks", get_webhooks, methods=["GET"]),
         Route("/_sandbox/webhooks", put_webhooks, methods=["PUT"]),
+        Route("/_sandbox/orders/{number:int}/fulfill", fulfil_order, methods=["POST"]),
+        Route(
+            "/_sandbox/fulfillments/{number:int}/tracking", fulfillment_tracking, methods=["PUT"]
+        ),
+        Route("/_sandbox/fulfillments/{number:int}/cancel", fulfillment_cancel, methods=["POST"]),
+        Route("/_sandbox/jobs/run", run_jobs, methods=["POST"]),
+        Route("/_sandbox/jobs", put_jobs, methods=["PUT"]),
     ]
     inner = Starlette(routes=routes)
     injector = FaultInjector(inner, operation_of=_operation_of, error_body=_error_body)

@@ -250,8 +250,10 @@ class ShopifyEmulator:
         bulk_polls_until_complete: int = 1,
         order_limit_per_minute: int | None = None,
         search_lag_s: float = 0.0,
+        job_polls_until_done: int = 1,
     ) -> None:
         self.state = ShopifyState()
+        self.job_polls_until_done = job_polls_until_done  # job(id:) reads answering done: false
         self.state.search_lag_s = search_lag_s
         self.access_token = access_token
         self.webhook_secret = webhook_secret
@@ -264,6 +266,8 @@ class ShopifyEmulator:
         self.deliveries: list[webhooks.Delivery] = []
         self.webhook_url: str | None = None
         self.webhook_topics: set[str] | None = None
+        self.webhook_delay_s = 0.0  # each delivery waits this long (copies: n x delay)
+        self.webhook_duplicates = 0  # extra copies of every delivery (same webhook id)
         self.force_throttle = 0  # answer THROTTLED to the next N requests (test switch)
         self._lock = threading.RLock()
 
@@ -440,6 +444,10 @@ class ShopifyEmulator:
                     api_version=API_VERSION,
                 )
             )
+
+    def emit_rest(self, topic: str, payload: dict[str, Any]) -> None:
+        """Queue a REST-shaped webhook ``payload`` for ``topic`` (e.g. ``orders/cancelled``)."""
+        self._emit(topic, payload)
 
     def emit_inventory_level(self, item: InventoryItem, level: Level) -> None:
         self._emit(

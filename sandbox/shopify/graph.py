@@ -17,8 +17,12 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo
 
-from sandbox.shopify import search
+from sandbox.shopify import fulfil, search
 from sandbox.shopify.state import (
+    Fulfillment,
+    FulfillmentLine,
+    FulfillmentOrder,
+    FulfillmentOrderLine,
     InventoryItem,
     Level,
     Location,
@@ -317,7 +321,7 @@ class LineItemNode:
         self._s, self._line = state, line
         self.id = line.id
         self.quantity = line.quantity
-        self.currentQuantity = line.quantity
+        self.currentQuantity = line.current_quantity
         self.sku = line.sku
         self.title = line.title
         self.name = line.title if not line.variant_title else f"{line.title} - {line.variant_title}"
@@ -325,6 +329,8 @@ class LineItemNode:
         self.originalUnitPriceSet = money_bag(line.price, line.currency)
         self.originalTotalSet = money_bag(line.price * line.quantity, line.currency)
         self.customAttributes: list[dict[str, str]] = []
+        self.unfulfilledQuantity = line.current_quantity - fulfil.fulfilled_quantity(order, line.id)
+        self.fulfillableQuantity = 0 if order.cancelled_at else self.unfulfilledQuantity
 
     def variant(self, info: GraphQLResolveInfo) -> VariantNode | None:
         v = self._s.variants.get(self._line.variant_id or "")
@@ -354,9 +360,13 @@ class OrderNode:
         self.currencyCode = order.currency
         self.presentmentCurrencyCode = order.currency
         self.displayFinancialStatus = order.financial_status
-        self.displayFulfillmentStatus = "UNFULFILLED"
-        self.cancelledAt = None
-        self.closed = False
+        self.displayFulfillmentStatus = fulfil.display_fulfillment_status(order)
+        self.updatedAt = order.updated_at or order.created_at
+        self.cancelledAt = order.cancelled_at
+        self.cancelReason = order.cancel_reason
+        self.closedAt = order.closed_at
+        self.closed = order.closed_at is not None
+        self.cancellation = {"staffNote": order.staff_note} if order.cancelled_at else None
         self.customAttributes = list(order.custom_attributes)
         total = sum((ln.price * ln.quantity for ln in order.lines), Decimal(0))
         self.totalPriceSet = money_bag(total, order.currency)
@@ -378,6 +388,135 @@ class OrderNode:
     def lineItems(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
         return connection(
             info, self._o.lines, lambda ln: LineItemNode(self._s, self._o, ln), by_gid, **args
+        )
+
+    def fulfillments(
+        self, info: GraphQLResolveInfo, first: int | None = None, query: str | None = None
+    ) -> list[FulfillmentNode]:
+        """A plain list, not a connection (``Order.fulfillments(first:)``, 2026-04 schema)."""
+        out = [FulfillmentNode(self._s, self._o, f) for f in self._o.fulfillments]
+        return out if first is None else out[:first]
+
+    def fulfillmentOrders(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+        args.pop("displayable", None)
+        args.pop("query", None)
+        return connection(
+            info,
+            self._o.fulfillment_orders,
+            lambda fo: FulfillmentOrderNode(self._s, self._o, fo),
+            by_gid,
+            **args,
+        )
+
+
+class FulfillmentOrderLineNode:
+    def __init__(
+        self, state: ShopifyState, order: Order, fo: FulfillmentOrder, line: FulfillmentOrderLine
+    ) -> None:
+        self._s, self._o, self._line = state, order, line
+        self.id = line.id
+        self.totalQuantity = line.total
+        self.remainingQuantity = line.remaining
+        self.requiresShipping = True
+        ordered = next(ln for ln in order.lines if ln.id == line.line_item_id)
+        self._ordered = ordered
+        self.sku = ordered.sku
+        self.productTitle = ordered.title
+        self.variantTitle = ordered.variant_title
+
+    def lineItem(self, info: GraphQLResolveInfo) -> LineItemNode:
+        return LineItemNode(self._s, self._o, self._ordered)
+
+
+class FulfillmentOrderNode:
+    def __init__(self, state: ShopifyState, order: Order, fo: FulfillmentOrder) -> None:
+        self._s, self._o, self._fo = state, order, fo
+        self.id = fo.id
+        self.status = fo.status
+        self.requestStatus = "UNSUBMITTED"
+        self.createdAt = fo.created_at
+        self.updatedAt = fo.updated_at
+        self.orderId = order.id
+        self.orderName = order.name
+        self.orderProcessedAt = order.created_at
+        self.fulfillmentHolds: list[Any] = []
+
+    def order(self, info: GraphQLResolveInfo) -> OrderNode:
+        return OrderNode(self._s, self._o)
+
+    def assignedLocation(self, info: GraphQLResolveInfo) -> dict[str, Any]:
+        loc = self._s.locations.get(self._fo.location_id)
+        return {
+            "name": loc.name if loc else None,
+            "location": LocationNode(self._s, loc) if loc else None,
+        }
+
+    def supportedActions(self, info: GraphQLResolveInfo) -> list[dict[str, Any]]:
+        if self._fo.status in ("OPEN", "IN_PROGRESS"):
+            return [{"action": "CREATE_FULFILLMENT", "externalUrl": None}]
+        return []
+
+    def lineItems(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+        return connection(
+            info,
+            self._fo.lines,
+            lambda fl: FulfillmentOrderLineNode(self._s, self._o, self._fo, fl),
+            by_gid,
+            **args,
+        )
+
+    def fulfillments(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+        args.pop("query", None)
+        mine = [f for f in self._o.fulfillments if self._fo.id in f.fulfillment_order_ids]
+        return connection(
+            info, mine, lambda f: FulfillmentNode(self._s, self._o, f), by_gid, **args
+        )
+
+
+class FulfillmentNode:
+    def __init__(self, state: ShopifyState, order: Order, f: Fulfillment) -> None:
+        self._s, self._o, self._f = state, order, f
+        self.id = f.id
+        self.legacyResourceId = str(gid_number(f.id))
+        self.name = f.name
+        self.status = f.status
+        # FulfillmentDisplayStatus spells it CANCELED (one L), captured
+        self.displayStatus = "CANCELED" if f.status == "CANCELLED" else "FULFILLED"
+        self.createdAt = f.created_at
+        self.updatedAt = f.updated_at
+        self.requiresShipping = True
+        self.totalQuantity = sum(fl.quantity for fl in f.lines)
+        self.deliveredAt = None
+        self.inTransitAt = None
+        self.estimatedDeliveryAt = None
+
+    def trackingInfo(self, info: GraphQLResolveInfo, first: int | None = None) -> list[Any]:
+        out = [{"number": t.number, "company": t.company, "url": t.url} for t in self._f.tracking]
+        return out if first is None else out[:first]
+
+    def fulfillmentLineItems(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+        return connection(info, self._f.lines, self._line, by_gid, **args)
+
+    def _line(self, fl: FulfillmentLine) -> dict[str, Any]:
+        ordered = next(ln for ln in self._o.lines if ln.id == fl.line_item_id)
+        return {
+            "id": fl.id,
+            "quantity": fl.quantity,
+            "lineItem": LineItemNode(self._s, self._o, ordered),
+        }
+
+    def order(self, info: GraphQLResolveInfo) -> OrderNode:
+        return OrderNode(self._s, self._o)
+
+    def location(self, info: GraphQLResolveInfo) -> LocationNode | None:
+        loc = self._s.locations.get(self._f.location_id)
+        return LocationNode(self._s, loc) if loc else None
+
+    def fulfillmentOrders(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+        args.pop("query", None)
+        mine = [fo for fo in self._o.fulfillment_orders if fo.id in self._f.fulfillment_order_ids]
+        return connection(
+            info, mine, lambda fo: FulfillmentOrderNode(self._s, self._o, fo), by_gid, **args
         )
 
 

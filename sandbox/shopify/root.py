@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError, GraphQLResolveInfo, value_from_ast_untyped
 
-from sandbox.shopify import bulk, graph
+from sandbox.shopify import bulk, fulfil, graph
 from sandbox.shopify.graph import (
+    FulfillmentNode,
+    FulfillmentOrderNode,
     ItemNode,
     LevelNode,
     LocationNode,
@@ -37,6 +39,7 @@ from sandbox.shopify.state import (
     LINE_ITEM_BASE,
     ORDER_BASE,
     BulkOperation,
+    Claim,
     Order,
     OrderLine,
     WebhookSubscription,
@@ -814,8 +817,8 @@ class Root:
                         }
                     level = active[0] if active else None
                 if level is not None:
-                    claims.append((item, level, line.quantity))
-        for _item, level, qty in claims:
+                    claims.append((item, level, line.quantity, line.id))
+        for _item, level, qty, _line in claims:
             # DECREMENT_* lowers `available` only, not `on_hand` (captured in
             # github.com/airhorns/shopify-draft-proxy)
             level.available -= qty
@@ -839,13 +842,97 @@ class Root:
             custom_attributes=list(order.get("customAttributes") or []),
             inventory_behaviour=behaviour,
             test=bool(order.get("test")),
+            claims=[Claim(ln, item.id, lvl.location_id, qty) for item, lvl, qty, ln in claims],
         )
+        created.updated_at = created.created_at
+        fulfil.open_fulfillment_orders(s, created)
         created.indexed_at = time.monotonic() + s.search_lag_s
         s.orders.append(created)
         self._e.emit_order(created)
-        for item, level, _ in claims:
+        for item, level, _, _ in claims:
             self._e.emit_inventory_level(item, level)
         return {"order": OrderNode(s, created), "userErrors": []}
+
+    # -- fulfilment and cancellation (the order loop back, see sandbox/shopify/fulfil.py) --
+
+    def fulfillment(self, info: GraphQLResolveInfo, id: str) -> FulfillmentNode | None:
+        found = fulfil.find_fulfillment(self._s, id)
+        return FulfillmentNode(self._s, *found) if found else None
+
+    def fulfillmentOrder(self, info: GraphQLResolveInfo, id: str) -> FulfillmentOrderNode | None:
+        found = fulfil.find_fulfillment_order(self._s, id)
+        return FulfillmentOrderNode(self._s, *found) if found else None
+
+    def job(self, info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:
+        job = fulfil.poll_job(self._s, id)
+        if job is None:
+            return None
+        return {"id": job.id, "done": job.done, "query": self}
+
+    def fulfillmentCreate(
+        self, info: GraphQLResolveInfo, fulfillment: dict[str, Any], message: str | None = None
+    ) -> dict[str, Any]:
+        created, errors = fulfil.create_fulfillment(self._e, fulfillment)
+        return self._fulfillment_payload(created, errors)
+
+    def fulfillmentTrackingInfoUpdate(
+        self,
+        info: GraphQLResolveInfo,
+        fulfillmentId: str,
+        trackingInfoInput: dict[str, Any],
+        notifyCustomer: bool | None = None,
+    ) -> dict[str, Any]:
+        updated, errors = fulfil.update_tracking(self._e, fulfillmentId, trackingInfoInput)
+        return self._fulfillment_payload(updated, errors)
+
+    def fulfillmentCancel(self, info: GraphQLResolveInfo, id: str) -> dict[str, Any]:
+        cancelled, errors = fulfil.cancel_fulfillment(self._e, id)
+        return self._fulfillment_payload(cancelled, errors)
+
+    def _fulfillment_payload(self, f: Any, errors: list[dict[str, Any]]) -> dict[str, Any]:
+        if f is None:
+            return {"fulfillment": None, "userErrors": errors}
+        order = fulfil.find_order(self._s, f.order_id)
+        assert order is not None
+        return {"fulfillment": FulfillmentNode(self._s, order, f), "userErrors": errors}
+
+    def orderCancel(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+        return fulfil.cancel_order(self._e, args)
+
+    def refundCreate(self, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict[str, Any]:
+        """Line cancellation through ``refundCreate`` (``@idempotent`` required from 2026-04,
+        https://shopify.dev/docs/api/admin-graphql/2026-04/mutations/refundCreate)."""
+        key = _idempotency_key(info)
+        if key is None:
+            raise GraphQLError(
+                "The @idempotent directive is required for this mutation but was not provided.",
+                extensions={"code": "BAD_REQUEST"},
+            )
+        fingerprint = json.dumps(input, sort_keys=True, default=str)
+        seen = self._s.idempotency.get(f"refundCreate:{key}")
+        if seen is not None:
+            if seen[0] != fingerprint:
+                return {
+                    "refund": None,
+                    "order": None,
+                    "userErrors": [
+                        {
+                            "field": None,
+                            "message": "The same idempotency key was used with different "
+                            "parameters.",
+                        }
+                    ],
+                }
+            answer = seen[1]
+        else:
+            answer = fulfil.cancel_lines(self._e, input)
+            self._s.idempotency[f"refundCreate:{key}"] = (fingerprint, answer)
+        order = fulfil.find_order(self._s, answer.get("order_id") or "")
+        return {
+            "refund": answer["refund"],
+            "order": OrderNode(self._s, order) if order else None,
+            "userErrors": answer["userErrors"],
+        }
 
     def webhookSubscriptionCreate(
         self, info: GraphQLResolveInfo, topic: str, webhookSubscription: dict[str, Any]
@@ -878,8 +965,14 @@ class Root:
         }
 
 
+# Topics whose action has an underscore (the enum alone cannot say where the split is).
+_REST_TOPICS = {"ORDERS_PARTIALLY_FULFILLED": "orders/partially_fulfilled"}
+
+
 def _rest_topic(topic: str) -> str:
     """``INVENTORY_LEVELS_UPDATE`` -> ``inventory_levels/update``."""
+    if topic in _REST_TOPICS:
+        return _REST_TOPICS[topic]
     head, _, action = topic.lower().rpartition("_")
     return f"{head}/{action}"
 

@@ -26,6 +26,11 @@ INVENTORY_ITEM_BASE = 40_000_000_000_000
 LEVEL_BASE = 140_000_000_000
 ORDER_BASE = 8_800_000_000_000
 LINE_ITEM_BASE = 16_000_000_000_000
+FULFILLMENT_ORDER_BASE = 6_100_000_000_000
+FULFILLMENT_ORDER_LINE_BASE = 14_300_000_000_000
+FULFILLMENT_BASE = 5_200_000_000_000
+FULFILLMENT_LINE_BASE = 11_800_000_000_000
+REFUND_BASE = 9_900_000_000_000
 
 
 def now_iso() -> str:
@@ -111,6 +116,81 @@ class OrderLine:
     title: str
     sku: str | None
     variant_title: str | None
+    cancelled: int = 0  # units removed by a line cancellation (refundCreate restockType CANCEL)
+
+    @property
+    def current_quantity(self) -> int:
+        return self.quantity - self.cancelled
+
+
+@dataclass
+class Claim:
+    """Units of one order line taken from one inventory level at order creation."""
+
+    line_id: str
+    item_id: str
+    location_id: str
+    quantity: int
+
+
+@dataclass
+class FulfillmentOrderLine:
+    id: str
+    line_item_id: str
+    total: int
+    remaining: int
+
+
+@dataclass
+class FulfillmentOrder:
+    """What one location has to ship of an order (``OPEN`` -> ``IN_PROGRESS`` -> ``CLOSED``)."""
+
+    id: str
+    order_id: str
+    location_id: str
+    lines: list[FulfillmentOrderLine]
+    status: str = "OPEN"
+    created_at: str = field(default_factory=now_iso)
+    updated_at: str = field(default_factory=now_iso)
+
+
+@dataclass
+class Tracking:
+    number: str | None
+    company: str | None
+    url: str | None
+
+
+@dataclass
+class FulfillmentLine:
+    id: str
+    line_item_id: str
+    fulfillment_order_line_id: str
+    quantity: int
+
+
+@dataclass
+class Fulfillment:
+    id: str
+    order_id: str
+    name: str
+    location_id: str
+    lines: list[FulfillmentLine]
+    tracking: list[Tracking]
+    fulfillment_order_ids: list[str]
+    status: str = "SUCCESS"  # SUCCESS | CANCELLED
+    created_at: str = field(default_factory=now_iso)
+    updated_at: str = field(default_factory=now_iso)
+
+
+@dataclass
+class Job:
+    """An asynchronous Admin job (``orderCancel``): ``done`` after ``polls_left`` reads."""
+
+    id: str
+    polls_left: int
+    apply: Any = None  # called once when the job completes
+    done: bool = False
 
 
 @dataclass
@@ -132,6 +212,14 @@ class Order:
     inventory_behaviour: str = "BYPASS"
     test: bool = False
     indexed_at: float = 0.0  # monotonic time from which searches can see it
+    claims: list[Claim] = field(default_factory=list)
+    fulfillment_orders: list[FulfillmentOrder] = field(default_factory=list)
+    fulfillments: list[Fulfillment] = field(default_factory=list)
+    updated_at: str = ""
+    cancelled_at: str | None = None
+    cancel_reason: str | None = None
+    staff_note: str | None = None
+    closed_at: str | None = None
 
 
 @dataclass
@@ -173,6 +261,7 @@ class ShopifyState:
         self.bulk_operations: dict[str, BulkOperation] = {}
         self.webhooks: list[WebhookSubscription] = []
         self.idempotency: dict[str, tuple[str, Any]] = {}
+        self.jobs: dict[str, Job] = {}
         self._counter = 0
         self.reindex_at: dict[str, float] = {}  # variant GID -> searchable again from
 
@@ -311,6 +400,42 @@ class ShopifyState:
                     "shipping_address": o.shipping_address,
                     "custom_attributes": o.custom_attributes,
                     "inventory_behaviour": o.inventory_behaviour,
+                    "cancelled_at": o.cancelled_at,
+                    "cancel_reason": o.cancel_reason,
+                    "closed_at": o.closed_at,
+                    "fulfillment_orders": [
+                        {
+                            "id": fo.id,
+                            "status": fo.status,
+                            "location_id": fo.location_id,
+                            "lines": [
+                                {
+                                    "id": fl.id,
+                                    "line_item_id": fl.line_item_id,
+                                    "total": fl.total,
+                                    "remaining": fl.remaining,
+                                }
+                                for fl in fo.lines
+                            ],
+                        }
+                        for fo in o.fulfillment_orders
+                    ],
+                    "fulfillments": [
+                        {
+                            "id": f.id,
+                            "name": f.name,
+                            "status": f.status,
+                            "tracking": [
+                                {"number": t.number, "company": t.company, "url": t.url}
+                                for t in f.tracking
+                            ],
+                            "lines": [
+                                {"line_item_id": fl.line_item_id, "quantity": fl.quantity}
+                                for fl in f.lines
+                            ],
+                        }
+                        for f in o.fulfillments
+                    ],
                     "lines": [
                         {
                             "id": ln.id,

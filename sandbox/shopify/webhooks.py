@@ -13,6 +13,7 @@ Sources cited by name below:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -74,8 +75,11 @@ def build(
     return Delivery(topic, url, body, headers)
 
 
-async def send(delivery: Delivery, timeout: float = 5.0) -> None:
-    """POST one delivery (5 s budget like Shopify's, webhooks); the outcome is kept on it."""
+async def send(delivery: Delivery, timeout: float = 5.0, delay: float = 0.0) -> None:
+    """POST one delivery (5 s budget like Shopify's webhooks) after ``delay`` seconds; the
+    outcome is kept on it."""
+    if delay > 0:
+        await asyncio.sleep(delay)
     try:
         async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
             response = await client.post(
