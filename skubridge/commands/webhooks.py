@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
 
 import typer
@@ -43,9 +44,19 @@ def serve(
 ) -> None:
     """Verify deliveries and emit Prefect events (PREFECT_API_URL names the server)."""
     import uvicorn
+    from prefect.settings import PREFECT_API_URL
 
     from skubridge.webhooks import create_app, webhook_shops
 
+    # The environment first: the settings object may have been built before it was set.
+    if not (os.environ.get("PREFECT_API_URL") or PREFECT_API_URL.value()):
+        # Without it emit_event would go to a throwaway in-process server: no triggers.
+        typer.echo(
+            "skubridge webhooks serve: PREFECT_API_URL is not set; point it at the Prefect "
+            "server whose deployment triggers should see the events",
+            err=True,
+        )
+        raise typer.Exit(code=2)
     try:
         shops = load_shops(shops_file)
         for shop_id in shop:
