@@ -289,9 +289,12 @@ TRIGGERED = {
     "skubridge.tiktok.order.changed": "relay-orders",
     "skubridge.shopify.fulfillment.changed": "relay-orders",
     "skubridge.shopify.order.cancelled": "relay-orders",
-    "skubridge.shopify.inventory.changed": "push-prices-and-stock",
-    "skubridge.shopify.product.changed": "push-prices-and-stock",
+    "skubridge.shopify.inventory.changed": "sync-shop",
+    "skubridge.shopify.product.changed": "sync-shop",
 }
+# What a triggered run gets besides the shop: a store change needs fresh catalogs before
+# the push (the push plans from the catalogs in DuckDB).
+TRIGGER_EXTRA = {"relay-orders": {}, "sync-shop": {"steps": ["catalog", "push"]}}
 
 
 def _triggers() -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -367,7 +370,7 @@ def test_every_receiver_event_starts_its_deployment_for_the_same_shop(
         assert [d["name"] for d, _ in started] == [target], name
         ((deployment, spec),) = started
         rendered = _render(spec["parameters"], event)
-        assert rendered == {"shop": "acme-us"}, name
+        assert rendered == {"shop": "acme-us", **TRIGGER_EXTRA[target]}, name
         flow = _load_flow(deployment["entrypoint"], monkeypatch)
         merged = {**(deployment.get("parameters") or {}), **rendered}
         _check_parameters(_schema(flow), merged, complete=True, where=f"{name} -> {target}")
@@ -381,13 +384,13 @@ def test_every_receiver_event_starts_its_deployment_for_the_same_shop(
         assert not trigger.covers_resources(flow_run, [])
 
 
-def test_push_trigger_is_debounced_per_shop_within_the_receiver_window() -> None:
+def test_store_change_trigger_is_debounced_per_shop_within_the_receiver_window() -> None:
     import inspect as inspect_module
 
     from skubridge.webhooks import create_app
 
     window = inspect_module.signature(create_app).parameters["window"].default
-    push = [t for d, t in _triggers() if d["name"] == "push-prices-and-stock"]
+    push = [t for d, t in _triggers() if d["name"] == "sync-shop"]
     assert push and all(t["posture"] == "Reactive" and t["threshold"] == 1 for t in push)
     # Fires on a shop's first event and absorbs the rest of that window; shorter than the
     # receiver's window, so its next event for the shop starts the next push.

@@ -1,4 +1,4 @@
-"""End to end on a real Prefect server: a TikTok webhook starts the triggered relay run.
+"""End to end on a real Prefect server: webhooks start the triggered relay and push runs.
 
 `prefect server start` (SQLite, temporary PREFECT_HOME), the `skubridge` process pool,
 `prefect deploy -n relay-orders` (which creates the deployment trigger of prefect.yaml),
@@ -7,11 +7,14 @@ The shop's catalog is mapped first (`skubridge sync --step catalog`), the receiv
 subscribed with `skubridge webhooks register --apply`, then the TikTok emulator places an
 order: its ORDER_STATUS_CHANGE webhook reaches the receiver, which emits
 `skubridge.tiktok.order.changed`; the trigger starts `relay-orders` for the shop and the
-worker relays the order into the Shopify emulator. No `deployment run` anywhere.
+worker relays the order into the Shopify emulator. The store order takes stock, and a
+stock edit follows: each ``inventory_levels/update`` starts ``sync-shop`` with the catalog and
+push steps, and TikTok's stock follows the store's. No `deployment run` anywhere.
 """
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import time
@@ -37,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOP = "e2e-hooks"
 RUN_TIMEOUT = 480
 LOCATION = "gid://shopify/Location/1"
+ITEM = "gid://shopify/InventoryItem/40000000001001"
 FIXTURE = Fixture.model_validate(
     {
         "tiktok": {
@@ -118,7 +122,37 @@ def _triggered_runs(client: Any, deployment_id: Any) -> list[Any]:
     )
 
 
-def test_tiktok_order_webhook_starts_the_relay_for_the_shop(
+def _wait_for_runs(client: Any, deployment_id: Any, count: int) -> list[Any]:
+    deadline = time.monotonic() + RUN_TIMEOUT
+    runs = _triggered_runs(client, deployment_id)
+    while len(runs) < count and time.monotonic() < deadline:
+        time.sleep(2)
+        runs = _triggered_runs(client, deployment_id)
+    assert len(runs) >= count, f"{len(runs)} triggered run(s), expected {count}"
+    return sorted(runs, key=lambda r: r.created)
+
+
+def _store_stock(stack: Any) -> int:
+    (item,) = stack.emulator("shopify").state.items.values()
+    return sum(level.available for level in item.levels.values())
+
+
+def _tiktok_stock(stack: Any) -> int:
+    (product,) = stack.emulator("tiktok").snapshot()["products"]
+    return sum(product["skus"][0]["inventory"].values())
+
+
+async def _set_store_stock(shops_file: Path, quantity: int, *, change_from: int) -> None:
+    from connectors.factory import store_client
+    from connectors.shopify import InventorySet
+    from skubridge.config import load_shops
+
+    config = load_shops(shops_file).get(SHOP)
+    async with store_client(config, rate_scale=0) as store:
+        await store.set_inventory([InventorySet(ITEM, LOCATION, quantity, change_from)])
+
+
+def test_order_and_stock_webhooks_start_relay_and_push_for_the_shop(
     prefect_server: PrefectEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     prefect = prefect_server
@@ -154,7 +188,8 @@ def test_tiktok_order_webhook_starts_the_relay_for_the_shop(
             )  # fmt: skip
             assert catalog.returncode == 0, catalog.stdout + catalog.stderr
 
-            prefect.run("--no-prompt", "deploy", "-n", "relay-orders", cwd=ROOT)
+            for name in ("relay-orders", "sync-shop"):
+                prefect.run("--no-prompt", "deploy", "-n", name, cwd=ROOT)
             prefect.start("worker", "worker", "start", "--pool", "skubridge", cwd=tmp_path,
                           more=env)  # fmt: skip
             port = free_port()
@@ -186,9 +221,27 @@ def test_tiktok_order_webhook_starts_the_relay_for_the_shop(
                 assert run.state.is_completed(), f"flow run ended {run.state_name}"
                 assert run.parameters == {"shop": SHOP, "dry_run": False}
 
-            delivered = [d.attempts for d in tiktok.webhooks.deliveries]
-            assert delivered == [[200]], delivered
-            orders = stack.emulator("shopify").state.orders
-            assert [o.source_identifier for o in orders] == [order_id]
+                delivered = [d.attempts for d in tiktok.webhooks.deliveries]
+                assert delivered == [[200]], delivered
+                orders = stack.emulator("shopify").state.orders
+                assert [o.source_identifier for o in orders] == [order_id]
+
+                # The store order took stock: inventory_levels/update -> catalog + push.
+                push = client.read_deployment_by_name("sync-shop/sync-shop")
+                first = _wait_for_runs(client, push.id, 1)
+                run = _wait_for_final_state(client, str(first[0].id), RUN_TIMEOUT)
+                assert run.state.is_completed(), f"push run ended {run.state_name}"
+                assert run.parameters["shop"] == SHOP
+                assert run.parameters["steps"] == ["catalog", "push"]
+                store_stock = _store_stock(stack)
+                assert store_stock < 50 and _tiktok_stock(stack) == store_stock
+
+                # The seller edits the stock in Shopify: the next push carries it to TikTok.
+                asyncio.run(_set_store_stock(shops_file, 7, change_from=store_stock))
+                _wait_for_runs(client, push.id, 2)
+                deadline = time.monotonic() + RUN_TIMEOUT
+                while _tiktok_stock(stack) != 7 and time.monotonic() < deadline:
+                    time.sleep(1)
+                assert _tiktok_stock(stack) == 7
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n\nprocess logs:\n{prefect.logs_text()}") from exc
