@@ -256,3 +256,32 @@ def test_shop_without_secrets_is_warned_about_and_refused(
         body, headers = shopify_delivery("shop-b", "products/update", {"id": 1}, webhook_id="p")
         assert client.post("/webhooks/shopify", content=body, headers=headers).status_code == 401
     assert events == []
+
+
+def test_captured_events_are_valid_prefect_events(shops_file: Path) -> None:
+    from prefect.events import Event
+
+    events = Captured()
+    with receiver(shops_file, events) as client:
+        client.post("/webhooks/tiktok", content=GOLDEN_BODY, headers={
+            "Authorization": GOLDEN_SIGNATURE})  # fmt: skip
+    (kwargs,) = events
+    event = Event(**kwargs)  # what emit_event builds from the same arguments
+    assert event.resource.id == "skubridge.shop.shop-a"
+    assert event.resource.name == "shop-a"
+
+
+def test_delivery_log_forgets_after_its_ttl_and_beyond_its_capacity() -> None:
+    from tasks.events import DeliveryLog
+
+    now = [0.0]
+    log = DeliveryLog(ttl=100, capacity=3, clock=lambda: now[0])
+    assert log.first_time("a") and not log.first_time("a")
+    now[0] = 99
+    assert not log.first_time("a")  # still inside the ttl (seen at 0)
+    now[0] = 100
+    assert log.first_time("a")  # expired, seen again at 100
+    for key in ("b", "c", "d"):  # a fourth key pushes out the oldest ("a")
+        assert log.first_time(key)
+    assert log.first_time("a")
+    assert not log.first_time("d")
