@@ -366,6 +366,17 @@ class TikTokClient(ClientBase):
         )
         return _objects(data.get("shops"), "authorization.shops", "shops")
 
+    async def webhooks(self) -> list[dict[str, Any]]:
+        """The shop's webhook subscriptions (Get Shop Webhooks, ``event_type`` + ``address``)."""
+        data = await self._call("event.webhooks", "GET", "/event/202309/webhooks")
+        return _objects(data.get("webhooks"), "event.webhooks", "webhooks")
+
+    async def update_webhook(self, event_type: str, address: str) -> None:
+        """Subscribe ``address`` to ``event_type`` (Update Shop Webhook,
+        https://partner.tiktokshop.com/docv2/page/650aa064defece02be6df919)."""
+        body = {"address": address, "event_type": event_type}
+        await self._call("event.update_webhook", "PUT", "/event/202309/webhooks", body=body)
+
     # -- catalog ------------------------------------------------------------------------
     async def iter_catalog(self, *, page_size: int = 100) -> AsyncIterator[list[CatalogVariant]]:
         """Yield the shop's SKUs page by page, one :class:`CatalogVariant` per SKU.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from skubridge import __version__
-from skubridge.commands import demo, map, push, relay, report, sandbox, search, sync
+from skubridge.commands import demo, map, push, relay, report, sandbox, search, sync, webhooks
 
 app = typer.Typer(
     name="skubridge",
@@ -22,6 +22,7 @@ app = typer.Typer(
 
 app.command("demo", help="Run the whole cycle against the bundled sandbox marketplaces.")(demo.main)
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(webhooks.app, name="webhooks")
 app.command("sync", help="Run the whole cycle (or the catalog step) for one shop.")(sync.main)
 app.command("search", help="Find products on either side by title, SKU or id.")(search.main)
 app.command("map", help="Map a TikTok product to a store product by hand, or from a CSV.")(map.main)

@@ -79,7 +79,11 @@ class TikTokSettings(_Model):
     shop_cipher: str | None = Field(
         None, description="Discovered through Get Authorized Shops when not given."
     )
-    shop_id: str | None = None
+    shop_id: str | None = Field(
+        None,
+        description="TikTok shop id; names the shop in TikTok webhooks (needed by the "
+        "receiver, `skubridge webhooks serve`).",
+    )
     warehouse_id: str | None = Field(
         None,
         description="TikTok warehouse receiving the store stock; default: the default warehouse.",
@@ -100,7 +104,12 @@ class ShopifySettings(_Model):
         default_factory=list,
         description="Locations whose available stock feeds TikTok; empty = all active ones.",
     )
-    webhook_secret: SecretRef | None = None
+    webhook_secret: SecretRef | None = Field(
+        None,
+        description="The app's client secret, which signs Shopify webhooks "
+        "(X-Shopify-Hmac-Sha256); `skubridge webhooks serve` refuses the store's "
+        "deliveries without it.",
+    )
 
     @field_validator("shop_domain")
     @classmethod

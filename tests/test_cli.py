@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from skubridge import __version__
 from skubridge.cli import app
 
-SUBCOMMANDS = ["demo", "sync", "search", "map", "push", "relay", "report", "sandbox"]
+SUBCOMMANDS = ["demo", "sync", "search", "map", "push", "relay", "report", "sandbox", "webhooks"]
 SANDBOX_COMMANDS = ["serve", "generate"]
 
 runner = CliRunner()

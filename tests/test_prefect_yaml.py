@@ -280,3 +280,121 @@ def test_fan_out_targets_are_deployments_of_this_file(monkeypatch: pytest.Monkey
                 "shop": "acme-us",
             }
             _check_parameters(schema, child, complete=True, where=f"{name} -> {target}")
+
+
+# -- deployment triggers (webhook events, tasks/events.py) ---------------------------------
+
+# Which deployment each receiver event must start (the orders step also gets the store's
+# fulfilment and cancellation topics: the order loop back lands there).
+TRIGGERED = {
+    "skubridge.tiktok.order.changed": "relay-orders",
+    "skubridge.shopify.fulfillment.changed": "relay-orders",
+    "skubridge.shopify.order.cancelled": "relay-orders",
+    "skubridge.shopify.inventory.changed": "sync-shop",
+    "skubridge.shopify.product.changed": "sync-shop",
+}
+# What a triggered run gets besides the shop: a store change needs fresh catalogs before
+# the push (the push plans from the catalogs in DuckDB).
+TRIGGER_EXTRA = {"relay-orders": {}, "sync-shop": {"steps": ["catalog", "push"]}}
+
+
+def _triggers() -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    return [(d, t) for d in _deployments() for t in d.get("triggers") or []]
+
+
+def _server_event(name: str, shop: str) -> Any:
+    """The event the receiver emits for ``shop``, as the server receives it."""
+    from uuid import uuid4
+
+    from prefect.server.events.schemas.events import ReceivedEvent
+    from prefect.types._datetime import now
+
+    from tasks.events import shop_resource
+
+    marketplace = name.split(".")[1]
+    return ReceivedEvent(
+        occurred=now("UTC"),
+        event=name,
+        resource=shop_resource(shop, marketplace),
+        payload={"shop": shop},
+        id=uuid4(),
+    )
+
+
+def _render(parameters: dict[str, Any], event: Any) -> dict[str, Any]:
+    """Trigger parameters rendered the way the server's run-deployment action does."""
+    import copy
+
+    from prefect.server.events.actions import RunDeployment
+    from prefect.utilities.schema_tools.hydration import HydrationContext, hydrate
+
+    params = copy.deepcopy(parameters)
+    RunDeployment._upgrade_v1_templates(params)  # "{{ ... }}" strings, as in prefect.yaml
+    context = HydrationContext(
+        raise_on_error=True, render_jinja=True, jinja_context={"event": event}
+    )
+    return hydrate(params, context)
+
+
+def test_triggers_validate_as_prefect_deployment_triggers() -> None:
+    from uuid import uuid4
+
+    from prefect.cli.deploy._triggers import _initialize_deployment_triggers
+
+    found = _triggers()
+    assert {d["name"] for d, _ in found} == set(TRIGGERED.values())
+    for deployment, spec in found:
+        (trigger,) = _initialize_deployment_triggers(deployment["name"], [dict(spec)])
+        trigger.set_deployment_id(uuid4())
+        automation = trigger.as_automation()
+        assert automation.enabled and automation.actions, deployment["name"]
+        # Per shop: the trigger's buckets are keyed by the shop resource.
+        assert spec["for_each"] == ["prefect.resource.id"], deployment["name"]
+
+
+def test_every_receiver_event_starts_its_deployment_for_the_same_shop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from prefect.server.events.schemas.automations import EventTrigger
+
+    from tasks.events import EVENT_NAMES
+
+    assert set(TRIGGERED) <= set(EVENT_NAMES.values())
+    fields = set(EventTrigger.model_fields)
+    for name, target in TRIGGERED.items():
+        event = _server_event(name, "acme-us")
+        started = []
+        for deployment, spec in _triggers():
+            trigger = EventTrigger.model_validate({k: v for k, v in spec.items() if k in fields})
+            if trigger.expects(event.event) and trigger.covers_resources(event.resource, []):
+                started.append((deployment, spec))
+        assert [d["name"] for d, _ in started] == [target], name
+        ((deployment, spec),) = started
+        rendered = _render(spec["parameters"], event)
+        assert rendered == {"shop": "acme-us", **TRIGGER_EXTRA[target]}, name
+        flow = _load_flow(deployment["entrypoint"], monkeypatch)
+        merged = {**(deployment.get("parameters") or {}), **rendered}
+        _check_parameters(_schema(flow), merged, complete=True, where=f"{name} -> {target}")
+    # Events of other kinds or resources start nothing.
+    from prefect.server.events.schemas.events import Resource
+
+    flow_run = Resource({"prefect.resource.id": "prefect.flow-run.1"})
+    for _, spec in _triggers():
+        trigger = EventTrigger.model_validate({k: v for k, v in spec.items() if k in fields})
+        assert not trigger.expects("skubridge.tiktok.product.changed")
+        assert not trigger.covers_resources(flow_run, [])
+
+
+def test_store_change_trigger_is_debounced_per_shop_within_the_receiver_window() -> None:
+    import inspect as inspect_module
+
+    from skubridge.webhooks import create_app
+
+    window = inspect_module.signature(create_app).parameters["window"].default
+    push = [t for d, t in _triggers() if d["name"] == "sync-shop"]
+    assert push and all(t["posture"] == "Reactive" and t["threshold"] == 1 for t in push)
+    # Fires on a shop's first event and absorbs the rest of that window; shorter than the
+    # receiver's window, so its next event for the shop starts the next push.
+    assert all(0 < t["within"] < window for t in push)
+    relay = [t for d, t in _triggers() if d["name"] == "relay-orders"]
+    assert relay and all(t["within"] == 0 for t in relay)
