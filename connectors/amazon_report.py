@@ -15,6 +15,8 @@ import logging
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from connectors.amazon_headers import column_index
+
 log = logging.getLogger("skubridge.connectors.amazon")
 
 csv.field_size_limit(1 << 24)
@@ -79,8 +81,10 @@ def decode_document(data: bytes, *, compression: str | None, content_type: str |
 def parse_listings_report(text: str) -> tuple[list[ReportRow], ParseStats]:
     """Rows of an All Listings report; malformed rows are skipped and counted in the stats.
 
-    Raises ValueError when the header has no ``seller-sku`` column: then the file is not an
-    All Listings report at all and treating it as an empty catalog would be wrong.
+    Raises ValueError (:class:`connectors.amazon_headers.ReportHeaderError`) when the header
+    lacks a column the catalog depends on under every known spelling (seller SKU, price,
+    quantity, fulfilment channel, status): treating it as an empty catalog, or an absent
+    channel as merchant-fulfilled, would be wrong.
     """
     stats = ParseStats()
     # Rows end at LF or CRLF only: str.splitlines() would also break a row at U+2028, NEL,
@@ -89,10 +93,8 @@ def parse_listings_report(text: str) -> tuple[list[ReportRow], ParseStats]:
     lines = [line.removesuffix("\r") for line in text.split(newline)]
     if not lines or not lines[0].strip():
         return [], stats
-    header = [name.strip().lower() for name in lines[0].split("\t")]
-    if "seller-sku" not in header:
-        raise ValueError(f"not an All Listings report: no seller-sku column in {header[:8]}")
-    index = {name: i for i, name in enumerate(header)}
+    header = lines[0].split("\t")
+    index = column_index(header)  # known spellings; a missing essential column raises
     rows: list[ReportRow] = []
     seen: set[str] = set()
     for number, line in enumerate(lines[1:], start=2):
@@ -110,7 +112,7 @@ def parse_listings_report(text: str) -> tuple[list[ReportRow], ParseStats]:
         if sku in seen:
             stats.skip(number, f"seller-sku {sku!r} repeated")
             continue
-        channel = row.get("fulfillment-channel", "") or "DEFAULT"
+        channel = row["fulfillment-channel"] or "DEFAULT"
         fba = channel.upper() != "DEFAULT"  # AMAZON_NA / AMAZON_EU / ... (§2.2)
         try:
             price = parse_price(row.get("price", ""))

@@ -93,6 +93,38 @@ REPORT_COLUMNS = [
     "status",
 ]
 
+# Columns real accounts see titled "Deprecated column" (issues #3999/#4140 cited above
+# ReportOptions.header); the zshop-* and asin2/asin3 columns are no longer filled.
+DEPRECATED_COLUMNS = {
+    "image-url",
+    "zshop-shipping-fee",
+    "zshop-category1",
+    "zshop-browse-path",
+    "zshop-storefront-feature",
+    "asin2",
+    "asin3",
+    "zshop-boldface",
+    "bid-for-featured-placement",
+}
+
+
+def report_header(style: str) -> list[str]:
+    """The header row for ``ReportOptions.header`` (same column count as the rows + extras)."""
+    if style == "documented":
+        return list(REPORT_COLUMNS)
+    if style != "deprecated":
+        raise ValueError(f"unknown report header style {style!r}")
+    names = [
+        "Deprecated column"
+        if name in DEPRECATED_COLUMNS
+        else "fulfilment-channel"
+        if name == "fulfillment-channel"
+        else name
+        for name in REPORT_COLUMNS
+    ]
+    return [*names, "Minimum order quantity", "Sell remainder"]
+
+
 # Attribute names the emulator accepts in a Listings PATCH; others give an INVALID issue
 # like a misspelt attribute does on Amazon (issue code 90000900, §4.1).
 KNOWN_ATTRIBUTES = {
@@ -199,6 +231,12 @@ class ReportOptions:
     # UNCONFIRMED (§2.2 lists no parentage column): off by default, on to test clients
     # that must drop parent rows.
     include_parents: bool = False
+    # Header spelling: "documented" (the names in REPORT_COLUMNS) or "deprecated", the
+    # header some real accounts get: ``fulfilment-channel`` with one "l", unused columns
+    # titled ``Deprecated column`` and two extra columns at the end
+    # (https://github.com/amzn/selling-partner-api-models/issues/3999,
+    # https://github.com/amzn/selling-partner-api-models/issues/4140).
+    header: str = "documented"
 
 
 class AmazonEmulator:
@@ -832,7 +870,8 @@ class AmazonEmulator:
         writer = csv.writer(
             buffer, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_NONE, escapechar="\\"
         )
-        writer.writerow(REPORT_COLUMNS)
+        writer.writerow(report_header(self.report_options.header))
+        extra = [""] * (len(report_header(self.report_options.header)) - len(REPORT_COLUMNS))
         for n, listing in enumerate(self.listings.values()):
             fba = listing.fulfillment == "FBA"
             row = dict.fromkeys(REPORT_COLUMNS, "")
@@ -858,7 +897,7 @@ class AmazonEmulator:
                     "status": listing.status,
                 }
             )
-            writer.writerow([row[c] for c in REPORT_COLUMNS])
+            writer.writerow([row[c] for c in REPORT_COLUMNS] + extra)
         if self.report_options.include_parents:
             for parent in self.parents.values():
                 row = dict.fromkeys(REPORT_COLUMNS, "")
@@ -876,7 +915,7 @@ class AmazonEmulator:
                         "status": "Inactive",  # a parent is not buyable (UNCONFIRMED wording)
                     }
                 )
-                writer.writerow([row[c] for c in REPORT_COLUMNS])
+                writer.writerow([row[c] for c in REPORT_COLUMNS] + extra)
         return buffer.getvalue().encode(self.report_options.charset, errors="replace")
 
     def get_report(self, report_id: str) -> Reply:

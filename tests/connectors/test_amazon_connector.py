@@ -15,7 +15,7 @@ import pytest
 
 from connectors.amazon import AmazonClient, fulfillment_order_id
 from connectors.base import Address, NotSupportedError, StoreApi, StoreOrderLine, StoreOrderRequest
-from connectors.errors import AuthError, FatalError, OutcomeUnknownError
+from connectors.errors import AuthError, FatalError, MalformedResponseError, OutcomeUnknownError
 from connectors.http import RetryPolicy
 from sandbox.amazon import (
     SANDBOX_CLIENT_ID,
@@ -224,6 +224,37 @@ async def test_catalog_gzip_report_parsed_the_same(emulator):
         app.state.emulator.report_options.compression = "GZIP"
         zipped = await catalog(client)
     assert zipped == plain
+
+
+async def test_report_with_deprecated_columns_and_fulfilment_spelling(emulator):
+    """Real headers: ``fulfilment-channel`` (one "l") and ``Deprecated column`` titles
+    (amzn/selling-partner-api-models#3999, #4140): FBA listings stay FBA with their stock."""
+    url, app = emulator
+    async with make_client(url) as client:
+        documented = await catalog(client)
+        app.state.emulator.report_options.header = "deprecated"
+        real = await catalog(client)
+    assert real == documented
+    assert {v.seller_sku: v.stock for v in real}["FBA-00002"] == {"FBA": 2}
+
+
+async def test_report_without_fulfilment_column_fails_loudly(emulator):
+    """A report without any fulfilment-channel spelling is refused, never read as all-MFN."""
+    url, app = emulator
+    emulator_state = app.state.emulator
+    original = emulator_state._listing_report
+
+    def without_channel() -> bytes:
+        lines = original().decode(emulator_state.report_options.charset).split("\n")
+        header = lines[0].split("\t")
+        drop = header.index("fulfillment-channel")
+        kept = ["\t".join(f for i, f in enumerate(line.split("\t")) if i != drop) for line in lines]
+        return "\n".join(kept).encode(emulator_state.report_options.charset)
+
+    emulator_state._listing_report = without_channel
+    async with make_client(url) as client:
+        with pytest.raises(MalformedResponseError, match="fulfillment-channel"):
+            await catalog(client)
 
 
 async def test_paging_to_the_end_of_a_10000_listing_catalog():

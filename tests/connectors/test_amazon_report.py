@@ -94,3 +94,17 @@ def test_decode_gzip_and_charsets():
         decode_document(jp, compression=None, content_type="text/plain;charset=windows-31j")
         == "商品\tJ-1"
     )
+
+
+def test_known_header_spellings_and_missing_essential_columns():
+    """``fulfilment-channel`` and ``Deprecated column`` headers are read
+    (amzn/selling-partner-api-models#3999, #4140); a missing essential column is refused."""
+    header = HEADER.replace("fulfillment-channel", "fulfilment-channel")
+    row = "\tT\tT-1\t1.00\t\tB1\t1\tB1\tAMAZON_EU\tActive\t"
+    text = f"Deprecated column\t{header}\tDeprecated column\n{row}\n"
+    rows, _ = parse_listings_report(text)
+    assert rows[0].fulfillment == "FBA" and rows[0].channel == "AMAZON_EU"
+    for column in ("fulfillment-channel", "price", "quantity", "status"):
+        cut = [c for c in HEADER.split("\t") if c != column]
+        with pytest.raises(ValueError, match=f"no {column} column"):
+            parse_listings_report("\t".join(cut) + "\n")
