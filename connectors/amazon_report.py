@@ -48,6 +48,12 @@ class ParseStats:
     rows: int = 0
     skipped: int = 0
     reasons: list[str] = field(default_factory=list)
+    # Seller SKUs that arrived with "?": Amazon writes the report in Cp1252 and replaces
+    # characters outside it by "?" before download
+    # (https://github.com/amzn/selling-partner-api-models/issues/4888,
+    # https://github.com/amzn/selling-partner-api-models/issues/4955), so such a SKU names
+    # no real listing; it is left out of the catalog and reported, never used in a call.
+    altered_skus: list[str] = field(default_factory=list)
 
     def skip(self, line: int, why: str) -> None:
         self.skipped += 1
@@ -111,6 +117,10 @@ def parse_listings_report(text: str) -> tuple[list[ReportRow], ParseStats]:
             continue
         if sku in seen:
             stats.skip(number, f"seller-sku {sku!r} repeated")
+            continue
+        if "?" in sku:
+            stats.altered_skus.append(sku)
+            stats.skip(number, f"seller-sku {sku!r} has '?': altered by the Cp1252 report")
             continue
         channel = row["fulfillment-channel"] or "DEFAULT"
         fba = channel.upper() != "DEFAULT"  # AMAZON_NA / AMAZON_EU / ... (§2.2)

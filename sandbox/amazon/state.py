@@ -224,8 +224,14 @@ class ReportJob:
 class ReportOptions:
     """Knobs for report generation (``PUT /_sandbox/reports``)."""
 
-    compression: str | None = None  # "GZIP" or None
-    charset: str = "UTF-8"
+    # Real All Listings documents are Cp1252 text (``text/plain; charset=Cp1252``), usually
+    # gzipped, raw TSV; characters outside Cp1252 arrive already replaced by "?"
+    # (https://github.com/amzn/selling-partner-api-models/issues/2748,
+    # https://github.com/amzn/selling-partner-api-models/issues/4888,
+    # https://github.com/amzn/selling-partner-api-models/issues/4955; gzip:
+    # https://github.com/amzn/selling-partner-api-models/issues/2966).
+    compression: str | None = "GZIP"  # "GZIP" or None
+    charset: str = "Cp1252"
     statuses: tuple[str, ...] = ("IN_QUEUE", "IN_PROGRESS", "DONE")  # one per getReport poll
     # Whether variation parents appear as (price-less) rows in the All Listings report is
     # UNCONFIRMED (§2.2 lists no parentage column): off by default, on to test clients

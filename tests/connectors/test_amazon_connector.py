@@ -257,6 +257,35 @@ async def test_report_without_fulfilment_column_fails_loudly(emulator):
             await catalog(client)
 
 
+async def test_sku_altered_by_cp1252_is_flagged_not_used(emulator):
+    """Real reports are Cp1252 and replace other characters by "?" before download
+    (amzn/selling-partner-api-models#4888, #4955): such a SKU names no real listing, so it is
+    left out of the catalog (no inventory or listing call with it) and reported."""
+    url, app = emulator
+    app.state.emulator.load(
+        load_fixture(
+            {
+                "amazon": {
+                    "listings": [
+                        *listings(1, 1),
+                        {"sku": "ŁÓDŹ-1", "price": "3.00", "fulfillment": "FBA", "title": "Łódź"},
+                        {"sku": "CAFÉ-1", "price": "3.00", "quantity": 1, "title": "Café"},
+                    ]
+                }
+            }
+        )
+    )
+    recorder = Recorder()
+    async with make_client(url, recorder) as client:
+        variants = {v.seller_sku: v for v in await catalog(client)}
+        stats = client.last_report_stats
+    assert set(variants) == {"FBA-00000", "MFN-00000", "CAFÉ-1"}  # é is in Cp1252
+    assert variants["CAFÉ-1"].title == "Café"
+    assert stats is not None and stats.altered_skus == ["?ÓD?-1"]
+    sent = recorder.to("/fba/inventory/v1/summaries")[0].url.params["sellerSkus"]
+    assert sent == "FBA-00000"
+
+
 async def test_paging_to_the_end_of_a_10000_listing_catalog():
     fixture = load_fixture({"amazon": {"listings": listings(3000, 7000)}})
     app = create_app(fixture, throttle=True, rate_scale=200)
