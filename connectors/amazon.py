@@ -80,6 +80,10 @@ LISTINGS_REPORT = "GET_MERCHANT_LISTINGS_ALL_DATA"
 TOKEN_REFRESH_MARGIN_S = 300.0  # refresh ~5 minutes before expires_in runs out (§1.5)
 INVENTORY_BATCH = 50  # sellerSkus max 50 per getInventorySummaries call (§3)
 CATALOG_PAGE = 500  # variants per yielded page
+# createReport refills one request per 60 s (rate 0.0167/s, burst 15:
+# https://developer-docs.amazon.com/sp-api/docs/reports-api-rate-limits): "try later" for
+# a cancelled report means minutes, not seconds.
+REPORT_RETRY_AFTER_S = 60.0
 FAMILY_CONCURRENCY = 5  # searchListingsItems in flight while learning families (= burst, §1.5)
 ORDER_ID_PREFIX = "TTS-"
 
@@ -536,10 +540,7 @@ class AmazonClient(ClientBase):
         report_id = str(_field(created, "reportId", "createReport"))
         report = await self._wait_for_report(report_id)
         if report["processingStatus"] == "CANCELLED":
-            # Amazon cancels a report that has no data (§2.2): the seller has no listings.
-            log.warning("All Listings report %s was CANCELLED (no data)", report_id)
-            self.last_report_stats = ParseStats()
-            return []
+            raise await self._cancelled_report(report_id)
         text = await self._download_report(str(report["reportDocumentId"]))
         try:
             rows, stats = parse_listings_report(text)
@@ -549,6 +550,41 @@ class AmazonClient(ClientBase):
             ) from None
         self.last_report_stats = stats
         return rows
+
+    async def _cancelled_report(self, report_id: str) -> TransientError:
+        """The error for a CANCELLED All Listings report: never an empty catalog.
+
+        Amazon cancels a report when it has no data and also when the report was requested
+        too often, and the answer does not say which
+        (https://github.com/amzn/selling-partner-api-docs/issues/1329,
+        https://github.com/amzn/selling-partner-api-docs/issues/1604). One
+        ``searchListingsItems`` call tells the two apart; either way the run stops at the
+        extract so the previous accepted catalog stays in use, and the next run asks again.
+        """
+        listings = self.search_listings({"pageSize": "1"})
+        try:
+            has_listings = await anext(listings, None) is not None
+        finally:
+            await listings.aclose()
+        if has_listings:
+            why = (
+                "although the account has listings (Amazon cancels reports requested too "
+                "often); try again later, the previous accepted catalog stays in use"
+            )
+        else:
+            why = (
+                f"and searchListingsItems finds no listing in marketplace {self.marketplace_id}; "
+                "an empty catalog is not accepted from a cancelled report: check the seller "
+                "account and marketplace, then try again later"
+            )
+        log.warning("All Listings report %s was CANCELLED %s", report_id, why)
+        return TransientError(
+            f"All Listings report {report_id} was CANCELLED {why}",
+            marketplace=MARKETPLACE,
+            operation="getReport",
+            code="CANCELLED",
+            retry_after=REPORT_RETRY_AFTER_S,
+        )
 
     async def _wait_for_report(self, report_id: str) -> dict[str, Any]:
         delay = self.report_poll_initial

@@ -15,7 +15,13 @@ import pytest
 
 from connectors.amazon import AmazonClient, fulfillment_order_id
 from connectors.base import Address, NotSupportedError, StoreApi, StoreOrderLine, StoreOrderRequest
-from connectors.errors import AuthError, FatalError, MalformedResponseError, OutcomeUnknownError
+from connectors.errors import (
+    AuthError,
+    FatalError,
+    MalformedResponseError,
+    OutcomeUnknownError,
+    TransientError,
+)
 from connectors.http import RetryPolicy
 from sandbox.amazon import (
     SANDBOX_CLIENT_ID,
@@ -284,6 +290,24 @@ async def test_sku_altered_by_cp1252_is_flagged_not_used(emulator):
     assert stats is not None and stats.altered_skus == ["?ÓD?-1"]
     sent = recorder.to("/fba/inventory/v1/summaries")[0].url.params["sellerSkus"]
     assert sent == "FBA-00000"
+
+
+async def test_cancelled_report_is_try_later_never_an_empty_catalog(emulator):
+    """CANCELLED means "no data" or "requested too often" (amzn/selling-partner-api-docs
+    #1329); one searchListingsItems call tells which, and neither is an empty catalog."""
+    url, app = emulator
+    app.state.emulator.report_options.cancel_next = 1
+    recorder = Recorder()
+    async with make_client(url, recorder) as client:
+        with pytest.raises(TransientError, match="requested too often") as caught:
+            await catalog(client)
+        assert caught.value.code == "CANCELLED" and caught.value.retry_after == 60.0
+        probe = recorder.to(f"/listings/2021-08-01/items/{SELLER}")
+        assert len(probe) == 1 and probe[0].url.params["pageSize"] == "1"
+        assert len(await catalog(client)) == 6  # the next request is served
+        app.state.emulator.load(load_fixture({"amazon": {"listings": []}}))
+        with pytest.raises(TransientError, match="finds no listing"):
+            await catalog(client)
 
 
 async def test_paging_to_the_end_of_a_10000_listing_catalog():
