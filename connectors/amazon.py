@@ -396,7 +396,8 @@ class AmazonClient(ClientBase):
         else:
             product_id = row.sku
         if row.fulfillment == "FBA":
-            stock = {"FBA": fulfillable.get(row.sku, 0)}
+            # No summary = unknown stock: no FBA row, so the plan does not push it.
+            stock = {"FBA": fulfillable[row.sku]} if row.sku in fulfillable else {}
         else:
             stock = {"MFN": row.quantity or 0}
         return CatalogVariant(
@@ -642,7 +643,10 @@ class AmazonClient(ClientBase):
     async def fba_fulfillable(self, skus: list[str]) -> dict[str, int]:
         """``inventoryDetails.fulfillableQuantity`` per FBA SKU (50 SKUs per call, §3).
 
-        SKUs missing from the answer have no FBA inventory and get 0. A SKU containing a
+        SKUs missing from the answer are left out: their stock is unknown, not 0, because
+        getInventorySummaries is known to leave out some FBA SKUs
+        (https://github.com/amzn/selling-partner-api-models/issues/2447,
+        https://github.com/amzn/selling-partner-api-models/issues/515). A SKU containing a
         comma cannot go in the csv list (§1.6) and is asked for alone via ``sellerSku``.
         """
         result: dict[str, int] = {}
@@ -659,8 +663,6 @@ class AmazonClient(ClientBase):
                 quantity = details.get("fulfillableQuantity")
                 if isinstance(sku, str) and isinstance(quantity, int):
                     result[sku] = max(0, quantity)
-        for sku in skus:
-            result.setdefault(sku, 0)
         return result
 
     async def _inventory_pages(self, extra: Mapping[str, str]) -> AsyncIterator[dict[str, Any]]:

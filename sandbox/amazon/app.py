@@ -222,7 +222,14 @@ def create_app(
         emulator.report_options = options
         return JSONResponse(asdict(options))
 
+    async def put_missing(request: Request) -> JSONResponse:
+        data = json.loads(await request.body() or b"{}")
+        with emulator.lock:
+            emulator.summaries_missing = {str(sku) for sku in data.get("skus") or []}
+        return JSONResponse({"skus": sorted(emulator.summaries_missing)})
+
     admin = [
+        Route(f"{ADMIN_PREFIX}/inventory/missing", put_missing, methods=["PUT"]),
         Route(f"{ADMIN_PREFIX}/load", load, methods=["PUT"]),
         Route(f"{ADMIN_PREFIX}/state", state, methods=["GET"]),
         Route(f"{ADMIN_PREFIX}/fixture", fixture_out, methods=["GET"]),

@@ -310,6 +310,19 @@ async def test_cancelled_report_is_try_later_never_an_empty_catalog(emulator):
             await catalog(client)
 
 
+async def test_fba_sku_missing_from_inventory_summaries_has_unknown_stock(emulator):
+    """getInventorySummaries leaves some FBA SKUs out (amzn/selling-partner-api-models#2447,
+    #515): their stock is unknown (no FBA stock row), never 0."""
+    url, app = emulator
+    assert app.state.emulator.summaries_missing == set()
+    httpx.put(f"{url}/_sandbox/inventory/missing", json={"skus": ["FBA-00002"]})
+    async with make_client(url) as client:
+        variants = {v.seller_sku: v for v in await catalog(client)}
+    assert variants["FBA-00002"].fulfillment == "FBA"
+    assert variants["FBA-00002"].stock == {}
+    assert variants["FBA-00001"].stock == {"FBA": 1}
+
+
 async def test_paging_to_the_end_of_a_10000_listing_catalog():
     fixture = load_fixture({"amazon": {"listings": listings(3000, 7000)}})
     app = create_app(fixture, throttle=True, rate_scale=200)
