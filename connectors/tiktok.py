@@ -772,13 +772,24 @@ def _order_or_problem(raw: Mapping[str, Any]) -> TikTokOrder | None:
 
 
 def parse_order(raw: Mapping[str, Any]) -> TikTokOrder:
-    """A :class:`TikTokOrder` from the API order object; one line per ``sku_id`` (§8.3)."""
+    """A :class:`TikTokOrder` from the API order object; one line per ``sku_id`` (§8.3).
+
+    Units cancelled on their own are left out while the order is live; a cancelled order
+    keeps all its units (the report shows what was cancelled).
+    """
     payment = raw.get("payment") or {}
     currency = payment.get("currency") or ""
     grouped: dict[str, list[Mapping[str, Any]]] = {}
+    order_cancelled = str(raw.get("status") or "") == "CANCELLED"
     for item in raw.get("line_items") or []:
         if item.get("sku_id") in (None, ""):
             raise ValueError("line item without sku_id")
+        if not order_cancelled and item.get("display_status") == "CANCELLED":
+            # A unit cancelled on its own (US/UK; line_items[].display_status + cancel_user,
+            # TikTok Shop SDK model GetOrderDetailResponseDataOrdersLineItems, copy at
+            # https://github.com/yangyiqian0312/super-succotash/blob/ce365d3e8d883a20d2a290a81d1a0c6855840109/model/order/V202309/GetOrderDetailResponseDataOrdersLineItems.ts):
+            # only live units are part of the order to fulfil.
+            continue
         grouped.setdefault(str(item.get("sku_id")), []).append(item)
     lines = []
     for sku_id, items in grouped.items():

@@ -541,6 +541,8 @@ class TikTokEmulator:
         fbt_rate = float(spec.get("fbt_rate", 0.0))
         max_lines = int(spec.get("max_lines", 3))
         max_qty = int(spec.get("max_quantity", 3))
+        # share of orders with more than one unit where the buyer cancels one unit on its own
+        line_cancel_rate = float(spec.get("line_cancel_rate", 0.0))
         with self._lock:
             skus = [s.id for p in self.products.values() if p.status == "ACTIVATE" for s in p.skus]
             if not skus:
@@ -563,7 +565,18 @@ class TikTokEmulator:
                         "recipient": {},
                     }
                 )
-            return self.add_orders(items)
+            ids = self.add_orders(items)
+            picker = random.Random(f"{spec.get('seed', 0)}-line-cancel")  # other draws unchanged
+            for order_id in ids:
+                order = self.orders[order_id]
+                if (
+                    line_cancel_rate
+                    and len(order.lines) > 1
+                    and order.status in ("ON_HOLD", "AWAITING_SHIPMENT")
+                    and picker.random() < line_cancel_rate
+                ):
+                    self.cancel_lines(order_id, [order.lines[-1].id])
+            return ids
 
     def set_order_status(self, order_id: str, status: str) -> Order:
         """Move an order along the lifecycle (§8.3) and send ORDER_STATUS_CHANGE."""
@@ -582,6 +595,44 @@ class TikTokEmulator:
             if status == "COMPLETED":
                 order.completed_time = now
             order.history.append((status, now))
+            self._notify_order(order)
+            return order
+
+    def cancel_lines(
+        self,
+        order_id: str,
+        line_ids: list[str] | None = None,
+        *,
+        sku_id: str | None = None,
+        count: int = 1,
+        user: str = "BUYER",
+        reason: str = "Buyer cancelled this item",
+    ) -> Order:
+        """Cancel single line items (one unit each) while the rest of the order goes on, as
+        US/UK orders allow; the order itself is CANCELLED once no live unit is left.
+
+        Either ``line_ids`` or ``count`` units of ``sku_id`` (the last ones first).
+        """
+        with self._lock:
+            order = self.orders.get(order_id)
+            if order is None:
+                raise KeyError(order_id)
+            if order.status not in ("UNPAID", "ON_HOLD", "AWAITING_SHIPMENT"):
+                raise ValueError(f"order {order_id} is {order.status}: lines cannot be cancelled")
+            live = [u for u in order.lines if not u.cancel_user]
+            if line_ids is not None:
+                chosen = [u for u in live if u.id in set(line_ids)]
+                if len(chosen) != len(set(line_ids)):
+                    raise ValueError(f"unknown or already cancelled line ids: {line_ids}")
+            else:
+                chosen = [u for u in live if u.sku_id == sku_id][::-1][:count]
+                if len(chosen) != count:
+                    raise ValueError(f"order {order_id} has fewer than {count} live {sku_id}")
+            for unit in chosen:
+                unit.cancel_user, unit.cancel_reason = user, reason
+            if all(u.cancel_user for u in order.lines):
+                return self.set_order_status(order_id, "CANCELLED")
+            order.update_time = max(self.now(), order.update_time)
             self._notify_order(order)
             return order
 

@@ -102,6 +102,26 @@ def test_shopify_order_with_multi_unit_lines(sandbox, tmp_path, monkeypatch):
     assert sandbox.admin("shopify", "GET", "requests")["orderCreate"] == 1
 
 
+def test_single_cancelled_line_items_are_not_relayed(sandbox, tmp_path, monkeypatch):
+    """US/UK orders can lose single units (line_items[].display_status CANCELLED with
+    cancel_user, TikTok SDK model GetOrderDetailResponseDataOrdersLineItems): only live
+    units are relayed; a SKU whose every unit was cancelled is not in the store order."""
+    shop = shop_config(sandbox, tmp_path, "shopify", monkeypatch)
+    map_skus(shop, ["1001001", "1001002"])
+    [oid] = add_orders(sandbox, order(("1001001", 3), ("1001002", 1)))
+    sandbox.admin("tiktok", "POST", f"orders/{oid}/lines/cancel", json={"sku_id": "1001001"})
+    sandbox.admin("tiktok", "POST", f"orders/{oid}/lines/cancel", json={"sku_id": "1001002"})
+
+    out = relay(shop)
+
+    row = report_by_id(out.frame())[oid]
+    assert (row["reason"], row["lines"]) == ("RELAYED", "TEE-S x2")
+    [created] = sandbox.emulator("shopify").snapshot()["orders"]
+    assert [(ln["variant_id"], ln["quantity"]) for ln in created["lines"]] == [
+        ("gid://shopify/ProductVariant/11", 2)
+    ]
+
+
 def test_amazon_fba_order_becomes_mcf_order(sandbox, tmp_path, monkeypatch):
     shop = shop_config(sandbox, tmp_path, "amazon", monkeypatch)
     map_skus(shop, ["1001001", "1001002"])
