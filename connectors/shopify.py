@@ -862,6 +862,9 @@ def _address(addr: Address) -> dict[str, Any]:
         "address2": addr.address2,
         "city": addr.city,
         "provinceCode": addr.region_code,
+        # the name too: kept when no ISO 3166-2 code was found (``province`` is deprecated
+        # in favour of provinceCode but still accepted, MailingAddressInput 2026-04)
+        "province": addr.region,
         "zip": addr.postal_code,
         "countryCode": addr.country_code.upper() if addr.country_code else None,
     }

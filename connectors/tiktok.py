@@ -59,6 +59,7 @@ from connectors.http import (
     retry_after,
 )
 from connectors.redact import install_log_redaction, redact, register_secret
+from connectors.subdivisions import subdivision_code
 
 log = logging.getLogger("skubridge.connectors.tiktok")
 
@@ -723,6 +724,7 @@ def parse_address(raw: Mapping[str, Any] | None, email: str | None) -> tuple[Add
     if not raw:
         return None, True
     levels = {d.get("address_level"): d.get("address_name") for d in raw.get("district_info") or []}
+    region = levels.get("L1") or None  # a name ("Illinois"); see connectors/subdivisions.py
     address = Address(
         name=raw.get("name") or None,
         first_name=raw.get("first_name") or None,
@@ -731,7 +733,8 @@ def parse_address(raw: Mapping[str, Any] | None, email: str | None) -> tuple[Add
         address1=raw.get("address_line1") or raw.get("address_detail") or None,
         address2=raw.get("address_line2") or None,
         city=levels.get("L3") or None,
-        region=levels.get("L1") or None,
+        region=region,
+        region_code=subdivision_code(raw.get("region_code"), region),
         postal_code=raw.get("postal_code") or None,
         country_code=raw.get("region_code") or None,
         email=email,

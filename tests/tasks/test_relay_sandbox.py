@@ -122,6 +122,28 @@ def test_single_cancelled_line_items_are_not_relayed(sandbox, tmp_path, monkeypa
     ]
 
 
+def test_state_name_reaches_the_store_as_iso_code(sandbox, tmp_path, monkeypatch):
+    """TikTok names the state in district_info (L1, e.g. "Illinois"); Shopify's
+    MailingAddressInput takes ``provinceCode`` (ISO 3166-2 part, "IL"). A name that does not
+    convert is still sent as the name and the order report says so."""
+    shop = shop_config(sandbox, tmp_path, "shopify", monkeypatch)
+    map_skus(shop, ["1001001"])
+    [good] = add_orders(sandbox, order(("1001001", 1), recipient={"state": "Illinois"}))
+    [odd] = add_orders(sandbox, order(("1001001", 1), recipient={"state": "Atlantis"}))
+
+    out = relay(shop)
+
+    rows = report_by_id(out.frame())
+    assert rows[good]["reason"] == "RELAYED"
+    assert not isinstance(rows[good]["warning"], str)  # no warning (NaN in the frame)
+    assert rows[odd]["reason"] == "RELAYED" and "REGION_UNCONVERTED" in rows[odd]["warning"]
+    created = {o["source_identifier"]: o for o in sandbox.emulator("shopify").snapshot()["orders"]}
+    assert created[good]["shipping_address"]["provinceCode"] == "IL"
+    assert created[good]["shipping_address"]["countryCode"] == "US"
+    assert "provinceCode" not in created[odd]["shipping_address"]
+    assert created[odd]["shipping_address"]["province"] == "Atlantis"
+
+
 def test_amazon_fba_order_becomes_mcf_order(sandbox, tmp_path, monkeypatch):
     shop = shop_config(sandbox, tmp_path, "amazon", monkeypatch)
     map_skus(shop, ["1001001", "1001002"])
