@@ -91,6 +91,7 @@ ORDER_DETAIL_BATCH = 50  # §8.2
 MAX_PAGES = 100_000
 
 THROTTLE_CODES = frozenset({36009002})
+CHECK_FAILED = "12052990"  # per-SKU wrapper of Update Inventory errors (§6.1)
 TRANSIENT_CODES = frozenset({36009003, 36009007})
 TOKEN_EXPIRED = 105002
 # 106001 bad sign, 36009004 bad credentials/identifier/timestamp, 105002 expired token,
@@ -701,7 +702,13 @@ def _sku_errors(items: list[dict[str, Any]]) -> list[SkuError]:
                     for e in extra
                 )
             )
-        out.append(SkuError(str(detail.get("sku_id") or ""), str(item.get("code")), message))
+        code = str(item.get("code"))
+        inner = {str(e.get("code")) for e in extra if e.get("code") not in (None, "")}
+        if code == CHECK_FAILED and len(inner) == 1:
+            # 12052990 "Check failed" only wraps the per-warehouse reason (Update Inventory,
+            # https://partner.tiktokshop.com/docv2/page/6503068fc20ad60284b38858): report that.
+            code = inner.pop()
+        out.append(SkuError(str(detail.get("sku_id") or ""), code, message))
     return out
 
 

@@ -432,7 +432,7 @@ class TikTokEmulator:
                     ) from None
                 if price["currency"] != self.currency:
                     raise ApiFailure(
-                        codes.INVALID_PARAMETER,
+                        codes.CURRENCY_NOT_AVAILABLE,
                         f"currency must be the shop currency {self.currency}",
                     )
                 low, high = PRICE_RANGE.get(self.currency, (Decimal("0.01"), Decimal("1000000")))
@@ -756,7 +756,15 @@ def _inventory_entries(entries: Any, sku: Sku) -> tuple[dict[str, int], list[dic
                     "message": "The warehouse does not exist",
                 }
             )
-        elif not isinstance(qty, int) or isinstance(qty, bool) or not 0 <= qty <= QUANTITY_MAX:
+        elif not isinstance(qty, int) or isinstance(qty, bool):
+            extra.append(
+                {
+                    "warehouse_id": wh,
+                    "code": codes.STOCK_COUNT_INVALID,
+                    "message": "stock count is invalid",
+                }
+            )
+        elif not 0 <= qty <= QUANTITY_MAX:
             # [0, 99999] per the SDK model; 0 accepted (§6.1, UNCONFIRMED which doc is current).
             extra.append(
                 {

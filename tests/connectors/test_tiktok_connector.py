@@ -37,6 +37,7 @@ from sandbox.tiktok import (
     DEFAULT_REFRESH_TOKEN,
     create_app,
 )
+from sandbox.tiktok.state import ApiFailure
 from tests.tiktok_sign_vectors import SIGN_VECTORS
 
 CIPHER = "ROW_sandboxcipher0001"
@@ -414,6 +415,29 @@ async def test_price_update_and_whole_call_rejection(emulator) -> None:
     assert sku_state(app, "1729000000000000011")["price"] == "12.50"
     assert rejected.applied == () and rejected.errors[0].code == "12052901"
     assert rejected.errors[0].sku_id == "1729000000000000041"
+
+
+async def test_documented_error_codes_reach_the_report(emulator) -> None:
+    """The codes TikTok documents for these refusals (Products API error list): a stock out
+    of range 12052055 inside the "Check failed" wrapper 12052990 (the SKU error carries the
+    inner code), another currency 12052084, an input it cannot read 12052910."""
+    app, base = emulator
+    client = make_client(base)
+    stock = await client.update_inventory(
+        "1729000000000000001", [InventoryUpdate("1729000000000000012", {WH1: 100_000})]
+    )
+    currency = await client.update_price(
+        "1729000000000000001", [PriceUpdate("1729000000000000012", Decimal("9.5"), "EUR")]
+    )
+    await client.aclose()
+    [too_many] = stock.errors
+    assert too_many.code == "12052055" and "Check failed" in too_many.message
+    [wrong] = currency.errors
+    assert wrong.code == "12052084"
+    body = {"skus": [{"id": "1729000000000000012", "price": {"amount": "x", "currency": "USD"}}]}
+    with pytest.raises(ApiFailure) as unreadable:
+        app.state.emulator.update_price("1729000000000000001", body)
+    assert unreadable.value.code == 12052910
 
 
 async def test_what_is_sent_path_query_header_body(emulator) -> None:
