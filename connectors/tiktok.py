@@ -371,9 +371,15 @@ class TikTokClient(ClientBase):
     def _limit(self, page_size: int) -> int:
         return (self.search_window // page_size) * page_size
 
-    def _split(self, ge: int | None, le: int | None, total: int) -> list[tuple[int, int]]:
+    def _split(
+        self, ge: int | None, le: int | None, total: int
+    ) -> list[tuple[int | None, int | None]]:
+        """Two halves of an ``update_time`` range. The newest half stays open-ended: the API
+        takes an omitted ``update_time_le`` as now and refuses search times in the future
+        (https://partner.tiktokshop.com/docv2/page/67b837b685619104a6846369), and a
+        product updated while the extract runs is still found."""
         low = 0 if ge is None else ge
-        high = int(self._clock()) + 86_400 if le is None else le
+        high = int(self._clock()) if le is None else le
         if high <= low:
             raise PagingError(
                 f"{total} products share update_time {low}: more than the search window",
@@ -381,7 +387,7 @@ class TikTokClient(ClientBase):
                 operation="product.search",
             )
         mid = (low + high) // 2
-        return [(mid + 1, high), (low, mid)]  # popped from the end: oldest range first
+        return [(mid + 1, le), (low, mid)]  # popped from the end: oldest range first
 
     async def _search_range(
         self, ge: int | None, le: int | None, page_size: int

@@ -321,9 +321,16 @@ class TikTokEmulator:
             k: filters.get(k)
             for k in ("create_time_ge", "create_time_le", "update_time_ge", "update_time_le")
         }
+        now = self.now()
         for key, value in bounds.items():
             if value is not None and not isinstance(value, int):
                 raise ApiFailure(codes.INVALID_PARAMETER, f"{key} must be an integer")
+            if value is not None and value > now:
+                # Search Products documents an error for invalid search times and an omitted
+                # side defaulting to now
+                # (https://partner.tiktokshop.com/docv2/page/67b837b685619104a6846369);
+                # which code it answers is UNCONFIRMED.
+                raise ApiFailure(codes.INVALID_PARAMETER, f"{key} is in the future")
         with self._lock:
             found = []
             for p in self.products.values():

@@ -303,14 +303,19 @@ async def test_catalog_splits_update_time_ranges_beyond_the_search_window() -> N
     ]
     app = create_app(Fixture.model_validate({"tiktok": {"products": products}}))
     app.state.emulator.search_window = 40
+    recorder = Recorder()
     with serve_in_thread(app) as base:
-        client = make_client(base, catalog_options=False)
+        client = make_client(base, catalog_options=False, transport=recorder)
         client.search_window = 40
         variants = await collect(client.iter_catalog(page_size=10))
         await client.aclose()
     assert sorted(v.variant_id for v in variants) == sorted(
         str(1731000000000000000 + p) for p in range(100)
     )
+    # No future search time (the API refuses it): the newest range is left open-ended.
+    bodies = [json.loads(r.content) for r in recorder.to("/product/202309/products/search")]
+    assert all(b.get("update_time_le", 0) <= time.time() for b in bodies)
+    assert any("update_time_ge" in b and "update_time_le" not in b for b in bodies)
 
 
 async def test_repeated_page_token_stops_with_paging_error() -> None:
