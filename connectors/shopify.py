@@ -819,7 +819,11 @@ def order_input(order: StoreOrderRequest) -> dict[str, Any]:
         "tags": tags,
         "customAttributes": [{"key": "tiktok_order_id", "value": order.tiktok_order_id}],
         "financialStatus": "PAID",
-        "processedAt": _iso(order.created_at),
+        # never in the future: 2026-04 refuses it with PROCESSED_AT_INVALID (clamped only from
+        # 2026-07, OrderCreateOrderInput.processedAt,
+        # https://shopify.dev/docs/api/admin-graphql/2026-04/input-objects/OrderCreateOrderInput)
+        # and TikTok's clock may run ahead of Shopify's
+        "processedAt": _iso(min(_aware(order.created_at), datetime.now(UTC))),
         "lineItems": [
             {
                 "variantId": line.store_variant_id,
@@ -869,6 +873,11 @@ def _address(addr: Address) -> dict[str, Any]:
         "countryCode": addr.country_code.upper() if addr.country_code else None,
     }
     return {k: v for k, v in fields.items() if v}
+
+
+def _aware(moment: datetime) -> datetime:
+    """Naive values are taken as UTC (as in :func:`_iso`)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _iso(moment: datetime) -> str:

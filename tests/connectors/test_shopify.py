@@ -6,7 +6,8 @@ import json
 import logging
 import math
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -424,6 +425,21 @@ async def test_create_order_sends_the_documented_shape_and_decrements() -> None:
     snap = app.state.emulator.snapshot()
     assert snap["products"][0]["variants"][0]["inventory"] == {L1: 3, L2: 2}
     assert snap["orders"][0]["source_identifier"] == "576461413038785752"
+
+
+async def test_future_processed_at_is_clamped_to_now() -> None:
+    """Clock skew can put a TikTok create_time ahead of Shopify's clock; 2026-04 refuses a
+    future processedAt (PROCESSED_AT_INVALID), so the connector sends at most now."""
+    app = create_app(small_fixture(), throttle=False)
+    rec = Recorder()
+    ahead = replace(order_request("888"), created_at=datetime.now(UTC) + timedelta(minutes=2))
+    with serve_in_thread(app) as url:
+        async with ShopifyClient(endpoint(url), TOKEN, transport=rec) as client:
+            created = await client.create_order(ahead)
+    assert created.id.startswith("gid://shopify/Order/")
+    body = next(b for b in rec.bodies() if b["query"] == ORDER_CREATE_MUTATION)
+    sent = datetime.fromisoformat(body["variables"]["order"]["processedAt"].replace("Z", "+00:00"))
+    assert sent <= datetime.now(UTC)
 
 
 async def test_create_order_user_errors_surface() -> None:
