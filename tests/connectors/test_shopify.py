@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -22,6 +23,7 @@ from connectors.shopify import (
     BULK_VARIANTS_QUERY,
     DOCUMENTS,
     INVENTORY_SET_MUTATION,
+    MAX_PAGE,
     ORDER_CREATE_MUTATION,
     InventorySet,
     ShopifyClient,
@@ -195,7 +197,9 @@ async def test_pages_through_10000_variants(big_server) -> None:
     sample = next(v for v in variants if v.seller_sku == "SKU-3-4")
     assert sample.stock == {L1: 0} and sample.price == Decimal("5.00")
     counts = app.state.faults.stats.requests
-    assert counts["productVariants"] == math.ceil(10_000 / 99)
+    # the first page follows our estimate (99); later ones the cost Shopify reported, which
+    # fits more nodes under the 1,000-point limit
+    assert math.ceil(10_000 / MAX_PAGE) <= counts["productVariants"] < math.ceil(10_000 / 99)
     assert counts["bulkOperationRunQuery"] == 0
 
 
@@ -385,6 +389,38 @@ def order_request(order_id: str = "576461413038785752") -> StoreOrderRequest:
         email="buyer@example.com",
         tags=("skubridge",),
     )
+
+
+async def test_page_size_follows_the_cost_shopify_reports(monkeypatch) -> None:
+    """Pages are sized from the requestedQueryCost Shopify reports, not only from our own
+    estimate: a store that prices the variant query lower (live accepts 250 variants where
+    the estimate allowed ~99) gets full pages after the first one."""
+    import sandbox.shopify.emulator as shopify_emulator
+
+    priced = shopify_emulator.query_cost
+
+    def cheaper(*args: Any, **kwargs: Any) -> int:
+        return max(1, priced(*args, **kwargs) // 4)
+
+    monkeypatch.setattr(shopify_emulator, "query_cost", cheaper)
+    fixture = load_fixture(
+        {
+            "shopify": {
+                "locations": [{"id": L1, "name": "Main"}],
+                "products": [
+                    {"title": f"P{i}", "variants": [{"sku": f"S-{i}", "inventory": {L1: 1}}]}
+                    for i in range(600)
+                ],
+            }
+        }
+    )
+    rec = Recorder()
+    with serve_in_thread(create_app(fixture, throttle=False)) as url:
+        async with ShopifyClient(endpoint(url), TOKEN, transport=rec) as client:
+            variants = await collect(client)
+    assert len(variants) == 600
+    sizes = [b["variables"]["first"] for b in rec.bodies() if "SkubridgeVariants" in b["query"]]
+    assert sizes[0] < MAX_PAGE and sizes[1:] == [MAX_PAGE] * (len(sizes) - 1)
 
 
 async def test_create_order_sends_the_documented_shape_and_decrements() -> None:

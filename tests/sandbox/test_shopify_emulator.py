@@ -824,3 +824,14 @@ def test_order_create_refuses_a_future_processed_at(shop) -> None:
     past["order"]["processedAt"] = "2026-01-01T00:00:00Z"
     _, body = gql(shop, ORDER, past)
     assert body["data"]["orderCreate"]["userErrors"] == []
+
+
+def test_connection_of_zero_nodes_costs_the_connection_only(shop) -> None:
+    _, body = gql(shop, "query { productVariants(first: 0) { nodes { id sku } } }")
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 2
+    _, body = gql(shop, "query { productVariants(first: 3) { nodes { id sku } } }")
+    cost = body["extensions"]["cost"]
+    assert cost["requestedQueryCost"] == 5 and cost["actualQueryCost"] == 5
+    _, body = gql(shop, "query { productVariants(first: 250) { nodes { id sku } } }")
+    cost = body["extensions"]["cost"]  # actual: what was returned (5 variants in the fixture)
+    assert cost["requestedQueryCost"] == 252 and cost["actualQueryCost"] == 7
