@@ -84,6 +84,7 @@ CATALOG_PAGE = 500  # variants per yielded page
 # https://developer-docs.amazon.com/sp-api/docs/reports-api-rate-limits): "try later" for
 # a cancelled report means minutes, not seconds.
 REPORT_RETRY_AFTER_S = 60.0
+REPORT_LOCALE = "en_US"
 FAMILY_CONCURRENCY = 5  # searchListingsItems in flight while learning families (= burst, §1.5)
 ORDER_ID_PREFIX = "TTS-"
 
@@ -536,7 +537,14 @@ class AmazonClient(ClientBase):
             "createReport",
             "POST",
             "/reports/2021-06-30/reports",
-            body={"reportType": LISTINGS_REPORT, "marketplaceIds": [self.marketplace_id]},
+            body={
+                "reportType": LISTINGS_REPORT,
+                "marketplaceIds": [self.marketplace_id],
+                # English column headers whatever the marketplace's language (the default);
+                # https://developer-docs.amazon.com/sp-api/docs/report-type-values-inventory,
+                # https://github.com/amzn/selling-partner-api-models/issues/5303
+                "reportOptions": {"preferredReportDocumentLocale": REPORT_LOCALE},
+            },
         )
         report_id = str(_field(created, "reportId", "createReport"))
         report = await self._wait_for_report(report_id)

@@ -15,22 +15,27 @@ with stock 0 and push zero stock to TikTok.
 
 from __future__ import annotations
 
-# Canonical (documented) name -> every spelling seen for it, lower case.
+# Canonical (documented) name -> every spelling seen for it, lower case. The client asks for
+# English headers (reportOptions.preferredReportDocumentLocale); the Chinese names are the
+# fallback for a report that comes translated anyway, as in
+# https://github.com/jlevers/selling-partner-api/issues/525 (there "商品编码" titles both
+# listing-id and product-id, so product-id is not read from a Chinese header).
 ALIASES: dict[str, tuple[str, ...]] = {
-    "seller-sku": ("seller-sku", "sku", "seller sku", "seller_sku"),
-    "price": ("price",),
-    "quantity": ("quantity",),
+    "seller-sku": ("seller-sku", "sku", "seller sku", "seller_sku", "卖家 sku", "卖家sku"),
+    "price": ("price", "价格"),
+    "quantity": ("quantity", "数量"),
     "fulfillment-channel": (
         "fulfillment-channel",
         "fulfilment-channel",
         "fulfillment channel",
         "fulfilment channel",
+        "配送渠道",
     ),
-    "status": ("status",),
-    "item-name": ("item-name", "item name"),
+    "status": ("status", "状态"),
+    "item-name": ("item-name", "item name", "商品名称"),
     "asin1": ("asin1",),
     "product-id": ("product-id",),
-    "product-id-type": ("product-id-type",),
+    "product-id-type": ("product-id-type", "商品编码类型"),
     "parent-asin": ("parent-asin",),
 }
 

@@ -93,6 +93,42 @@ REPORT_COLUMNS = [
     "status",
 ]
 
+# The All Listings header in Chinese, column for column with REPORT_COLUMNS, as a seller
+# received it (https://github.com/jlevers/selling-partner-api/issues/525).
+TRANSLATED_HEADERS = {
+    "zh_CN": [
+        "商品名称",
+        "商品描述",
+        "商品编码",
+        "卖家 SKU",
+        "价格",
+        "数量",
+        "开售日期",
+        "不适用项目",
+        "是否为商城中的商品",
+        "商品编码类型",
+        "不适用项目",
+        "商品备注",
+        "商品状况",
+        "不适用项目",
+        "不适用项目",
+        "不适用项目",
+        "ASIN1",
+        "不适用项目",
+        "不适用项目",
+        "国际配送",
+        "加急配送",
+        "不适用项目",
+        "商品编码",
+        "不适用项目",
+        "添加-删除",
+        "等待购买数量",
+        "配送渠道",
+        "卖家配送组",
+        "状态",
+    ]
+}
+
 # Columns real accounts see titled "Deprecated column" (issues #3999/#4140 cited above
 # ReportOptions.header); the zshop-* and asin2/asin3 columns are no longer filled.
 DEPRECATED_COLUMNS = {
@@ -248,6 +284,12 @@ class ReportOptions:
     # (https://github.com/amzn/selling-partner-api-docs/issues/1329,
     # https://github.com/amzn/selling-partner-api-docs/issues/1604).
     cancel_next: int = 0
+    # Column headers in the marketplace's language unless createReport asks for
+    # ``reportOptions.preferredReportDocumentLocale`` (the default is the marketplace's
+    # language: https://github.com/amzn/selling-partner-api-models/issues/5303). Only the
+    # Chinese header seen in https://github.com/jlevers/selling-partner-api/issues/525 is
+    # emulated ("zh_CN"); None = English headers whatever was asked.
+    header_locale: str | None = None
 
 
 class AmazonEmulator:
@@ -880,18 +922,23 @@ class AmazonEmulator:
             return invalid("Invalid marketplaceIds")
         with self.lock:
             report_id = str(next(self._ids))
-            content = self._listing_report() if self.listings else b""
+            locale = (body.get("reportOptions") or {}).get("preferredReportDocumentLocale")
+            content = self._listing_report(locale) if self.listings else b""
             self.reports[report_id] = ReportJob(
                 report_id, body["reportType"], list(body["marketplaceIds"]), self.clock(), content
             )
             return 202, {"reportId": report_id}
 
-    def _listing_report(self) -> bytes:
+    def _listing_report(self, locale: str | None = None) -> bytes:
         buffer = io.StringIO()
         writer = csv.writer(
             buffer, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_NONE, escapechar="\\"
         )
-        writer.writerow(report_header(self.report_options.header))
+        header = report_header(self.report_options.header)
+        translated = self.report_options.header_locale
+        if translated and not (locale or "").lower().startswith("en"):
+            header = TRANSLATED_HEADERS[translated] + header[len(REPORT_COLUMNS) :]
+        writer.writerow(header)
         extra = [""] * (len(report_header(self.report_options.header)) - len(REPORT_COLUMNS))
         for n, listing in enumerate(self.listings.values()):
             fba = listing.fulfillment == "FBA"

@@ -183,6 +183,7 @@ async def test_catalog_variants_with_fba_and_mfn_stock(emulator):
     assert json.loads(create.content) == {
         "reportType": "GET_MERCHANT_LISTINGS_ALL_DATA",
         "marketplaceIds": [US],
+        "reportOptions": {"preferredReportDocumentLocale": "en_US"},
     }
     assert create.headers["content-type"] == "application/json"
     assert create.headers["x-amz-access-token"].startswith("Atza|")
@@ -250,8 +251,8 @@ async def test_report_without_fulfilment_column_fails_loudly(emulator):
     emulator_state = app.state.emulator
     original = emulator_state._listing_report
 
-    def without_channel() -> bytes:
-        lines = original().decode(emulator_state.report_options.charset).split("\n")
+    def without_channel(locale: str | None = None) -> bytes:
+        lines = original(locale).decode(emulator_state.report_options.charset).split("\n")
         header = lines[0].split("\t")
         drop = header.index("fulfillment-channel")
         kept = ["\t".join(f for i, f in enumerate(line.split("\t")) if i != drop) for line in lines]
@@ -321,6 +322,24 @@ async def test_fba_sku_missing_from_inventory_summaries_has_unknown_stock(emulat
     assert variants["FBA-00002"].fulfillment == "FBA"
     assert variants["FBA-00002"].stock == {}
     assert variants["FBA-00001"].stock == {"FBA": 1}
+
+
+async def test_report_headers_asked_in_english(emulator):
+    """Headers come in the marketplace's language unless reportOptions asks for a locale
+    (amzn/selling-partner-api-models#5303; Chinese headers: jlevers/selling-partner-api#525):
+    the client asks for en_US, so a non-English account reads like an English one."""
+    url, app = emulator
+    recorder = Recorder()
+    async with make_client(url, recorder) as client:
+        english = await catalog(client)
+        app.state.emulator.report_options.header_locale = "zh_CN"
+        app.state.emulator.report_options.charset = "UTF-8"  # Chinese is not in Cp1252
+        translated = await catalog(client)
+    assert translated == english
+    create = recorder.to("/reports/2021-06-30/reports")[0]
+    body = json.loads(create.content)
+    assert body["reportOptions"] == {"preferredReportDocumentLocale": "en_US"}
+    assert not body_errors("reports", "CreateReportSpecification", body)
 
 
 async def test_paging_to_the_end_of_a_10000_listing_catalog():

@@ -108,3 +108,14 @@ def test_known_header_spellings_and_missing_essential_columns():
         cut = [c for c in HEADER.split("\t") if c != column]
         with pytest.raises(ValueError, match=f"no {column} column"):
             parse_listings_report("\t".join(cut) + "\n")
+
+
+def test_chinese_header_is_read_when_a_report_comes_translated():
+    """Headers of jlevers/selling-partner-api#525 (a report in Chinese despite everything)."""
+    header = (
+        "商品名称\t商品编码\t卖家 SKU\t价格\t数量\tASIN1\t商品编码类型\t商品编码\t配送渠道\t状态"
+    )
+    row = "Tee\t0816Y30OYFH\tTEE-1\t19.99\t\tB00V7I4DHA\t1\tB00V7I4DHA\tAMAZON_NA\tActive"
+    [parsed], _ = parse_listings_report(f"{header}\n{row}\n")
+    assert (parsed.sku, parsed.price, parsed.fulfillment) == ("TEE-1", Decimal("19.99"), "FBA")
+    assert (parsed.title, parsed.asin, parsed.status) == ("Tee", "B00V7I4DHA", "Active")
