@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import inspect
 import logging
 import math
 import time
@@ -166,7 +167,7 @@ def check(response: httpx.Response, operation: str) -> None:
     raise FatalError(message, **error_kwargs)
 
 
-TokenCallback = Callable[[dict[str, Any]], None]
+TokenCallback = Callable[[dict[str, Any]], object]  # may return an awaitable
 
 
 class TikTokClient(ClientBase):
@@ -313,7 +314,9 @@ class TikTokClient(ClientBase):
         self._refresh_token = data.get("refresh_token") or self._refresh_token
         log.info("TikTok access token refreshed")
         if self.on_token_refresh is not None:
-            self.on_token_refresh(dict(data))
+            stored = self.on_token_refresh(dict(data))
+            if inspect.isawaitable(stored):  # e.g. saving a rotated token in a Secret block
+                await stored
         return data
 
     async def discover_shop_cipher(self) -> str:

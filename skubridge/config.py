@@ -316,7 +316,9 @@ def resolve_secret(
     try:
         from prefect.blocks.system import Secret
 
-        value = Secret.load(name).get()
+        # _sync: called from async code too (clients are built inside the runners' event
+        # loop), where Prefect would otherwise hand back a coroutine
+        value = Secret.load(name, _sync=True).get()
     except Exception as exc:  # Prefect raises ValueError/ObjectNotFound variants
         raise ConfigError(
             f"{where}shop '{shop_id}', field '{field}': Prefect Secret block '{name}' "

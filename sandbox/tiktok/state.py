@@ -249,10 +249,13 @@ class TikTokEmulator:
     def token_refresh(
         self, app_key: str, app_secret: str, refresh: str, grant: str
     ) -> dict[str, Any]:
-        """``/api/v2/token/refresh``: a new access token for a valid refresh token.
+        """``/api/v2/token/refresh``: a new access token and a new refresh token.
 
-        Whether refreshing rotates the refresh token is UNCONFIRMED (§4.1): the emulator
-        returns the same refresh token and keeps earlier access tokens until they expire.
+        The answer carries ``refresh_token`` with its own ``refresh_token_expire_in``
+        (Refresh access token, https://partner.tiktokshop.com/docv2/page/678e3a3292b0f40314a92d75):
+        the emulator rotates it on every refresh, so a client that keeps only the refresh
+        token it was configured with loses access once that one expires. How long the
+        previous refresh token keeps working is UNCONFIRMED: here until its own expiry.
         """
         self._check_app(app_key, app_secret)
         if grant != "refresh_token":
@@ -264,7 +267,7 @@ class TikTokEmulator:
             if expires <= self.now():
                 raise ApiFailure(codes.REFRESH_EXPIRED, "rt has expired")
             self.credentials.current_refresh = refresh
-            return self._issue(new_refresh=False)
+            return self._issue(new_refresh=True)
 
     def _check_app(self, app_key: str, app_secret: str) -> None:
         c = self.credentials
