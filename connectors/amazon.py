@@ -787,6 +787,12 @@ class AmazonClient(ClientBase):
             "countryCode": r.country_code,
             "phone": r.phone,
         }
+        if (r.country_code or "").upper() == "JP" and r.city:
+            # Address.city "should not be used in Japan" (fulfillmentOutbound_2020-07-01 model,
+            # https://developer-docs.amazon.com/sp-api/docs/fulfillment-outbound-api-v2020-07-01-reference#address):
+            # the city / ward goes in an address line instead.
+            address["addressLine3"] = r.city
+            address["city"] = None
         missing = [
             k for k in ("name", "addressLine1", "postalCode", "countryCode") if not address[k]
         ]

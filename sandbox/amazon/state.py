@@ -1065,6 +1065,11 @@ class AmazonEmulator:
         """``createFulfillmentOrder``: 200 ``{}``; reserves FBA fulfillable units."""
         if problems := body_errors("outbound", "CreateFulfillmentOrderRequest", body):
             return invalid("Invalid input", "; ".join(problems[:5]))
+        address = body["destinationAddress"]
+        if address.get("countryCode") == "JP" and address.get("city"):
+            # Address.city "should not be used in Japan" (fulfillmentOutbound_2020-07-01
+            # model); that Amazon answers 400 for it is UNCONFIRMED.
+            return invalid("Invalid input", "destinationAddress.city must not be used in Japan")
         order_id = body["sellerFulfillmentOrderId"]
         items = body["items"]
         with self.lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -340,6 +341,29 @@ async def test_report_headers_asked_in_english(emulator):
     body = json.loads(create.content)
     assert body["reportOptions"] == {"preferredReportDocumentLocale": "en_US"}
     assert not body_errors("reports", "CreateReportSpecification", body)
+
+
+async def test_japanese_address_carries_no_city(emulator):
+    """Address.city "should not be used in Japan" (fulfillmentOutbound_2020-07-01 model): the
+    city goes to addressLine3 and the order is accepted."""
+    url, _app = emulator
+    jp = order("576460752303423499")
+    jp = replace(
+        jp,
+        recipient=replace(
+            jp.recipient,
+            city="Shibuya-ku",
+            region_code="13",
+            postal_code="150-0002",
+            country_code="JP",
+        ),
+    )
+    async with make_client(url) as client:
+        body = client.fulfillment_order_body(jp)
+        created = await client.create_order(jp)
+    address = body["destinationAddress"]
+    assert "city" not in address and address["addressLine3"] == "Shibuya-ku"
+    assert created.id == "TTS-576460752303423499"
 
 
 async def test_paging_to_the_end_of_a_10000_listing_catalog():
