@@ -641,11 +641,16 @@ class AmazonClient(ClientBase):
                 if attempt == 1:  # the URL lives 5 minutes: ask for a fresh one once
                     continue
                 raise
-            return decode_document(
-                response.content,
-                compression=document.get("compressionAlgorithm"),
-                content_type=response.headers.get("content-type"),
-            )
+            try:
+                return decode_document(
+                    response.content,
+                    compression=document.get("compressionAlgorithm"),
+                    content_type=response.headers.get("content-type"),
+                )
+            except ValueError as exc:
+                raise MalformedResponseError(
+                    str(exc), marketplace=MARKETPLACE, operation="downloadReportDocument"
+                ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def fba_fulfillable(self, skus: list[str]) -> dict[str, int]:

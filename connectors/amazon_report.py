@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import gzip
 import logging
+import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -65,7 +66,10 @@ def decode_document(data: bytes, *, compression: str | None, content_type: str |
     """The report text: gunzipped when marked GZIP (or when it plainly is gzip), decoded by
     the charset of the download's Content-Type, else UTF-8, else Windows-1252 (§2.2)."""
     if (compression or "").upper() == "GZIP" or data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+            raise ValueError(f"report document marked GZIP is not gzip data ({exc})") from None
     charset = None
     for part in (content_type or "").split(";"):
         key, _, value = part.strip().partition("=")

@@ -119,3 +119,10 @@ def test_chinese_header_is_read_when_a_report_comes_translated():
     [parsed], _ = parse_listings_report(f"{header}\n{row}\n")
     assert (parsed.sku, parsed.price, parsed.fulfillment) == ("TEE-1", Decimal("19.99"), "FBA")
     assert (parsed.title, parsed.asin, parsed.status) == ("Tee", "B00V7I4DHA", "Active")
+
+
+def test_document_marked_gzip_that_is_not_gzip_is_a_value_error():
+    with pytest.raises(ValueError, match="not gzip"):
+        decode_document(b"\x00\x01plain", compression="GZIP", content_type=None)
+    with pytest.raises(ValueError, match="not gzip"):
+        decode_document(b"\x1f\x8b\x08\x00broken", compression="GZIP", content_type=None)
