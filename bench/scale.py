@@ -26,7 +26,6 @@ also on failure or SIGTERM.
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import re
 import signal
@@ -428,14 +427,30 @@ def check_no_overlap(scale: Scale) -> dict[str, int]:
         spans.setdefault(parent.parameters["shop"], []).append(
             (step.start_time, end, str(parent.id))
         )
-    problems = []
-    for shop, items in spans.items():
-        items.sort()
-        for (_s1, e1, p1), (s2, _e2, p2) in itertools.pairwise(items):
-            if p1 != p2 and s2 < e1:
-                problems.append(f"shop {shop}: cycles {p1} and {p2} overlapped at {s2:%H:%M:%S}")
+    problems = find_overlaps(spans)
     _check(problems)
     return {shop: len(items) for shop, items in spans.items()}
+
+
+def find_overlaps(spans: dict[str, list[tuple[datetime, datetime, str]]]) -> list[str]:
+    """Sentences for every two step spans of one shop from different cycles that overlap.
+
+    ``spans``: shop -> [(start, end, cycle run id)]. Steps of the same cycle follow each
+    other and never count as overlapping.
+    """
+    problems = []
+    for shop, items in spans.items():
+        ordered = sorted(items)
+        latest_end: datetime | None = None
+        latest_cycle = ""
+        for start, end, cycle in ordered:
+            if latest_end is not None and cycle != latest_cycle and start < latest_end:
+                problems.append(
+                    f"shop {shop}: cycles {latest_cycle} and {cycle} overlapped at {start:%H:%M:%S}"
+                )
+            if latest_end is None or end > latest_end:
+                latest_end, latest_cycle = end, cycle
+    return problems
 
 
 def _step_parents(scale: Scale, steps: list[Any]) -> dict[str, str]:

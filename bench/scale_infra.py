@@ -70,13 +70,22 @@ def _children() -> dict[int, list[int]]:
     return kids
 
 
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, exited but not yet reaped by its parent, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def process_tree(pid: int) -> list[int]:
-    """``pid`` and all its descendants that are alive now."""
+    """``pid`` and all its descendants that are alive now (the root first)."""
     kids = _children()
     out, todo = [], [pid]
     while todo:
         current = todo.pop()
-        if Path(f"/proc/{current}").exists():
+        if alive(current):
             out.append(current)
         todo.extend(kids.get(current, []))
     return out
