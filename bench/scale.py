@@ -622,15 +622,21 @@ def scenario(scale: Scale, args: argparse.Namespace) -> None:
     # 3. New orders, a fan-out, and worker-b lost mid-way.
     _new_orders(scale, 3, seed=300)
     before = _store_order_counts(scale)
+    earlier = {str(r.id) for r in scale.flow_runs("sync-all")}
     fanout = scale.start_sync_all("round-3-kill", int(timeout // 60) + 20)
     node_b = {s.id for s in scale.shops if s.queue == "node-b"}
     parent_seen: dict[str, Any] = {}
 
     def mid_fan_out() -> bool:
-        runs = scale.flow_runs("sync-all")
-        if len(runs) < 4:  # two rounds and this one (the stray/rerun are not sync-all)
+        if fanout.poll() is not None:
+            raise ScaleCheckFailed(
+                f"sync-all ended before worker-b could be killed mid-way:\n"
+                f"{tail(scale.procs.logs / 'sync-all-round-3-kill.log')}"
+            )
+        runs = [r for r in scale.flow_runs("sync-all") if str(r.id) not in earlier]
+        if not runs or not runs[0].start_time:
             return False
-        parent = max((r for r in runs if r.start_time), key=lambda r: r.start_time)
+        parent = runs[0]
         kids = [c for c in scale.children_of(parent.id) if c.parameters.get("shop") in node_b]
         states = [c.state_type.value for c in kids]
         parent_seen["id"] = parent.id
@@ -641,7 +647,7 @@ def scenario(scale: Scale, args: argparse.Namespace) -> None:
             and states.count("SCHEDULED") >= 1
         )
 
-    _until(lambda: fanout.poll() is None and mid_fan_out(), timeout, "no mid-fan-out moment")
+    _until(mid_fan_out, timeout, "no moment with worker-b busy and shops waiting", every=1)
     kids = [c for c in scale.children_of(parent_seen["id"]) if c.parameters.get("shop") in node_b]
     killed = [c for c in kids if c.state_type.value == "RUNNING"]
     killed_at = time.monotonic()
