@@ -36,7 +36,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -640,11 +640,20 @@ def scenario(scale: Scale, args: argparse.Namespace) -> None:
         kids = [c for c in scale.children_of(parent.id) if c.parameters.get("shop") in node_b]
         states = [c.state_type.value for c in kids]
         parent_seen["id"] = parent.id
+        # Kill only when every running shop has sent a heartbeat (the first goes out when
+        # the run starts, through a background event client): a run killed in its first
+        # seconds may never have been seen alive by the zombie automation.
+        settled = datetime.now(UTC) - timedelta(seconds=HEARTBEAT_SECONDS / 2)
         return (
             len(kids) == len(node_b)
             and states.count("RUNNING") >= 1
             and "PENDING" not in states
             and states.count("SCHEDULED") >= 1
+            and all(
+                c.start_time is not None and c.start_time < settled
+                for c in kids
+                if c.state_type.value == "RUNNING"
+            )
         )
 
     _until(mid_fan_out, timeout, "no moment with worker-b busy and shops waiting", every=1)
