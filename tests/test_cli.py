@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from skubridge import __version__
 from skubridge.cli import app
 
-SUBCOMMANDS = ["demo", "sync", "search", "map", "push", "relay", "report", "sandbox"]
+SUBCOMMANDS = ["demo", "sync", "search", "map", "push", "relay", "report", "rerun", "sandbox"]
 SANDBOX_COMMANDS = ["serve", "generate"]
 
 runner = CliRunner()
