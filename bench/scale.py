@@ -180,6 +180,9 @@ class Scale:
                     **self.procs.env,
                     "PREFECT_API_URL": self.api_url,
                     "SKUBRIDGE_SHOPS_FILE": str(self.shops_file),
+                    # Every process that runs flows must beat as often as the zombie
+                    # automation expects, or it marks the fan-out Crashed while it waits.
+                    "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_SECONDS),
                 },
                 stdin=subprocess.DEVNULL,
                 stdout=out,
