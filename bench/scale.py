@@ -652,23 +652,31 @@ def scenario(scale: Scale, args: argparse.Namespace) -> None:
         # the run starts, through a background event client): a run killed in its first
         # seconds may never have been seen alive by the zombie automation.
         settled = datetime.now(UTC) - timedelta(seconds=HEARTBEAT_SECONDS / 2)
-        return (
+        running = [c for c in kids if c.state_type.value == "RUNNING"]
+        if not (
             len(kids) == len(node_b)
-            and states.count("RUNNING") >= 1
+            and running
             and "PENDING" not in states
             and states.count("SCHEDULED") >= 1
-            and all(
-                c.start_time is not None and c.start_time < settled
-                for c in kids
-                if c.state_type.value == "RUNNING"
-            )
+            and all(c.start_time is not None and c.start_time < settled for c in running)
+        ):
+            return False
+        # ... and at least one of them is inside its shop hold: a step subflow (catalog,
+        # push, relay) is running, so the kill leaves a shop-<id> slot to expire.
+        return any(
+            step.state_type.value == "RUNNING" for c in running for step in scale.children_of(c.id)
         )
 
     _until(mid_fan_out, timeout, "no moment with worker-b busy and shops waiting", every=1)
     kids = [c for c in scale.children_of(parent_seen["id"]) if c.parameters.get("shop") in node_b]
-    killed = [c for c in kids if c.state_type.value == "RUNNING"]
-    killed_at = time.monotonic()
     killed_pids = kill_tree(scale.workers["node-b"].process.pid)
+    killed_at = time.monotonic()
+    killed = [c for c in kids if c.state_type.value == "RUNNING"]
+    holding = [
+        s for s in (c.parameters["shop"] for c in killed) if scale.slot_holders().get(f"shop-{s}")
+    ]
+    if not holding:
+        raise ScaleCheckFailed("worker-b was killed while none of its shops held its slot")
     print(
         f"scale: SIGKILL worker-b ({len(killed_pids)} processes) with {len(killed)} shops "
         f"running: {', '.join(c.parameters['shop'] for c in killed)}"
@@ -703,6 +711,7 @@ def scenario(scale: Scale, args: argparse.Namespace) -> None:
     after = _store_order_counts(scale)
     scale.notes["kill"] = {
         "killed_shops": killed_shops,
+        "holding_at_kill": holding,
         "killed_processes": len(killed_pids),
         "crashed_after_s": crashed_after,
         "slots_free_after_s": freed_after,
@@ -833,7 +842,8 @@ def section(result: dict[str, Any]) -> str:
         "and give each slot a memory budget of one flow-run process (above).",
         "",
         "**Worker lost.** worker-b and its flow-run processes were SIGKILLed with "
-        f"{len(kill['killed_shops'])} shops running. The zombie automation (heartbeats every "
+        f"{len(kill['killed_shops'])} shops running ({len(kill.get('holding_at_kill', []))} "
+        "of them inside their `shop-<id>` hold). The zombie automation (heartbeats every "
         f"{HEARTBEAT_SECONDS} s, `within` {ZOMBIE_WITHIN_SECONDS} s) marked them Crashed after "
         f"{kill['crashed_after_s']:.0f} s; their `shop-<id>` slots were free after "
         f"{kill['slots_free_after_s']:.0f} s (lease expiry, {LEASE_SECONDS} s leases). The "
