@@ -48,13 +48,13 @@ def check_placement(shop_id: str, path: Path) -> None:
             return
         raise ShopNotHereError(
             f"shop '{shop_id}' has no queue in {shop.source_file or 'the shops file'} and "
-            f"{where} does not hold {path.name}; set the shop's queue to the queue of the "
+            f"{where}, which does not hold {path.name}; set the shop's queue to the queue of the "
             "worker that holds its file"
         )
     if shop.queue in queues:
         return
     raise ShopNotHereError(
-        f"shop '{shop_id}' belongs to work queue '{shop.queue}', but {where} does not hold "
+        f"shop '{shop_id}' belongs to work queue '{shop.queue}', but {where}, which does not hold "
         f"its DuckDB file; nothing was opened or created. Rerun it on its queue: "
         f"skubridge rerun --shop {shop_id}"
     )
