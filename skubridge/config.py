@@ -34,6 +34,8 @@ from pydantic import (
 SHOPS_FILE_ENV = "SKUBRIDGE_SHOPS_FILE"
 DATA_DIR_ENV = "SKUBRIDGE_DATA_DIR"
 REPORTS_DIR_ENV = "SKUBRIDGE_REPORTS_DIR"
+WORKER_QUEUES_ENV = "SKUBRIDGE_WORKER_QUEUES"  # queues whose shops' files this host holds
+WORKER_NAME_ENV = "SKUBRIDGE_WORKER_NAME"
 DEFAULT_SHOPS_FILE = "shops.toml"
 
 TIKTOK_API_BASE = "https://open-api.tiktokglobalshop.com"
@@ -67,6 +69,7 @@ AMAZON_MARKETPLACE_REGIONS = {
 
 _SECRET_REF = re.compile(r"^(env|block):([A-Za-z0-9_.\-/]+)$")
 _SHOP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_QUEUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
 class ConfigError(Exception):
@@ -259,6 +262,11 @@ class ShopConfig(_Model):
     guards: Guards = Guards()
     schedules: Schedules = Schedules()
     orders: OrderSettings = OrderSettings()
+    queue: str | None = Field(
+        None,
+        description="Work queue of the worker(s) holding this shop's DuckDB file; every run "
+        "of the shop is sent there. None: any worker (one machine or a shared volume).",
+    )
     _file: Path | None = PrivateAttr(default=None)  # set by load_shops, named in errors
 
     @property
@@ -273,6 +281,13 @@ class ShopConfig(_Model):
             raise ValueError(
                 "must be 1-63 chars of a-z, 0-9, '-' or '_', starting with a letter or digit"
             )
+        return v
+
+    @field_validator("queue")
+    @classmethod
+    def _queue(cls, v: str | None) -> str | None:
+        if v is not None and not _QUEUE.match(v):
+            raise ValueError("must be a work queue name: 1-63 chars of letters, digits, '-', '_'")
         return v
 
     @model_validator(mode="after")
@@ -385,6 +400,17 @@ def resolve_secret(
 def data_dir() -> Path:
     """Folder of the per-shop DuckDB files: $SKUBRIDGE_DATA_DIR or ./data."""
     return Path(os.environ.get(DATA_DIR_ENV) or "data")
+
+
+def worker_queues() -> tuple[str, ...]:
+    """Queues this host serves, from $SKUBRIDGE_WORKER_QUEUES (comma-separated; () = unset).
+
+    Set on a worker that holds the DuckDB files of the shops of those queues (the same
+    names as its ``prefect worker start --work-queue``); runs of other shops then refuse
+    to open a warehouse here (:mod:`tasks.placement`).
+    """
+    raw = os.environ.get(WORKER_QUEUES_ENV) or ""
+    return tuple(q.strip() for q in raw.split(",") if q.strip())
 
 
 def reports_dir() -> Path:

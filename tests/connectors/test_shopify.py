@@ -454,7 +454,9 @@ async def test_page_size_follows_the_cost_shopify_reports(monkeypatch) -> None:
     )
     rec = Recorder()
     with serve_in_thread(create_app(fixture, throttle=False)) as url:
-        async with ShopifyClient(endpoint(url), TOKEN, transport=rec) as client:
+        async with ShopifyClient(
+            endpoint_url=endpoint(url), access_token=TOKEN, transport=rec
+        ) as client:
             variants = await collect(client)
     assert len(variants) == 600
     sizes = [b["variables"]["first"] for b in rec.bodies() if "SkubridgeVariants" in b["query"]]
@@ -510,7 +512,9 @@ async def test_future_processed_at_is_clamped_to_now() -> None:
     rec = Recorder()
     ahead = replace(order_request("888"), created_at=datetime.now(UTC) + timedelta(minutes=2))
     with serve_in_thread(app) as url:
-        async with ShopifyClient(endpoint(url), TOKEN, transport=rec) as client:
+        async with ShopifyClient(
+            endpoint_url=endpoint(url), access_token=TOKEN, transport=rec
+        ) as client:
             created = await client.create_order(ahead)
     assert created.id.startswith("gid://shopify/Order/")
     body = next(b for b in rec.bodies() if b["query"] == ORDER_CREATE_MUTATION)
