@@ -430,3 +430,33 @@ def test_mfn_sale_lowers_amazon_quantity_once_and_cancel_gives_it_back(
     reset_counts(sandbox)
     assert rows(run(shop)) == []
     assert writes(sandbox) == {}
+
+
+# -- CLI ---------------------------------------------------------------------------------------
+def test_cli_orders_relays_and_loops_back_dry_run_writes_nothing(sandbox, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from skubridge.cli import app
+
+    runner = CliRunner()
+    shop = shop_config(sandbox, tmp_path, "shopify", monkeypatch)
+    map_skus(shop, ["1001001"])
+    [oid] = add_orders(sandbox, order(("1001001", 1)))
+    relayed = runner.invoke(app, ["relay", "--shop", "sh"])
+    assert relayed.exit_code == 0, relayed.output
+    assert "loop back" not in relayed.output  # `relay` stays relay-only
+    fulfil(sandbox, store_order_id(shop, oid), tracking="1ZCLI000000001")
+    reset_counts(sandbox)
+
+    dry = runner.invoke(app, ["orders", "--shop", "sh", "--dry-run"])
+
+    assert dry.exit_code == 0, dry.output
+    assert "Dry run: loop back followed 1 order(s)" in dry.output and "SHIPPED: 1" in dry.output
+    assert writes(sandbox) == {} and packages(sandbox, oid) == []
+    assert ledger_lines(shop, oid) == []
+
+    real = runner.invoke(app, ["orders", "--shop", "sh"])
+
+    assert real.exit_code == 0, real.output
+    assert "SHIPPED: 1" in real.output and "fulfilment_report.csv" in real.output
+    assert packages(sandbox, oid)[0]["tracking_number"] == "1ZCLI000000001"
