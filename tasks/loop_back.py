@@ -36,6 +36,7 @@ https://developer-docs.amazon.com/sp-api/docs/fulfillment-outbound-api-v2020-07-
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections import Counter
@@ -67,6 +68,7 @@ from tasks.reports import (
 log = logging.getLogger("skubridge.tasks.loop_back")
 
 FOLLOW_DAYS = 30  # orders created longer ago than this are no longer followed
+CONCURRENCY = 8  # orders in flight at once; the clients pace every call to its API's limit
 REPORT_COLUMNS = [
     "tiktok_order_id",
     "store_order_id",
@@ -171,6 +173,8 @@ class _Run:
         self.carriers = carrier_map(shop.orders.carriers)
         self.providers: dict[str, tuple[Provider, ...] | None] = {}
         self.mfn_written: dict[str, int] = {}  # store SKU -> quantity written this run
+        self.mfn_locks: dict[str, asyncio.Lock] = {}  # one read-modify-write per SKU at a time
+        self.providers_lock = asyncio.Lock()
         self.out = LoopBackOutcome(run_id=run_id, shop_id=shop.id, dry_run=dry_run)
 
     # -- plumbing ------------------------------------------------------------------------
@@ -196,6 +200,10 @@ class _Run:
         ships that option itself or the option is unknown."""
         if not delivery_option_id:
             return None
+        async with self.providers_lock:  # one Get Shipping Providers per option and run
+            return await self._provider_list(delivery_option_id)
+
+    async def _provider_list(self, delivery_option_id: str) -> tuple[Provider, ...] | None:
         if delivery_option_id not in self.providers:
             try:
                 found = await tts.list_shipping_providers(self.tiktok, delivery_option_id)
@@ -216,10 +224,12 @@ class _Run:
         views = {o.order_id: o for o in await tts.get_order_shipping(self.tiktok, ids)}
         lines = ledger.lines_of(self.con, ids)
         orders = ledger.orders_of(self.con, ids)
-        for order_id, store_order_id, relay_state in followed:
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def follow(order_id: str, store_order_id: str | None, relay_state: str) -> None:
             view = views.get(order_id)
             if view is None:
-                continue
+                return
             orow = orders.get(order_id) or OrderRow(order_id, store_order_id, view.shipping_type)
             rows = {
                 ln.line_item_id: lines.get(ln.line_item_id)
@@ -227,7 +237,8 @@ class _Run:
                 for ln in view.lines
             }
             try:
-                await self.one(view, orow, rows, mapped, relayed=relay_state == "RELAYED")
+                async with gate:
+                    await self.one(view, orow, rows, mapped, relayed=relay_state == "RELAYED")
             except ApiError as exc:
                 # One order's failure must not stop the others; the ledger keeps its place.
                 self.report(
@@ -239,6 +250,9 @@ class _Run:
                     lines="",
                     detail=f"{type(exc).__name__}: {exc}"[:500],
                 )
+
+        await asyncio.gather(*(follow(*f) for f in followed))
+        self.out.rows.sort(key=lambda r: (r.tiktok_order_id, r.action))
         return self.out
 
     async def one(
@@ -692,10 +706,10 @@ class _Run:
                 lower.setdefault(sku, []).append(row)
             elif row.mfn_state == "RESTORING" or (row.mfn_state == "LOWERED" and cancelled):
                 give_back.setdefault(sku, []).append(row)
-        for sku, group in sorted(lower.items()):
-            await self.mfn_write(view, sku, group, store_order_id, lowering=True)
-        for sku, group in sorted(give_back.items()):
-            await self.mfn_write(view, sku, group, store_order_id, lowering=False)
+        for lowering, work in ((True, lower), (False, give_back)):
+            for sku, group in sorted(work.items()):
+                async with self.mfn_locks.setdefault(sku, asyncio.Lock()):
+                    await self.mfn_write(view, sku, group, store_order_id, lowering=lowering)
 
     async def mfn_write(
         self,

@@ -676,6 +676,8 @@ class ShopChaos:
             out.reruns += 1
             if self.cycle("rerun", faults=True).ok:
                 break
+        # Orders relayed only by the reruns: their shipments and cancellations too.
+        self.ship_and_cancel()
 
         final = None
         for _ in range(IDLE_RUNS):
