@@ -1,6 +1,6 @@
 """Benchmark of the order loop back: calls per order and throughput at TikTok's limits.
 
-``python -m bench.loop_back_bench [--orders 200] [--store shopify|amazon|both] [--docs]``:
+``python -m bench.loop_back_bench [--orders 200] [--store shopify|amazon|both] [--write-docs]``:
 relays ``orders`` TikTok orders into the store emulator, lets the store ship every one of
 them (Shopify: the merchant fulfils with a UPS tracking number; Amazon: MCF ships), then
 times one loop-back run that marks them all shipped on TikTok. It reports the calls per
@@ -138,7 +138,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--store", choices=["shopify", "amazon", "both"], default="both")
-    parser.add_argument("--docs", action="store_true", help="write the docs/BENCHMARKS.md section")
+    parser.add_argument(
+        "--write-docs", action="store_true", help="write the docs/BENCHMARKS.md section"
+    )
     args = parser.parse_args()
     stores = ["shopify", "amazon"] if args.store == "both" else [args.store]
     machine = (
@@ -148,7 +150,7 @@ def main() -> None:
     lines = table(results)
     print(machine)
     print("\n".join(lines))
-    if args.docs:
+    if args.write_docs:
         section = "\n".join(
             [
                 SECTION,

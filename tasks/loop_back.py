@@ -69,6 +69,9 @@ log = logging.getLogger("skubridge.tasks.loop_back")
 
 FOLLOW_DAYS = 30  # orders created longer ago than this are no longer followed
 CONCURRENCY = 8  # orders in flight at once; the clients pace every call to its API's limit
+# US/UK/SEA: one tracking update within 72 h of shipment
+# (https://partner.tiktokshop.com/docv2/page/update-package-shipping-info-202309)
+CORRECTION_WINDOW = timedelta(hours=72)
 REPORT_COLUMNS = [
     "tiktok_order_id",
     "store_order_id",
@@ -311,7 +314,16 @@ class _Run:
             return not lowered and (not relayed or orow.cancel_state in CANCEL_FINAL)
         if not relayed:
             return view.status in SHIPPED_ON
-        return view.status in FINISHED
+        if view.status in FINISHED:
+            return True
+        # Every line shipped by us and TikTok's correction window over: nothing left to carry.
+        open_rows = [rows[ln.line_item_id] for ln in view.lines if not ln.cancelled]
+        shipped_at = [r.shipped_at for r in open_rows if r.ship_state == "SHIPPED"]
+        return (
+            view.status in SHIPPED_ON
+            and len(shipped_at) == len(open_rows) > 0
+            and all(t is not None and t < self.now() - CORRECTION_WINDOW for t in shipped_at)
+        )
 
     # -- store box -> TikTok shipped ---------------------------------------------------------
     async def ship(
