@@ -35,6 +35,18 @@ TIKTOK_QPS = 50.0  # default per API per app x shop (page above; the live value 
 TIKTOK_WRITES = ("fulfillment.mark_shipped", "fulfillment.ship_package")
 STORE_READS = {"shopify": "orderFulfillments", "amazon": "getFulfillmentOrder"}
 SECTION = "## Order loop back"
+NOTE = [
+    "Reading: TikTok is not what bounds the loop back. Each followed order costs one store",
+    "read (Shopify `order(id:)` with its fulfilments, about 40 cost points against a",
+    "100 points/s restore; MCF `getFulfillmentOrder`, 2 requests/s) and about one TikTok",
+    "call (Mark Package As Shipped; Get Order Detail and Get Shipping Providers are shared",
+    "by 50 orders and by a delivery option). So the rate is the store's read rate, about 5%",
+    "of TikTok's 50 requests/s, short of the 90% goal. An order stays followed until it is",
+    "delivered or TikTok's 72-hour correction window has passed, and a rerun reads it",
+    "again (no writes): the Amazon rerun above is 100 reads at 2/s. Reading only the store",
+    'orders changed since the last run (Shopify `orders(query: "updated_at:>…")`, MCF',
+    "`listAllFulfillmentOrders?queryStartDate=`) is the next step to close that gap.",
+]
 
 
 @dataclass
@@ -164,6 +176,8 @@ def main() -> None:
                 machine,
                 "",
                 *lines,
+                "",
+                *NOTE,
                 "",
             ]
         )
