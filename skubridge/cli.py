@@ -12,6 +12,7 @@ from skubridge.commands import (
     push,
     relay,
     report,
+    rerun,
     sandbox,
     search,
     sync,
@@ -44,6 +45,9 @@ app.command(
     help="Relay new TikTok orders into the store and loop store fulfilments (tracking), "
     "TikTok cancellations and Amazon MFN sales back.",
 )(orders.main)
+app.command("rerun", help="Rerun one shop on the Prefect server, on its shop's work queue.")(
+    rerun.main
+)
 app.command("report", help="Show or export the latest mapping, push or order report.")(report.main)
 
 
