@@ -335,10 +335,12 @@ class _Run:
         mapped: Mapping[str, MappedSku],
     ) -> None:
         to_tiktok = _store_sku_index(view, mapped)
-        for box in sorted(state.shipments, key=lambda s: (s.shipped_at or _EPOCH, s.id)):
+        boxes = sorted(state.shipments, key=lambda s: (s.shipped_at or _EPOCH, s.id))
+        groups = []
+        for box in boxes:  # every box takes its lines first (a package may span boxes)
             group = [r for r in rows.values() if r.store_shipment_id == box.id]
-            if not group:
-                group = self.assign(view, rows, box, to_tiktok)
+            groups.append((box, group or self.assign(view, rows, box, to_tiktok)))
+        for box, group in groups:
             if group:
                 await self.ship_box(view, orow, rows, box, group)
 
@@ -365,7 +367,9 @@ class _Run:
             # lines nobody shipped first; then lines TikTok shows shipped with this tracking
             free.sort(key=lambda ln: (ln.shipped, ln.line_item_id))
             for ln in free[:units]:
-                group.append(rows[ln.line_item_id])
+                row = rows[ln.line_item_id]
+                row.store_shipment_id = box.id  # in memory until the ship call is recorded
+                group.append(row)
                 taken.add(ln.line_item_id)
         return group
 
@@ -396,6 +400,13 @@ class _Run:
         if shipped:
             if all(r.tracking_number == tracking for r in group):
                 return  # our own shipment read back: nothing to do
+            spans = {
+                r.store_shipment_id
+                for r in rows.values()
+                if r.package_id and r.package_id in {g.package_id for g in group}
+            }
+            if len(spans) > 1:
+                return  # one TikTok package shipped for several store boxes: one tracking
             await self.correct(view, group, box, provider, base)
             return
         if provider is None:
@@ -436,7 +447,8 @@ class _Run:
                 for ln in view.lines
                 if ln.package_id == package_id and not ln.cancelled
             }
-            if len(packages) > 1 or not in_package <= set(line_ids):
+            covered = {i for i, r in rows.items() if r.store_shipment_id}
+            if len(packages) > 1 or not in_package <= covered:
                 self.report(
                     **base,
                     action="SHIP",
@@ -445,6 +457,10 @@ class _Run:
                     detail="the store shipped part of a TikTok package; waiting for the rest",
                 )
                 return
+            # The package ships whole, with the tracking of the first store box of it.
+            group = [rows[i] for i in sorted(in_package)]
+            line_ids = [r.tiktok_line_id for r in group]
+            base["lines"] = _lines_text(view, line_ids)
         if self.dry_run:
             self.report(**base, action="SHIP", status="DONE", reason="SHIPPED")
             return
@@ -526,7 +542,7 @@ class _Run:
         by_id = {ln.line_item_id: ln for ln in view.lines}
         now = self.now()
         for row in group:
-            row.ship_state, row.store_shipment_id = state, box.id
+            row.ship_state, row.store_shipment_id = state, row.store_shipment_id or box.id
             row.tracking_number, row.carrier = box.tracking_number, box.carrier
             row.shipping_provider_id, row.error = provider.id, error
             row.package_id = package_id or by_id[row.tiktok_line_id].package_id

@@ -190,6 +190,31 @@ def test_partial_fulfilments_ship_each_box_as_its_own_package(sandbox, tmp_path,
     assert writes(sandbox)["fulfillment.mark_shipped"] == 2
 
 
+def test_packages_from_payment_are_shipped_with_ship_package(sandbox, tmp_path, monkeypatch):
+    # SEA/LATAM: the package exists from payment; Mark Package As Shipped is refused there.
+    sandbox.admin("tiktok", "PUT", "loopback", json={"market": "SEA"})
+    shop = shop_config(sandbox, tmp_path, "shopify", monkeypatch)
+    map_skus(shop, ["1001001", "1001002"])
+    [oid] = add_orders(sandbox, order(("1001001", 2), ("1001002", 1)))
+    run(shop)
+    gid = store_order_id(shop, oid)
+    fulfil(sandbox, gid, tracking="1ZSEAPART00001", lines=[("TEE-S", 1)])
+
+    [partial] = rows(run(shop))
+
+    assert (partial["status"], partial["reason"]) == ("WAITING", "PARTIAL_PACKAGE")
+    assert not packages(sandbox, oid)[0]["shipped"]
+    fulfil(sandbox, gid, tracking="1ZSEAREST00002")  # the rest: the package is complete
+
+    out = rows(run(shop))
+
+    assert [(r["reason"], r["tracking_number"]) for r in out] == [("SHIPPED", "1ZSEAPART00001")]
+    [pkg] = packages(sandbox, oid)
+    assert pkg["shipped"] and pkg["tracking_number"] == "1ZSEAPART00001"
+    calls = writes(sandbox)
+    assert calls["fulfillment.ship_package"] == 1 and "fulfillment.mark_shipped" not in calls
+
+
 def test_unknown_carrier_is_parked_until_mapped(sandbox, tmp_path, monkeypatch):
     shop = shop_config(sandbox, tmp_path, "shopify", monkeypatch)
     map_skus(shop, ["1001001"])
