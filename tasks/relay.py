@@ -40,6 +40,7 @@ from connectors.errors import ApiError, AuthError, OutcomeUnknownError
 from skubridge.config import ShopConfig
 from tasks import relay_ledger as ledger
 from tasks import relay_rules as rules
+from tasks.link_history import record_links
 from tasks.relay_rules import LedgerRow, RelaySettings
 from tasks.reports import (
     ReportFiles,
@@ -168,6 +169,8 @@ class _Run:
         grace = store.order_lookup_grace_s if pending_grace_s is None else pending_grace_s
         self.grace = timedelta(seconds=max(0.0, grace))
         self.semaphore = asyncio.Semaphore(max(1, concurrency))
+        if not dry_run:  # links made since the last mapping change (hand map, CSV, seed)
+            record_links(con)
         self.mapped = ledger.mapped_skus(con, shop.store)
         self.rows: list[ReportRow] = []
         self.personal: list[str] = []
