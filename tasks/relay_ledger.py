@@ -106,6 +106,15 @@ def upsert_seen(
         )
 
 
+def note_missing(
+    con: duckdb.DuckDBPyConnection, *, order_id: str, run_id: str, now: datetime, warning: str
+) -> None:
+    """Keep an order that Get Order Detail left out on the re-read list (state WAITING)."""
+    _retry_conflicts(
+        lambda: con.execute(sql("relay/note_missing"), [order_id, run_id, now, warning])
+    )
+
+
 def claim(
     con: duckdb.DuckDBPyConnection,
     *,

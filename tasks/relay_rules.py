@@ -73,6 +73,7 @@ FULFILLED_BY_TIKTOK = "FULFILLED_BY_TIKTOK"
 IN_PROGRESS = "IN_PROGRESS"
 DRY_RUN = "DRY_RUN"
 CANCELLED_AFTER_RELAY = "CANCELLED_AFTER_RELAY"
+DETAIL_MISSING = "DETAIL_MISSING"
 ADVICE = {
     MASKED_BUYER: (
         "TikTok sent this order with the buyer's name/address masked (platform shipping). "
@@ -86,6 +87,10 @@ ADVICE = {
     FULFILLED_BY_TIKTOK: "Fulfilled by TikTok: TikTok ships it, so it is not relayed.",
     IN_PROGRESS: "Another run was relaying this order at the same time; it was left to it.",
     DRY_RUN: "Dry run: nothing was written to the store or the ledger.",
+    DETAIL_MISSING: (
+        "TikTok's order search named this order but Get Order Detail did not return it "
+        "(asked twice); it stays on the re-read list and is read again next run."
+    ),
     CANCELLED_AFTER_RELAY: (
         "TikTok cancelled this order after it was relayed: cancel the store order (or stop "
         "the MCF shipment) by hand; skubridge never cancels store orders."
