@@ -77,8 +77,10 @@ REASONS = (
     "SPLIT_ACROSS_PRODUCTS",
     "VARIANT_COUNT_MISMATCH",
     "STORE_PRODUCT_TAKEN",
+    "UNMAPPED_BY_HAND",
 )
-"""Unmapped reason codes in precedence order (docs/reports.md)."""
+"""Unmapped reason codes in precedence order (docs/reports.md); ``UNMAPPED_BY_HAND``: a
+person unmapped the SKU (tasks/unmap.py), auto-map leaves it alone."""
 
 STORE_CHANNELS = ("shopify", "amazon")
 # The steps are mapping/prepare, stale_fixed_links, classify, apply; classify is a query,
@@ -170,6 +172,7 @@ def auto_map(
         con.execute(sql("mapping/prepare"))
         con.execute(sql("mapping/stale_fixed_links"))
         con.execute(_CREATE_RESULT.format(query=sql("mapping/classify")))
+        con.execute(sql("mapping/hand_unmapped"))
         con.execute(sql("mapping/apply"))
         record_links(con, when)
         counts = con.execute(_COUNT_RESULT.format(query="SELECT * FROM map_result")).fetchall()
