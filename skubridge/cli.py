@@ -11,6 +11,7 @@ from skubridge.commands import (
     push,
     relay,
     report,
+    rerun,
     sandbox,
     search,
     sync,
@@ -42,6 +43,9 @@ app.command("unmap", help="Remove the links of a TikTok product or SKU (dry run 
 )
 app.command("push", help="Push store price and stock to the mapped TikTok SKUs.")(push.main)
 app.command("relay", help="Relay new TikTok orders of mapped products into the store.")(relay.main)
+app.command("rerun", help="Rerun one shop on the Prefect server, on its shop's work queue.")(
+    rerun.main
+)
 app.command("report", help="Show or export the latest mapping, push or order report.")(report.main)
 
 
