@@ -20,6 +20,7 @@ from flows.shop_lock import hold_shop
 from skubridge.config import load_shops
 from tasks.manual_map import map_product_by_hand
 from tasks.reports import artifact_key, markdown_artifact
+from tasks.unmap import unmap_by_hand
 
 FLOW_NAME = "map-product"
 
@@ -41,22 +42,50 @@ def map_product_task(
     return {"applied": result.applied, "lines": result.lines(), "run_id": result.run_id}
 
 
+@task
+def unmap_task(
+    shop: str, tiktok_product_id: str | None, tiktok_sku_id: str | None, dry_run: bool
+) -> dict[str, Any]:
+    """Unmap a TikTok product (or one SKU) of ``shop`` (tasks/unmap.py); DuckDB only."""
+    config = load_shops().get(shop)
+    result = unmap_by_hand(
+        config, tiktok_product_id=tiktok_product_id, tiktok_sku_id=tiktok_sku_id, dry_run=dry_run
+    )
+    return {"applied": result.applied, "lines": result.lines(), "run_id": result.run_id}
+
+
 @flow(
     name=FLOW_NAME,
     flow_run_name=run_name(FLOW_NAME, lambda p: f"{p['shop']}-{p['tiktok_product_id']}"),
     log_prints=True,
 )
 def map_product(
-    shop: str, tiktok_product_id: str, store_product_id: str, dry_run: bool = False
+    shop: str,
+    tiktok_product_id: str,
+    store_product_id: str = "",
+    dry_run: bool = False,
+    unmap: bool = False,
+    tiktok_sku_id: str | None = None,
 ) -> dict[str, Any]:
-    """Map TikTok product ``tiktok_product_id`` to store product ``store_product_id``."""
+    """Map TikTok product ``tiktok_product_id`` to store product ``store_product_id``.
+
+    ``unmap``: instead remove the product's links (only ``tiktok_sku_id``'s when given);
+    the SKUs are no longer pushed and auto-map leaves them alone (tasks/unmap.py).
+    """
     with hold_shop(shop):
-        outcome = map_product_task(shop, tiktok_product_id, store_product_id, dry_run)
+        if unmap:
+            outcome = unmap_task(
+                shop, None if tiktok_sku_id else tiktok_product_id, tiktok_sku_id, dry_run
+            )
+        elif not store_product_id:
+            raise ValueError("store_product_id is required to map (or set unmap: true)")
+        else:
+            outcome = map_product_task(shop, tiktok_product_id, store_product_id, dry_run)
     text = "\n".join(outcome["lines"])
     print(text)
     markdown_artifact(
         artifact_key("map-product", shop),
         "```\n" + text + "\n```",
-        description=f"Manual map of TikTok product {tiktok_product_id}",
+        description=f"Manual {'unmap' if unmap else 'map'} of TikTok product {tiktok_product_id}",
     )
     return outcome

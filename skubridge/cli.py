@@ -16,6 +16,7 @@ from skubridge.commands import (
     sandbox,
     search,
     sync,
+    unmap,
     webhooks,
 )
 
@@ -38,6 +39,9 @@ app.add_typer(webhooks.app, name="webhooks")
 app.command("sync", help="Run the whole cycle (or the catalog step) for one shop.")(sync.main)
 app.command("search", help="Find products on either side by title, SKU or id.")(search.main)
 app.command("map", help="Map a TikTok product to a store product by hand, or from a CSV.")(map.main)
+app.command("unmap", help="Remove the links of a TikTok product or SKU (dry run first).")(
+    unmap.main
+)
 app.command("push", help="Push store price and stock to the mapped TikTok SKUs.")(push.main)
 app.command("relay", help="Relay new TikTok orders of mapped products into the store.")(relay.main)
 app.command(

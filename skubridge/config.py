@@ -201,6 +201,12 @@ class StockRule(_Model):
     )
     zero_below: int = Field(0, ge=0, description="Publish 0 when the result is below this.")
     max_quantity: int = Field(99_999, ge=0, description="Upper clamp (TikTok's allowed range).")
+    max_age_minutes: float = Field(
+        10,
+        gt=0,
+        description="Oldest store stock a push may write: an older store catalog is read "
+        "again (the catalog step runs first) before stock is pushed.",
+    )
 
 
 class PriceRule(_Model):

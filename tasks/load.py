@@ -200,8 +200,10 @@ def report_frame(
     blocked: Sequence[tuple[PlannedWrite, str]],
     unsendable: Sequence[PlannedWrite],
     dry_run: bool = False,
+    stock_age_seconds: float | None = None,
 ) -> pd.DataFrame:
-    """The push report: one row per planned SKU and field, columns ``REPORT_COLUMNS``.
+    """The push report: one row per planned SKU and field, columns ``REPORT_COLUMNS``
+    plus ``stock_age_seconds`` (how old the store catalog behind the values was).
 
     UNCHANGED mapped SKUs are not listed (counted in the run summary). In a dry run the
     writes that would be sent are listed UNCHANGED with ``error`` "dry run: would update".
@@ -224,6 +226,7 @@ def report_frame(
     rows += [_row(w, "BLOCKED_BY_GUARD", why) for w, why in blocked]
     rows += [_row(w, "REJECTED", w.problem) for w in unsendable]
     frame = pd.DataFrame(rows, columns=REPORT_COLUMNS)
+    frame["stock_age_seconds"] = stock_age_seconds
     return frame.sort_values(["tiktok_product_id", "tiktok_sku_id", "field"], ignore_index=True)
 
 

@@ -77,6 +77,8 @@ class ManualMapPlan:
     store_product_id: str
     pairs: list[VariantPair]
     replaced: list[str] = field(default_factory=list)  # TikTok SKU ids whose old link goes
+    # map --replace: links of other TikTok products to this store product, unmapped first
+    displaced: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     @property
     def writes_skus(self) -> bool:
@@ -133,6 +135,10 @@ class ManualMapPlan:
             )
         if self.replaced:
             out.append(f"Replaces the existing links of {len(self.replaced)} TikTok SKUs.")
+        for product, sku, variant, method in self.displaced:
+            out.append(
+                f"  unmaps TikTok product {product} SKU {sku} from {variant} ({method}; --replace)"
+            )
         out.append("Applied." if applied else "Dry run: nothing was written.")
         return out
 
@@ -210,8 +216,13 @@ def plan_product_map(
     store_channel: str,
     tiktok_product_id: str,
     store_product_id: str,
+    replace: bool = False,
 ) -> ManualMapPlan:
-    """Check and pair a product map against the catalogs in DuckDB (writes nothing)."""
+    """Check and pair a product map against the catalogs in DuckDB (writes nothing).
+
+    ``replace``: a store product already linked to another TikTok product is taken over
+    (those links are unmapped first, tasks/unmap.py) instead of refused.
+    """
     tiktok = con.execute(_TIKTOK_VARIANTS, [tiktok_product_id]).fetchall()
     if not tiktok:
         raise ManualMapError(
@@ -247,11 +258,20 @@ def plan_product_map(
         " AND tiktok_product_id <> ?",
         [variant_ids, family, tiktok_product_id],
     ).fetchall()
-    if holders:
+    if holders and not replace:
         raise ManualMapError(
             f"store product {family} is already mapped to TikTok product {holders[0][0]}; "
-            "a store product maps to one TikTok product"
+            "a store product maps to one TikTok product (to move the link here in one step, "
+            "add --replace)"
         )
+    displaced = [
+        (str(r[0]), str(r[1]), str(r[2]), str(r[3]))
+        for r in con.execute(
+            "SELECT tiktok_product_id, tiktok_sku_id, store_variant_id, method FROM mappings"
+            " WHERE list_contains(?, tiktok_product_id) ORDER BY 1, 2",
+            [sorted({str(h[0]) for h in holders})],
+        ).fetchall()
+    ]
     if store_channel == "shopify":
         # Writing a SKU that another store variant already carries would make it ambiguous.
         clash = con.execute(
@@ -271,7 +291,7 @@ def plan_product_map(
             [tiktok_product_id],
         ).fetchall()
     ]
-    return ManualMapPlan(store_channel, tiktok_product_id, family, pairs, replaced)
+    return ManualMapPlan(store_channel, tiktok_product_id, family, pairs, replaced, displaced)
 
 
 async def write_store_skus(store: StoreApi, plan: ManualMapPlan) -> dict[str, str | None] | None:
@@ -596,6 +616,7 @@ async def map_product_by_hand(
     dry_run: bool = False,
     run_id: str | None = None,
     client_kwargs: dict[str, Any] | None = None,
+    replace: bool = False,
 ) -> ProductMapResult:
     """Plan, then (unless ``dry_run``) write the SKUs (Shopify), verify, record the links.
 
@@ -604,7 +625,7 @@ async def map_product_by_hand(
     """
     from connectors.factory import store_client
     from tasks.reports import run_report_dir
-    from tasks.runs import current_run_id, finish_run, start_run
+    from tasks.runs import current_run_id, start_run
     from tasks.warehouse import open_shop
 
     run_id = run_id or current_run_id()
@@ -614,6 +635,7 @@ async def map_product_by_hand(
             store_channel=shop.store,
             tiktok_product_id=tiktok_product_id,
             store_product_id=store_product_id,
+            replace=replace,
         )
     if dry_run:
         return ProductMapResult(plan, applied=False, run_id=run_id)
@@ -625,24 +647,52 @@ async def map_product_by_hand(
         await store.aclose()
     if written is not None:
         store_skus = written
-    folder = run_report_dir(shop.id, run_id)
-    path = _write_csv(plan.frame(applied=True), folder / "manual_map.csv")
-    with open_shop(shop.id) as con:
-        start_run(con, run_id=run_id, flow="map-product", shop_id=shop.id)
-        record_product_map(con, plan, store_skus=store_skus, run_id=run_id)
-        finish_run(
-            con,
-            run_id=run_id,
-            status="COMPLETED",
-            report_dir=str(folder),
-            summary={
-                "tiktok_product_id": plan.tiktok_product_id,
-                "store_product_id": plan.store_product_id,
-                "links": len(plan.pairs),
-                "skus_written": written is not None and sum(p.needs_write for p in plan.pairs),
-            },
+    try:
+        folder = run_report_dir(shop.id, run_id)
+        path = _write_csv(plan.frame(applied=True), folder / "manual_map.csv")
+        with open_shop(shop.id) as con:
+            start_run(con, run_id=run_id, flow="map-product", shop_id=shop.id)
+            if plan.displaced:  # map --replace: the wrong link goes first (tasks/unmap.py)
+                from tasks.unmap import apply_unmap
+
+                apply_unmap(con, plan.displaced, run_id=run_id)
+            record_product_map(con, plan, store_skus=store_skus, run_id=run_id)
+            _finish(con, plan, run_id, folder, written)
+    except Exception as exc:
+        if written is None or not any(p.needs_write for p in plan.pairs):
+            raise
+        # The store already has the new SKUs: say exactly what, and how to finish.
+        done = "; ".join(
+            f"{p.store_variant_id}: {p.store_sku!r} -> {p.tiktok_seller_sku!r}"
+            for p in plan.pairs
+            if p.needs_write
         )
+        raise ManualMapError(
+            f"the store SKUs were written ({done}) but recording the links failed "
+            f"({type(exc).__name__}: {exc}). Run the same map command again: the SKUs are "
+            "in place, so it only records the links."
+        ) from exc
     return ProductMapResult(plan, applied=True, run_id=run_id, report_path=path)
+
+
+def _finish(
+    con: Any, plan: ManualMapPlan, run_id: str, folder: Path, written: dict[str, Any] | None
+) -> None:
+    """Record the map run as COMPLETED with its summary."""
+    from tasks.runs import finish_run
+
+    finish_run(
+        con,
+        run_id=run_id,
+        status="COMPLETED",
+        report_dir=str(folder),
+        summary={
+            "tiktok_product_id": plan.tiktok_product_id,
+            "store_product_id": plan.store_product_id,
+            "links": len(plan.pairs),
+            "skus_written": written is not None and sum(p.needs_write for p in plan.pairs),
+        },
+    )
 
 
 def map_from_csv(

@@ -54,6 +54,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from tasks.link_history import record_links
 from tasks.warehouse import sql
 
 REPORT_COLUMNS = [
@@ -76,8 +77,10 @@ REASONS = (
     "SPLIT_ACROSS_PRODUCTS",
     "VARIANT_COUNT_MISMATCH",
     "STORE_PRODUCT_TAKEN",
+    "UNMAPPED_BY_HAND",
 )
-"""Unmapped reason codes in precedence order (docs/reports.md)."""
+"""Unmapped reason codes in precedence order (docs/reports.md); ``UNMAPPED_BY_HAND``: a
+person unmapped the SKU (tasks/unmap.py), auto-map leaves it alone."""
 
 STORE_CHANNELS = ("shopify", "amazon")
 # The steps are mapping/prepare, stale_fixed_links, classify, apply; classify is a query,
@@ -153,17 +156,14 @@ def auto_map(
 ) -> MapOutcome:
     """Classify every TikTok SKU and bring ``mappings`` in line (see the module docstring).
 
-    One transaction: links dropped and made, a ``mapping_events`` row for each, and the
-    reason of every unmapped SKU in ``mapping_state`` (read by :func:`build_mapping_report`).
+    One transaction: links dropped and made, a ``mapping_events`` row for each, the SKUs'
+    link history (:mod:`tasks.link_history`), and the reason of every unmapped SKU in
+    ``mapping_state`` (read by :func:`build_mapping_report`).
     """
     if store_channel not in STORE_CHANNELS:
         raise ValueError(f"store_channel must be one of {STORE_CHANNELS}, not {store_channel!r}")
-    _set_vars(
-        con,
-        map_store_channel=store_channel,
-        map_run_id=run_id,
-        map_now=now or datetime.now(UTC),
-    )
+    when = now or datetime.now(UTC)
+    _set_vars(con, map_store_channel=store_channel, map_run_id=run_id, map_now=when)
     # Row order inside the working tables carries no meaning (the report sorts), and not
     # keeping it lets DuckDB build them in parallel without a reorder step.
     con.execute("SET preserve_insertion_order = false")
@@ -172,7 +172,9 @@ def auto_map(
         con.execute(sql("mapping/prepare"))
         con.execute(sql("mapping/stale_fixed_links"))
         con.execute(_CREATE_RESULT.format(query=sql("mapping/classify")))
+        con.execute(sql("mapping/hand_unmapped"))
         con.execute(sql("mapping/apply"))
+        record_links(con, when)
         counts = con.execute(_COUNT_RESULT.format(query="SELECT * FROM map_result")).fetchall()
         outcome = _outcome(con, run_id, store_channel, counts)
         con.execute("COMMIT")

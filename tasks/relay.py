@@ -7,7 +7,10 @@ One run for one shop (:func:`relay_shop`; the step's runner is
    ``initial_lookback_hours``), plus every still-open ledger order by id (waiting for a
    mapping or a shippable status, a create whose answer was lost, a rejection to retry),
    whatever the watermark says;
-2. read their details in batches of 50 and classify each (:mod:`tasks.relay_rules`);
+2. read their details in batches of 50 and classify each (:mod:`tasks.relay_rules`); an
+   id that Get Order Detail leaves out of its answer is asked once more, and if still
+   missing it is kept on the re-read list (a WAITING ledger row, read by id next run
+   whatever the watermark says) and named in the report (warning ``DETAIL_MISSING``);
 3. relay the eligible ones exactly once: ledger row PENDING (committed) -> create ->
    RELAYED / FAILED. A PENDING row is looked up in the store (``find_order``) before any
    new create; where the store's order search lags writes (Shopify), a PENDING row
@@ -40,6 +43,7 @@ from connectors.errors import ApiError, AuthError, OutcomeUnknownError
 from skubridge.config import ShopConfig
 from tasks import relay_ledger as ledger
 from tasks import relay_rules as rules
+from tasks.link_history import record_links
 from tasks.relay_rules import LedgerRow, RelaySettings
 from tasks.reports import (
     ReportFiles,
@@ -76,11 +80,11 @@ class ReportRow:
     """One order report row (the public columns, plus ``warning``)."""
 
     tiktok_order_id: str
-    status: str
+    status: str | None  # None: TikTok did not return the order (DETAIL_MISSING)
     reason: str
     store_order_id: str | None
     lines: str
-    created_at: datetime
+    created_at: datetime | None
     warning: str | None = None
 
 
@@ -168,6 +172,8 @@ class _Run:
         grace = store.order_lookup_grace_s if pending_grace_s is None else pending_grace_s
         self.grace = timedelta(seconds=max(0.0, grace))
         self.semaphore = asyncio.Semaphore(max(1, concurrency))
+        if not dry_run:  # links made since the last mapping change (hand map, CSV, seed)
+            record_links(con)
         self.mapped = ledger.mapped_skus(con, shop.store)
         self.rows: list[ReportRow] = []
         self.personal: list[str] = []
@@ -206,7 +212,7 @@ class _Run:
         )
         for offset in range(0, len(ids), DETAIL_BATCH):
             batch = ids[offset : offset + DETAIL_BATCH]
-            orders = await self.tiktok.get_orders(batch)
+            orders = await self._details(batch)
             self.personal = rules.personal_values(orders)
             known = ledger.ledger_rows(self.con, [o.id for o in orders])
             try:
@@ -225,6 +231,36 @@ class _Run:
             dry_run=self.dry_run,
             advance_to=None if self.dry_run else second,
         )
+
+    async def _details(self, batch: list[str]) -> list[TikTokOrder]:
+        """Details of ``batch``; ids the answer left out are asked once more, and those
+        still missing are kept on the re-read list and reported (never silently dropped)."""
+        orders = await self.tiktok.get_orders(batch)
+        missing = [i for i in batch if i not in {o.id for o in orders}]
+        if missing:
+            orders += await self.tiktok.get_orders(missing)
+            missing = [i for i in missing if i not in {o.id for o in orders}]
+        if missing:
+            log.warning(
+                "relay %s: Get Order Detail left out %d order(s): %s; kept for the next run",
+                self.shop.id,
+                len(missing),
+                ", ".join(missing[:20]),
+            )
+        now = datetime.now(UTC)
+        for order_id in missing:
+            if not self.dry_run:
+                ledger.note_missing(
+                    self.con,
+                    order_id=order_id,
+                    run_id=self.run_id,
+                    now=now,
+                    warning=rules.DETAIL_MISSING,
+                )
+            self.rows.append(
+                ReportRow(order_id, None, rules.NOT_READY, None, "", None, rules.DETAIL_MISSING)
+            )
+        return orders
 
     async def _guarded(self, order: TikTokOrder, row: LedgerRow | None) -> None:
         async with self.semaphore:

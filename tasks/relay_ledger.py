@@ -17,6 +17,7 @@ from datetime import datetime
 
 import duckdb
 
+from tasks.link_history import link_spans
 from tasks.relay_rules import LedgerRow, MappedSku
 from tasks.warehouse import sql
 
@@ -24,8 +25,10 @@ WATERMARK = "relay_orders.update_time"
 
 
 def mapped_skus(con: duckdb.DuckDBPyConnection, store: str) -> dict[str, MappedSku]:
-    """Every mapped TikTok SKU id -> its store variant, mapped_at, store SKU and fulfilment."""
+    """Every mapped TikTok SKU id -> its store variant, mapped_at, store SKU, fulfilment
+    and link history (:mod:`tasks.link_history`)."""
     rows = con.execute(sql("relay/mapped_lines"), [store]).fetchall()
+    spans = link_spans(con)
     return {
         str(r[0]): MappedSku(
             tiktok_sku_id=str(r[0]),
@@ -34,6 +37,7 @@ def mapped_skus(con: duckdb.DuckDBPyConnection, store: str) -> dict[str, MappedS
             mapped_at=r[3],
             store_sku=r[4],
             fulfillment=r[5],
+            spans=spans.get(str(r[0]), ()),
         )
         for r in rows
     }
@@ -100,6 +104,15 @@ def upsert_seen(
                 error,
             ],
         )
+
+
+def note_missing(
+    con: duckdb.DuckDBPyConnection, *, order_id: str, run_id: str, now: datetime, warning: str
+) -> None:
+    """Keep an order that Get Order Detail left out on the re-read list (state WAITING)."""
+    _retry_conflicts(
+        lambda: con.execute(sql("relay/note_missing"), [order_id, run_id, now, warning])
+    )
 
 
 def claim(

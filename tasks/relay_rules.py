@@ -9,14 +9,18 @@ Decisions documented here (and in docs):
 - Only ``AWAITING_SHIPMENT`` orders are relayed
   (https://partner.tiktokshop.com/docv2/page/650b1b4bbace3e02b76d1011). ``UNPAID``,
   ``ON_HOLD`` and unknown statuses wait (``NOT_READY``, re-read every run). An order
-  cancelled before relay, or already past the shippable state without skubridge (shipped
-  from Seller Center), is closed with reason ``NOT_READY``; the report's ``status`` column
-  shows TikTok's status (``CANCELLED``...).
+  already past the shippable state without skubridge (shipped from Seller Center) is
+  closed with reason ``NOT_READY``; the report's ``status`` column shows TikTok's status.
 - Fulfilled-by-TikTok orders are shipped by TikTok and never relayed: closed with reason
   ``NOT_FBA`` and warning ``FULFILLED_BY_TIKTOK``.
-- ``BEFORE_MAPPING`` (historical): the order was created before one of its lines was
-  mapped. Exception: an order the report already listed as ``UNMAPPED_LINE`` is relayed
-  once its SKUs are mapped, since the seller was told that mapping would relay it.
+- ``BEFORE_MAPPING`` (historical): one of the order's SKUs had no link at all when the
+  order was created (its link history, :mod:`tasks.link_history`; a SKU relinked later,
+  store product re-created or link corrected, keeps its orders eligible). Exceptions: an
+  order the report already listed as ``UNMAPPED_LINE`` is relayed once its SKUs are
+  mapped, since the seller was told that mapping would relay it; and an order once judged
+  eligible (a store create was attempted, e.g. ``STORE_REJECTED``) stays eligible for its
+  retries.
+- ``CANCELLED``: TikTok cancelled the order before it was relayed; closed, nothing to do.
 - Amazon: every line must be an FBA listing. A mixed FBA/MFN order is not relayed at all
   (``NOT_FBA``, the MFN SKUs named): relaying only the FBA part would leave the seller
   believing the order is handled while part of it still needs shipping, and the buyer
@@ -40,6 +44,7 @@ from datetime import datetime
 from typing import Literal
 
 from connectors.base import StoreKind, StoreOrderLine, StoreOrderRequest, TikTokOrder
+from tasks.link_history import Span, linked_when
 
 # Reason codes (docs/reports.md, order report).
 RELAYED = "RELAYED"
@@ -49,6 +54,7 @@ BEFORE_MAPPING = "BEFORE_MAPPING"
 NOT_READY = "NOT_READY"
 NOT_FBA = "NOT_FBA"
 STORE_REJECTED = "STORE_REJECTED"
+CANCELLED = "CANCELLED"
 REASONS = (
     RELAYED,
     ALREADY_RELAYED,
@@ -57,6 +63,7 @@ REASONS = (
     NOT_READY,
     NOT_FBA,
     STORE_REJECTED,
+    CANCELLED,
 )
 
 # Warnings (the report's ``warning`` column; several are joined with "; ").
@@ -66,6 +73,7 @@ FULFILLED_BY_TIKTOK = "FULFILLED_BY_TIKTOK"
 IN_PROGRESS = "IN_PROGRESS"
 DRY_RUN = "DRY_RUN"
 CANCELLED_AFTER_RELAY = "CANCELLED_AFTER_RELAY"
+DETAIL_MISSING = "DETAIL_MISSING"
 REGION_UNCONVERTED = "REGION_UNCONVERTED"
 ADVICE = {
     REGION_UNCONVERTED: (
@@ -84,6 +92,10 @@ ADVICE = {
     FULFILLED_BY_TIKTOK: "Fulfilled by TikTok: TikTok ships it, so it is not relayed.",
     IN_PROGRESS: "Another run was relaying this order at the same time; it was left to it.",
     DRY_RUN: "Dry run: nothing was written to the store or the ledger.",
+    DETAIL_MISSING: (
+        "TikTok's order search named this order but Get Order Detail did not return it "
+        "(asked twice); it stays on the re-read list and is read again next run."
+    ),
     CANCELLED_AFTER_RELAY: (
         "TikTok cancelled this order after it was relayed: cancel the store order (or stop "
         "the MCF shipment) by hand; skubridge never cancels store orders."
@@ -119,6 +131,13 @@ class MappedSku:
     mapped_at: datetime
     store_sku: str | None = None
     fulfillment: str | None = None  # Amazon: FBA | MFN; None when not in the catalog
+    spans: tuple[Span, ...] = ()  # link history (tasks/link_history.py); () = since mapped_at
+
+    def linked_at(self, when: datetime) -> bool:
+        """Whether the SKU had a link (to any store variant) at ``when``."""
+        if self.spans:
+            return linked_when(self.spans, when) or when >= self.mapped_at
+        return when >= self.mapped_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +212,8 @@ def classify(
         return Verdict("wait", NOT_READY, details=(f"malformed order: {order.problem}",))
     if order.fulfillment_type == FBT:
         return Verdict("skip", NOT_FBA, warnings=(FULFILLED_BY_TIKTOK,))
+    if order.status == "CANCELLED":
+        return Verdict("skip", CANCELLED)
     if order.status != AWAITING_SHIPMENT:
         action: Action = "skip" if order.status in CLOSED_STATUSES else "wait"
         return Verdict(action, NOT_READY)
@@ -211,15 +232,18 @@ def classify(
         return Verdict("wait", NOT_READY, details=("malformed order: no recipient address",))
     unmapped = [ln for ln in order.lines if ln.sku_id not in mapped]
     known_unmapped = ledger is not None and ledger.reason == UNMAPPED_LINE
-    if not known_unmapped:
+    judged_eligible = ledger is not None and (ledger.attempts > 0 or ledger.state == "FAILED")
+    if not known_unmapped and not judged_eligible:
         late = [
             ln
             for ln in order.lines
-            if ln.sku_id in mapped and order.create_time < mapped[ln.sku_id].mapped_at
+            if ln.sku_id in mapped and not mapped[ln.sku_id].linked_at(order.create_time)
         ]
         if late:
             names = ", ".join(line_sku(ln.sku_id, ln.seller_sku) for ln in late)
-            return Verdict("skip", BEFORE_MAPPING, details=(f"mapped after the order: {names}",))
+            return Verdict(
+                "skip", BEFORE_MAPPING, details=(f"not linked when the order was placed: {names}",)
+            )
     if unmapped:
         names = ", ".join(line_sku(ln.sku_id, ln.seller_sku) for ln in unmapped)
         return Verdict("wait", UNMAPPED_LINE, details=(f"unmapped: {names}",))

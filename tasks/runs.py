@@ -74,3 +74,12 @@ def last_run(con: duckdb.DuckDBPyConnection, flow: str | None = None) -> dict[st
     if row is None:
         return None
     return dict(zip([d[0] for d in cur.description], row, strict=True))
+
+
+def run_record(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any] | None:
+    """The run with id ``run_id`` as a dict, or None."""
+    cur = con.execute("SELECT * FROM runs WHERE run_id = ?", [run_id])
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return dict(zip([d[0] for d in cur.description], row, strict=True))

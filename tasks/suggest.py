@@ -106,10 +106,17 @@ def suggest(
         zip(failed["tiktok_sku_id"].to_pylist(), failed["reason"].to_pylist(), strict=True)
     )
 
-    # DUPLICATE_STORE_SKU: name the store variants that share the exact SKU.
+    # DUPLICATE_STORE_SKU: name the store variants that share the exact SKU. A SKU found
+    # exactly once is fine itself: it carries its product's reason, a sibling's failure.
     exact = by_sku[by_sku["t_sku"] == by_sku["s_sku"]] if len(by_sku) else by_sku
     for sku_id, group in exact.groupby("tiktok_sku_id") if len(exact) else ():
         ids = sorted(group["variant_id"])
+        if len(ids) == 1:
+            texts[sku_id] = (
+                f"{ids[0]} carries this SKU (exact match); the product failed for its other"
+                f" SKUs ({reasons.get(sku_id)}): fix those, or map the product by hand"
+            )
+            continue
         shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
         texts[sku_id] = f"{len(ids)} store variants carry this SKU: {shown}; keep one"
 

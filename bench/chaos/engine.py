@@ -96,6 +96,12 @@ class ChaosOptions:
     malformed_rate: float = 0.01
     latency_ms: float = 2.0
     jitter_ms: float = 12.0
+    # Get Order Detail leaves each asked id out with this chance in faulted cycles (the
+    # TikTok emulator's detail_omit_rate): the relay must ask again or keep it for later.
+    detail_omit_rate: float = 0.15
+    # Shopify products re-created with new ids after each kill (a relink for auto-map;
+    # orders of their SKUs placed before stay eligible, tasks/link_history.py).
+    relinks: int = 1
 
     def faults(self, seed: int) -> dict[str, Any]:
         """The fault knobs of one run (``PUT /_sandbox/faults``)."""
@@ -155,6 +161,8 @@ class ShopOutcome:
     clean_runs: int = 0
     store_edits: int = 0
     status_moves: int = 0
+    relinks: int = 0  # store products re-created mid-run
+    details_omitted: int = 0  # order ids Get Order Detail left out of its answers
     forced_throttles: int = 0
     token_expiries: int = 0
     token_refreshes: int = 0  # TikTok token refresh calls (after an expiry)
@@ -214,6 +222,8 @@ class ChaosReport:
             f"  orders: {self.total('orders_created')} created after mapping "
             f"(+{self.total('historical_orders')} historical), {self.total('eligible')} "
             f"eligible, {self.total('in_store')} in the stores",
+            f"  store products re-created (relinks): {self.total('relinks')}; order ids left "
+            f"out of Get Order Detail answers: {self.total('details_omitted')}",
             f"  duplicates: {self.total('duplicates')}, lost: {self.total('lost')}, "
             f"unexpected: {self.total('unexpected')}",
             f"  prices/stock checked against the store: {self.total('prices_checked')}/"
@@ -311,6 +321,7 @@ class ShopChaos:
         )
         self.picks: Counter[str] = Counter()  # order lines per store variant so far
         self.looped: set[str] = set()  # relayed TikTok orders shipped by the store or cancelled
+        self.renamed: dict[str, str] = {}  # old store GID -> new, for re-created products
 
     # -- emulator helpers ------------------------------------------------------------------
     def requests(self, name: str) -> dict[str, int]:
@@ -331,6 +342,13 @@ class ShopChaos:
             self.stack.admin(name, "PUT", "faults", json=knobs)
         tiktok_forced = self.rng.randint(1, 4) if on else 0
         self.stack.admin("tiktok", "PUT", "throttle", json={"throttle_next": tiktok_forced})
+        omit = self.driver.options.detail_omit_rate if on else 0.0
+        self.stack.admin(
+            "tiktok",
+            "PUT",
+            "settings",
+            json={"detail_omit_rate": omit, "detail_omit_seed": seed * 7 + 5},
+        )
         self.outcome.forced_throttles += tiktok_forced
         if self.store == "shopify":
             shopify_forced = self.rng.randint(1, 4) if on else 0
@@ -476,11 +494,35 @@ class ShopChaos:
                 continue  # e.g. the store order was cancelled meanwhile
             self.looped.add(tid)
 
+    def recreate_products(self, n: int) -> None:
+        """Shopify: delete ``n`` mapped products and create them again with new ids, same
+        SKUs and stock (the next catalog step relinks them; a relay before that meets the
+        vanished variants and is rejected by the store, to be retried after the relink)."""
+        if self.store != "shopify" or n <= 0:
+            return
+        state = self.stack.emulator("shopify").state
+        with state.lock:
+            product_of = {vid: v.product_id for vid, v in state.variants.items()}
+        mapped_products = sorted(
+            {product_of[v] for v in self.store_variant.values() if v in product_of}
+        )
+        for product_id in self.rng.sample(mapped_products, k=min(n, len(mapped_products))):
+            renamed = state.recreate_product(product_id)
+            self.renamed.update(renamed)
+            for sku, vid in list(self.store_variant.items()):
+                if vid in renamed:
+                    self.store_variant[sku] = renamed[vid]
+                    self.picks[renamed[vid]] = self.picks.pop(vid, 0)
+            self.outcome.relinks += 1
+
     def edit_store(self, share: float = 0.08) -> None:
         """Change price and/or stock of a share of the mapped store variants in the store
         emulator's state (as a seller editing the store would)."""
         expected = self.scenario.manifest.expected
-        variants = sorted(set(expected.loc[expected["status"] == "mapped", "store_variant_id"]))
+        variants = sorted(
+            self.renamed.get(v, v)  # re-created products: their new ids
+            for v in set(expected.loc[expected["status"] == "mapped", "store_variant_id"])
+        )
         picked = self.rng.sample(variants, k=max(1, int(len(variants) * share)))
         for vid in picked:
             price_factor = Decimal(str(round(self.rng.uniform(0.9, 1.1), 3)))
@@ -666,6 +708,7 @@ class ShopChaos:
                 self.ship_and_cancel()
                 self.move_waiting_orders()
                 self.edit_store(share=0.04)
+                self.recreate_products(opts.relinks)
         out.kills = kills
         if kills < opts.kills:
             out.violations.append(f"only {kills} of {opts.kills} kills happened")
@@ -712,13 +755,27 @@ class ShopChaos:
         out = self.outcome
         db = self.driver.db(self.shop_id)
         links = checks.read_mappings(db)
-        if links != links_after_map:
-            changed = set(links.items()) ^ set(links_after_map.items())
+        # The links the map run made, with re-created store products under their new ids.
+        expected = {
+            sku: self.renamed.get(m.store_variant_id, m.store_variant_id)
+            for sku, m in links_after_map.items()
+        }
+        now = {sku: m.store_variant_id for sku, m in links.items()}
+        if now != expected:
+            changed = set(now.items()) ^ set(expected.items())
             out.violations.append(f"mappings changed during the chaos ({len(changed)} links)")
+        out.details_omitted = int(self.stack.emulator("tiktok").detail_omitted)
         tiktok = self.stack.emulator("tiktok").snapshot()
         store_state = self.stack.emulator(self.store).snapshot()
         fba = set(store_state.get("fba", {})) if self.store == "amazon" else None
-        eligible = checks.eligible_orders(tiktok, links, store=self.store, fba_skus=fba)
+        # A relinked SKU was linked all along (since the map run): its orders stay eligible.
+        first = {
+            sku: checks.Mapped(sku, m.store_variant_id, links_after_map[sku].mapped_at)
+            if sku in links_after_map
+            else m
+            for sku, m in links.items()
+        }
+        eligible = checks.eligible_orders(tiktok, first, store=self.store, fba_skus=fba)
         in_store = checks.store_orders(self.store, store_state, [o["id"] for o in tiktok["orders"]])
         packages = self.stack.admin("tiktok", "GET", "loopback")["packages"]
         # Relayed while eligible, then shipped or cancelled on purpose, or shipped on TikTok

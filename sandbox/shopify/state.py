@@ -31,6 +31,7 @@ FULFILLMENT_ORDER_LINE_BASE = 14_300_000_000_000
 FULFILLMENT_BASE = 5_200_000_000_000
 FULFILLMENT_LINE_BASE = 11_800_000_000_000
 REFUND_BASE = 9_900_000_000_000
+RECREATED_BASE = 70_000_000_000  # ids of products re-created by recreate_product
 
 
 def now_iso() -> str:
@@ -311,6 +312,28 @@ class ShopifyState:
                 fixture_title=fv.title,
             )
             product.variant_ids.append(fv.id)
+
+    def recreate_product(self, product_id: str) -> dict[str, str]:
+        """Delete a product and create it again with new product/variant GIDs, same SKUs,
+        prices, options and stock (what a seller does when re-importing a product; Shopify
+        never reuses ids). Returns old GID -> new GID for the product and each variant."""
+        with self.lock:
+            side = self.to_fixture()
+            fx = next(p for p in side.products if p.id == product_id)
+            renamed: dict[str, str] = {}
+            new_pid = f"gid://shopify/Product/{RECREATED_BASE + self.next_number()}"
+            renamed[product_id] = new_pid
+            variants = []
+            for v in fx.variants:
+                assert v.id is not None
+                new_vid = f"gid://shopify/ProductVariant/{RECREATED_BASE + self.next_number()}"
+                renamed[v.id] = new_vid
+                variants.append(v.model_copy(update={"id": new_vid}))
+                old = self.variants.pop(v.id)
+                self.items.pop(old.inventory_item_id, None)
+            del self.products[product_id]
+            self._add_product(fx.model_copy(update={"id": new_pid, "variants": variants}))
+            return renamed
 
     def to_fixture(self) -> ShopifySide:
         """The current catalog as the ``shopify`` part of a fixture (round-trips ``load``)."""

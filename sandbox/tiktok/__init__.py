@@ -29,7 +29,9 @@ Admin endpoints (not part of the real API), all under ``/_sandbox/``:
 - ``PUT credentials`` (``app_key``, ``app_secret``, ``access_token``, ``refresh_token``,
   ``auth_code``, ``expire_access_tokens: true``);
 - ``PUT settings`` ``{"mask_platform_shipping": bool, "search_window": int,
-  "webhook_cancel_status": "CANCELLED" | "CANCEL"}``;
+  "webhook_cancel_status": "CANCELLED" | "CANCEL", "detail_omit": {order id: n},
+  "detail_omit_rate": float, "detail_omit_seed": int}`` (Get Order Detail leaves an id
+  out of its next ``n`` answers, or any asked id with that chance);
 - loop back (:mod:`sandbox.tiktok.loopback`): ``GET|PUT loopback`` (market US|SEA,
   correction window, buyer-request deadline, SLA spans, ``auto_cancel_overdue``, split and
   warning switches, delivery options; lists packages and cancellations),

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import re
 import struct
 import uuid
@@ -309,7 +310,8 @@ async def order_detail(call: Call) -> Any:
             raise ApiFailure(
                 codes.ORDER_NOT_OWNED, f"order {order_id} does not belong to the seller"
             )
-        orders.append(order)
+        if not em.omit_from_detail(order_id):
+            orders.append(order)
     return {"orders": em.render_orders(orders)}
 
 
@@ -623,8 +625,16 @@ async def admin_settings(request: Request) -> Response:
         emulator.search_window = int(data["search_window"])
     if data.get("webhook_cancel_status") in ("CANCELLED", "CANCEL"):
         emulator.webhook_cancel_status = data["webhook_cancel_status"]
+    if "detail_omit" in data:  # {order id: answers to leave it out of}
+        emulator.detail_omit = {str(k): int(v) for k, v in dict(data["detail_omit"]).items()}
+    if "detail_omit_rate" in data:
+        emulator.detail_omit_rate = float(data["detail_omit_rate"])
+        emulator.detail_omit_rng = random.Random(int(data.get("detail_omit_seed", 0)))
     return JSONResponse(
         {
+            "detail_omit": dict(emulator.detail_omit),
+            "detail_omit_rate": emulator.detail_omit_rate,
+            "detail_omitted": emulator.detail_omitted,
             "mask_platform_shipping": emulator.mask_platform_shipping,
             "search_window": emulator.search_window,
             "webhook_cancel_status": emulator.webhook_cancel_status,

@@ -106,6 +106,13 @@ class TikTokEmulator:
         # webhook, UNCONFIRMED).
         self.webhook_cancel_status = "CANCELLED"
         self.search_window = SEARCH_WINDOW
+        # Fault switch: Get Order Detail leaves ids out of its answer (the relay must notice).
+        # detail_omit: order id -> how many more answers leave it out; detail_omit_rate: the
+        # chance any one asked id is left out (seeded, replayable).
+        self.detail_omit: dict[str, int] = {}
+        self.detail_omit_rate = 0.0
+        self.detail_omit_rng = random.Random(0)
+        self.detail_omitted = 0
         self.webhooks = WebhookSender()
         self.webhook_addresses: dict[str, str] = {}
         self._notification_ids = itertools.count(7_380_000_000_000_000_001)
@@ -117,6 +124,19 @@ class TikTokEmulator:
             refresh_tokens={DEFAULT_REFRESH_TOKEN: now + REFRESH_TOKEN_LIFETIME_S},
         )
         self.load(fixture or Fixture())
+
+    def omit_from_detail(self, order_id: str) -> bool:
+        """Whether this Get Order Detail answer leaves ``order_id`` out (fault switch)."""
+        with self._lock:
+            left = self.detail_omit.get(order_id, 0)
+            if left > 0:
+                self.detail_omit[order_id] = left - 1
+            elif not (
+                self.detail_omit_rate and self.detail_omit_rng.random() < self.detail_omit_rate
+            ):
+                return False
+            self.detail_omitted += 1
+            return True
 
     def now(self) -> int:
         return int(self.clock())

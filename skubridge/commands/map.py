@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import nullcontext
 from pathlib import Path
 
 import typer
 
+from skubridge.commands.slot import shop_slot
 from skubridge.config import ConfigError, load_shops
 
 
@@ -25,6 +27,11 @@ def main(
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; write nothing."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    replace: bool = typer.Option(
+        False,
+        "--replace",
+        help="The store product is linked to another TikTok product: unmap that one first.",
+    ),
 ) -> None:
     """Map by hand: one product pair, or a CSV of SKU pairs."""
     from connectors.errors import ApiError
@@ -58,18 +65,21 @@ def main(
                     tiktok_product_id=tiktok_product,
                     store_product_id=store_product,
                     dry_run=True,
+                    replace=replace,
                 )
             )
             typer.echo("\n".join(preview.plan.lines(applied=False)[:-1]))
             typer.confirm("Apply this mapping?", abort=True)
-        result = asyncio.run(
-            map_product_by_hand(
-                config,
-                tiktok_product_id=tiktok_product,
-                store_product_id=store_product,
-                dry_run=dry_run,
+        with nullcontext() if dry_run else shop_slot("map", config.id):
+            result = asyncio.run(
+                map_product_by_hand(
+                    config,
+                    tiktok_product_id=tiktok_product,
+                    store_product_id=store_product,
+                    dry_run=dry_run,
+                    replace=replace,
+                )
             )
-        )
         typer.echo("\n".join(result.lines()))
     except (ConfigError, ManualMapError, WarehouseError, ApiError) as exc:
         typer.echo(f"skubridge map: {exc}", err=True)

@@ -9,10 +9,12 @@ fulfilment report (docs/reports.md).
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import typer
 
+from skubridge.commands.slot import shop_slot
 from skubridge.config import ConfigError, load_shops
 
 
@@ -37,7 +39,8 @@ def main(
 
     try:
         config = load_shops(shops_file).get(shop)
-        outcome = run_orders(config, run_id=current_run_id(), dry_run=dry_run)
+        with nullcontext() if dry_run else shop_slot("orders", config.id):
+            outcome = run_orders(config, run_id=current_run_id(), dry_run=dry_run)
     except ConfigError as exc:
         typer.echo(f"skubridge orders: {exc}", err=True)
         raise typer.Exit(code=2) from None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import typer
 
+from skubridge.commands.slot import shop_slot
 from skubridge.config import ConfigError, load_shops
 
 
@@ -33,7 +35,8 @@ def main(
 
     try:
         config = load_shops(shops_file).get(shop)
-        outcome = run_push(config, run_id=current_run_id(), dry_run=dry_run, force=force)
+        with nullcontext() if dry_run else shop_slot("push", config.id):
+            outcome = run_push(config, run_id=current_run_id(), dry_run=dry_run, force=force)
     except ConfigError as exc:
         typer.echo(f"skubridge push: {exc}", err=True)
         raise typer.Exit(code=2) from None

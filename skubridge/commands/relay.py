@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import typer
 
+from skubridge.commands.slot import shop_slot
 from skubridge.config import ConfigError, load_shops
 
 
@@ -28,7 +30,8 @@ def main(
 
     try:
         config = load_shops(shops_file).get(shop)
-        outcome = run_orders(config, run_id=current_run_id(), dry_run=dry_run, loop_back=False)
+        with nullcontext() if dry_run else shop_slot("relay", config.id):
+            outcome = run_orders(config, run_id=current_run_id(), dry_run=dry_run, loop_back=False)
     except ConfigError as exc:
         typer.echo(f"skubridge relay: {exc}", err=True)
         raise typer.Exit(code=2) from None

@@ -113,12 +113,15 @@ def _cycle_flow(
     if shops_file is not None:
         os.environ[SHOPS_FILE_ENV] = str(shops_file)
     from flows.sync_shop import sync_shop
-    from tasks.runs import last_run
+    from tasks.runs import run_record
     from tasks.warehouse import open_shop
 
     state = sync_shop(shop=shop, dry_run=dry_run, force=force, return_state=True)
+    # This run's own record (its id is the flow-run id, tasks/runs.py: current_run_id),
+    # never "the latest started": another run of the shop may have started since.
+    own = str(state.state_details.flow_run_id)
     with open_shop(shop) as con:
-        record = last_run(con, "sync-shop") or {}
+        record = run_record(con, own) or {}
     steps = json.loads(record.get("summary") or "{}") if record else {}
     if not steps and not state.is_completed():
         error = state.result(raise_on_failure=False)

@@ -21,6 +21,7 @@ the run should end Failed (``ok``) and why (``message``).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -41,10 +42,12 @@ from tasks.load import (
     report_frame,
     settle_stale,
 )
-from tasks.plan import Plan, PlannedWrite, build_plan, receiving_warehouse
+from tasks.plan import Plan, PlanError, PlannedWrite, build_plan, receiving_warehouse
 from tasks.reports import artifact_key, publish_report, run_report_dir
 from tasks.steps.common import in_run, open_clients, record_run, run_sync
 from tasks.warehouse import WarehouseLockedError, open_shop, sql
+
+log = logging.getLogger("skubridge.tasks.push")
 
 FLOW_NAME = "push-prices-and-stock"
 STEP = "push"
@@ -208,7 +211,10 @@ def run_push(
     The run is recorded FAILED (step ``guard`` or ``push``) when the outcome is not ok, or
     when the step raised (the exception propagates). Synchronous: it runs its own loop.
     """
+    refreshed = ensure_fresh_stock(shop, run_id)
     with record_run(shop.id, run_id=run_id, flow=flow, step=STEP, error_text=str) as record:
+        if refreshed is not None:
+            raise PlanError(refreshed)
         outcome = run_sync(
             lambda: _push_with_client(
                 shop, run_id, dry_run, force, concurrency, client_kwargs or {}, api
@@ -242,6 +248,7 @@ async def _push(
         if not dry_run:
             settle_stale(con, run_id)
         plan = build_plan(con, shop, warehouse_id)
+        stock_age = store_catalog_age(con, shop.store)
         verdict = check_plan(
             plan, shop.guards, previous_mapped=_previous_mapped(con, run_id), force=force
         )
@@ -261,7 +268,12 @@ async def _push(
             await progress.flush(100.0, final=True)
 
     frame = report_frame(
-        sent=send, outcomes=outcomes, blocked=blocked, unsendable=unsendable, dry_run=dry_run
+        sent=send,
+        outcomes=outcomes,
+        blocked=blocked,
+        unsendable=unsendable,
+        dry_run=dry_run,
+        stock_age_seconds=stock_age,
     )
     counts = {
         "updated": int((frame["status"] == "UPDATED").sum()),
@@ -304,6 +316,40 @@ async def _push(
         report_rows=files.rows,
         guard_metrics=metrics,
     )
+
+
+def store_catalog_age(con: Any, store: str) -> float | None:
+    """Seconds since the accepted store catalog was extracted (None: there is none)."""
+    row = con.execute(
+        "SELECT max(extracted_at) FROM catalog_variants WHERE channel = ?", [store]
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return max(0.0, (datetime.now(UTC) - row[0]).total_seconds())
+
+
+def ensure_fresh_stock(shop: ShopConfig, run_id: str) -> str | None:
+    """Run the catalog step first when the store catalog is older than
+    ``stock_rule.max_age_minutes``, so a push never writes old stock (a sell-out since the
+    last extract would be oversold). Returns None when the stock is fresh (now), else the
+    reason nothing may be pushed."""
+    from tasks.steps.catalog import CatalogStepError, run_catalog
+
+    limit = shop.stock_rule.max_age_minutes * 60
+    with open_shop(shop.id) as con:
+        age = store_catalog_age(con, shop.store)
+    if age is not None and age <= limit:
+        return None
+    what = "no store catalog" if age is None else f"the store catalog is {age / 60:.0f} min old"
+    log.info("push %s: %s (limit %g min): reading the catalogs first", shop.id, what, limit / 60)
+    try:
+        run_catalog(shop, run_id=f"{run_id}-catalog", suggestions=False)
+    except CatalogStepError as exc:
+        return (
+            f"{what} (stock_rule.max_age_minutes = {limit / 60:g}) and reading it again "
+            f"failed at {exc.step}: {exc}; nothing was pushed"
+        )
+    return None
 
 
 def _message(verdict: GuardVerdict, counts: dict[str, int]) -> str:

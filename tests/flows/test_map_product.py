@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -136,3 +137,81 @@ def test_cli_map_dry_run_then_apply_and_csv(shop, tmp_path):
     assert (tmp_path / "pairs.result.csv").exists()
     res = runner.invoke(app, ["map", "--shop", config.id])
     assert res.exit_code != 0
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_map_product_flow_unmap_path(shop):
+    """The map-product deployment's unmap path: dry run first, then the links go."""
+    from flows.map_product import map_product
+
+    _stack, config = shop
+    map_product(config.id, TEE, SHIRT)
+    dry = map_product(config.id, TEE, unmap=True, dry_run=True)
+    assert dry["applied"] is False and "Would unmap 2 link(s):" in dry["lines"]
+    out = map_product(config.id, TEE, unmap=True, tiktok_sku_id="t-s")
+    assert out["applied"] is True
+    with open_shop(config.id) as con:
+        assert con.execute("SELECT tiktok_sku_id FROM mappings").fetchall() == [("t-m",)]
+        assert con.execute("SELECT tiktok_sku_id FROM hand_unmapped").fetchall() == [("t-s",)]
+
+
+def _link_wrong_product(config) -> None:
+    """A wrong manual link: another TikTok product holds the shirt."""
+    with open_shop(config.id) as con:
+        con.execute(
+            "INSERT INTO mappings (tiktok_sku_id, tiktok_product_id, seller_sku, store_product_id,"
+            " store_variant_id, method, mapped_at, run_id) SELECT 'w-1', 'WRONG', 'W-1', ?,"
+            " min(variant_id), 'manual', now(), 'old' FROM catalog_variants WHERE product_id = ?",
+            [SHIRT, SHIRT],
+        )
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_cli_map_replace_moves_a_wrong_link_in_one_step(shop):
+    stack, config = shop
+    _link_wrong_product(config)
+    runner = CliRunner()
+    base = ["map", "--shop", config.id, "--tiktok-product", TEE, "--store-product", SHIRT]
+    refused = runner.invoke(app, [*base, "--yes"])
+    assert refused.exit_code == 2
+    assert "already mapped to TikTok product WRONG" in refused.output
+    assert "--replace" in refused.output
+    dry = runner.invoke(app, [*base, "--replace", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "unmaps TikTok product WRONG SKU w-1" in dry.output
+    done = runner.invoke(app, [*base, "--replace", "--yes"])
+    assert done.exit_code == 0, done.output
+    assert _skus(stack) == ["TT-M", "TT-S"]
+    with open_shop(config.id) as con:
+        assert con.execute("SELECT tiktok_sku_id FROM mappings ORDER BY 1").fetchall() == [
+            ("t-m",),
+            ("t-s",),
+        ]
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_cli_map_waits_for_the_shop_slot_and_writes_nothing_while_busy(shop, monkeypatch):
+    from flows.shop_lock import hold_shop
+    from skubridge.commands import slot
+
+    stack, config = shop
+    monkeypatch.setattr(slot, "SLOT_WAIT_SECONDS", 1.0)
+    base = ["map", "--shop", config.id, "--tiktok-product", TEE, "--store-product", SHIRT]
+    entered, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with hold_shop(config.id, timeout_seconds=600):
+            entered.set()
+            release.wait()
+
+    thread = threading.Thread(target=holder, daemon=True)
+    thread.start()
+    try:
+        entered.wait()
+        busy = CliRunner().invoke(app, [*base, "--yes"])
+    finally:
+        release.set()
+        thread.join()
+    assert busy.exit_code == 3, busy.output
+    assert f"shop '{config.id}' is busy" in busy.output
+    assert _skus(stack) == ["OLD-M", "OLD-S"]  # nothing written to the store

@@ -116,3 +116,29 @@ def test_sync_command_runs_the_whole_cycle(shopify_shop):
     assert "shop shop-a: push COMPLETED" in out
     assert "shop shop-a: relay COMPLETED" in out
     assert "mapping_report.csv" in out
+
+
+def test_sync_command_prints_its_own_run_not_the_latest_started(shopify_shop):
+    """Another sync-shop run of the shop that started later (another worker, a trigger)
+    must not be what `skubridge sync` reports for its own run."""
+    from datetime import UTC, datetime, timedelta
+
+    from typer.testing import CliRunner
+
+    from skubridge.cli import app
+    from tasks.warehouse import open_shop
+
+    other = {"catalog": {"status": "FAILED", "error": "OTHER RUN'S ERROR"}}
+    with open_shop("shop-a") as con:
+        con.execute(
+            "INSERT INTO runs (run_id, flow, shop_id, started_at, status, summary)"
+            " VALUES ('someone-else', 'sync-shop', 'shop-a', ?, 'RUNNING', ?)",
+            [datetime.now(UTC) + timedelta(minutes=5), json.dumps(other)],
+        )
+
+    result = CliRunner().invoke(app, ["sync", "--shop", "shop-a", "--dry-run"])
+
+    assert result.exit_code == 0, result.output
+    assert "OTHER RUN'S ERROR" not in result.stdout
+    assert "shop shop-a: catalog sync COMPLETED" in result.stdout
+    assert "shop shop-a: relay COMPLETED" in result.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from test_relay_kit import add_orders, map_skus, order, scenario, shop_config, store_orders
 from typer.testing import CliRunner
 
@@ -38,3 +39,43 @@ def test_cli_unknown_shop_exits_with_message(tmp_path, monkeypatch, data_dirs):
     )
     assert result.exit_code == 2
     assert "no [[shops]] table" in result.output
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_cli_relay_and_push_wait_for_the_shop_slot(tmp_path, monkeypatch, data_dirs):
+    """A flow of the shop holds its slot: `relay` and `push` create nothing and say so."""
+    import threading
+
+    from flows.shop_lock import hold_shop
+    from skubridge.commands import slot
+
+    monkeypatch.setattr(slot, "SLOT_WAIT_SECONDS", 1.0)
+    runner = CliRunner()
+    with sandbox_stack(scenario()) as stack:
+        shop = shop_config(stack, tmp_path, "shopify", monkeypatch)
+        map_skus(shop, ["1001001"])
+        [oid] = add_orders(stack, order(("1001001", 1)))
+        entered, release = threading.Event(), threading.Event()
+
+        def holder() -> None:
+            with hold_shop("sh", timeout_seconds=600):
+                entered.set()
+                release.wait()
+
+        thread = threading.Thread(target=holder, daemon=True)
+        thread.start()
+        try:
+            entered.wait()
+            relay = runner.invoke(app, ["relay", "--shop", "sh"])
+            push = runner.invoke(app, ["push", "--shop", "sh"])
+        finally:
+            release.set()
+            thread.join()
+        assert store_orders(stack, "shopify") == {}
+        after = runner.invoke(app, ["relay", "--shop", "sh"])
+        assert after.exit_code == 0, after.output
+        assert store_orders(stack, "shopify") == {oid: 1}
+    for result, command in ((relay, "relay"), (push, "push")):
+        assert result.exit_code == 3, result.output
+        assert f"skubridge {command}: shop 'sh' is busy" in result.output
+        assert "Nothing was written" in result.output

@@ -247,11 +247,11 @@ def test_cancelled_orders_are_not_relayed(sandbox, tmp_path, monkeypatch):
 
     first = report_by_id(relay(shop).frame())
     assert (first[held]["reason"], first[ready]["status"]) == ("NOT_READY", "CANCELLED")
-    assert first[ready]["reason"] == "NOT_READY"
+    assert first[ready]["reason"] == "CANCELLED"
 
     set_status(sandbox, held, "CANCELLED")
     second = report_by_id(relay(shop).frame())
-    assert (second[held]["status"], second[held]["reason"]) == ("CANCELLED", "NOT_READY")
+    assert (second[held]["status"], second[held]["reason"]) == ("CANCELLED", "CANCELLED")
     assert store_orders(sandbox, "shopify") == {}
     assert {r["state"] for r in ledger(shop).values()} == {"SKIPPED"}
 

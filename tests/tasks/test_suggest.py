@@ -124,3 +124,19 @@ def test_mapped_rows_and_product_level_failures_get_no_suggestion(con):
     assert rep.loc["t1", "status"] == "mapped" and rep.loc["t1", "suggestion"] is None
     assert rep.loc["t2", "reason"] == "VARIANT_COUNT_MISMATCH"
     assert rep.loc["t2", "suggestion"] is None
+
+
+def test_a_sku_found_once_names_its_store_variant_and_blames_the_siblings(con):
+    rep = run(
+        con,
+        [
+            row("tiktok", "T1", "t1", "TEE-S"),
+            row("tiktok", "T1", "t2", "TEE-GONE"),
+            row("shopify", "gid://shopify/Product/1", "gid://shopify/ProductVariant/11", "TEE-S"),
+        ],
+    )
+    assert rep.loc["t1", "suggestion"] == (
+        "gid://shopify/ProductVariant/11 carries this SKU (exact match); the product failed"
+        " for its other SKUs (SKU_NOT_FOUND): fix those, or map the product by hand"
+    )
+    assert "keep one" not in rep.loc["t1", "suggestion"]
