@@ -1,8 +1,10 @@
 """Mapping by hand: one TikTok product to one store product, or many SKUs from a CSV file.
 
 Product map (``skubridge map --tiktok-product ID --store-product ID``, flow ``map-product``):
-the variants are paired by exact seller SKU first, then by equal option values, then by
-position (variant id order on each side); different variant counts are refused. On
+the variants are paired by explicit ``--pair`` first, then exact seller SKU, normalised SKU,
+barcode and option values (:mod:`tasks.variant_pairing`), never by position: a variant
+that cannot be paired so is refused with both sides listed and the ``--pair`` syntax;
+different variant counts are refused. On
 Shopify the TikTok seller SKUs are written onto the paired store variants
 (``set_variant_skus``), read back (``variant_skus``) and compared; only then
 are the links recorded (method ``manual``). Amazon seller SKUs cannot be renamed, so there
@@ -20,7 +22,6 @@ a manual/csv link only when that SKU later changes or a side vanishes (tasks/map
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,17 +32,25 @@ import duckdb
 import pandas as pd
 
 from connectors.base import NotSupportedError, StoreApi
+from tasks import variant_pairing
+from tasks.variant_pairing import VariantPair, parse_pairs
+
+__all__ = ["ManualMapError", "VariantPair", "pair_variants", "parse_pairs"]
 
 _TIKTOK_VARIANTS = """
-SELECT variant_id, seller_sku, options FROM catalog_variants
+SELECT variant_id, seller_sku, options, barcode,
+       coalesce(nullif(variant_title, ''), title) AS label, title
+FROM catalog_variants
 WHERE channel = 'tiktok' AND product_id = ? ORDER BY variant_id
 """
 
 # Amazon: a family id is a parent ASIN; a standalone listing is found by its product id or SKU.
 _STORE_VARIANTS = """
-SELECT variant_id, seller_sku, options,
+SELECT variant_id, seller_sku, options, barcode,
+       coalesce(nullif(variant_title, ''), title) AS label,
        CASE WHEN ? = 'amazon' THEN coalesce(nullif(trim(parent_id), ''), product_id)
-            ELSE product_id END AS store_product_id
+            ELSE product_id END AS store_product_id,
+       title
 FROM catalog_variants
 WHERE channel = ?
   AND (product_id = ? OR (? = 'amazon' AND (parent_id = ? OR variant_id = ?)))
@@ -51,21 +60,6 @@ ORDER BY variant_id
 
 class ManualMapError(Exception):
     """The manual map cannot be done; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class VariantPair:
-    """One TikTok SKU paired with one store variant, and how they were paired."""
-
-    tiktok_sku_id: str
-    tiktok_seller_sku: str | None
-    store_variant_id: str
-    store_sku: str | None
-    paired_by: str  # sku | options | position
-
-    @property
-    def needs_write(self) -> bool:
-        return self.store_sku != self.tiktok_seller_sku
 
 
 @dataclass
@@ -105,6 +99,8 @@ class ManualMapPlan:
                     "store_variant_id": p.store_variant_id,
                     "store_sku_before": p.store_sku,
                     "paired_by": p.paired_by,
+                    "tiktok_options": p.tiktok_options,
+                    "store_options": p.store_options,
                     "action": action,
                 }
             )
@@ -123,8 +119,8 @@ class ManualMapPlan:
             else:
                 what = f"store SKU {p.store_sku!r} unchanged"
             out.append(
-                f"  {p.tiktok_sku_id} ({p.tiktok_seller_sku!r}) <-> {p.store_variant_id}: "
-                f"{what} [paired by {p.paired_by}]"
+                f"  {p.tiktok_sku_id} ({p.tiktok_seller_sku!r}; {p.tiktok_options}) <-> "
+                f"{p.store_variant_id} ({p.store_options}): {what} [paired by {p.paired_by}]"
             )
         if self.store_channel == "amazon":
             out.append(
@@ -137,71 +133,38 @@ class ManualMapPlan:
         return out
 
 
-def _options_key(raw: Any) -> tuple[str, ...] | None:
-    if raw in (None, ""):
-        return None
-    try:
-        data = json.loads(raw) if isinstance(raw, str) else dict(raw)
-    except (TypeError, ValueError):
-        return None
-    if not isinstance(data, dict) or not data:
-        return None
-    return tuple(sorted(str(v).strip().casefold() for v in data.values()))
-
-
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
 
+def _labelled(row: tuple[Any, ...], product_title: str | None) -> tuple[Any, ...]:
+    """A variant row whose label is dropped when it only repeats the product title."""
+    return (*row[:4], None if row[4] == product_title else row[4])
+
+
 def pair_variants(
-    tiktok: list[tuple[str, str | None, Any]], store: list[tuple[str, str | None, Any]]
+    tiktok: list[tuple[Any, ...]],
+    store: list[tuple[Any, ...]],
+    *,
+    explicit: list[tuple[str, str]] | None = None,
+    tiktok_title: str | None = None,
+    store_title: str | None = None,
 ) -> list[VariantPair]:
-    """Pair (id, sku, options) rows: exact SKU, then equal option values, then position.
+    """Pair (id, sku, options[, barcode[, title]]) rows by explicit pair, exact SKU,
+    normalised SKU, barcode, then option values (:mod:`tasks.variant_pairing`).
 
-    Raises ManualMapError when the variant counts differ.
+    Raises ManualMapError when the counts differ or some variant cannot be paired.
     """
-    if len(tiktok) != len(store):
-        raise ManualMapError(
-            f"the TikTok product has {len(tiktok)} variants and the store product "
-            f"{len(store)}; a product map needs the same number on both sides "
-            "(map single SKUs with --csv instead)"
+    try:
+        return variant_pairing.pair_variants(
+            tiktok,
+            store,
+            explicit=explicit or (),
+            tiktok_title=tiktok_title,
+            store_title=store_title,
         )
-    pairs: list[VariantPair] = []
-    left = list(tiktok)
-    right = list(store)
-    store_sku = {s[0]: s[1] for s in store}
-
-    def take(by: str, key: Any) -> None:
-        nonlocal left, right
-        index: dict[Any, list[tuple[str, str | None, Any]]] = {}
-        for row in right:
-            k = key(row)
-            if k is not None:
-                index.setdefault(k, []).append(row)
-        t_keys: dict[Any, int] = {}
-        for row in left:
-            k = key(row)
-            if k is not None:
-                t_keys[k] = t_keys.get(k, 0) + 1
-        used: set[str] = set()
-        rest = []
-        for row in left:
-            k = key(row)
-            match = index.get(k) if k is not None else None
-            if match and len(match) == 1 and t_keys[k] == 1 and match[0][0] not in used:
-                used.add(match[0][0])
-                pairs.append(VariantPair(row[0], row[1], match[0][0], store_sku[match[0][0]], by))
-            else:
-                rest.append(row)
-        left = rest
-        right = [r for r in right if r[0] not in used]
-
-    take("sku", lambda r: None if _blank(r[1]) else r[1])
-    take("options", lambda r: _options_key(r[2]))
-    for t_row, s_row in zip(left, right, strict=True):
-        pairs.append(VariantPair(t_row[0], t_row[1], s_row[0], s_row[1], "position"))
-    order = {row[0]: i for i, row in enumerate(tiktok)}
-    return sorted(pairs, key=lambda p: order[p.tiktok_sku_id])
+    except variant_pairing.PairingError as exc:
+        raise ManualMapError(str(exc)) from None
 
 
 def plan_product_map(
@@ -210,8 +173,12 @@ def plan_product_map(
     store_channel: str,
     tiktok_product_id: str,
     store_product_id: str,
+    pairs: list[tuple[str, str]] | None = None,
 ) -> ManualMapPlan:
-    """Check and pair a product map against the catalogs in DuckDB (writes nothing)."""
+    """Check and pair a product map against the catalogs in DuckDB (writes nothing).
+
+    ``pairs``: explicit (TikTok SKU id or seller SKU, store variant id or SKU) pairs,
+    applied before the automatic ones (:mod:`tasks.variant_pairing`)."""
     tiktok = con.execute(_TIKTOK_VARIANTS, [tiktok_product_id]).fetchall()
     if not tiktok:
         raise ManualMapError(
@@ -228,8 +195,10 @@ def plan_product_map(
             f"no {store_channel} product {store_product_id!r} in the imported catalog "
             "(run a catalog sync first, or find the id with `skubridge search`)"
         )
-    family = rows[0][3]
-    store = [(r[0], r[1], r[2]) for r in rows]
+    family = rows[0][5]
+    store_title, tiktok_title = rows[0][6], tiktok[0][5]
+    store = [_labelled(r[:5], store_title) for r in rows]
+    tiktok = [_labelled(r[:5], tiktok_title) for r in tiktok]
     if store_channel == "shopify":
         skus = [t[1] for t in tiktok]
         if any(_blank(s) for s in skus):
@@ -239,7 +208,9 @@ def plan_product_map(
             )
         if len(set(skus)) != len(skus):
             raise ManualMapError("two TikTok variants of this product share a seller SKU")
-    pairs = pair_variants(tiktok, store)
+    pairs = pair_variants(
+        tiktok, store, explicit=pairs, tiktok_title=tiktok_title, store_title=store_title
+    )
     variant_ids = [p.store_variant_id for p in pairs]
     holders = con.execute(
         "SELECT DISTINCT tiktok_product_id, store_variant_id FROM mappings"
@@ -596,8 +567,11 @@ async def map_product_by_hand(
     dry_run: bool = False,
     run_id: str | None = None,
     client_kwargs: dict[str, Any] | None = None,
+    pairs: list[str] | None = None,
 ) -> ProductMapResult:
     """Plan, then (unless ``dry_run``) write the SKUs (Shopify), verify, record the links.
+
+    ``pairs``: explicit ``TIKTOK_SKU=STORE_VARIANT`` texts (``--pair``, flow parameter).
 
     ``shop`` is a :class:`skubridge.config.ShopConfig`. The warehouse is held open only
     while planning and while recording, not during the store calls.
@@ -608,12 +582,17 @@ async def map_product_by_hand(
     from tasks.warehouse import open_shop
 
     run_id = run_id or current_run_id()
+    try:
+        explicit = parse_pairs(pairs)
+    except variant_pairing.PairingError as exc:
+        raise ManualMapError(str(exc)) from None
     with open_shop(shop.id) as con:
         plan = plan_product_map(
             con,
             store_channel=shop.store,
             tiktok_product_id=tiktok_product_id,
             store_product_id=store_product_id,
+            pairs=explicit,
         )
     if dry_run:
         return ProductMapResult(plan, applied=False, run_id=run_id)

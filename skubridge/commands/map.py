@@ -23,6 +23,13 @@ def main(
         "--csv",
         help="CSV with columns tiktok_sku_id|seller_sku and store_variant_id|store_sku.",
     ),
+    pair: list[str] | None = typer.Option(
+        None,
+        "--pair",
+        help="TIKTOK_SKU=STORE_VARIANT: pair these two variants explicitly (repeatable); "
+        "TikTok SKU id or seller SKU, store variant id or SKU. For variants skubridge cannot "
+        "pair by SKU, barcode or option values.",
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; write nothing."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
@@ -35,6 +42,8 @@ def main(
         raise typer.BadParameter("give either --csv FILE, or --tiktok-product and --store-product")
     if csv is None and (tiktok_product is None or store_product is None):
         raise typer.BadParameter("--tiktok-product and --store-product go together")
+    if csv is not None and pair:
+        raise typer.BadParameter("--pair goes with --tiktok-product/--store-product, not --csv")
     try:
         config = load_shops().get(shop)
         if csv is not None:
@@ -58,6 +67,7 @@ def main(
                     tiktok_product_id=tiktok_product,
                     store_product_id=store_product,
                     dry_run=True,
+                    pairs=pair,
                 )
             )
             typer.echo("\n".join(preview.plan.lines(applied=False)[:-1]))
@@ -68,6 +78,7 @@ def main(
                 tiktok_product_id=tiktok_product,
                 store_product_id=store_product,
                 dry_run=dry_run,
+                pairs=pair,
             )
         )
         typer.echo("\n".join(result.lines()))
