@@ -14,7 +14,13 @@ CSV map (``skubridge map --csv FILE``): columns ``tiktok_sku_id`` or ``seller_sk
 ``store_variant_id`` or ``store_sku``; every row is checked on its own (blank, padded,
 Unicode look-alike, unknown, ambiguous, duplicated, already linked elsewhere, one TikTok
 product spread over several store products) and gets ``mapped`` or ``error`` with a reason;
-bad rows never stop the others. CSV links are recorded (method ``csv``), no SKU is written.
+bad rows never stop the others. CSV links are recorded (method ``csv``); no SKU is written
+to the store (:data:`CSV_SHOPIFY_NOTE` says why) and nothing goes to a marketplace, so there
+is no confirmation step (``--dry-run`` previews). The rules between rows run until no row
+changes: a store variant linked to TikTok SKU T is taken only if T's own row is accepted,
+so a CSV never links one store variant to two TikTok SKUs (and :func:`record_links`
+refuses the whole batch if it would). Amazon standalone listings (no parent ASIN) are
+products of their own: one TikTok product may go to several of them, as auto-map allows.
 
 Links record the store variant's SKU at link time (``mappings.store_sku``): auto-map drops
 a manual/csv link only when that SKU later changes or a side vanishes (tasks/mapping.py).
@@ -312,6 +318,16 @@ def record_links(
             " FROM _manual_links n LEFT JOIN _manual_prev p USING (tiktok_sku_id)",
             [method, now, run_id],
         )
+        twice = con.execute(
+            "SELECT store_variant_id, string_agg(tiktok_sku_id, ', ' ORDER BY tiktok_sku_id)"
+            " FROM mappings WHERE store_variant_id IN (SELECT store_variant_id FROM _manual_links)"
+            " GROUP BY 1 HAVING count(*) > 1 ORDER BY 1"
+        ).fetchall()
+        if twice:  # one store variant feeds one TikTok SKU's stock, never two
+            raise ManualMapError(
+                f"store variant {twice[0][0]} would be linked to TikTok SKUs {twice[0][1]}; "
+                "nothing was recorded"
+            )
         con.execute(
             "INSERT INTO mapping_events SELECT ?, ?, n.tiktok_sku_id, n.tiktok_product_id,"
             " n.store_variant_id, 'linked', ?, NULL"
@@ -400,9 +416,10 @@ def plan_csv_map(
     ).df()
     store = con.execute(
         "SELECT variant_id, seller_sku, CASE WHEN ? = 'amazon'"
-        " THEN coalesce(nullif(trim(parent_id), ''), product_id) ELSE product_id END AS pid"
+        " THEN coalesce(nullif(trim(parent_id), ''), product_id) ELSE product_id END AS pid,"
+        " ? = 'amazon' AND nullif(trim(parent_id), '') IS NULL AS standalone"
         " FROM catalog_variants WHERE channel = ?",
-        [store_channel, store_channel],
+        [store_channel, store_channel, store_channel],
     ).df()
     t_key = "variant_id" if t_col == "tiktok_sku_id" else "seller_sku"
     s_key = "variant_id" if s_col == "store_variant_id" else "seller_sku"
@@ -446,51 +463,20 @@ def plan_csv_map(
         todo = mask & res["reason"].isna()
         res.loc[todo, "reason"] = [reason(r) for r in res[todo].itertuples()]
 
-    ok = res["reason"].isna()
-    for col, label in (("tiktok_sku_id", "TikTok SKU"), ("store_variant_id", "store variant")):
-        rows_of = res[ok].groupby(col)["row"].apply(list)
-        dup = {k: v for k, v in rows_of.items() if len(v) > 1}
-        flag(
-            res[col].isin(dup),
-            lambda r, col=col, label=label, dup=dup: (
-                f"{label} {getattr(r, col)} is on rows " + ", ".join(map(str, dup[getattr(r, col)]))
-            ),
-        )
     res["tiktok_product_id"] = res["tiktok_sku_id"].map(
         lambda v: t_info.get(v, {}).get("product_id")
     )
     res["store_product_id"] = res["store_variant_id"].map(lambda v: s_info.get(v, {}).get("pid"))
-    in_csv = set(res.loc[res["reason"].isna(), "tiktok_sku_id"])
-    flag(
-        res["store_variant_id"].map(lambda v: linked_variant.get(v) not in (None, *in_csv))
-        & res["store_variant_id"].notna(),
-        lambda r: (
-            f"store variant already linked to TikTok SKU {linked_variant[r.store_variant_id]}"
-        ),
+    res["standalone"] = res["store_variant_id"].map(
+        lambda v: bool(s_info.get(v, {}).get("standalone"))
     )
-    good = res[res["reason"].isna()]
-    spread = good.groupby("tiktok_product_id")["store_product_id"].nunique()
-    spread = set(spread[spread > 1].index)
-    flag(
-        res["tiktok_product_id"].isin(spread),
-        lambda r: f"TikTok product {r.tiktok_product_id} would map to several store products",
-    )
-    good = res[res["reason"].isna()]
-    owners = good.groupby("store_product_id")["tiktok_product_id"].nunique()
-    shared = set(owners[owners > 1].index)
-    flag(
-        res["store_product_id"].isin(shared),
-        lambda r: f"store product {r.store_product_id} would map to several TikTok products",
-    )
-    if store_channel == "shopify":  # Amazon standalone listings are their own products
-        flag(
-            res["store_product_id"].map(lambda p: product_holder.get(p) is not None)
-            & (res["store_product_id"].map(product_holder.get) != res["tiktok_product_id"]),
-            lambda r: (
-                f"store product {r.store_product_id} is mapped to TikTok product "
-                f"{product_holder[r.store_product_id]}"
-            ),
-        )
+    # The rules below depend on each other (a listing linked to TikTok SKU T is free only if
+    # T's own row is accepted and moves T elsewhere), so they run until no row changes.
+    while True:
+        good_before = int(res["reason"].isna().sum())
+        _flag_csv_rules(res, flag, linked_variant, product_holder, store_channel)
+        if int(res["reason"].isna().sum()) == good_before:
+            break
     res["result"] = res["reason"].isna().map({True: "mapped", False: "error"})
     good = res[res["result"] == "mapped"]
     link_rows = pd.DataFrame(
@@ -505,6 +491,72 @@ def plan_csv_map(
     )
     res = res[CSV_RESULT_COLUMNS].astype(object)
     return res.where(res.notna(), None), link_rows
+
+
+def _flag_csv_rules(
+    res: pd.DataFrame,
+    flag: Any,
+    linked_variant: dict[str, str],
+    product_holder: dict[str, str],
+    store_channel: str,
+) -> None:
+    """One pass of the rules between rows (see :func:`plan_csv_map`); only adds errors."""
+    ok = res["reason"].isna()
+    for col, label in (("tiktok_sku_id", "TikTok SKU"), ("store_variant_id", "store variant")):
+        rows_of = res[ok].groupby(col)["row"].apply(list)
+        dup = {k: v for k, v in rows_of.items() if len(v) > 1}
+        flag(
+            res[col].isin(dup),
+            lambda r, col=col, label=label, dup=dup: (
+                f"{label} {getattr(r, col)} is on rows " + ", ".join(map(str, dup[getattr(r, col)]))
+            ),
+        )
+    # A store variant linked to another TikTok SKU is free only when that SKU's own row is
+    # accepted (it moves elsewhere); otherwise the variant would be linked twice.
+    moving = set(res.loc[res["reason"].isna(), "tiktok_sku_id"])
+    in_csv = set(res["tiktok_sku_id"].dropna())
+
+    def holder_text(r: Any) -> str:
+        holder = linked_variant[r.store_variant_id]
+        refused = " (its own row is refused, so it keeps the link)" if holder in in_csv else ""
+        return f"store variant already linked to TikTok SKU {holder}{refused}"
+
+    flag(
+        res["store_variant_id"].map(lambda v: linked_variant.get(v) not in (None, *moving))
+        & res["store_variant_id"].notna(),
+        holder_text,
+    )
+    good = res[res["reason"].isna()]
+    # Amazon standalone listings are products of their own: one TikTok product may go to
+    # several of them (as auto-map allows), but not to listings of a family as well.
+    families = good[~good["standalone"]].groupby("tiktok_product_id")["store_product_id"].nunique()
+    mixed = good.groupby("tiktok_product_id")["standalone"].nunique()
+    spread = set(families[families > 1].index) | set(mixed[mixed > 1].index)
+    if store_channel != "amazon":
+        plain = good.groupby("tiktok_product_id")["store_product_id"].nunique()
+        spread |= set(plain[plain > 1].index)
+    flag(
+        res["tiktok_product_id"].isin(spread),
+        lambda r: f"TikTok product {r.tiktok_product_id} would map to several store products",
+    )
+    good = res[res["reason"].isna()]
+    owners = good.groupby("store_product_id")["tiktok_product_id"].nunique()
+    shared = set(owners[owners > 1].index)
+    flag(
+        res["store_product_id"].isin(shared),
+        lambda r: f"store product {r.store_product_id} would map to several TikTok products",
+    )
+    # A store product (Shopify product, Amazon family) maps to one TikTok product; an Amazon
+    # standalone listing is covered by the per-variant rule above.
+    flag(
+        ~res["standalone"]
+        & res["store_product_id"].map(lambda p: product_holder.get(p) is not None)
+        & (res["store_product_id"].map(product_holder.get) != res["tiktok_product_id"]),
+        lambda r: (
+            f"store product {r.store_product_id} is mapped to TikTok product "
+            f"{product_holder[r.store_product_id]}"
+        ),
+    )
 
 
 def read_mapping_csv(path: str | Path) -> pd.DataFrame:
@@ -546,6 +598,15 @@ class CsvMapResult:
     @property
     def counts(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in self.results["result"].value_counts().items()}
+
+
+CSV_SHOPIFY_NOTE = (
+    "CSV links are recorded in skubridge only: the Shopify SKUs are not changed (a CSV row "
+    "links one SKU pair, and renaming store SKUs row by row could make a SKU ambiguous in "
+    "the store). To write the TikTok seller SKUs onto a Shopify product's variants, map it "
+    "with `skubridge map --tiktok-product ID --store-product ID`."
+)
+"""What CSV map does not do on Shopify, and why; printed with every Shopify CSV map."""
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:

@@ -35,7 +35,12 @@ def main(
 ) -> None:
     """Map by hand: one product pair, or a CSV of SKU pairs."""
     from connectors.errors import ApiError
-    from tasks.manual_map import ManualMapError, map_from_csv, map_product_by_hand
+    from tasks.manual_map import (
+        CSV_SHOPIFY_NOTE,
+        ManualMapError,
+        map_from_csv,
+        map_product_by_hand,
+    )
     from tasks.warehouse import WarehouseError
 
     if (csv is None) == (tiktok_product is None and store_product is None):
@@ -54,6 +59,8 @@ def main(
                 typer.echo(f"row {row.row}: {row.result}{detail}  {pair}")
             counts = ", ".join(f"{k}: {v}" for k, v in sorted(result.counts.items()))
             typer.echo(f"{counts}. Results: {result.result_path}")
+            if config.store == "shopify":
+                typer.echo(CSV_SHOPIFY_NOTE)
             if dry_run:
                 typer.echo("Dry run: nothing was recorded.")
             if result.counts.get("error"):
