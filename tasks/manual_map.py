@@ -28,6 +28,7 @@ a manual/csv link only when that SKU later changes or a side vanishes (tasks/map
 
 from __future__ import annotations
 
+import csv
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -559,14 +560,50 @@ def _flag_csv_rules(
     )
 
 
+def _check_field_counts(path: Path) -> None:
+    """Refuse a row with more fields than the header (pandas would silently shift it into
+    the index and misread every column of that row), naming its line."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            raise ManualMapError(f"{path}: the file is empty (expected a header row)")
+        for row in reader:
+            if len(row) > len(header):
+                raise ManualMapError(
+                    f"{path}: line {reader.line_num} has {len(row)} fields, the header has "
+                    f"{len(header)} (quote values that contain a comma); nothing was mapped"
+                )
+
+
 def read_mapping_csv(path: str | Path) -> pd.DataFrame:
-    """The mapping CSV as text (no type guessing, empty cells stay empty strings)."""
+    """The mapping CSV as text (no type guessing, empty cells stay empty strings).
+
+    Refused with one line: a folder, a missing or unreadable file, a row with more fields
+    than the header, a file with no rows under its header."""
+    path = Path(path)
+    if path.is_dir():
+        raise ManualMapError(f"{path} is a folder, not a CSV file")
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        _check_field_counts(path)
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", index_col=False
+        )
     except FileNotFoundError:
         raise ManualMapError(f"{path}: no such file") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise ManualMapError(f"{path}: not a readable CSV file ({exc})") from None
+    except PermissionError:
+        raise ManualMapError(f"{path}: permission denied") from None
+    except (
+        pd.errors.ParserError,
+        UnicodeDecodeError,
+        pd.errors.EmptyDataError,
+        csv.Error,
+    ) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ManualMapError(f"{path}: not a readable CSV file ({first})") from None
+    if frame.empty:
+        raise ManualMapError(f"{path}: no rows under the header; nothing to map")
+    return frame
 
 
 # --- whole operations (CLI and flow) -------------------------------------------------------
@@ -640,7 +677,7 @@ async def map_product_by_hand(
     from connectors.factory import store_client
     from tasks.reports import run_report_dir
     from tasks.runs import current_run_id, finish_run, start_run
-    from tasks.warehouse import open_shop
+    from tasks.warehouse import check_output_dirs, open_shop
 
     run_id = run_id or current_run_id()
     try:
@@ -657,6 +694,10 @@ async def map_product_by_hand(
         )
     if dry_run:
         return ProductMapResult(plan, applied=False, run_id=run_id)
+    # Where the result goes is settled before the store is written to (a reports folder
+    # that is a file must not stop us after the SKUs were renamed).
+    check_output_dirs()
+    folder = run_report_dir(shop.id, run_id)
     store_skus: dict[str, str | None] = {p.store_variant_id: p.store_sku for p in plan.pairs}
     store = store_client(shop, **(client_kwargs or {}))
     try:
@@ -665,7 +706,6 @@ async def map_product_by_hand(
         await store.aclose()
     if written is not None:
         store_skus = written
-    folder = run_report_dir(shop.id, run_id)
     path = _write_csv(plan.frame(applied=True), folder / "manual_map.csv")
     with open_shop(shop.id) as con:
         start_run(con, run_id=run_id, flow="map-product", shop_id=shop.id)
