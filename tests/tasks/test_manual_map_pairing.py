@@ -179,3 +179,31 @@ def test_explicit_pairs_are_checked():
         ("t1", "v2", "explicit"),
         ("t2", "v1", "explicit"),
     ]
+
+
+def test_normalised_sku_and_size_words():
+    tiktok = [
+        ("t1", "TT-Red 01", None, None),
+        ("t2", "A", '{"Size": "X-Large", "Color": "Blue"}', None),
+        ("t3", "B", '{"Size": "2XL"}', "0 12345-67890 5"),
+    ]
+    store = [
+        ("v1", "xx", '{"Colour": " blue ", "Taille": "XL"}', None),
+        ("v2", "tt_red01", None, None),
+        ("v3", "yy", '{"Size": "XXL"}', "012345678905"),
+    ]
+    pairs = {
+        p.tiktok_sku_id: (p.store_variant_id, p.paired_by) for p in pair_variants(tiktok, store)
+    }
+    assert pairs == {
+        "t1": ("v2", "normalised_sku"),
+        "t2": ("v1", "options"),
+        "t3": ("v3", "barcode"),
+    }
+
+
+def test_ambiguous_option_values_are_not_paired():
+    tiktok = [("t1", "A", '{"Size": "S"}'), ("t2", "B", '{"Size": "S"}')]
+    store = [("v1", "X", '{"Size": "Small"}'), ("v2", "Y", '{"Size": "Small"}')]
+    with pytest.raises(ManualMapError, match="cannot pair 2 of 2 variants"):
+        pair_variants(tiktok, store)
