@@ -57,9 +57,7 @@ def test_truncated_warehouse_on_relay_and_map(sandbox, rows):
     _one_line_failure(res, "damaged or truncated")
 
 
-def test_reports_folder_that_is_a_file_stops_the_relay_before_any_store_write(
-    sandbox, data_dirs
-):
+def test_reports_folder_that_is_a_file_stops_the_relay_before_any_store_write(sandbox, data_dirs):
     stack, shop = sandbox
     _, reports = data_dirs
     map_skus(shop, ["1001001"])
