@@ -273,8 +273,8 @@ def undecided_message(
         *_side_lines(t_rows, {r.id for r in left}),
         f"  store product {store_title or ''!s}:".replace(" :", ":"),
         *_side_lines(s_rows, {r.id for r in right}),
-        "Give the starred pairs explicitly, e.g. "
-        f"--pair {left[0].sku or left[0].id}={right[0].id} "
+        "Give the starred pairs explicitly, one --pair per TikTok SKU, e.g. "
+        f"--pair {left[0].sku or left[0].id}=<store variant id> "
         "(--pair TIKTOK_SKU=STORE_VARIANT, repeatable; TikTok SKU id or seller SKU, store "
         "variant id or SKU; flow map-product: parameter pairs).",
     ]

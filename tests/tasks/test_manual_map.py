@@ -42,7 +42,7 @@ def test_pairs_by_sku_then_options_and_refuses_what_is_left():
     ]
     with pytest.raises(ManualMapError, match="cannot pair 1 of 3 variants") as info:
         pair_variants(tiktok, store)
-    assert "--pair TT-X=v1" in str(info.value)  # t3/v1 are never paired by position
+    assert "--pair TT-X=<store variant id>" in str(info.value)  # t3/v1 are never paired by position
     pairs = {
         p.tiktok_sku_id: (p.store_variant_id, p.paired_by)
         for p in pair_variants(tiktok, store, explicit=[("TT-X", "v1")])
