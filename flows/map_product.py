@@ -3,7 +3,9 @@
 Thin wiring over :func:`tasks.manual_map.map_product_by_hand` (the same function
 ``skubridge map --tiktok-product ... --store-product ...`` runs): pair the variants, write
 the TikTok seller SKUs onto the Shopify variants and read them back (Amazon: record the
-links only), record the links with method ``manual``. A dry run writes nothing. The
+links only), record the links with method ``manual``. Variants are paired by SKU, barcode
+or option values, never by position (:mod:`tasks.variant_pairing`); the ``pairs``
+parameter gives the rest explicitly. A dry run writes nothing. The
 outcome is a markdown artifact on the run.
 """
 
@@ -27,7 +29,11 @@ FLOW_NAME = "map-product"
 
 @task(retries=3, retry_delay_seconds=[2, 8, 30], retry_condition_fn=retry_on_transient)
 def map_product_task(
-    shop: str, tiktok_product_id: str, store_product_id: str, dry_run: bool
+    shop: str,
+    tiktok_product_id: str,
+    store_product_id: str,
+    dry_run: bool,
+    pairs: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run the product map for ``shop`` (an id); returns the printable lines and status."""
     config = load_shops().get(shop)
@@ -37,6 +43,7 @@ def map_product_task(
             tiktok_product_id=tiktok_product_id,
             store_product_id=store_product_id,
             dry_run=dry_run,
+            pairs=pairs,
         )
     )
     return {"applied": result.applied, "lines": result.lines(), "run_id": result.run_id}
@@ -66,11 +73,14 @@ def map_product(
     dry_run: bool = False,
     unmap: bool = False,
     tiktok_sku_id: str | None = None,
+    pairs: list[str] | None = None,
 ) -> dict[str, Any]:
     """Map TikTok product ``tiktok_product_id`` to store product ``store_product_id``.
 
-    ``unmap``: instead remove the product's links (only ``tiktok_sku_id``'s when given);
-    the SKUs are no longer pushed and auto-map leaves them alone (tasks/unmap.py).
+    ``pairs``: explicit ``TIKTOK_SKU=STORE_VARIANT`` pairs (the CLI's ``--pair``) for
+    variants that cannot be paired by SKU, barcode or option values. ``unmap``: instead
+    remove the product's links (only ``tiktok_sku_id``'s when given); the SKUs are no longer
+    pushed and auto-map leaves them alone (tasks/unmap.py).
     """
     with hold_shop(shop):
         if unmap:
@@ -80,7 +90,7 @@ def map_product(
         elif not store_product_id:
             raise ValueError("store_product_id is required to map (or set unmap: true)")
         else:
-            outcome = map_product_task(shop, tiktok_product_id, store_product_id, dry_run)
+            outcome = map_product_task(shop, tiktok_product_id, store_product_id, dry_run, pairs)
     text = "\n".join(outcome["lines"])
     print(text)
     markdown_artifact(

@@ -408,6 +408,19 @@ def resolve_secret(
     return str(value)
 
 
+def check_shop_id(shop_id: str, path: str | os.PathLike[str] | None = None) -> None:
+    """Raise :class:`ConfigError` unless ``shop_id`` is a well-formed shop id and, when the
+    shops file exists, one of its shops (a shop id names files: ``data/<id>.duckdb``, so
+    ``../x`` must never reach a path)."""
+    if not _SHOP_ID.match(shop_id):
+        raise ConfigError(
+            f"no shop '{shop_id}': shop ids are 1-63 chars of a-z, 0-9, '-' or '_', "
+            "starting with a letter or digit"
+        )
+    if shops_file_path(path).exists():
+        load_shops(path).get(shop_id)
+
+
 def data_dir() -> Path:
     """Folder of the per-shop DuckDB files: $SKUBRIDGE_DATA_DIR or ./data."""
     return Path(os.environ.get(DATA_DIR_ENV) or "data")

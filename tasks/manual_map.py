@@ -1,8 +1,10 @@
 """Mapping by hand: one TikTok product to one store product, or many SKUs from a CSV file.
 
 Product map (``skubridge map --tiktok-product ID --store-product ID``, flow ``map-product``):
-the variants are paired by exact seller SKU first, then by equal option values, then by
-position (variant id order on each side); different variant counts are refused. On
+the variants are paired by explicit ``--pair`` first, then exact seller SKU, normalised SKU,
+barcode and option values (:mod:`tasks.variant_pairing`), never by position: a variant
+that cannot be paired so is refused with both sides listed and the ``--pair`` syntax;
+different variant counts are refused. On
 Shopify the TikTok seller SKUs are written onto the paired store variants
 (``set_variant_skus``), read back (``variant_skus``) and compared; only then
 are the links recorded (method ``manual``). Amazon seller SKUs cannot be renamed, so there
@@ -12,7 +14,13 @@ CSV map (``skubridge map --csv FILE``): columns ``tiktok_sku_id`` or ``seller_sk
 ``store_variant_id`` or ``store_sku``; every row is checked on its own (blank, padded,
 Unicode look-alike, unknown, ambiguous, duplicated, already linked elsewhere, one TikTok
 product spread over several store products) and gets ``mapped`` or ``error`` with a reason;
-bad rows never stop the others. CSV links are recorded (method ``csv``), no SKU is written.
+bad rows never stop the others. CSV links are recorded (method ``csv``); no SKU is written
+to the store (:data:`CSV_SHOPIFY_NOTE` says why) and nothing goes to a marketplace, so there
+is no confirmation step (``--dry-run`` previews). The rules between rows run until no row
+changes: a store variant linked to TikTok SKU T is taken only if T's own row is accepted,
+so a CSV never links one store variant to two TikTok SKUs (and :func:`record_links`
+refuses the whole batch if it would). Amazon standalone listings (no parent ASIN) are
+products of their own: one TikTok product may go to several of them, as auto-map allows.
 
 Links record the store variant's SKU at link time (``mappings.store_sku``): auto-map drops
 a manual/csv link only when that SKU later changes or a side vanishes (tasks/mapping.py).
@@ -20,7 +28,7 @@ a manual/csv link only when that SKU later changes or a side vanishes (tasks/map
 
 from __future__ import annotations
 
-import json
+import csv
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,17 +39,25 @@ import duckdb
 import pandas as pd
 
 from connectors.base import NotSupportedError, StoreApi
+from tasks import variant_pairing
+from tasks.variant_pairing import VariantPair, parse_pairs
+
+__all__ = ["ManualMapError", "VariantPair", "pair_variants", "parse_pairs"]
 
 _TIKTOK_VARIANTS = """
-SELECT variant_id, seller_sku, options FROM catalog_variants
+SELECT variant_id, seller_sku, options, barcode,
+       coalesce(nullif(variant_title, ''), title) AS label, title
+FROM catalog_variants
 WHERE channel = 'tiktok' AND product_id = ? ORDER BY variant_id
 """
 
 # Amazon: a family id is a parent ASIN; a standalone listing is found by its product id or SKU.
 _STORE_VARIANTS = """
-SELECT variant_id, seller_sku, options,
+SELECT variant_id, seller_sku, options, barcode,
+       coalesce(nullif(variant_title, ''), title) AS label,
        CASE WHEN ? = 'amazon' THEN coalesce(nullif(trim(parent_id), ''), product_id)
-            ELSE product_id END AS store_product_id
+            ELSE product_id END AS store_product_id,
+       title
 FROM catalog_variants
 WHERE channel = ?
   AND (product_id = ? OR (? = 'amazon' AND (parent_id = ? OR variant_id = ?)))
@@ -51,21 +67,6 @@ ORDER BY variant_id
 
 class ManualMapError(Exception):
     """The manual map cannot be done; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class VariantPair:
-    """One TikTok SKU paired with one store variant, and how they were paired."""
-
-    tiktok_sku_id: str
-    tiktok_seller_sku: str | None
-    store_variant_id: str
-    store_sku: str | None
-    paired_by: str  # sku | options | position
-
-    @property
-    def needs_write(self) -> bool:
-        return self.store_sku != self.tiktok_seller_sku
 
 
 @dataclass
@@ -107,6 +108,8 @@ class ManualMapPlan:
                     "store_variant_id": p.store_variant_id,
                     "store_sku_before": p.store_sku,
                     "paired_by": p.paired_by,
+                    "tiktok_options": p.tiktok_options,
+                    "store_options": p.store_options,
                     "action": action,
                 }
             )
@@ -125,8 +128,8 @@ class ManualMapPlan:
             else:
                 what = f"store SKU {p.store_sku!r} unchanged"
             out.append(
-                f"  {p.tiktok_sku_id} ({p.tiktok_seller_sku!r}) <-> {p.store_variant_id}: "
-                f"{what} [paired by {p.paired_by}]"
+                f"  {p.tiktok_sku_id} ({p.tiktok_seller_sku!r}; {p.tiktok_options}) <-> "
+                f"{p.store_variant_id} ({p.store_options}): {what} [paired by {p.paired_by}]"
             )
         if self.store_channel == "amazon":
             out.append(
@@ -143,71 +146,38 @@ class ManualMapPlan:
         return out
 
 
-def _options_key(raw: Any) -> tuple[str, ...] | None:
-    if raw in (None, ""):
-        return None
-    try:
-        data = json.loads(raw) if isinstance(raw, str) else dict(raw)
-    except (TypeError, ValueError):
-        return None
-    if not isinstance(data, dict) or not data:
-        return None
-    return tuple(sorted(str(v).strip().casefold() for v in data.values()))
-
-
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
 
+def _labelled(row: tuple[Any, ...], product_title: str | None) -> tuple[Any, ...]:
+    """A variant row whose label is dropped when it only repeats the product title."""
+    return (*row[:4], None if row[4] == product_title else row[4])
+
+
 def pair_variants(
-    tiktok: list[tuple[str, str | None, Any]], store: list[tuple[str, str | None, Any]]
+    tiktok: list[tuple[Any, ...]],
+    store: list[tuple[Any, ...]],
+    *,
+    explicit: list[tuple[str, str]] | None = None,
+    tiktok_title: str | None = None,
+    store_title: str | None = None,
 ) -> list[VariantPair]:
-    """Pair (id, sku, options) rows: exact SKU, then equal option values, then position.
+    """Pair (id, sku, options[, barcode[, title]]) rows by explicit pair, exact SKU,
+    normalised SKU, barcode, then option values (:mod:`tasks.variant_pairing`).
 
-    Raises ManualMapError when the variant counts differ.
+    Raises ManualMapError when the counts differ or some variant cannot be paired.
     """
-    if len(tiktok) != len(store):
-        raise ManualMapError(
-            f"the TikTok product has {len(tiktok)} variants and the store product "
-            f"{len(store)}; a product map needs the same number on both sides "
-            "(map single SKUs with --csv instead)"
+    try:
+        return variant_pairing.pair_variants(
+            tiktok,
+            store,
+            explicit=explicit or (),
+            tiktok_title=tiktok_title,
+            store_title=store_title,
         )
-    pairs: list[VariantPair] = []
-    left = list(tiktok)
-    right = list(store)
-    store_sku = {s[0]: s[1] for s in store}
-
-    def take(by: str, key: Any) -> None:
-        nonlocal left, right
-        index: dict[Any, list[tuple[str, str | None, Any]]] = {}
-        for row in right:
-            k = key(row)
-            if k is not None:
-                index.setdefault(k, []).append(row)
-        t_keys: dict[Any, int] = {}
-        for row in left:
-            k = key(row)
-            if k is not None:
-                t_keys[k] = t_keys.get(k, 0) + 1
-        used: set[str] = set()
-        rest = []
-        for row in left:
-            k = key(row)
-            match = index.get(k) if k is not None else None
-            if match and len(match) == 1 and t_keys[k] == 1 and match[0][0] not in used:
-                used.add(match[0][0])
-                pairs.append(VariantPair(row[0], row[1], match[0][0], store_sku[match[0][0]], by))
-            else:
-                rest.append(row)
-        left = rest
-        right = [r for r in right if r[0] not in used]
-
-    take("sku", lambda r: None if _blank(r[1]) else r[1])
-    take("options", lambda r: _options_key(r[2]))
-    for t_row, s_row in zip(left, right, strict=True):
-        pairs.append(VariantPair(t_row[0], t_row[1], s_row[0], s_row[1], "position"))
-    order = {row[0]: i for i, row in enumerate(tiktok)}
-    return sorted(pairs, key=lambda p: order[p.tiktok_sku_id])
+    except variant_pairing.PairingError as exc:
+        raise ManualMapError(str(exc)) from None
 
 
 def plan_product_map(
@@ -217,12 +187,14 @@ def plan_product_map(
     tiktok_product_id: str,
     store_product_id: str,
     replace: bool = False,
+    pairs: list[tuple[str, str]] | None = None,
 ) -> ManualMapPlan:
     """Check and pair a product map against the catalogs in DuckDB (writes nothing).
 
     ``replace``: a store product already linked to another TikTok product is taken over
-    (those links are unmapped first, tasks/unmap.py) instead of refused.
-    """
+    (those links are unmapped first, tasks/unmap.py) instead of refused. ``pairs``:
+    explicit (TikTok SKU id or seller SKU, store variant id or SKU) pairs, applied before
+    the automatic ones (:mod:`tasks.variant_pairing`)."""
     tiktok = con.execute(_TIKTOK_VARIANTS, [tiktok_product_id]).fetchall()
     if not tiktok:
         raise ManualMapError(
@@ -239,8 +211,10 @@ def plan_product_map(
             f"no {store_channel} product {store_product_id!r} in the imported catalog "
             "(run a catalog sync first, or find the id with `skubridge search`)"
         )
-    family = rows[0][3]
-    store = [(r[0], r[1], r[2]) for r in rows]
+    family = rows[0][5]
+    store_title, tiktok_title = rows[0][6], tiktok[0][5]
+    store = [_labelled(r[:5], store_title) for r in rows]
+    tiktok = [_labelled(r[:5], tiktok_title) for r in tiktok]
     if store_channel == "shopify":
         skus = [t[1] for t in tiktok]
         if any(_blank(s) for s in skus):
@@ -250,7 +224,9 @@ def plan_product_map(
             )
         if len(set(skus)) != len(skus):
             raise ManualMapError("two TikTok variants of this product share a seller SKU")
-    pairs = pair_variants(tiktok, store)
+    pairs = pair_variants(
+        tiktok, store, explicit=pairs, tiktok_title=tiktok_title, store_title=store_title
+    )
     variant_ids = [p.store_variant_id for p in pairs]
     holders = con.execute(
         "SELECT DISTINCT tiktok_product_id, store_variant_id FROM mappings"
@@ -361,6 +337,16 @@ def record_links(
             " FROM _manual_links n LEFT JOIN _manual_prev p USING (tiktok_sku_id)",
             [method, now, run_id],
         )
+        twice = con.execute(
+            "SELECT store_variant_id, string_agg(tiktok_sku_id, ', ' ORDER BY tiktok_sku_id)"
+            " FROM mappings WHERE store_variant_id IN (SELECT store_variant_id FROM _manual_links)"
+            " GROUP BY 1 HAVING count(*) > 1 ORDER BY 1"
+        ).fetchall()
+        if twice:  # one store variant feeds one TikTok SKU's stock, never two
+            raise ManualMapError(
+                f"store variant {twice[0][0]} would be linked to TikTok SKUs {twice[0][1]}; "
+                "nothing was recorded"
+            )
         con.execute(
             "INSERT INTO mapping_events SELECT ?, ?, n.tiktok_sku_id, n.tiktok_product_id,"
             " n.store_variant_id, 'linked', ?, NULL"
@@ -449,9 +435,10 @@ def plan_csv_map(
     ).df()
     store = con.execute(
         "SELECT variant_id, seller_sku, CASE WHEN ? = 'amazon'"
-        " THEN coalesce(nullif(trim(parent_id), ''), product_id) ELSE product_id END AS pid"
+        " THEN coalesce(nullif(trim(parent_id), ''), product_id) ELSE product_id END AS pid,"
+        " ? = 'amazon' AND nullif(trim(parent_id), '') IS NULL AS standalone"
         " FROM catalog_variants WHERE channel = ?",
-        [store_channel, store_channel],
+        [store_channel, store_channel, store_channel],
     ).df()
     t_key = "variant_id" if t_col == "tiktok_sku_id" else "seller_sku"
     s_key = "variant_id" if s_col == "store_variant_id" else "seller_sku"
@@ -495,51 +482,20 @@ def plan_csv_map(
         todo = mask & res["reason"].isna()
         res.loc[todo, "reason"] = [reason(r) for r in res[todo].itertuples()]
 
-    ok = res["reason"].isna()
-    for col, label in (("tiktok_sku_id", "TikTok SKU"), ("store_variant_id", "store variant")):
-        rows_of = res[ok].groupby(col)["row"].apply(list)
-        dup = {k: v for k, v in rows_of.items() if len(v) > 1}
-        flag(
-            res[col].isin(dup),
-            lambda r, col=col, label=label, dup=dup: (
-                f"{label} {getattr(r, col)} is on rows " + ", ".join(map(str, dup[getattr(r, col)]))
-            ),
-        )
     res["tiktok_product_id"] = res["tiktok_sku_id"].map(
         lambda v: t_info.get(v, {}).get("product_id")
     )
     res["store_product_id"] = res["store_variant_id"].map(lambda v: s_info.get(v, {}).get("pid"))
-    in_csv = set(res.loc[res["reason"].isna(), "tiktok_sku_id"])
-    flag(
-        res["store_variant_id"].map(lambda v: linked_variant.get(v) not in (None, *in_csv))
-        & res["store_variant_id"].notna(),
-        lambda r: (
-            f"store variant already linked to TikTok SKU {linked_variant[r.store_variant_id]}"
-        ),
+    res["standalone"] = res["store_variant_id"].map(
+        lambda v: bool(s_info.get(v, {}).get("standalone"))
     )
-    good = res[res["reason"].isna()]
-    spread = good.groupby("tiktok_product_id")["store_product_id"].nunique()
-    spread = set(spread[spread > 1].index)
-    flag(
-        res["tiktok_product_id"].isin(spread),
-        lambda r: f"TikTok product {r.tiktok_product_id} would map to several store products",
-    )
-    good = res[res["reason"].isna()]
-    owners = good.groupby("store_product_id")["tiktok_product_id"].nunique()
-    shared = set(owners[owners > 1].index)
-    flag(
-        res["store_product_id"].isin(shared),
-        lambda r: f"store product {r.store_product_id} would map to several TikTok products",
-    )
-    if store_channel == "shopify":  # Amazon standalone listings are their own products
-        flag(
-            res["store_product_id"].map(lambda p: product_holder.get(p) is not None)
-            & (res["store_product_id"].map(product_holder.get) != res["tiktok_product_id"]),
-            lambda r: (
-                f"store product {r.store_product_id} is mapped to TikTok product "
-                f"{product_holder[r.store_product_id]}"
-            ),
-        )
+    # The rules below depend on each other (a listing linked to TikTok SKU T is free only if
+    # T's own row is accepted and moves T elsewhere), so they run until no row changes.
+    while True:
+        good_before = int(res["reason"].isna().sum())
+        _flag_csv_rules(res, flag, linked_variant, product_holder, store_channel)
+        if int(res["reason"].isna().sum()) == good_before:
+            break
     res["result"] = res["reason"].isna().map({True: "mapped", False: "error"})
     good = res[res["result"] == "mapped"]
     link_rows = pd.DataFrame(
@@ -556,14 +512,116 @@ def plan_csv_map(
     return res.where(res.notna(), None), link_rows
 
 
+def _flag_csv_rules(
+    res: pd.DataFrame,
+    flag: Any,
+    linked_variant: dict[str, str],
+    product_holder: dict[str, str],
+    store_channel: str,
+) -> None:
+    """One pass of the rules between rows (see :func:`plan_csv_map`); only adds errors."""
+    ok = res["reason"].isna()
+    for col, label in (("tiktok_sku_id", "TikTok SKU"), ("store_variant_id", "store variant")):
+        rows_of = res[ok].groupby(col)["row"].apply(list)
+        dup = {k: v for k, v in rows_of.items() if len(v) > 1}
+        flag(
+            res[col].isin(dup),
+            lambda r, col=col, label=label, dup=dup: (
+                f"{label} {getattr(r, col)} is on rows " + ", ".join(map(str, dup[getattr(r, col)]))
+            ),
+        )
+    # A store variant linked to another TikTok SKU is free only when that SKU's own row is
+    # accepted (it moves elsewhere); otherwise the variant would be linked twice.
+    moving = set(res.loc[res["reason"].isna(), "tiktok_sku_id"])
+    in_csv = set(res["tiktok_sku_id"].dropna())
+
+    def holder_text(r: Any) -> str:
+        holder = linked_variant[r.store_variant_id]
+        refused = " (its own row is refused, so it keeps the link)" if holder in in_csv else ""
+        return f"store variant already linked to TikTok SKU {holder}{refused}"
+
+    flag(
+        res["store_variant_id"].map(lambda v: linked_variant.get(v) not in (None, *moving))
+        & res["store_variant_id"].notna(),
+        holder_text,
+    )
+    good = res[res["reason"].isna()]
+    # Amazon standalone listings are products of their own: one TikTok product may go to
+    # several of them (as auto-map allows), but not to listings of a family as well.
+    families = good[~good["standalone"]].groupby("tiktok_product_id")["store_product_id"].nunique()
+    mixed = good.groupby("tiktok_product_id")["standalone"].nunique()
+    spread = set(families[families > 1].index) | set(mixed[mixed > 1].index)
+    if store_channel != "amazon":
+        plain = good.groupby("tiktok_product_id")["store_product_id"].nunique()
+        spread |= set(plain[plain > 1].index)
+    flag(
+        res["tiktok_product_id"].isin(spread),
+        lambda r: f"TikTok product {r.tiktok_product_id} would map to several store products",
+    )
+    good = res[res["reason"].isna()]
+    owners = good.groupby("store_product_id")["tiktok_product_id"].nunique()
+    shared = set(owners[owners > 1].index)
+    flag(
+        res["store_product_id"].isin(shared),
+        lambda r: f"store product {r.store_product_id} would map to several TikTok products",
+    )
+    # A store product (Shopify product, Amazon family) maps to one TikTok product; an Amazon
+    # standalone listing is covered by the per-variant rule above.
+    flag(
+        ~res["standalone"]
+        & res["store_product_id"].map(lambda p: product_holder.get(p) is not None)
+        & (res["store_product_id"].map(product_holder.get) != res["tiktok_product_id"]),
+        lambda r: (
+            f"store product {r.store_product_id} is mapped to TikTok product "
+            f"{product_holder[r.store_product_id]}"
+        ),
+    )
+
+
+def _check_field_counts(path: Path) -> None:
+    """Refuse a row with more fields than the header (pandas would silently shift it into
+    the index and misread every column of that row), naming its line."""
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            raise ManualMapError(f"{path}: the file is empty (expected a header row)")
+        for row in reader:
+            if len(row) > len(header):
+                raise ManualMapError(
+                    f"{path}: line {reader.line_num} has {len(row)} fields, the header has "
+                    f"{len(header)} (quote values that contain a comma); nothing was mapped"
+                )
+
+
 def read_mapping_csv(path: str | Path) -> pd.DataFrame:
-    """The mapping CSV as text (no type guessing, empty cells stay empty strings)."""
+    """The mapping CSV as text (no type guessing, empty cells stay empty strings).
+
+    Refused with one line: a folder, a missing or unreadable file, a row with more fields
+    than the header, a file with no rows under its header."""
+    path = Path(path)
+    if path.is_dir():
+        raise ManualMapError(f"{path} is a folder, not a CSV file")
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        _check_field_counts(path)
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", index_col=False
+        )
     except FileNotFoundError:
         raise ManualMapError(f"{path}: no such file") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise ManualMapError(f"{path}: not a readable CSV file ({exc})") from None
+    except PermissionError:
+        raise ManualMapError(f"{path}: permission denied") from None
+    except (
+        pd.errors.ParserError,
+        UnicodeDecodeError,
+        pd.errors.EmptyDataError,
+        csv.Error,
+    ) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ManualMapError(f"{path}: not a readable CSV file ({first})") from None
+    if frame.empty:
+        raise ManualMapError(f"{path}: no rows under the header; nothing to map")
+    return frame
 
 
 # --- whole operations (CLI and flow) -------------------------------------------------------
@@ -597,6 +655,15 @@ class CsvMapResult:
         return {str(k): int(v) for k, v in self.results["result"].value_counts().items()}
 
 
+CSV_SHOPIFY_NOTE = (
+    "CSV links are recorded in skubridge only: the Shopify SKUs are not changed (a CSV row "
+    "links one SKU pair, and renaming store SKUs row by row could make a SKU ambiguous in "
+    "the store). To write the TikTok seller SKUs onto a Shopify product's variants, map it "
+    "with `skubridge map --tiktok-product ID --store-product ID`."
+)
+"""What CSV map does not do on Shopify, and why; printed with every Shopify CSV map."""
+
+
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
     import os
 
@@ -617,8 +684,11 @@ async def map_product_by_hand(
     run_id: str | None = None,
     client_kwargs: dict[str, Any] | None = None,
     replace: bool = False,
+    pairs: list[str] | None = None,
 ) -> ProductMapResult:
     """Plan, then (unless ``dry_run``) write the SKUs (Shopify), verify, record the links.
+
+    ``pairs``: explicit ``TIKTOK_SKU=STORE_VARIANT`` texts (``--pair``, flow parameter).
 
     ``shop`` is a :class:`skubridge.config.ShopConfig`. The warehouse is held open only
     while planning and while recording, not during the store calls.
@@ -626,9 +696,13 @@ async def map_product_by_hand(
     from connectors.factory import store_client
     from tasks.reports import run_report_dir
     from tasks.runs import current_run_id, start_run
-    from tasks.warehouse import open_shop
+    from tasks.warehouse import check_output_dirs, open_shop
 
     run_id = run_id or current_run_id()
+    try:
+        explicit = parse_pairs(pairs)
+    except variant_pairing.PairingError as exc:
+        raise ManualMapError(str(exc)) from None
     with open_shop(shop.id) as con:
         plan = plan_product_map(
             con,
@@ -636,9 +710,14 @@ async def map_product_by_hand(
             tiktok_product_id=tiktok_product_id,
             store_product_id=store_product_id,
             replace=replace,
+            pairs=explicit,
         )
     if dry_run:
         return ProductMapResult(plan, applied=False, run_id=run_id)
+    # Where the result goes is settled before the store is written to (a reports folder
+    # that is a file must not stop us after the SKUs were renamed).
+    check_output_dirs()
+    folder = run_report_dir(shop.id, run_id)
     store_skus: dict[str, str | None] = {p.store_variant_id: p.store_sku for p in plan.pairs}
     store = store_client(shop, **(client_kwargs or {}))
     try:
@@ -648,7 +727,6 @@ async def map_product_by_hand(
     if written is not None:
         store_skus = written
     try:
-        folder = run_report_dir(shop.id, run_id)
         path = _write_csv(plan.frame(applied=True), folder / "manual_map.csv")
         with open_shop(shop.id) as con:
             start_run(con, run_id=run_id, flow="map-product", shop_id=shop.id)

@@ -28,6 +28,11 @@ from tasks.placement import check_placement
 SQL_DIR = Path(__file__).parent / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+# DuckDB's words for a file it cannot read back (truncated, overwritten, not DuckDB).
+_DAMAGED = re.compile(
+    r"read enough bytes|not a valid DuckDB|corrupt|checksum|invalid (database|block|magic)",
+    re.IGNORECASE,
+)
 
 
 class WarehouseError(Exception):
@@ -38,8 +43,50 @@ class WarehouseLockedError(WarehouseError):
     """Another process holds the DuckDB file open for writing."""
 
 
+class WarehouseDamagedError(WarehouseError):
+    """The DuckDB file cannot be read back (truncated, overwritten, not a DuckDB file)."""
+
+
+class NewerWarehouseError(WarehouseError):
+    """The file was migrated by a newer skubridge (schema versions this one does not know)."""
+
+
+def damaged(path: str | os.PathLike[str], exc: BaseException) -> WarehouseDamagedError:
+    """The one-line error for a warehouse file DuckDB cannot read."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return WarehouseDamagedError(
+        f"{path} is damaged or truncated ({first}); nothing was written. Move it aside and "
+        "restore it from a backup (a new file from `skubridge sync --step catalog` starts "
+        "without the mappings and ledgers it held)."
+    )
+
+
+def check_output_dirs() -> None:
+    """Refuse (one line) when the data or reports folder cannot hold files: called before
+    any marketplace write, so a store order is never created by a run that cannot then
+    record it. A folder that does not exist yet is fine if it can be created."""
+    from skubridge.config import DATA_DIR_ENV, REPORTS_DIR_ENV, reports_dir
+
+    for folder, env in ((Path(data_dir()), DATA_DIR_ENV), (Path(reports_dir()), REPORTS_DIR_ENV)):
+        probe = folder
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if probe.exists() and not probe.is_dir():
+            raise WarehouseError(
+                f"{probe} is a file, not a folder; move it away or point {env} at a folder "
+                "(nothing was written)"
+            )
+        if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+            raise WarehouseError(
+                f"folder {probe} is not writable; fix its permissions or point {env} at "
+                "another folder (nothing was written)"
+            )
+
+
 def shop_db_path(shop_id: str, folder: str | os.PathLike[str] | None = None) -> Path:
     """Path of a shop's DuckDB file: ``<folder or $SKUBRIDGE_DATA_DIR or ./data>/<shop>.duckdb``."""
+    if not shop_id or shop_id in (".", "..") or any(c in shop_id for c in "/\\\0"):
+        raise WarehouseError(f"shop id {shop_id!r} cannot name a file")
     return Path(folder or data_dir()) / f"{shop_id}.duckdb"
 
 
@@ -67,8 +114,10 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
     )
     done = {row[0] for row in con.execute("SELECT version FROM schema_version").fetchall()}
+    known = migrations()
+    _refuse_newer(con, done, known)
     applied = []
-    for version, name, path in migrations():
+    for version, name, path in known:
         if version in done:
             continue
         con.execute("BEGIN TRANSACTION")
@@ -83,6 +132,28 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
             raise WarehouseError(f"migration {path.name} failed: {exc}") from exc
         applied.append(version)
     return applied
+
+
+def _refuse_newer(
+    con: duckdb.DuckDBPyConnection, done: set[int], known: list[tuple[int, str, Path]]
+) -> None:
+    """Raise NewerWarehouseError when the file holds migrations this code does not know:
+    a newer skubridge wrote it, and this one would misread or damage its tables."""
+    unknown = sorted(done - {v for v, _, _ in known})
+    if unknown:
+        where = _file_of(con)
+        raise NewerWarehouseError(
+            f"{where} was written by a newer skubridge (schema versions "
+            f"{', '.join(map(str, unknown))}; this one knows up to {max(v for v, _, _ in known)}"
+            "); upgrade skubridge, or use another data folder (nothing was written)"
+        )
+
+
+def _file_of(con: duckdb.DuckDBPyConnection) -> str:
+    row = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    return str(row[0]) if row and row[0] else "the warehouse file"
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
@@ -100,7 +171,13 @@ def connect(path: str | os.PathLike[str], *, read_only: bool = False) -> duckdb.
     if not read_only:
         # A folder we create is owner-only too: DuckDB creates the WAL on a later write
         # under the process umask (0644), so the folder is what keeps it private.
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except (FileExistsError, NotADirectoryError):
+            check_output_dirs()  # names the file standing where a folder should be
+            raise WarehouseError(f"{path.parent} is a file, not a folder") from None
+        except PermissionError:
+            raise WarehouseError(f"cannot create folder {path.parent}: permission denied") from None
     elif not path.exists():
         raise WarehouseError(f"{path}: no such warehouse file (run a catalog sync first)")
     # Owner-only from the first byte: DuckDB creates the file (and its WAL) under this
@@ -117,12 +194,26 @@ def connect(path: str | os.PathLike[str], *, read_only: bool = False) -> duckdb.
                 f"{path} is open for writing{who}; another skubridge run for this shop is "
                 "still going. Wait for it to finish (or stop it) and run again."
             ) from None
+        if _DAMAGED.search(text):
+            raise damaged(path, exc) from None
         raise WarehouseError(f"{path}: cannot open: {text}") from None
     finally:
         os.umask(old_umask)
     _restrict(path)
-    if not read_only:
-        migrate(con)
+    try:
+        if not read_only:
+            migrate(con)
+        elif con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_version'"
+        ).fetchone() != (0,):
+            done = {r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()}
+            _refuse_newer(con, done, migrations())
+    except WarehouseError:
+        con.close()
+        raise
+    except duckdb.Error as exc:
+        con.close()
+        raise damaged(path, exc) from None
     return con
 
 
@@ -146,6 +237,11 @@ def open_shop(
     con = connect(path, read_only=read_only)
     try:
         yield con
+    except duckdb.IOException as exc:
+        # A file cut short opens fine and fails when a damaged block is first read.
+        if _DAMAGED.search(str(exc)):
+            raise damaged(path, exc) from None
+        raise
     finally:
         con.close()
 

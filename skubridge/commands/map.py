@@ -25,6 +25,13 @@ def main(
         "--csv",
         help="CSV with columns tiktok_sku_id|seller_sku and store_variant_id|store_sku.",
     ),
+    pair: list[str] | None = typer.Option(
+        None,
+        "--pair",
+        help="TIKTOK_SKU=STORE_VARIANT: pair these two variants explicitly (repeatable); "
+        "TikTok SKU id or seller SKU, store variant id or SKU. For variants skubridge cannot "
+        "pair by SKU, barcode or option values.",
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; write nothing."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     replace: bool = typer.Option(
@@ -35,13 +42,20 @@ def main(
 ) -> None:
     """Map by hand: one product pair, or a CSV of SKU pairs."""
     from connectors.errors import ApiError
-    from tasks.manual_map import ManualMapError, map_from_csv, map_product_by_hand
+    from tasks.manual_map import (
+        CSV_SHOPIFY_NOTE,
+        ManualMapError,
+        map_from_csv,
+        map_product_by_hand,
+    )
     from tasks.warehouse import WarehouseError
 
     if (csv is None) == (tiktok_product is None and store_product is None):
         raise typer.BadParameter("give either --csv FILE, or --tiktok-product and --store-product")
     if csv is None and (tiktok_product is None or store_product is None):
         raise typer.BadParameter("--tiktok-product and --store-product go together")
+    if csv is not None and pair:
+        raise typer.BadParameter("--pair goes with --tiktok-product/--store-product, not --csv")
     try:
         config = load_shops().get(shop)
         if csv is not None:
@@ -52,6 +66,8 @@ def main(
                 typer.echo(f"row {row.row}: {row.result}{detail}  {pair}")
             counts = ", ".join(f"{k}: {v}" for k, v in sorted(result.counts.items()))
             typer.echo(f"{counts}. Results: {result.result_path}")
+            if config.store == "shopify":
+                typer.echo(CSV_SHOPIFY_NOTE)
             if dry_run:
                 typer.echo("Dry run: nothing was recorded.")
             if result.counts.get("error"):
@@ -66,6 +82,7 @@ def main(
                     store_product_id=store_product,
                     dry_run=True,
                     replace=replace,
+                    pairs=pair,
                 )
             )
             typer.echo("\n".join(preview.plan.lines(applied=False)[:-1]))
@@ -78,6 +95,7 @@ def main(
                     store_product_id=store_product,
                     dry_run=dry_run,
                     replace=replace,
+                    pairs=pair,
                 )
             )
         typer.echo("\n".join(result.lines()))

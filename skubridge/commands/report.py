@@ -98,6 +98,9 @@ def main(
     unmapped_only: bool = typer.Option(
         False, "--unmapped-only", help="Mapping report: only the unmapped TikTok SKUs."
     ),
+    shops_file: Path | None = typer.Option(
+        None, "--shops-file", help="Shops file (default $SKUBRIDGE_SHOPS_FILE or shops.toml)."
+    ),
 ) -> None:
     """Print the latest report of a kind for a shop, and the paths of its CSV/Parquet files.
 
@@ -106,6 +109,7 @@ def main(
     """
     import duckdb
 
+    from skubridge.config import ConfigError, check_shop_id
     from tasks.warehouse import WarehouseError
 
     if kind not in KINDS:
@@ -117,6 +121,11 @@ def main(
     if unmapped_only and kind != "mapping":
         typer.echo("skubridge report: --unmapped-only applies to --kind mapping", err=True)
         raise typer.Exit(code=2)
+    try:
+        check_shop_id(shop, shops_file)
+    except ConfigError as exc:
+        typer.echo(f"skubridge report: {exc}", err=True)
+        raise typer.Exit(code=2) from None
     try:
         report = latest_report(shop, kind, unmapped_only=unmapped_only)
     except (WarehouseError, duckdb.Error) as exc:

@@ -23,7 +23,7 @@ from connectors.base import StoreApi, TikTokApi
 from connectors.factory import store_client, tiktok_client
 from skubridge.config import ShopConfig
 from tasks.runs import finish_run, start_run
-from tasks.warehouse import open_shop
+from tasks.warehouse import check_output_dirs, open_shop
 
 T = TypeVar("T")
 ERROR_CHARS = 1000  # the run record keeps at most this much of an error message
@@ -73,6 +73,7 @@ def record_run(
         with nullcontext(con) if con is not None else open_shop(shop_id) as connection:
             action(connection)
 
+    check_output_dirs()  # before the step can write anything to a marketplace
     write(lambda c: start_run(c, run_id=run_id, flow=flow, shop_id=shop_id))
     record = RunRecord(run_id=run_id)
 

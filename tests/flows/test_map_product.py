@@ -90,6 +90,9 @@ def test_map_product_flow_writes_skus_and_records_links(shop):
     stack, config = shop
     dry = map_product(config.id, TEE, SHIRT, dry_run=True)
     assert dry["applied"] is False and _skus(stack) == ["OLD-M", "OLD-S"]
+    explicit = map_product(config.id, TEE, SHIRT, dry_run=True, pairs=["TT-S=OLD-S"])
+    assert any("TT-S" in line and "[paired by explicit]" in line for line in explicit["lines"])
+    assert any("TT-M" in line and "[paired by options]" in line for line in explicit["lines"])
     out = map_product(config.id, TEE, SHIRT)
     assert out["applied"] is True
     assert _skus(stack) == ["TT-M", "TT-S"]

@@ -29,7 +29,7 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 # --- pairing ------------------------------------------------------------------------------
-def test_pairs_by_sku_then_options_then_position():
+def test_pairs_by_sku_then_options_and_refuses_what_is_left():
     tiktok = [
         ("t1", "SAME", None),
         ("t2", "TT-RED", json.dumps({"Color": "Red"})),
@@ -40,10 +40,18 @@ def test_pairs_by_sku_then_options_then_position():
         ("v2", "OLD-RED", json.dumps({"Colour": " red "})),
         ("v3", "SAME", None),
     ]
+    with pytest.raises(ManualMapError, match="cannot pair 1 of 3 variants") as info:
+        pair_variants(tiktok, store)
+    assert "--pair TT-X=<store variant id>" in str(info.value)  # t3/v1 are never paired by position
     pairs = {
-        p.tiktok_sku_id: (p.store_variant_id, p.paired_by) for p in pair_variants(tiktok, store)
+        p.tiktok_sku_id: (p.store_variant_id, p.paired_by)
+        for p in pair_variants(tiktok, store, explicit=[("TT-X", "v1")])
     }
-    assert pairs == {"t1": ("v3", "sku"), "t2": ("v2", "options"), "t3": ("v1", "position")}
+    assert pairs == {
+        "t1": ("v3", "exact_sku"),
+        "t2": ("v2", "options"),
+        "t3": ("v1", "explicit"),
+    }
 
 
 def test_refuses_different_variant_counts():
@@ -245,8 +253,15 @@ async def test_amazon_manual_map_records_links_only(stack_shop):
     shop = shops.get("s-amazon")
     _land(shop.id, _tiktok_rows(fixture) + await _extract_store(shop))
     stack.admin("amazon", "DELETE", "requests")
+    with pytest.raises(ManualMapError, match="cannot pair 2 of 2 variants"):
+        await map_product_by_hand(
+            shop, tiktok_product_id="1729000000000000001", store_product_id="B0PARENT"
+        )
     done = await map_product_by_hand(
-        shop, tiktok_product_id="1729000000000000001", store_product_id="B0PARENT"
+        shop,
+        tiktok_product_id="1729000000000000001",
+        store_product_id="B0PARENT",
+        pairs=["TT-RED=AMZ-RED", "t-blue=AMZ-BLUE"],
     )
     assert any("Amazon seller SKUs cannot be renamed" in line for line in done.lines())
     assert stack.admin("amazon", "GET", "requests") == {}  # no call at all: links only
@@ -255,7 +270,7 @@ async def test_amazon_manual_map_records_links_only(stack_shop):
             "SELECT tiktok_sku_id, store_product_id, store_variant_id, method, store_sku"
             " FROM mappings ORDER BY 1"
         ).fetchall()
-    # paired by position (variant id order): no SKU or option in common
+    # no SKU, barcode or option in common: paired only as the explicit pairs say
     assert links == [
         ("t-blue", "B0PARENT", "AMZ-BLUE", "manual", "AMZ-BLUE"),
         ("t-red", "B0PARENT", "AMZ-RED", "manual", "AMZ-RED"),
