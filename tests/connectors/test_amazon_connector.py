@@ -33,29 +33,11 @@ from sandbox.amazon import (
 from sandbox.amazon.schemas import body_errors
 from sandbox.fixture import load_fixture
 from sandbox.server import serve_in_thread
+from tests.clients import Recorder
 
 SELLER = "A2SANDBOXSELLER"
 US = "ATVPDKIKX0DER"
 FAST = RetryPolicy(attempts=8, timeout=30, wait_initial=0.01, wait_max=0.05, wait_jitter=0.01)
-
-
-class Recorder(httpx.AsyncBaseTransport):
-    """Forwards to real loopback HTTP and keeps every request sent (with its body)."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
-        self.requests: list[httpx.Request] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await request.aread()
-        self.requests.append(request)
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-    def to(self, path_part: str) -> list[httpx.Request]:
-        return [r for r in self.requests if path_part in r.url.raw_path.decode()]
 
 
 def listings(n_fba: int, n_mfn: int, **extra: Any) -> list[dict[str, Any]]:

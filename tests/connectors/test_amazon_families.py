@@ -34,6 +34,7 @@ from sandbox.amazon import (
 from sandbox.amazon.schemas import body_errors, model
 from sandbox.fixture import load_fixture
 from sandbox.server import serve_in_thread
+from tests.clients import Recorder
 
 SELLER = "A2SANDBOXSELLER"
 US = "ATVPDKIKX0DER"
@@ -41,28 +42,9 @@ SEARCH_PATH = f"/listings/2021-08-01/items/{SELLER}"
 FAST = RetryPolicy(attempts=8, timeout=30, wait_initial=0.01, wait_max=0.05, wait_jitter=0.01)
 
 
-class Recorder(httpx.AsyncBaseTransport):
-    """Forwards to real loopback HTTP and keeps every request sent."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
-        self.requests: list[httpx.Request] = []
-        self.answers: list[bytes] = []  # response bodies, in request order
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        response = await self.inner.handle_async_request(request)
-        body = await response.aread()
-        self.answers.append(body)
-        return httpx.Response(
-            response.status_code, headers=response.headers, content=body, request=request
-        )
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-    def searches(self) -> list[httpx.Request]:
-        return [r for r in self.requests if r.url.path == SEARCH_PATH]
+def searches(recorder: Recorder) -> list[httpx.Request]:
+    """The searchListingsItems calls (the seller's items path itself, no SKU after it)."""
+    return [r for r in recorder.requests if r.url.path == SEARCH_PATH]
 
 
 def shop_listings() -> list[dict[str, Any]]:
@@ -119,7 +101,7 @@ async def catalog(client: AmazonClient) -> dict[str, Any]:
 
 async def test_family_of_three_is_one_product_and_standalones_stay_alone(served):
     url, app = served
-    recorder = Recorder()
+    recorder = Recorder(keep_answers=True)
     async with make_client(url, recorder) as client:
         variants = await catalog(client)
         index = client.last_families
@@ -136,7 +118,7 @@ async def test_family_of_three_is_one_product_and_standalones_stay_alone(served)
     assert index.families["B0TEEPARNT-PARENT"].children == ("TEE-L", "TEE-M", "TEE-S")
     assert index.families["B0TEEPARNT-PARENT"].theme == "SIZE_NAME/COLOR_NAME"
     # what was sent: 7 report SKUs in one search, then the 2 unseen parents in another
-    sent = recorder.searches()
+    sent = searches(recorder)
     assert len(sent) == search_calls(7, 2) == 2 == index.calls
     first, second = (dict(r.url.params) for r in sent)
     assert first == {
@@ -169,14 +151,14 @@ async def test_families_off_sends_no_listings_calls(served):
 async def test_parent_rows_in_the_report_are_dropped_and_cost_no_second_pass(served):
     url, app = served
     app.state.emulator.report_options.include_parents = True
-    recorder = Recorder()
+    recorder = Recorder(keep_answers=True)
     async with make_client(url, recorder) as client:
         variants = await catalog(client)
         stats = client.last_report_stats
     assert stats is not None and stats.rows == 9  # 7 listings + 2 parent rows
     assert "B0TEEPARNT-PARENT" not in variants and len(variants) == 7
     assert variants["MUG-BLUE"].product_id == "B0MUGPARNT"
-    assert len(recorder.searches()) == search_calls(9, 0) == 1
+    assert len(searches(recorder)) == search_calls(9, 0) == 1
 
 
 async def test_search_batches_of_20_and_comma_skus_asked_alone(served):
@@ -184,10 +166,10 @@ async def test_search_batches_of_20_and_comma_skus_asked_alone(served):
     listings = [{"sku": f"K-{i:03d}", "parent_asin": f"B0FAM{i % 3:05d}"} for i in range(45)]
     listings += [{"sku": "ODD,SKU", "parent_asin": "B0FAM00000"}, {"sku": "SOLO"}]
     app.state.emulator.load(load_fixture({"amazon": {"listings": listings}}))
-    recorder = Recorder()
+    recorder = Recorder(keep_answers=True)
     async with make_client(url, recorder) as client:
         variants = await catalog(client)
-    sent = recorder.searches()
+    sent = searches(recorder)
     assert len(sent) == search_calls(46, 3) == 4  # 46 plain SKUs: 20 + 20 + 6; 3 parents
     batches = [r.url.params["identifiers"].split(",") for r in sent]
     # the three catalog batches may go out in any order (concurrent); parents come last
@@ -209,11 +191,11 @@ async def test_variation_children_follows_page_tokens(served):
     url, app = served
     listings = [{"sku": f"C-{i:02d}", "parent_asin": "B0BIGFAMLY"} for i in range(45)]
     app.state.emulator.load(load_fixture({"amazon": {"listings": listings}}))
-    recorder = Recorder()
+    recorder = Recorder(keep_answers=True)
     async with make_client(url, recorder) as client:
         children = await client.variation_children("B0BIGFAMLY-PARENT")
     assert children == [f"C-{i:02d}" for i in range(45)]
-    sent = recorder.searches()
+    sent = searches(recorder)
     assert len(sent) == 3  # pages of 20: 20 + 20 + 5
     assert "pageToken" not in sent[0].url.params
     assert all(r.url.params["variationParentSku"] == "B0BIGFAMLY-PARENT" for r in sent)

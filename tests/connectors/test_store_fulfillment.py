@@ -35,6 +35,7 @@ from sandbox.server import serve_in_thread
 from sandbox.shopify import DEFAULT_ACCESS_TOKEN
 from sandbox.shopify import create_app as shopify_app
 from sandbox.shopify.schema import admin_schema
+from tests.clients import Recorder
 
 FAST = RetryPolicy(attempts=4, timeout=30, wait_initial=0.01, wait_max=0.05, wait_jitter=0.0)
 L1, L2 = "gid://shopify/Location/1", "gid://shopify/Location/2"
@@ -48,25 +49,6 @@ ADDRESS = Address(
     postal_code="78701",
     country_code="US",
 )
-
-
-class Recorder(httpx.AsyncBaseTransport):
-    """Forwards to real loopback HTTP and keeps every request sent."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
-        self.requests: list[httpx.Request] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await request.aread()
-        self.requests.append(request)
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-    def graphql(self) -> list[dict[str, Any]]:
-        return [json.loads(r.content) for r in self.requests if r.method == "POST"]
 
 
 # -- Shopify -----------------------------------------------------------------------------
@@ -188,7 +170,7 @@ async def test_read_partial_fulfilment_of_a_multi_unit_line(shopify) -> None:
         for ln in fo.lines
     }
     assert remaining[line.line_item_id] == 1
-    sent = [b for b in recorder.graphql() if "SkubridgeOrderFulfillments" in b["query"]]
+    sent = [b for b in recorder.posted() if "SkubridgeOrderFulfillments" in b["query"]]
     assert len(sent) == 3
     assert all(b["query"] == shf.ORDER_FULFILLMENTS_QUERY for b in sent)
     assert sent[-1]["variables"] == {"id": order_id}
@@ -208,7 +190,7 @@ async def test_cancel_before_fulfilment_polls_the_job_and_is_repeatable(shopify)
         assert result.cancelled_at is not None
         again = await shf.cancel_order(client, order_id, poll_interval=0)
     assert again.status == "ALREADY_CANCELLED" and again.cancelled_at == result.cancelled_at
-    bodies = recorder.graphql()
+    bodies = recorder.posted()
     names = [
         "orderCancel" if "orderCancel(" in b["query"] else "job" if "job(" in b["query"] else "read"
         for b in bodies
@@ -296,7 +278,7 @@ async def test_single_line_cancel_once_and_refused_after_shipping(shopify) -> No
         ln.line_item_id: ln.remaining_quantity for fo in after.fulfillment_orders for ln in fo.lines
     }
     assert remaining[tee] == 1
-    sent = recorder.graphql()[0]
+    sent = recorder.posted()[0]
     assert sent["query"] == shf.CANCEL_LINES_MUTATION
     assert sent["variables"] == {
         "key": "tt-c1",

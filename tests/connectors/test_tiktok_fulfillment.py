@@ -7,7 +7,6 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -27,6 +26,7 @@ from sandbox.tiktok import (
     create_app,
 )
 from sandbox.tiktok.loopback import DEFAULT_PROVIDERS, SELLER_OPTION, TIKTOK_OPTION
+from tests.clients import Recorder, query_of
 
 CIPHER = "ROW_sandboxcipher0001"
 WH1 = "7000000000000000001"
@@ -34,28 +34,6 @@ SELLER_ORDER, TIKTOK_ORDER = "5760000000000000001", "5760000000000000002"
 TEE, MUG = "1729000000000000011", "1729000000000000021"
 USPS, UPS = DEFAULT_PROVIDERS[0][0], DEFAULT_PROVIDERS[1][0]
 FAST_RETRY = RetryPolicy(attempts=3, timeout=30, wait_initial=0.01, wait_max=0.05, wait_jitter=0)
-
-
-class Recorder(httpx.AsyncBaseTransport):
-    """A real HTTP transport that remembers every request it sends."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
-        self.requests: list[httpx.Request] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-    def last(self) -> httpx.Request:
-        return self.requests[-1]
-
-
-def query_of(request: httpx.Request) -> dict[str, str]:
-    return dict(parse_qsl(urlsplit(str(request.url)).query, keep_blank_values=True))
 
 
 def assert_signed(request: httpx.Request, path: str, body: Any = None) -> dict[str, str]:
