@@ -23,11 +23,6 @@ from connectors.base import Address, StoreOrderLine, StoreOrderRequest
 from connectors.errors import FatalError
 from connectors.http import RetryPolicy
 from connectors.shopify import ShopifyClient
-from sandbox.amazon import (
-    SANDBOX_CLIENT_ID,
-    SANDBOX_CLIENT_SECRET,
-    SANDBOX_REFRESH_TOKEN,
-)
 from sandbox.amazon import create_app as amazon_app
 from sandbox.amazon.schemas import body_errors
 from sandbox.fixture import load_fixture
@@ -35,12 +30,11 @@ from sandbox.server import serve_in_thread
 from sandbox.shopify import DEFAULT_ACCESS_TOKEN
 from sandbox.shopify import create_app as shopify_app
 from sandbox.shopify.schema import admin_schema
-from tests.clients import Recorder
+from tests.clients import SELLER, US, Recorder, amazon_client
 
 FAST = RetryPolicy(attempts=4, timeout=30, wait_initial=0.01, wait_max=0.05, wait_jitter=0.0)
 L1, L2 = "gid://shopify/Location/1", "gid://shopify/Location/2"
 V_TEE, V_MUG = "gid://shopify/ProductVariant/1001", "gid://shopify/ProductVariant/2001"
-SELLER, US = "A2SANDBOXSELLER", "ATVPDKIKX0DER"
 ADDRESS = Address(
     name="Ada Lovelace",
     address1="1 Main St",
@@ -326,24 +320,6 @@ def amazon() -> Iterator[tuple[str, Any]]:
         yield url, app
 
 
-def amazon_client(url: str, recorder: Recorder) -> AmazonClient:
-    return AmazonClient(
-        endpoint=url,
-        lwa_url=f"{url}/auth/o2/token",
-        client_id=SANDBOX_CLIENT_ID,
-        client_secret=SANDBOX_CLIENT_SECRET,
-        refresh_token=SANDBOX_REFRESH_TOKEN,
-        seller_id=SELLER,
-        marketplace_id=US,
-        rate_scale=0,
-        retry=FAST,
-        transport=recorder,
-        report_poll_initial=0.01,
-        report_poll_max=0.05,
-        families="off",
-    )
-
-
 async def mcf_order(client: AmazonClient, tiktok_id: str) -> str:
     created = await client.create_order(
         StoreOrderRequest(
@@ -370,7 +346,7 @@ def advance(url: str, order_id: str, **body: Any) -> dict:
 async def test_mcf_shipments_packages_and_tracking(amazon) -> None:
     url, _ = amazon
     recorder = Recorder()
-    async with amazon_client(url, recorder) as client:
+    async with amazon_client(url, recorder, retry=FAST, families="off") as client:
         assert await amz.get_mcf_order(client, "TTS-NOPE") is None
         order_id = await mcf_order(client, "576000000000000101")
         received = await amz.get_mcf_order(client, order_id)
@@ -431,7 +407,7 @@ async def test_list_mcf_orders_changed_since(amazon) -> None:
     url, app = amazon
     clock = app.state.emulator.clock
     recorder = Recorder()
-    async with amazon_client(url, recorder) as client:
+    async with amazon_client(url, recorder, retry=FAST, families="off") as client:
         before = datetime.fromtimestamp(clock.now, UTC)
         first = await mcf_order(client, "576000000000000201")
         second = await mcf_order(client, "576000000000000202")
@@ -458,7 +434,7 @@ async def test_list_mcf_orders_changed_since(amazon) -> None:
 async def test_mcf_cancel_before_and_after_processing(amazon) -> None:
     url, app = amazon
     recorder = Recorder()
-    async with amazon_client(url, recorder) as client:
+    async with amazon_client(url, recorder, retry=FAST, families="off") as client:
         early = await mcf_order(client, "576000000000000301")
         advance(url, early, to="Planning")
         cancelled = await amz.cancel_mcf_order(client, early)
@@ -485,7 +461,7 @@ async def test_mcf_cancel_before_and_after_processing(amazon) -> None:
 async def test_mfn_quantity_patch_is_visible_in_the_next_listings_read(amazon) -> None:
     url, _ = amazon
     recorder = Recorder()
-    async with amazon_client(url, recorder) as client:
+    async with amazon_client(url, recorder, retry=FAST, families="off") as client:
         assert await amz.read_mfn_quantity(client, "MFN-A") == 5
         result = await amz.set_mfn_quantity(client, "MFN-A", 3)
         assert result == amz.ListingQuantityResult("MFN-A", 3, "ACCEPTED", result.submission_id)

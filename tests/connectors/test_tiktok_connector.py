@@ -43,10 +43,9 @@ from sandbox.tiktok import (
     create_app,
 )
 from sandbox.tiktok.state import ApiFailure
-from tests.clients import Recorder, query_of
+from tests.clients import CIPHER, Recorder, query_of, tiktok_client
 from tests.tiktok_sign_vectors import SIGN_VECTORS
 
-CIPHER = "ROW_sandboxcipher0001"
 WH1, WH2 = "7000000000000000001", "7000000000000000002"
 FAST_RETRY = RetryPolicy(attempts=6, timeout=30, wait_initial=0.01, wait_max=0.05, wait_jitter=0.01)
 
@@ -136,21 +135,7 @@ def emulator() -> Iterator[tuple[Any, str]]:
 
 
 def make_client(base: str, **kwargs: Any) -> TikTokClient:
-    options: dict[str, Any] = {
-        "shop_cipher": CIPHER,
-        "base_url": base,
-        "auth_base_url": base,
-        "rate_scale": 0,
-        "retry": FAST_RETRY,
-    }
-    options.update(kwargs)
-    return TikTokClient(
-        app_key=DEFAULT_APP_KEY,
-        app_secret=DEFAULT_APP_SECRET,
-        access_token=DEFAULT_ACCESS_TOKEN,
-        refresh_token=DEFAULT_REFRESH_TOKEN,
-        **options,
-    )
+    return tiktok_client(base, **{"retry": FAST_RETRY, **kwargs})
 
 
 async def collect(pages: AsyncIterator[list[Any]]) -> list[Any]:

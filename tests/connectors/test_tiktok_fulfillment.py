@@ -14,7 +14,7 @@ import pytest
 from connectors import tiktok_fulfillment as tf
 from connectors.errors import FatalError, TransientError
 from connectors.http import RetryPolicy
-from connectors.tiktok import TikTokClient, sign
+from connectors.tiktok import sign
 from sandbox.faults import FaultConfig
 from sandbox.fixture import Fixture
 from sandbox.server import serve_in_thread
@@ -22,13 +22,11 @@ from sandbox.tiktok import (
     DEFAULT_ACCESS_TOKEN,
     DEFAULT_APP_KEY,
     DEFAULT_APP_SECRET,
-    DEFAULT_REFRESH_TOKEN,
     create_app,
 )
 from sandbox.tiktok.loopback import DEFAULT_PROVIDERS, SELLER_OPTION, TIKTOK_OPTION
-from tests.clients import Recorder, query_of
+from tests.clients import CIPHER, Recorder, query_of, tiktok_client
 
-CIPHER = "ROW_sandboxcipher0001"
 WH1 = "7000000000000000001"
 SELLER_ORDER, TIKTOK_ORDER = "5760000000000000001", "5760000000000000002"
 TEE, MUG = "1729000000000000011", "1729000000000000021"
@@ -90,18 +88,7 @@ class Env:
     def __init__(self, app: Any, base: str) -> None:
         self.app, self.base = app, base
         self.recorder = Recorder()
-        self.client = TikTokClient(
-            app_key=DEFAULT_APP_KEY,
-            app_secret=DEFAULT_APP_SECRET,
-            access_token=DEFAULT_ACCESS_TOKEN,
-            refresh_token=DEFAULT_REFRESH_TOKEN,
-            shop_cipher=CIPHER,
-            base_url=base,
-            auth_base_url=base,
-            rate_scale=0,
-            retry=FAST_RETRY,
-            transport=self.recorder,
-        )
+        self.client = tiktok_client(base, retry=FAST_RETRY, transport=self.recorder)
         self.admin = httpx.Client(base_url=base, timeout=10, trust_env=False)
 
     def set(self, path: str, body: Any, method: str = "POST") -> Any:
