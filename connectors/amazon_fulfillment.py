@@ -28,6 +28,7 @@ from urllib.parse import quote
 
 from connectors.errors import AuthError, FatalError, MalformedResponseError
 from connectors.paging import CursorPages
+from connectors.shapes import parsed, wrong_shape
 
 if TYPE_CHECKING:
     from connectors.amazon import AmazonClient
@@ -220,10 +221,7 @@ async def get_mcf_order(client: AmazonClient, order_id: str) -> McfOrder | None:
     payload = body.get("payload") if isinstance(body, dict) else None
     if not isinstance(payload, dict):
         raise _malformed("getFulfillmentOrder", "no payload")
-    try:
-        return _order(payload)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise _malformed("getFulfillmentOrder", f"{type(exc).__name__}: {exc}") from None
+    return parsed(_order, payload, marketplace=MARKETPLACE, operation="getFulfillmentOrder")
 
 
 async def list_mcf_orders_changed_since(
@@ -480,9 +478,7 @@ def _cancel_error(kind: type[_E], message: str, exc: FatalError) -> _E:
 
 
 def _malformed(operation: str, why: str) -> MalformedResponseError:
-    return MalformedResponseError(
-        f"answer has the wrong shape: {why}", marketplace=MARKETPLACE, operation=operation
-    )
+    return wrong_shape(MARKETPLACE, operation, why)
 
 
 __all__ = [

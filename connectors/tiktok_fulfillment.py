@@ -38,6 +38,7 @@ from connectors.errors import (
     TransientError,
 )
 from connectors.paging import CursorPages
+from connectors.shapes import object_list, wrong_shape
 from connectors.tiktok import MARKETPLACE, TikTokClient
 
 MAX_PAGES = 100_000
@@ -414,15 +415,11 @@ class CancelResult:
 
 # -- parsing -----------------------------------------------------------------------------------
 def _malformed(operation: str, why: str) -> MalformedResponseError:
-    return MalformedResponseError(why, marketplace=MARKETPLACE, operation=operation)
+    return wrong_shape(MARKETPLACE, operation, why)
 
 
 def _list(value: Any, operation: str, name: str) -> list[dict[str, Any]]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise _malformed(operation, f"{name} is not a list of objects")
-    return value
+    return object_list(value, marketplace=MARKETPLACE, operation=operation, name=name)
 
 
 def _str(value: Any) -> str | None:
