@@ -10,8 +10,7 @@ import httpx
 
 from sandbox.tiktok import DEFAULT_ACCESS_TOKEN, DEFAULT_APP_KEY, DEFAULT_APP_SECRET
 from sandbox.tiktok.signing import request_sign
-
-CIPHER = "ROW_sandboxcipher0001"
+from tests.clients import CIPHER
 
 
 class SignedApi:

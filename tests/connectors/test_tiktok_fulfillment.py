@@ -16,7 +16,6 @@ from connectors.errors import FatalError, TransientError
 from connectors.http import RetryPolicy
 from connectors.tiktok import sign
 from sandbox.faults import FaultConfig
-from sandbox.fixture import Fixture
 from sandbox.server import serve_in_thread
 from sandbox.tiktok import (
     DEFAULT_ACCESS_TOKEN,
@@ -24,13 +23,19 @@ from sandbox.tiktok import (
     DEFAULT_APP_SECRET,
     create_app,
 )
-from sandbox.tiktok.loopback import DEFAULT_PROVIDERS, SELLER_OPTION, TIKTOK_OPTION
+from sandbox.tiktok.loopback import SELLER_OPTION, TIKTOK_OPTION
 from tests.clients import CIPHER, Recorder, query_of, tiktok_client
+from tests.tiktok_loopback_shop import (
+    MUG,
+    SELLER_ORDER,
+    TEE,
+    TIKTOK_ORDER,
+    UPS,
+    USPS,
+    WH1,
+    loopback_shop,
+)
 
-WH1 = "7000000000000000001"
-SELLER_ORDER, TIKTOK_ORDER = "5760000000000000001", "5760000000000000002"
-TEE, MUG = "1729000000000000011", "1729000000000000021"
-USPS, UPS = DEFAULT_PROVIDERS[0][0], DEFAULT_PROVIDERS[1][0]
 FAST_RETRY = RetryPolicy(attempts=3, timeout=30, wait_initial=0.01, wait_max=0.05, wait_jitter=0)
 
 
@@ -49,39 +54,6 @@ def assert_signed(request: httpx.Request, path: str, body: Any = None) -> dict[s
         assert json.loads(request.content) == body
         assert request.headers["content-type"] == "application/json"
     return query
-
-
-def fixture() -> Fixture:
-    return Fixture.model_validate(
-        {
-            "tiktok": {
-                "warehouses": [{"id": WH1, "name": "Main", "is_default": True}],
-                "products": [
-                    {
-                        "id": "1729000000000000001",
-                        "title": "Tee",
-                        "skus": [{"id": TEE, "seller_sku": "TEE-S", "inventory": {WH1: 9}}],
-                    },
-                    {
-                        "id": "1729000000000000002",
-                        "title": "Mug",
-                        "skus": [{"id": MUG, "seller_sku": "MUG", "inventory": {WH1: 9}}],
-                    },
-                ],
-            },
-            "orders": [
-                {
-                    "id": SELLER_ORDER,
-                    "lines": [{"seller_sku": "TEE-S", "quantity": 3}, {"seller_sku": "MUG"}],
-                },
-                {
-                    "id": TIKTOK_ORDER,
-                    "shipping_type": "TIKTOK",
-                    "lines": [{"seller_sku": "MUG", "quantity": 2}],
-                },
-            ],
-        }
-    )
 
 
 class Env:
@@ -103,7 +75,7 @@ class Env:
 
 @pytest.fixture
 def env() -> Iterator[Env]:
-    app = create_app(fixture(), throttle=False)
+    app = create_app(loopback_shop(), throttle=False)
     with serve_in_thread(app) as base:
         e = Env(app, base)
         yield e

@@ -30,10 +30,10 @@ from sandbox.tiktok import (
     create_app,
 )
 from sandbox.tiktok.signing import accepted_signs, request_sign, webhook_sign
+from tests.clients import CIPHER
 from tests.tiktok_api import SignedApi as Api
 from tests.tiktok_sign_vectors import SIGN_VECTORS
 
-CIPHER = "ROW_sandboxcipher0001"
 WH1, WH2 = "7000000000000000001", "7000000000000000002"
 
 

@@ -14,52 +14,25 @@ import pytest
 from sandbox.fixture import Fixture
 from sandbox.server import serve_in_thread
 from sandbox.tiktok import create_app
-from sandbox.tiktok.loopback import DEFAULT_PROVIDERS, SELLER_OPTION, TIKTOK_OPTION
+from sandbox.tiktok.loopback import SELLER_OPTION, TIKTOK_OPTION
 from tests.tiktok_api import SignedApi
-
-CIPHER = "ROW_sandboxcipher0001"
-WH1 = "7000000000000000001"
-SELLER_ORDER, TIKTOK_ORDER, HOLD_ORDER = (
-    "5760000000000000001",
-    "5760000000000000002",
-    "5760000000000000003",
+from tests.tiktok_loopback_shop import (
+    MUG,
+    SELLER_ORDER,
+    TEE,
+    TIKTOK_ORDER,
+    UPS,
+    USPS,
+    WH1,
+    loopback_shop,
 )
-USPS, UPS = DEFAULT_PROVIDERS[0][0], DEFAULT_PROVIDERS[1][0]
-TEE, MUG = "1729000000000000011", "1729000000000000021"
+
+HOLD_ORDER = "5760000000000000003"
 
 
 def fixture() -> Fixture:
-    return Fixture.model_validate(
-        {
-            "tiktok": {
-                "warehouses": [{"id": WH1, "name": "Main", "is_default": True}],
-                "products": [
-                    {
-                        "id": "1729000000000000001",
-                        "title": "Tee",
-                        "skus": [{"id": TEE, "seller_sku": "TEE-S", "inventory": {WH1: 9}}],
-                    },
-                    {
-                        "id": "1729000000000000002",
-                        "title": "Mug",
-                        "skus": [{"id": MUG, "seller_sku": "MUG", "inventory": {WH1: 9}}],
-                    },
-                ],
-            },
-            "orders": [
-                {
-                    "id": SELLER_ORDER,
-                    "lines": [{"seller_sku": "TEE-S", "quantity": 3}, {"seller_sku": "MUG"}],
-                },
-                {
-                    "id": TIKTOK_ORDER,
-                    "shipping_type": "TIKTOK",
-                    "lines": [{"seller_sku": "MUG", "quantity": 2}],
-                },
-                {"id": HOLD_ORDER, "status": "ON_HOLD", "lines": [{"seller_sku": "MUG"}]},
-            ],
-        }
-    )
+    """The loop-back shop plus an order on hold."""
+    return loopback_shop({"id": HOLD_ORDER, "status": "ON_HOLD", "lines": [{"seller_sku": "MUG"}]})
 
 
 class Api(SignedApi):
