@@ -30,6 +30,7 @@ from sandbox.server import serve_in_thread
 from sandbox.shopify import DEFAULT_ACCESS_TOKEN
 from sandbox.shopify import create_app as shopify_app
 from sandbox.shopify.schema import admin_schema
+from tests.amazon_http import Clock, mcf_shop
 from tests.clients import SELLER, US, Recorder, amazon_client
 
 FAST = RetryPolicy(attempts=4, timeout=30, wait_initial=0.01, wait_max=0.05, wait_jitter=0.0)
@@ -287,30 +288,10 @@ async def test_single_line_cancel_once_and_refused_after_shipping(shopify) -> No
 # -- Amazon ------------------------------------------------------------------------------
 
 
-class Clock:
-    """The emulator's clock, moved by the test (starts now: issued tokens stay valid)."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def amazon() -> Iterator[tuple[str, Any]]:
     app = amazon_app(
-        load_fixture(
-            {
-                "amazon": {
-                    "listings": [
-                        {"sku": "FBA-A", "quantity": 10, "fulfillment": "FBA"},
-                        {"sku": "FBA-B", "quantity": 10, "fulfillment": "FBA"},
-                        {"sku": "MFN-A", "quantity": 5, "fulfillment": "MFN"},
-                    ]
-                }
-            }
-        ),
+        load_fixture(mcf_shop()),
         throttle=False,
     )
     app.state.emulator.report_options.statuses = ("IN_QUEUE", "DONE")
