@@ -4,7 +4,7 @@ signature, token header, body) and how every documented answer is typed."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -71,6 +71,16 @@ class Env:
     async def order(self, order_id: str) -> tf.OrderShipping:
         (view,) = await tf.get_order_shipping(self.client, [order_id])
         return view
+
+    async def ship(self, lines: Sequence[str], tracking: str = "1Z1") -> tf.ShipResult:
+        """Mark the seller-shipped order's ``lines`` shipped by USPS."""
+        return await tf.mark_package_shipped(
+            self.client,
+            SELLER_ORDER,
+            line_item_ids=lines,
+            tracking_number=tracking,
+            shipping_provider_id=USPS,
+        )
 
 
 @pytest.fixture
@@ -237,13 +247,7 @@ async def test_more_mark_shipped_refusals(env: Env) -> None:
 async def test_warning_is_returned(env: Env) -> None:
     env.set("loopback", {"warning_next": "match more than one provider"}, "PUT")
     lines = (await env.order(SELLER_ORDER)).unshipped_line_ids()
-    result = await tf.mark_package_shipped(
-        env.client,
-        SELLER_ORDER,
-        line_item_ids=lines,
-        tracking_number="1Z1",
-        shipping_provider_id=USPS,
-    )
+    result = await env.ship(lines)
     assert result.warning == "match more than one provider"
 
 
@@ -253,13 +257,7 @@ async def test_one_correction_then_refused(env: Env) -> None:
         await tf.update_order_tracking(
             env.client, SELLER_ORDER, tracking_number="1Z9", shipping_provider_id=UPS
         )
-    result = await tf.mark_package_shipped(
-        env.client,
-        SELLER_ORDER,
-        line_item_ids=lines,
-        tracking_number="1Z1",
-        shipping_provider_id=USPS,
-    )
+    result = await env.ship(lines)
     await tf.update_package_tracking(
         env.client, result.package_id, tracking_number="1Z999AA9", shipping_provider_id=UPS
     )
@@ -290,13 +288,7 @@ async def test_one_correction_then_refused(env: Env) -> None:
 
 async def test_correction_window_and_delivered(env: Env) -> None:
     lines = (await env.order(SELLER_ORDER)).unshipped_line_ids()
-    result = await tf.mark_package_shipped(
-        env.client,
-        SELLER_ORDER,
-        line_item_ids=lines,
-        tracking_number="1Z1",
-        shipping_provider_id=USPS,
-    )
+    result = await env.ship(lines)
     env.set("loopback/advance", {"seconds": 72 * 3600 + 1})
     with pytest.raises(tf.CorrectionRefusedError) as err:
         await tf.update_package_tracking(
@@ -440,13 +432,7 @@ async def test_buyer_request_found_and_approved(env: Env) -> None:
 async def test_request_closed_by_shipping_and_reject(env: Env) -> None:
     env.set(f"orders/{SELLER_ORDER}/loopback", {"action": "request_cancel"})
     lines = (await env.order(SELLER_ORDER)).unshipped_line_ids()
-    await tf.mark_package_shipped(
-        env.client,
-        SELLER_ORDER,
-        line_item_ids=lines,
-        tracking_number="1Z1",
-        shipping_provider_id=USPS,
-    )
+    await env.ship(lines)
     (closed,) = await collect(tf.search_cancellations(env.client, order_ids=[SELLER_ORDER]))
     assert closed.withdrawn
     with pytest.raises(tf.CancellationClosedError):
@@ -513,13 +499,7 @@ async def test_seller_cancel_and_system_cancel(env: Env) -> None:
 
 async def test_cancel_after_shipment_is_typed(env: Env) -> None:
     lines = (await env.order(SELLER_ORDER)).unshipped_line_ids()
-    await tf.mark_package_shipped(
-        env.client,
-        SELLER_ORDER,
-        line_item_ids=lines,
-        tracking_number="1Z1",
-        shipping_provider_id=USPS,
-    )
+    await env.ship(lines)
     with pytest.raises(tf.CancelAfterShipmentError):
         await tf.cancel_order(
             env.client, SELLER_ORDER, cancel_reason="seller_cancel_reason_out_of_stock"
