@@ -51,7 +51,7 @@ query SkubridgeOrderFulfillments($id: ID!) {
       nodes {
         id status
         lineItems(first: 25) {
-          nodes { totalQuantity remainingQuantity lineItem { id } }
+          nodes { totalQuantity remainingQuantity lineItem { id sku } }
           pageInfo { hasNextPage }
         }
       }
@@ -160,6 +160,7 @@ class FulfillmentOrderLine:
     line_item_id: str
     total_quantity: int
     remaining_quantity: int
+    sku: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,6 +472,7 @@ def _order(node: Mapping[str, Any]) -> OrderFulfillments:
                         line_item_id=str(li["lineItem"]["id"]),
                         total_quantity=int(li["totalQuantity"]),
                         remaining_quantity=int(li["remainingQuantity"]),
+                        sku=li["lineItem"].get("sku"),
                     )
                     for li in _nodes(fo.get("lineItems"))
                 ),
