@@ -20,15 +20,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from bench.docs import write_section
-from bench.relay_bench import _fixture, _map
-from sandbox.stack import sandbox_stack
-from skubridge.config import load_shops
+from bench.relay_bench import mapped_bench_shop
 from tasks.steps.orders import run_orders
 
 TIKTOK_QPS = 50.0  # default per API per app x shop (page above; the live value is dynamic)
@@ -71,17 +67,7 @@ class LoopBackResult:
 
 def bench_store(store: str, orders: int) -> LoopBackResult:
     """Relay ``orders`` orders, ship them in the store, time the loop back."""
-    fixture = _fixture()
-    with (
-        tempfile.TemporaryDirectory(prefix="loop-back-bench-") as tmp,
-        sandbox_stack(fixture) as stack,
-    ):
-        os.environ.update(stack.env())
-        os.environ["SKUBRIDGE_DATA_DIR"] = str(Path(tmp) / "data")
-        os.environ["SKUBRIDGE_REPORTS_DIR"] = str(Path(tmp) / "reports")
-        path = stack.write_shops_file(Path(tmp) / "shops.toml", [("bench", store)])
-        shop = load_shops(path).get("bench")
-        _map(shop.id, store, fixture)
+    with mapped_bench_shop(store, "loop-back-bench-") as (stack, shop):
         if store == "amazon":
             stack.admin("amazon", "PUT", "mcf", json={"progress": "manual"})
         stack.admin(

@@ -22,6 +22,8 @@ import os
 import platform
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,8 +31,8 @@ from pathlib import Path
 import pandas as pd
 
 from sandbox.fixture import Fixture
-from sandbox.stack import sandbox_stack
-from skubridge.config import load_shops
+from sandbox.stack import SandboxStack, sandbox_stack
+from skubridge.config import ShopConfig, load_shops
 from tasks.steps.orders import run_orders
 from tasks.warehouse import insert_frame, open_shop
 
@@ -83,6 +85,21 @@ def _fixture() -> Fixture:
     )
 
 
+@contextmanager
+def mapped_bench_shop(store: str, prefix: str) -> Iterator[tuple[SandboxStack, ShopConfig]]:
+    """The emulators serving the bench catalog and shop ``bench`` on ``store``, every SKU
+    mapped a day ago, data and reports in a temporary folder (``prefix``)."""
+    fixture = _fixture()
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp, sandbox_stack(fixture) as stack:
+        os.environ.update(stack.env())
+        os.environ["SKUBRIDGE_DATA_DIR"] = str(Path(tmp) / "data")
+        os.environ["SKUBRIDGE_REPORTS_DIR"] = str(Path(tmp) / "reports")
+        path = stack.write_shops_file(Path(tmp) / "shops.toml", [("bench", store)])
+        shop = load_shops(path).get("bench")
+        _map(shop.id, store, fixture)
+        yield stack, shop
+
+
 def _map(shop_id: str, store: str, fixture: Fixture) -> None:
     """Mapping rows (and store catalog rows) for every SKU, mapped a day ago."""
     when = datetime.now(UTC) - timedelta(days=1)
@@ -125,14 +142,7 @@ def bench_store(store: str, seconds: float, concurrency: int | None = None) -> B
     """Relay about ``seconds`` worth of orders to one store at its documented limit."""
     burst, rate = LIMITS[store]
     orders = int(burst + rate * seconds)
-    fixture = _fixture()
-    with tempfile.TemporaryDirectory(prefix="relay-bench-") as tmp, sandbox_stack(fixture) as stack:
-        os.environ.update(stack.env())
-        os.environ["SKUBRIDGE_DATA_DIR"] = str(Path(tmp) / "data")
-        os.environ["SKUBRIDGE_REPORTS_DIR"] = str(Path(tmp) / "reports")
-        path = stack.write_shops_file(Path(tmp) / "shops.toml", [("bench", store)])
-        shop = load_shops(path).get("bench")
-        _map(shop.id, store, fixture)
+    with mapped_bench_shop(store, "relay-bench-") as (stack, shop):
         for start in range(0, orders, 500):
             count = min(500, orders - start)
             stack.admin(

@@ -140,6 +140,42 @@ class Child:
             self.process.wait(timeout=10)
 
 
+def spawn(name: str, argv: list[str], *, cwd: Path, env: Mapping[str, str], logs: Path) -> Child:
+    """Start ``argv`` in its own session, output appended to ``logs/<name>.log``."""
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / f"{name}.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Child(name, process, log)
+
+
+def run_command(argv: list[str], *, cwd: Path, env: Mapping[str, str], timeout: float) -> str:
+    """Run ``argv`` to completion; its output, or ScaleSetupError with the output on failure."""
+    result = subprocess.run(
+        argv,
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise ScaleSetupError(
+            f"{' '.join(argv)} exited {result.returncode}:\n{result.stdout}{result.stderr}"
+        )
+    return result.stdout + result.stderr
+
+
 @dataclass
 class Processes:
     """Every process the scale run starts, so that all of them are stopped at the end."""
@@ -150,19 +186,7 @@ class Processes:
     cleanups: list[tuple[str, object]] = field(default_factory=list)
 
     def start(self, name: str, argv: list[str], *, cwd: Path, more: Mapping[str, str]) -> Child:
-        self.logs.mkdir(parents=True, exist_ok=True)
-        log = self.logs / f"{name}.log"
-        with log.open("ab") as out:
-            process = subprocess.Popen(
-                argv,
-                cwd=cwd,
-                env={**self.env, **more},
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        child = Child(name, process, log)
+        child = spawn(name, argv, cwd=cwd, env={**self.env, **more}, logs=self.logs)
         self.children.append(child)
         return child
 
@@ -170,21 +194,7 @@ class Processes:
         self, argv: list[str], *, cwd: Path, more: Mapping[str, str] | None = None, timeout=300
     ) -> str:
         """Run a command to completion; raise ScaleSetupError with its output on failure."""
-        result = subprocess.run(
-            argv,
-            cwd=cwd,
-            env={**self.env, **(more or {})},
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise ScaleSetupError(
-                f"{' '.join(argv)} exited {result.returncode}:\n{result.stdout}{result.stderr}"
-            )
-        return result.stdout + result.stderr
+        return run_command(argv, cwd=cwd, env={**self.env, **(more or {})}, timeout=timeout)
 
     def stop_all(self) -> None:
         """Stop children newest first (workers, then the server), then run the cleanups."""
@@ -366,16 +376,24 @@ def start_postgres() -> Postgres:
 
 def wait_healthy(api_url: str, server: Child, timeout: float) -> None:
     """Wait for ``/api/health`` of the Prefect server; fail with its log when it dies."""
+    wait_answering(f"{api_url}/health", server, timeout, what="Prefect server")
+
+
+def wait_answering(
+    url: str, child: Child, timeout: float, *, what: str, interval: float = 1.0
+) -> None:
+    """Wait until ``url`` answers 200; ScaleSetupError with ``child``'s log when it exits or
+    ``timeout`` seconds pass."""
     deadline = time.monotonic() + timeout
     with httpx.Client(trust_env=False, timeout=5) as client:
         while time.monotonic() < deadline:
-            if not server.alive():
-                raise ScaleSetupError(f"Prefect server exited:\n{tail(server.log)}")
+            if not child.alive():
+                raise ScaleSetupError(f"{what} exited:\n{tail(child.log)}")
             with contextlib.suppress(httpx.HTTPError):
-                if client.get(f"{api_url}/health").status_code == 200:
+                if client.get(url).status_code == 200:
                     return
-            time.sleep(1)
-    raise ScaleSetupError(f"Prefect server not healthy after {timeout} s:\n{tail(server.log)}")
+            time.sleep(interval)
+    raise ScaleSetupError(f"{what} not healthy after {timeout} s:\n{tail(child.log)}")
 
 
 # ----- memory sampling ---------------------------------------------------------------------------

@@ -23,10 +23,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
-from connectors.errors import AuthError, FatalError, MalformedResponseError, PagingError
+from connectors.errors import AuthError, FatalError, MalformedResponseError
+from connectors.paging import CursorPages
+from connectors.shapes import parsed, wrong_shape
 
 if TYPE_CHECKING:
     from connectors.amazon import AmazonClient
@@ -36,6 +38,7 @@ OUTBOUND = "/fba/outbound/2020-07-01"
 CANCELLABLE = frozenset(["new", "received", "planning"])
 TERMINAL = frozenset(["complete", "completepartialled", "cancelled", "unfulfillable", "invalid"])
 MAX_LIST_PAGES = 1000
+_E = TypeVar("_E", bound=FatalError)
 
 
 def _path(*segments: str) -> str:
@@ -218,10 +221,7 @@ async def get_mcf_order(client: AmazonClient, order_id: str) -> McfOrder | None:
     payload = body.get("payload") if isinstance(body, dict) else None
     if not isinstance(payload, dict):
         raise _malformed("getFulfillmentOrder", "no payload")
-    try:
-        return _order(payload)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise _malformed("getFulfillmentOrder", f"{type(exc).__name__}: {exc}") from None
+    return parsed(_order, payload, marketplace=MARKETPLACE, operation="getFulfillmentOrder")
 
 
 async def list_mcf_orders_changed_since(
@@ -229,17 +229,21 @@ async def list_mcf_orders_changed_since(
 ) -> list[McfOrderChange]:
     """Orders whose status changed at or after ``since`` (creation included), every page;
     ``id_prefix`` keeps only ids starting with it (e.g. ``"TTS-"`` for relayed orders)."""
-    params: dict[str, str] = {"queryStartDate": _iso(since)}
-    out: list[McfOrderChange] = []
-    seen: set[str] = set()
-    for _ in range(MAX_LIST_PAGES):
-        body = await client._json(
-            "listAllFulfillmentOrders", "GET", f"{OUTBOUND}/fulfillmentOrders", params=params
-        )
+    op = "listAllFulfillmentOrders"
+
+    async def fetch(token: str | None) -> tuple[list[Any], str | None]:
+        params = {"queryStartDate": _iso(since)} | ({"nextToken": token} if token else {})
+        body = await client._json(op, "GET", f"{OUTBOUND}/fulfillmentOrders", params=params)
         payload = body.get("payload") if isinstance(body, dict) else None
         if not isinstance(payload, dict):
-            raise _malformed("listAllFulfillmentOrders", "no payload")
-        for head in payload.get("fulfillmentOrders") or []:
+            raise _malformed(op, "no payload")
+        token = payload.get("nextToken")
+        return payload.get("fulfillmentOrders") or [], str(token) if token else None
+
+    out: list[McfOrderChange] = []
+    pages = CursorPages(fetch, marketplace=MARKETPLACE, endpoint=op, max_pages=MAX_LIST_PAGES)
+    async for heads in pages:
+        for head in heads:
             order_id = str(head.get("sellerFulfillmentOrderId") or "")
             if not order_id or (id_prefix and not order_id.startswith(id_prefix)):
                 continue
@@ -250,22 +254,7 @@ async def list_mcf_orders_changed_since(
                     status_updated_at=_time(head.get("statusUpdatedDate")),
                 )
             )
-        token = payload.get("nextToken")
-        if not token:
-            return out
-        if token in seen:
-            raise PagingError(
-                "listAllFulfillmentOrders repeated a nextToken",
-                marketplace=MARKETPLACE,
-                operation="listAllFulfillmentOrders",
-            )
-        seen.add(token)
-        params = {**params, "nextToken": str(token)}
-    raise PagingError(
-        f"listAllFulfillmentOrders: more than {MAX_LIST_PAGES} pages",
-        marketplace=MARKETPLACE,
-        operation="listAllFulfillmentOrders",
-    )
+    return out
 
 
 async def get_package_tracking(client: AmazonClient, package_number: int) -> PackageTracking | None:
@@ -316,24 +305,14 @@ async def cancel_mcf_order(client: AmazonClient, order_id: str) -> McfOrder:
             raise
         order = await get_mcf_order(client, order_id)
         if order is None:
-            raise McfOrderNotFoundError(
-                f"no MCF order {order_id}",
-                marketplace=MARKETPLACE,
-                operation="cancelFulfillmentOrder",
-                status=exc.status,
-                code=exc.code,
-                request_id=exc.request_id,
-            ) from None
+            raise _cancel_error(McfOrderNotFoundError, f"no MCF order {order_id}", exc) from None
         if order.cancelled:
             return order
         if not order.cancellable:
-            error = McfTooLateToCancelError(
+            error = _cancel_error(
+                McfTooLateToCancelError,
                 f"MCF order {order_id} is {order.status}: too late to cancel ({exc.message})",
-                marketplace=MARKETPLACE,
-                operation="cancelFulfillmentOrder",
-                status=exc.status,
-                code=exc.code,
-                request_id=exc.request_id,
+                exc,
             )
             error.order_status = order.status
             raise error from None
@@ -486,10 +465,20 @@ def _shipment(s: Mapping[str, Any]) -> McfShipment:
     )
 
 
-def _malformed(operation: str, why: str) -> MalformedResponseError:
-    return MalformedResponseError(
-        f"answer has the wrong shape: {why}", marketplace=MARKETPLACE, operation=operation
+def _cancel_error(kind: type[_E], message: str, exc: FatalError) -> _E:
+    """``kind`` for a refused ``cancelFulfillmentOrder``, keeping Amazon's status and ids."""
+    return kind(
+        message,
+        marketplace=MARKETPLACE,
+        operation="cancelFulfillmentOrder",
+        status=exc.status,
+        code=exc.code,
+        request_id=exc.request_id,
     )
+
+
+def _malformed(operation: str, why: str) -> MalformedResponseError:
+    return wrong_shape(MARKETPLACE, operation, why)
 
 
 __all__ = [

@@ -15,6 +15,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal, Protocol, runtime_checkable
 
+from skubridge.model.updates import InventoryUpdate, PriceUpdate
+
 Channel = Literal["tiktok", "shopify", "amazon"]
 StoreKind = Literal["shopify", "amazon"]
 
@@ -56,23 +58,6 @@ class Warehouse:
     is_default: bool = False
     type: str | None = None  # TikTok: SALES_WAREHOUSE | RETURN_WAREHOUSE
     active: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class InventoryUpdate:
-    """Absolute stock for one TikTok SKU: every warehouse of the SKU, each with its quantity."""
-
-    sku_id: str
-    quantities: Mapping[str, int]
-
-
-@dataclass(frozen=True, slots=True)
-class PriceUpdate:
-    """Absolute price for one TikTok SKU."""
-
-    sku_id: str
-    amount: Decimal
-    currency: str
 
 
 @dataclass(frozen=True, slots=True)

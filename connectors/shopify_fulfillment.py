@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from connectors.errors import FatalError, MalformedResponseError
 from connectors.redact import redact
+from connectors.shapes import parsed, wrong_shape
 
 if TYPE_CHECKING:
     from connectors.shopify import ShopifyClient
@@ -244,10 +245,7 @@ async def read_order_fulfillments(client: ShopifyClient, order_id: str) -> Order
         return None
     if not isinstance(node, dict):
         raise _malformed("orderFulfillments", "order is not an object")
-    try:
-        return _order(node)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise _malformed("orderFulfillments", f"{type(exc).__name__}: {exc}") from None
+    return parsed(_order, node, marketplace=MARKETPLACE, operation="orderFulfillments")
 
 
 async def cancel_order(
@@ -486,9 +484,7 @@ def _order(node: Mapping[str, Any]) -> OrderFulfillments:
 
 
 def _malformed(operation: str, why: str) -> MalformedResponseError:
-    return MalformedResponseError(
-        f"answer has the wrong shape: {why}", marketplace=MARKETPLACE, operation=operation
-    )
+    return wrong_shape(MARKETPLACE, operation, why)
 
 
 __all__ = [

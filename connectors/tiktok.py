@@ -81,6 +81,7 @@ from connectors.http import (
 )
 from connectors.paging import CursorPages
 from connectors.redact import install_log_redaction, register_secret
+from connectors.shapes import object_list, wrong_shape
 from connectors.subdivisions import subdivision_code
 
 log = logging.getLogger("skubridge.connectors.tiktok")
@@ -674,18 +675,12 @@ class TikTokClient(ClientBase):
 
 # -- parsing helpers -------------------------------------------------------------------------
 def _malformed(operation: str, why: str) -> MalformedResponseError:
-    return MalformedResponseError(
-        f"answer has the wrong shape: {why}", marketplace=MARKETPLACE, operation=operation
-    )
+    return wrong_shape(MARKETPLACE, operation, why)
 
 
 def _objects(value: Any, operation: str, name: str) -> list[dict[str, Any]]:
     """A JSON array of objects (None reads as empty); anything else is a malformed answer."""
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise _malformed(operation, f"{name} is not a list of objects")
-    return value
+    return object_list(value, marketplace=MARKETPLACE, operation=operation, name=name)
 
 
 def _count(value: Any, operation: str) -> int:

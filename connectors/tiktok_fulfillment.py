@@ -37,6 +37,8 @@ from connectors.errors import (
     PagingError,
     TransientError,
 )
+from connectors.paging import CursorPages
+from connectors.shapes import object_list, wrong_shape
 from connectors.tiktok import MARKETPLACE, TikTokClient
 
 MAX_PAGES = 100_000
@@ -413,15 +415,11 @@ class CancelResult:
 
 # -- parsing -----------------------------------------------------------------------------------
 def _malformed(operation: str, why: str) -> MalformedResponseError:
-    return MalformedResponseError(why, marketplace=MARKETPLACE, operation=operation)
+    return wrong_shape(MARKETPLACE, operation, why)
 
 
 def _list(value: Any, operation: str, name: str) -> list[dict[str, Any]]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise _malformed(operation, f"{name} is not a list of objects")
-    return value
+    return object_list(value, marketplace=MARKETPLACE, operation=operation, name=name)
 
 
 def _str(value: Any) -> str | None:
@@ -549,6 +547,39 @@ def _cancellation(raw: Mapping[str, Any]) -> Cancellation:
 
 
 # -- logistics ---------------------------------------------------------------------------------
+async def _search_pages(
+    client: TikTokClient,
+    op: str,
+    path: str,
+    body: Mapping[str, Any],
+    page_size: int,
+    key: str,
+) -> AsyncIterator[list[Any]]:
+    """The non-empty ``key`` lists of a ``*/search`` endpoint, oldest update first.
+
+    Search Package and Search Cancellations page alike: ``page_token`` /
+    ``next_page_token``, at most 50 a page, ``sort_field`` / ``sort_order`` in the query
+    (https://partner.tiktokshop.com/docv2/page/search-package-202309,
+    https://partner.tiktokshop.com/docv2/page/search-cancellations-202309).
+    """
+
+    async def fetch(token: str | None) -> tuple[list[Any], str | None]:
+        params = {
+            "page_size": str(max(1, min(50, page_size))),
+            "sort_field": "update_time",
+            "sort_order": "ASC",
+        }
+        if token:
+            params["page_token"] = token
+        data = await _call(client, op, "POST", path, params=params, body=dict(body))
+        return _list(data.get(key), op, key), data.get("next_page_token") or None
+
+    pages = CursorPages(fetch, marketplace=MARKETPLACE, endpoint=op, max_pages=MAX_PAGES)
+    async for page in pages:
+        if page:
+            yield page
+
+
 async def list_shipping_providers(
     client: TikTokClient, delivery_option_id: str
 ) -> tuple[ShippingProvider, ...]:
@@ -624,31 +655,10 @@ async def search_packages(
     }
     if package_status:
         body["package_status"] = package_status
-    token: str | None = None
-    seen: set[str] = set()
-    for _ in range(MAX_PAGES):
-        params = {
-            "page_size": str(max(1, min(50, page_size))),
-            "sort_field": "update_time",
-            "sort_order": "ASC",
-        }
-        if token:
-            params["page_token"] = token
-        data = await _call(
-            client, op, "POST", "/fulfillment/202309/packages/search", params=params, body=body
-        )
-        page = [_package(p, op) for p in _list(data.get("packages"), op, "packages")]
-        if page:
-            yield page
-        token = data.get("next_page_token") or None
-        if not token:
-            return
-        if token in seen:
-            break
-        seen.add(token)
-    raise PagingError(
-        "package search paging repeated a token", marketplace=MARKETPLACE, operation=op
-    )
+    async for page in _search_pages(
+        client, op, "/fulfillment/202309/packages/search", body, page_size, "packages"
+    ):
+        yield [_package(p, op) for p in page]
 
 
 # -- shipping ----------------------------------------------------------------------------------
@@ -805,36 +815,15 @@ async def search_cancellations(
         body["update_time_ge"] = _epoch(update_time_ge)
     if update_time_lt is not None:
         body["update_time_lt"] = _epoch(update_time_lt)
-    token: str | None = None
-    seen: set[str] = set()
-    for _ in range(MAX_PAGES):
-        params = {
-            "page_size": str(max(1, min(50, page_size))),
-            "sort_field": "update_time",
-            "sort_order": "ASC",
-        }
-        if token:
-            params["page_token"] = token
-        data = await _call(
-            client,
-            op,
-            "POST",
-            "/return_refund/202309/cancellations/search",
-            params=params,
-            body=body,
-        )
-        page = [_cancellation(c) for c in _list(data.get("cancellations"), op, "cancellations")]
-        if page:
-            yield page
-        token = data.get("next_page_token") or None
-        if not token:
-            return
-        if token in seen:
-            break
-        seen.add(token)
-    raise PagingError(
-        "cancellation search paging repeated a token", marketplace=MARKETPLACE, operation=op
-    )
+    async for page in _search_pages(
+        client,
+        op,
+        "/return_refund/202309/cancellations/search",
+        body,
+        page_size,
+        "cancellations",
+    ):
+        yield [_cancellation(c) for c in page]
 
 
 async def approve_cancellation(

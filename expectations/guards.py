@@ -25,7 +25,7 @@ import pandas as pd
 
 from expectations.runner import SuiteResult, new_suite, run_suite
 from skubridge.config import Guards
-from tasks.plan import Field, Plan
+from skubridge.model.plan import Field, Plan
 
 SUITE = "push-guards"
 

@@ -23,35 +23,29 @@ from tasks.runs import current_run_id
 from tasks.steps import catalog as step
 from tasks.steps.catalog import FLOW_NAME, run_catalog
 
+
+def _part(fn: Any, run: str = "{shop_id}", **retries: Any) -> Any:
+    """``fn`` as a Prefect task named after it (``extract_catalogs`` -> ``extract-catalogs``),
+    its runs named for the shop, never cached (each run reads the marketplaces afresh)."""
+    name = fn.__name__.replace("_", "-")
+    return task(fn, name=name, task_run_name=f"{name}-{run}", cache_policy=NO_CACHE, **retries)
+
+
 PARTS = {
-    "extract_catalogs": task(
-        step.extract_catalogs,
-        name="extract-catalogs",
-        task_run_name="extract-catalogs-{shop.id}",
-        retries=3,
-        retry_delay_seconds=exponential_backoff(backoff_factor=10),
-        retry_jitter_factor=0.5,
-        retry_condition_fn=retry_on_transient,
-        cache_policy=NO_CACHE,
-    ),
-    "check_catalogs": task(
-        step.check_catalogs,
-        name="check-catalogs",
-        task_run_name="check-catalogs-{shop_id}",
-        cache_policy=NO_CACHE,
-    ),
-    "promote_catalogs": task(
-        step.promote_catalogs,
-        name="promote-catalogs",
-        task_run_name="promote-catalogs-{shop_id}",
-        cache_policy=NO_CACHE,
-    ),
-    "map_and_report": task(
-        step.map_and_report,
-        name="map-and-report",
-        task_run_name="map-and-report-{shop_id}",
-        cache_policy=NO_CACHE,
-    ),
+    part.__name__: part
+    for part in (
+        _part(
+            step.extract_catalogs,
+            run="{shop.id}",
+            retries=3,
+            retry_delay_seconds=exponential_backoff(backoff_factor=10),
+            retry_jitter_factor=0.5,
+            retry_condition_fn=retry_on_transient,
+        ),
+        _part(step.check_catalogs),
+        _part(step.promote_catalogs),
+        _part(step.map_and_report),
+    )
 }
 
 

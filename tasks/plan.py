@@ -11,166 +11,35 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from decimal import Decimal
-from typing import Literal
 
 import duckdb
 
-from connectors.base import InventoryUpdate, PriceUpdate, TikTokApi, Warehouse
+from connectors.base import TikTokApi, Warehouse
 from skubridge.config import ShopConfig
+from skubridge.model.plan import WRITABLE_STATUS, Field, Plan, PlannedWrite, SkuPlan
 from tasks.rules import max_quantity
 from tasks.warehouse import sql
 
-Field = Literal["price", "inventory"]
-WRITABLE_STATUS = "ACTIVATE"
+# The plan's value types live in ``skubridge/model/plan.py`` (below the guards and the
+# connectors); this module builds them and keeps their names importable from here.
+__all__ = [
+    "WRITABLE_STATUS",
+    "Field",
+    "Plan",
+    "PlanError",
+    "PlannedWrite",
+    "SkuPlan",
+    "build_plan",
+    "by_product",
+    "choose_warehouse",
+    "define_rule_macros",
+    "plan_parameters",
+    "receiving_warehouse",
+]
 
 
 class PlanError(Exception):
     """The plan cannot be made (e.g. no TikTok warehouse to receive stock)."""
-
-
-@dataclass(frozen=True)
-class SkuPlan:
-    """Current and desired values of one mapped TikTok SKU."""
-
-    tiktok_product_id: str
-    tiktok_sku_id: str
-    store_variant_id: str
-    current_price: Decimal | None
-    tiktok_currency: str | None
-    store_price: Decimal | None
-    store_currency: str | None
-    desired_price: Decimal | None
-    current_stock: int | None
-    store_stock: int
-    desired_stock: int
-    has_warehouse: bool
-    warehouses: dict[str, int]
-    currency_ok: bool
-    price_changed: bool
-    stock_changed: bool
-    tiktok_status: str | None = None
-    store_stock_known: bool = True
-
-    @property
-    def writable(self) -> bool:
-        """Updates need an ACTIVATE product
-        (https://partner.tiktokshop.com/docv2/page/6503068fc20ad60284b38858); unknown = try."""
-        return self.tiktok_status in (None, "", WRITABLE_STATUS)
-
-
-@dataclass(frozen=True)
-class PlannedWrite:
-    """One field of one SKU to write: ``old`` -> ``new`` as text (the ledger's form)."""
-
-    tiktok_product_id: str
-    tiktok_sku_id: str
-    field: Field
-    old: str | None
-    new: str | None  # None when the desired value is unknown (reported, never sent)
-    price: PriceUpdate | None = None
-    inventory: InventoryUpdate | None = None
-    problem: str | None = None  # set when the write cannot be sent (reported REJECTED)
-    blocked: str | None = None  # set when a guard always blocks it (currency mismatch)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """All mapped SKUs with their desired values, for one receiving warehouse."""
-
-    warehouse_id: str
-    skus: tuple[SkuPlan, ...] = ()
-    _by_field: dict[str, list[PlannedWrite]] = field(default_factory=dict, repr=False)
-
-    @property
-    def mapped(self) -> int:
-        """Mapped TikTok SKUs whose store variant is in the store catalog."""
-        return len(self.skus)
-
-    def writes(self, which: Field) -> list[PlannedWrite]:
-        """The planned writes of one field (currency mismatches included, see ``blocked``)."""
-        if which not in self._by_field:
-            self._by_field[which] = [
-                w for s in self.skus if (w := _write(s, which, self.warehouse_id)) is not None
-            ]
-        return self._by_field[which]
-
-    def currency_mismatches(self) -> list[SkuPlan]:
-        """Mapped SKUs whose store currency differs from the TikTok SKU's (never converted)."""
-        return [s for s in self.skus if not s.currency_ok and s.store_price is not None]
-
-    def unchanged(self, which: Field) -> int:
-        """Mapped SKUs with nothing to write for ``which``."""
-        return self.mapped - len(self.writes(which))
-
-
-def _write(sku: SkuPlan, which: Field, warehouse_id: str) -> PlannedWrite | None:
-    write = _desired_write(sku, which, warehouse_id)
-    if write is None or write.blocked or write.problem or sku.writable:
-        return write
-    # TikTok refuses updates to a product that is not ACTIVATE: reported, no call sent.
-    return replace(
-        write,
-        price=None,
-        inventory=None,
-        problem=f"TikTok product status {sku.tiktok_status} does not take updates (needs "
-        f"{WRITABLE_STATUS})",
-    )
-
-
-def _desired_write(sku: SkuPlan, which: Field, warehouse_id: str) -> PlannedWrite | None:
-    ids = (sku.tiktok_product_id, sku.tiktok_sku_id)
-    if which == "price":
-        if sku.desired_price is None:
-            return None
-        if not sku.currency_ok:
-            # Compared across currencies the values mean nothing: always reported.
-            return PlannedWrite(
-                *ids,
-                "price",
-                _money(sku.current_price),
-                _money(sku.desired_price),
-                blocked=(
-                    f"currency: store {sku.store_currency or 'unknown'}, "
-                    f"TikTok {sku.tiktok_currency or 'unknown'}; prices are never converted"
-                ),
-            )
-        if not sku.price_changed:
-            return None
-        update = PriceUpdate(sku.tiktok_sku_id, sku.desired_price, str(sku.tiktok_currency))
-        return PlannedWrite(
-            *ids, "price", _money(sku.current_price), _money(sku.desired_price), price=update
-        )
-    old = None if sku.current_stock is None else str(sku.current_stock)
-    if not sku.store_stock_known:
-        return PlannedWrite(
-            *ids,
-            "inventory",
-            old,
-            None,
-            problem="FBA stock unknown: getInventorySummaries did not return this SKU; "
-            "not pushed (stock kept as it is on TikTok)",
-        )
-    if not sku.stock_changed:
-        return None
-    if not sku.has_warehouse:
-        return PlannedWrite(
-            *ids,
-            "inventory",
-            old,
-            str(sku.desired_stock),
-            problem=f"receiving warehouse {warehouse_id} is not assigned to this TikTok SKU",
-        )
-    # Every warehouse of the SKU: the receiving one gets the new stock, the others keep
-    # their current quantity (https://partner.tiktokshop.com/docv2/page/6503068fc20ad60284b38858).
-    quantities = dict(sku.warehouses) | {warehouse_id: sku.desired_stock}
-    update = InventoryUpdate(sku.tiktok_sku_id, quantities)
-    return PlannedWrite(*ids, "inventory", old, str(sku.desired_stock), inventory=update)
-
-
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else format(value.quantize(Decimal("0.01")), "f")
 
 
 def choose_warehouse(warehouses: Iterable[Warehouse]) -> str:

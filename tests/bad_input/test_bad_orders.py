@@ -141,12 +141,9 @@ def options() -> dict[str, Any]:
 
 
 @pytest.fixture
-def shop(data_dirs, tmp_path, monkeypatch):
+def shop(data_dirs, point_at_stack):
     with sandbox_stack(load_fixture(FIXTURE), throttle=False) as stack:
-        for name, value in stack.env().items():
-            monkeypatch.setenv(name, value)
-        path = stack.write_shops_file(tmp_path / "shops.toml", [("acme", "shopify")])
-        monkeypatch.setenv("SKUBRIDGE_SHOPS_FILE", str(path))
+        point_at_stack(stack, [("acme", "shopify")])
         config = load_shops().get("acme")
         assert run_catalog(config, run_id="map-1").mapping["mapped_skus"] == 1
         with open_shop(config.id) as con:  # mapped yesterday: today's orders are not historical

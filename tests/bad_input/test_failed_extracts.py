@@ -51,7 +51,7 @@ def fixture(tiktok: int = N, store: int = N) -> dict[str, Any]:
 
 
 @pytest.fixture
-def stack(data_dirs, tmp_path, monkeypatch):
+def stack(data_dirs, point_at_stack, monkeypatch):
     import connectors.amazon
 
     class QuickReports(connectors.amazon.AmazonClient):  # polls the sandbox's report quickly
@@ -60,12 +60,7 @@ def stack(data_dirs, tmp_path, monkeypatch):
 
     monkeypatch.setattr(connectors.amazon, "AmazonClient", QuickReports)
     with sandbox_stack(load_fixture(fixture()), throttle=False) as running:
-        for name, value in running.env().items():
-            monkeypatch.setenv(name, value)
-        path = running.write_shops_file(
-            tmp_path / "shops.toml", [("acme", "shopify"), ("amzn", "amazon")]
-        )
-        monkeypatch.setenv("SKUBRIDGE_SHOPS_FILE", str(path))
+        point_at_stack(running, [("acme", "shopify"), ("amzn", "amazon")])
         yield running
 
 

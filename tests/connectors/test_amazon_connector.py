@@ -23,7 +23,6 @@ from connectors.errors import (
     OutcomeUnknownError,
     TransientError,
 )
-from connectors.http import RetryPolicy
 from sandbox.amazon import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
@@ -33,29 +32,7 @@ from sandbox.amazon import (
 from sandbox.amazon.schemas import body_errors
 from sandbox.fixture import load_fixture
 from sandbox.server import serve_in_thread
-
-SELLER = "A2SANDBOXSELLER"
-US = "ATVPDKIKX0DER"
-FAST = RetryPolicy(attempts=8, timeout=30, wait_initial=0.01, wait_max=0.05, wait_jitter=0.01)
-
-
-class Recorder(httpx.AsyncBaseTransport):
-    """Forwards to real loopback HTTP and keeps every request sent (with its body)."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
-        self.requests: list[httpx.Request] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await request.aread()
-        self.requests.append(request)
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-    def to(self, path_part: str) -> list[httpx.Request]:
-        return [r for r in self.requests if path_part in r.url.raw_path.decode()]
+from tests.clients import FAST, SELLER, US, Recorder, amazon_client
 
 
 def listings(n_fba: int, n_mfn: int, **extra: Any) -> list[dict[str, Any]]:
@@ -107,27 +84,6 @@ def emulator() -> Iterator[tuple[str, Any]]:
         yield url, app
 
 
-def make_client(url: str, recorder: Recorder | None = None, **kwargs: Any) -> AmazonClient:
-    defaults: dict[str, Any] = {
-        "rate_scale": 0,
-        "retry": FAST,
-        "report_poll_initial": 0.01,
-        "report_poll_max": 0.05,
-        "report_timeout": 30,
-    }
-    return AmazonClient(
-        endpoint=url,
-        lwa_url=f"{url}/auth/o2/token",
-        client_id=SANDBOX_CLIENT_ID,
-        client_secret=SANDBOX_CLIENT_SECRET,
-        refresh_token=SANDBOX_REFRESH_TOKEN,
-        seller_id=SELLER,
-        marketplace_id=US,
-        transport=recorder,
-        **{**defaults, **kwargs},
-    )
-
-
 async def catalog(client: AmazonClient) -> list:
     out = []
     async for page in client.iter_catalog():
@@ -164,7 +120,7 @@ def order(
 async def test_catalog_variants_with_fba_and_mfn_stock(emulator):
     url, app = emulator
     recorder = Recorder()
-    async with make_client(url, recorder) as client:
+    async with amazon_client(url, recorder) as client:
         assert isinstance(client, StoreApi) and client.kind == "amazon"
         variants = {v.seller_sku: v for v in await catalog(client)}
     assert len(variants) == 6
@@ -214,7 +170,7 @@ async def test_inventory_paging_sends_next_token_back_encoded(emulator):
     url, app = emulator
     app.state.emulator.load(load_fixture({"amazon": {"listings": listings(120, 0)}}))
     recorder = Recorder()
-    async with make_client(url, recorder) as client:
+    async with amazon_client(url, recorder) as client:
         summaries = [s async for s in client._inventory_pages({})]
     assert [s["sellerSku"] for s in summaries] == [f"FBA-{i:05d}" for i in range(120)]
     sent = recorder.to("/fba/inventory/v1/summaries")
@@ -227,7 +183,7 @@ async def test_inventory_paging_sends_next_token_back_encoded(emulator):
 
 async def test_catalog_gzip_report_parsed_the_same(emulator):
     url, app = emulator
-    async with make_client(url) as client:
+    async with amazon_client(url) as client:
         plain = await catalog(client)
         app.state.emulator.report_options.compression = "GZIP"
         zipped = await catalog(client)
@@ -238,7 +194,7 @@ async def test_report_with_deprecated_columns_and_fulfilment_spelling(emulator):
     """Real headers: ``fulfilment-channel`` (one "l") and ``Deprecated column`` titles
     (amzn/selling-partner-api-models#3999, #4140): FBA listings stay FBA with their stock."""
     url, app = emulator
-    async with make_client(url) as client:
+    async with amazon_client(url) as client:
         documented = await catalog(client)
         app.state.emulator.report_options.header = "deprecated"
         real = await catalog(client)
@@ -260,7 +216,7 @@ async def test_report_without_fulfilment_column_fails_loudly(emulator):
         return "\n".join(kept).encode(emulator_state.report_options.charset)
 
     emulator_state._listing_report = without_channel
-    async with make_client(url) as client:
+    async with amazon_client(url) as client:
         with pytest.raises(MalformedResponseError, match="fulfillment-channel"):
             await catalog(client)
 
@@ -284,7 +240,7 @@ async def test_sku_altered_by_cp1252_is_flagged_not_used(emulator):
         )
     )
     recorder = Recorder()
-    async with make_client(url, recorder) as client:
+    async with amazon_client(url, recorder) as client:
         variants = {v.seller_sku: v for v in await catalog(client)}
         stats = client.last_report_stats
     assert set(variants) == {"FBA-00000", "MFN-00000", "CAFÉ-1"}  # é is in Cp1252
@@ -300,7 +256,7 @@ async def test_cancelled_report_is_try_later_never_an_empty_catalog(emulator):
     url, app = emulator
     app.state.emulator.report_options.cancel_next = 1
     recorder = Recorder()
-    async with make_client(url, recorder) as client:
+    async with amazon_client(url, recorder) as client:
         with pytest.raises(TransientError, match="requested too often") as caught:
             await catalog(client)
         assert caught.value.code == "CANCELLED" and caught.value.retry_after == 60.0
@@ -318,7 +274,7 @@ async def test_fba_sku_missing_from_inventory_summaries_has_unknown_stock(emulat
     url, app = emulator
     assert app.state.emulator.summaries_missing == set()
     httpx.put(f"{url}/_sandbox/inventory/missing", json={"skus": ["FBA-00002"]})
-    async with make_client(url) as client:
+    async with amazon_client(url) as client:
         variants = {v.seller_sku: v for v in await catalog(client)}
     assert variants["FBA-00002"].fulfillment == "FBA"
     assert variants["FBA-00002"].stock == {}
@@ -331,7 +287,7 @@ async def test_report_headers_asked_in_english(emulator):
     the client asks for en_US, so a non-English account reads like an English one."""
     url, app = emulator
     recorder = Recorder()
-    async with make_client(url, recorder) as client:
+    async with amazon_client(url, recorder) as client:
         english = await catalog(client)
         app.state.emulator.report_options.header_locale = "zh_CN"
         app.state.emulator.report_options.charset = "UTF-8"  # Chinese is not in Cp1252
@@ -358,7 +314,7 @@ async def test_japanese_address_carries_no_city(emulator):
             country_code="JP",
         ),
     )
-    async with make_client(url) as client:
+    async with amazon_client(url) as client:
         body = client.fulfillment_order_body(jp)
         created = await client.create_order(jp)
     address = body["destinationAddress"]
@@ -373,7 +329,7 @@ async def test_paging_to_the_end_of_a_10000_listing_catalog():
     with serve_in_thread(app) as url:
         recorder = Recorder()
         # the client paces a little under the emulator's bucket: no 429 expected
-        async with make_client(url, recorder, rate_scale=150) as client:
+        async with amazon_client(url, recorder, rate_scale=150) as client:
             pages = [page async for page in client.iter_catalog()]
             stats = client.last_report_stats
     variants = [v for page in pages for v in page]
@@ -393,7 +349,7 @@ async def test_paging_to_the_end_of_a_10000_listing_catalog():
 async def test_sku_encoded_once_in_paths(emulator):
     url, _ = emulator
     recorder = Recorder()
-    async with make_client(url, recorder) as client:
+    async with amazon_client(url, recorder) as client:
         item = await client.get_listing("odd/sku +1")
         assert await client.get_listing("no such sku") is None
     assert item is not None and item["sku"] == "odd/sku +1"
@@ -408,7 +364,7 @@ async def test_sku_encoded_once_in_paths(emulator):
 async def test_429_recovery(emulator):
     url, app = emulator
     app.state.throttle.configure(enabled=True, scale=20)  # inventory: 40/s, burst 2
-    async with make_client(url, rate_scale=0) as client:  # no client-side pacing: hit 429s
+    async with amazon_client(url, rate_scale=0) as client:  # no client-side pacing: hit 429s
         result = await client.fba_fulfillable([f"FBA-{i:05d}" for i in range(3)] * 1)
         for _ in range(3):
             assert await client.fba_fulfillable(["FBA-00001"]) == {"FBA-00001": 1}
@@ -423,7 +379,7 @@ async def test_5xx_recovery_on_reads(emulator):
             seed=3, error_rate=0.5, operations=["getReport", "getInventorySummaries"]
         )
     )
-    async with make_client(url) as client:
+    async with amazon_client(url) as client:
         variants = await catalog(client)
     assert len(variants) == 6
     assert app.state.faults.stats.faults["error"] >= 1
@@ -431,7 +387,7 @@ async def test_5xx_recovery_on_reads(emulator):
 
 async def test_fatal_4xx_names_operation_and_code(emulator):
     url, _ = emulator
-    async with make_client(url) as client:
+    async with amazon_client(url) as client:
         with pytest.raises(FatalError) as info:
             await client.create_order(order(sku="MFN-00001"))
     err = info.value
@@ -445,7 +401,7 @@ async def test_fatal_4xx_names_operation_and_code(emulator):
 async def test_create_order_body_matches_official_model_and_find(emulator):
     url, app = emulator
     recorder = Recorder()
-    async with make_client(url, recorder) as client:
+    async with amazon_client(url, recorder) as client:
         assert await client.find_order("576460752303423488") is None
         created = await client.create_order(order(qty=1))
         found = await client.find_order("576460752303423488")
@@ -490,7 +446,7 @@ async def test_dropped_create_raises_outcome_unknown_and_order_exists(emulator):
             drop_after_commit_rate=1.0, operations=["createFulfillmentOrder"]
         )
     )
-    async with make_client(url) as client:
+    async with amazon_client(url) as client:
         with pytest.raises(OutcomeUnknownError) as info:
             await client.create_order(order(tiktok_id="5770000000000000099", sku="FBA-00002"))
         assert info.value.operation == "createFulfillmentOrder"
@@ -501,7 +457,7 @@ async def test_dropped_create_raises_outcome_unknown_and_order_exists(emulator):
 
 async def test_lwa_token_cached_and_refreshed_once_on_expired_403(emulator):
     url, app = emulator
-    async with make_client(url) as client:
+    async with amazon_client(url) as client:
         for _ in range(5):
             await client.find_order("1")
         assert app.state.emulator.token_calls == 1
@@ -550,7 +506,7 @@ async def test_secrets_never_in_logs_or_exceptions(emulator, caplog):
     caplog.set_level(logging.DEBUG)
     secret = "amzn1.oa2-cs.v1.definitely-wrong-secret"
     errors: list[str] = []
-    async with make_client(url) as client:
+    async with amazon_client(url) as client:
         await catalog(client)
         app.state.emulator.expire_tokens()
         await client.find_order("1")
@@ -601,7 +557,7 @@ def test_fulfillment_order_id_is_safe_and_deterministic():
 
 async def test_set_variant_skus_not_supported_and_locations(emulator):
     url, _ = emulator
-    async with make_client(url) as client:
+    async with amazon_client(url) as client:
         with pytest.raises(NotSupportedError):
             await client.set_variant_skus("B0000001", {"SKU-1": "SKU-2"})
         with pytest.raises(NotSupportedError):
@@ -614,7 +570,7 @@ async def test_set_variant_skus_not_supported_and_locations(emulator):
 
 async def test_order_without_address_is_rejected_before_sending(emulator):
     url, app = emulator
-    async with make_client(url) as client:
+    async with amazon_client(url) as client:
         with pytest.raises(FatalError) as info:
             await client.create_order(
                 StoreOrderRequest(
@@ -642,7 +598,7 @@ async def test_expired_download_url_is_fetched_again_once(emulator):
         return real_download(document_id, query)
 
     emulator_state.download = expire_first
-    async with make_client(url) as client:
+    async with amazon_client(url) as client:
         variants = await catalog(client)
     assert len(variants) == 6 and len(calls) == 2
     assert app.state.faults.stats.requests["getReportDocument"] == 2

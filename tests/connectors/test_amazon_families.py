@@ -24,45 +24,20 @@ from connectors.amazon_families import (
     search_calls,
 )
 from connectors.errors import MalformedResponseError, PagingError
-from connectors.http import RetryPolicy
 from sandbox.amazon import (
-    SANDBOX_CLIENT_ID,
-    SANDBOX_CLIENT_SECRET,
-    SANDBOX_REFRESH_TOKEN,
     create_app,
 )
 from sandbox.amazon.schemas import body_errors, model
 from sandbox.fixture import load_fixture
 from sandbox.server import serve_in_thread
+from tests.clients import SELLER, US, Recorder, amazon_client
 
-SELLER = "A2SANDBOXSELLER"
-US = "ATVPDKIKX0DER"
 SEARCH_PATH = f"/listings/2021-08-01/items/{SELLER}"
-FAST = RetryPolicy(attempts=8, timeout=30, wait_initial=0.01, wait_max=0.05, wait_jitter=0.01)
 
 
-class Recorder(httpx.AsyncBaseTransport):
-    """Forwards to real loopback HTTP and keeps every request sent."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
-        self.requests: list[httpx.Request] = []
-        self.answers: list[bytes] = []  # response bodies, in request order
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        response = await self.inner.handle_async_request(request)
-        body = await response.aread()
-        self.answers.append(body)
-        return httpx.Response(
-            response.status_code, headers=response.headers, content=body, request=request
-        )
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-    def searches(self) -> list[httpx.Request]:
-        return [r for r in self.requests if r.url.path == SEARCH_PATH]
+def searches(recorder: Recorder) -> list[httpx.Request]:
+    """The searchListingsItems calls (the seller's items path itself, no SKU after it)."""
+    return [r for r in recorder.requests if r.url.path == SEARCH_PATH]
 
 
 def shop_listings() -> list[dict[str, Any]]:
@@ -84,27 +59,6 @@ def shop_listings() -> list[dict[str, Any]]:
     return [*tees, *mugs, *alone]
 
 
-def make_client(url: str, recorder: Recorder | None = None, **kwargs: Any) -> AmazonClient:
-    defaults: dict[str, Any] = {
-        "rate_scale": 0,
-        "retry": FAST,
-        "report_poll_initial": 0.01,
-        "report_poll_max": 0.05,
-        "report_timeout": 30,
-    }
-    return AmazonClient(
-        endpoint=url,
-        lwa_url=f"{url}/auth/o2/token",
-        client_id=SANDBOX_CLIENT_ID,
-        client_secret=SANDBOX_CLIENT_SECRET,
-        refresh_token=SANDBOX_REFRESH_TOKEN,
-        seller_id=SELLER,
-        marketplace_id=US,
-        transport=recorder,
-        **{**defaults, **kwargs},
-    )
-
-
 @pytest.fixture
 def served() -> Iterator[tuple[str, Any]]:
     app = create_app(load_fixture({"amazon": {"listings": shop_listings()}}), throttle=False)
@@ -119,8 +73,8 @@ async def catalog(client: AmazonClient) -> dict[str, Any]:
 
 async def test_family_of_three_is_one_product_and_standalones_stay_alone(served):
     url, app = served
-    recorder = Recorder()
-    async with make_client(url, recorder) as client:
+    recorder = Recorder(keep_answers=True)
+    async with amazon_client(url, recorder) as client:
         variants = await catalog(client)
         index = client.last_families
     assert set(variants) == {"TEE-S", "TEE-M", "TEE-L", "MUG-RED", "MUG-BLUE", "LAMP-1", "BOOK-1"}
@@ -136,7 +90,7 @@ async def test_family_of_three_is_one_product_and_standalones_stay_alone(served)
     assert index.families["B0TEEPARNT-PARENT"].children == ("TEE-L", "TEE-M", "TEE-S")
     assert index.families["B0TEEPARNT-PARENT"].theme == "SIZE_NAME/COLOR_NAME"
     # what was sent: 7 report SKUs in one search, then the 2 unseen parents in another
-    sent = recorder.searches()
+    sent = searches(recorder)
     assert len(sent) == search_calls(7, 2) == 2 == index.calls
     first, second = (dict(r.url.params) for r in sent)
     assert first == {
@@ -156,27 +110,27 @@ async def test_family_of_three_is_one_product_and_standalones_stay_alone(served)
 
 async def test_families_off_sends_no_listings_calls(served):
     url, app = served
-    async with make_client(url, families="off") as client:
+    async with amazon_client(url, families="off") as client:
         variants = await catalog(client)
         assert "searchListingsItems" not in client.calls
     assert variants["TEE-S"].product_id == "B0TEE00000" and variants["TEE-S"].parent_id is None
     assert len({v.product_id for v in variants.values()}) == 7
     assert "searchListingsItems" not in app.state.faults.stats.requests
     with pytest.raises(ValueError, match="families"):
-        make_client(url, families="yes")  # type: ignore[arg-type]
+        amazon_client(url, families="yes")  # type: ignore[arg-type]
 
 
 async def test_parent_rows_in_the_report_are_dropped_and_cost_no_second_pass(served):
     url, app = served
     app.state.emulator.report_options.include_parents = True
-    recorder = Recorder()
-    async with make_client(url, recorder) as client:
+    recorder = Recorder(keep_answers=True)
+    async with amazon_client(url, recorder) as client:
         variants = await catalog(client)
         stats = client.last_report_stats
     assert stats is not None and stats.rows == 9  # 7 listings + 2 parent rows
     assert "B0TEEPARNT-PARENT" not in variants and len(variants) == 7
     assert variants["MUG-BLUE"].product_id == "B0MUGPARNT"
-    assert len(recorder.searches()) == search_calls(9, 0) == 1
+    assert len(searches(recorder)) == search_calls(9, 0) == 1
 
 
 async def test_search_batches_of_20_and_comma_skus_asked_alone(served):
@@ -184,10 +138,10 @@ async def test_search_batches_of_20_and_comma_skus_asked_alone(served):
     listings = [{"sku": f"K-{i:03d}", "parent_asin": f"B0FAM{i % 3:05d}"} for i in range(45)]
     listings += [{"sku": "ODD,SKU", "parent_asin": "B0FAM00000"}, {"sku": "SOLO"}]
     app.state.emulator.load(load_fixture({"amazon": {"listings": listings}}))
-    recorder = Recorder()
-    async with make_client(url, recorder) as client:
+    recorder = Recorder(keep_answers=True)
+    async with amazon_client(url, recorder) as client:
         variants = await catalog(client)
-    sent = recorder.searches()
+    sent = searches(recorder)
     assert len(sent) == search_calls(46, 3) == 4  # 46 plain SKUs: 20 + 20 + 6; 3 parents
     batches = [r.url.params["identifiers"].split(",") for r in sent]
     # the three catalog batches may go out in any order (concurrent); parents come last
@@ -209,11 +163,11 @@ async def test_variation_children_follows_page_tokens(served):
     url, app = served
     listings = [{"sku": f"C-{i:02d}", "parent_asin": "B0BIGFAMLY"} for i in range(45)]
     app.state.emulator.load(load_fixture({"amazon": {"listings": listings}}))
-    recorder = Recorder()
-    async with make_client(url, recorder) as client:
+    recorder = Recorder(keep_answers=True)
+    async with amazon_client(url, recorder) as client:
         children = await client.variation_children("B0BIGFAMLY-PARENT")
     assert children == [f"C-{i:02d}" for i in range(45)]
-    sent = recorder.searches()
+    sent = searches(recorder)
     assert len(sent) == 3  # pages of 20: 20 + 20 + 5
     assert "pageToken" not in sent[0].url.params
     assert all(r.url.params["variationParentSku"] == "B0BIGFAMLY-PARENT" for r in sent)
@@ -238,7 +192,7 @@ async def test_family_lookup_stays_within_the_usage_plan():
     with serve_in_thread(app) as url:
         # the client paces at half the emulator's refill (10/s vs 20/s, both burst 5): the
         # slack absorbs a burst that reaches the server late on a busy machine
-        async with make_client(url, rate_scale=2) as client:
+        async with amazon_client(url, rate_scale=2) as client:
             variants = await catalog(client)
             calls = client.calls
     planned = search_calls(150, 30)
@@ -259,12 +213,12 @@ async def test_malformed_and_looping_search_answers_raise(served):
     url, app = served
     emulator = app.state.emulator
     emulator.search_listings = lambda seller, query: (200, {"numberOfResults": 0})
-    async with make_client(url) as client:
+    async with amazon_client(url) as client:
         with pytest.raises(MalformedResponseError):
             await catalog(client)
     loop = {"numberOfResults": 30, "items": [], "pagination": {"nextToken": "same"}}
     emulator.search_listings = lambda seller, query: (200, loop)
-    async with make_client(url) as client:
+    async with amazon_client(url) as client:
         with pytest.raises(PagingError):
             await client.variation_children("X")
 
@@ -319,7 +273,7 @@ async def test_generated_amazon_catalog_extracts_with_the_generators_product_ids
     app = create_app(fixture, throttle=False)
     app.state.emulator.report_options.statuses = ("DONE",)
     with serve_in_thread(app) as url:
-        async with make_client(url) as client:
+        async with amazon_client(url) as client:
             variants = await catalog(client)
             index = client.last_families
     listings = fixture.amazon.listings

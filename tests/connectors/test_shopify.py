@@ -36,6 +36,7 @@ from sandbox.server import serve_in_thread
 from sandbox.shopify import DEFAULT_ACCESS_TOKEN, create_app, sign_webhook
 from sandbox.shopify.bulk import query_rule_errors
 from sandbox.shopify.schema import admin_schema
+from tests.clients import Recorder
 
 TOKEN = DEFAULT_ACCESS_TOKEN
 L1, L2 = "gid://shopify/Location/1", "gid://shopify/Location/2"
@@ -107,22 +108,6 @@ def endpoint(url: str) -> str:
     return f"{url}/admin/api/2026-04/graphql.json"
 
 
-class Recorder(httpx.AsyncBaseTransport):
-    """Forwards to real HTTP and keeps every request sent."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
-        self.requests: list[httpx.Request] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await request.aread()
-        self.requests.append(request)
-        return await self.inner.handle_async_request(request)
-
-    def bodies(self) -> list[dict]:
-        return [json.loads(r.content) for r in self.requests if r.method == "POST"]
-
-
 async def collect(client: ShopifyClient) -> list:
     out = []
     async for page in client.iter_catalog():
@@ -175,7 +160,7 @@ async def test_small_catalog_fields_and_what_is_sent() -> None:
         assert request.headers["x-shopify-access-token"] == TOKEN
         assert request.headers["content-type"] == "application/json"
         assert "authorization" not in request.headers
-    sent = rec.bodies()
+    sent = rec.posted()
     variant_calls = [b for b in sent if b["query"] == DOCUMENTS["productVariants"]]
     assert variant_calls and variant_calls[0]["variables"]["levels"] == 2
     assert variant_calls[0]["variables"]["after"] is None
@@ -234,7 +219,7 @@ async def test_bulk_path_reads_the_same_10000_variants(big_server) -> None:
     download = [r for r in rec.requests if r.method == "GET"]
     assert len(download) == 1 and download[0].url.path.endswith(".jsonl")
     assert "x-shopify-access-token" not in download[0].headers  # signed URL: no token
-    run = next(b for b in rec.bodies() if "bulkOperationRunQuery" in b["query"])
+    run = next(b for b in rec.posted() if "bulkOperationRunQuery" in b["query"])
     assert run["variables"]["query"] == BULK_VARIANTS_QUERY
 
 
@@ -342,14 +327,14 @@ async def test_set_variant_skus_and_user_errors() -> None:
         "gid://shopify/ProductVariant/1001": "TT-1",
         "gid://shopify/ProductVariant/1002": "TT-2",
     }
-    assert rec.bodies()[-2]["variables"] == {"id": "gid://shopify/Product/1"}
-    assert "product(id: $id)" in rec.bodies()[-2]["query"]
+    assert rec.posted()[-2]["variables"] == {"id": "gid://shopify/Product/1"}
+    assert "product(id: $id)" in rec.posted()[-2]["query"]
     assert info.value.code == "PRODUCT_VARIANT_DOES_NOT_EXIST"
     assert "variants.1.id" in str(info.value)
     snap = app.state.emulator.snapshot()
     skus = [v["sku"] for v in snap["products"][0]["variants"]]
     assert skus == ["TT-1", "TT-2"]  # the failed call changed nothing (atomic)
-    sent = rec.bodies()[0]["variables"]
+    sent = rec.posted()[0]["variables"]
     assert sent["productId"] == "gid://shopify/Product/1"
     assert sent["variants"][0] == {
         "id": "gid://shopify/ProductVariant/1001",
@@ -372,7 +357,7 @@ async def test_set_inventory_batches_keys_and_stale_compare() -> None:
             ]
             rec.requests.clear()
             assert await client.set_inventory(rows) == 3
-            sent = [b for b in rec.bodies() if b["query"] == INVENTORY_SET_MUTATION]
+            sent = [b for b in rec.posted() if b["query"] == INVENTORY_SET_MUTATION]
             assert [len(b["variables"]["input"]["quantities"]) for b in sent] == [250, 250, 100]
             assert len({b["variables"]["key"] for b in sent}) == 3
             assert all(
@@ -459,7 +444,7 @@ async def test_page_size_follows_the_cost_shopify_reports(monkeypatch) -> None:
         ) as client:
             variants = await collect(client)
     assert len(variants) == 600
-    sizes = [b["variables"]["first"] for b in rec.bodies() if "SkubridgeVariants" in b["query"]]
+    sizes = [b["variables"]["first"] for b in rec.posted() if "SkubridgeVariants" in b["query"]]
     assert sizes[0] < MAX_PAGE and sizes[1:] == [MAX_PAGE] * (len(sizes) - 1)
 
 
@@ -475,7 +460,7 @@ async def test_create_order_sends_the_documented_shape_and_decrements() -> None:
             assert await client.find_order("57646141303878575") is None
     assert created.id.startswith("gid://shopify/Order/") and created.name == "#1001"
     assert found is not None and found.id == created.id
-    body = next(b for b in rec.bodies() if b["query"] == ORDER_CREATE_MUTATION)
+    body = next(b for b in rec.posted() if b["query"] == ORDER_CREATE_MUTATION)
     order, options = body["variables"]["order"], body["variables"]["options"]
     assert options["inventoryBehaviour"] == "DECREMENT_IGNORING_POLICY"
     assert order["sourceIdentifier"] == "576461413038785752"
@@ -517,7 +502,7 @@ async def test_future_processed_at_is_clamped_to_now() -> None:
         ) as client:
             created = await client.create_order(ahead)
     assert created.id.startswith("gid://shopify/Order/")
-    body = next(b for b in rec.bodies() if b["query"] == ORDER_CREATE_MUTATION)
+    body = next(b for b in rec.posted() if b["query"] == ORDER_CREATE_MUTATION)
     sent = datetime.fromisoformat(body["variables"]["order"]["processedAt"].replace("Z", "+00:00"))
     assert sent <= datetime.now(UTC)
 

@@ -23,11 +23,6 @@ from connectors.base import Address, StoreOrderLine, StoreOrderRequest
 from connectors.errors import FatalError
 from connectors.http import RetryPolicy
 from connectors.shopify import ShopifyClient
-from sandbox.amazon import (
-    SANDBOX_CLIENT_ID,
-    SANDBOX_CLIENT_SECRET,
-    SANDBOX_REFRESH_TOKEN,
-)
 from sandbox.amazon import create_app as amazon_app
 from sandbox.amazon.schemas import body_errors
 from sandbox.fixture import load_fixture
@@ -35,11 +30,12 @@ from sandbox.server import serve_in_thread
 from sandbox.shopify import DEFAULT_ACCESS_TOKEN
 from sandbox.shopify import create_app as shopify_app
 from sandbox.shopify.schema import admin_schema
+from tests.amazon_http import Clock, mcf_shop
+from tests.clients import SELLER, US, Recorder, amazon_client
 
 FAST = RetryPolicy(attempts=4, timeout=30, wait_initial=0.01, wait_max=0.05, wait_jitter=0.0)
 L1, L2 = "gid://shopify/Location/1", "gid://shopify/Location/2"
 V_TEE, V_MUG = "gid://shopify/ProductVariant/1001", "gid://shopify/ProductVariant/2001"
-SELLER, US = "A2SANDBOXSELLER", "ATVPDKIKX0DER"
 ADDRESS = Address(
     name="Ada Lovelace",
     address1="1 Main St",
@@ -48,25 +44,6 @@ ADDRESS = Address(
     postal_code="78701",
     country_code="US",
 )
-
-
-class Recorder(httpx.AsyncBaseTransport):
-    """Forwards to real loopback HTTP and keeps every request sent."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
-        self.requests: list[httpx.Request] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        await request.aread()
-        self.requests.append(request)
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-    def graphql(self) -> list[dict[str, Any]]:
-        return [json.loads(r.content) for r in self.requests if r.method == "POST"]
 
 
 # -- Shopify -----------------------------------------------------------------------------
@@ -188,7 +165,7 @@ async def test_read_partial_fulfilment_of_a_multi_unit_line(shopify) -> None:
         for ln in fo.lines
     }
     assert remaining[line.line_item_id] == 1
-    sent = [b for b in recorder.graphql() if "SkubridgeOrderFulfillments" in b["query"]]
+    sent = [b for b in recorder.posted() if "SkubridgeOrderFulfillments" in b["query"]]
     assert len(sent) == 3
     assert all(b["query"] == shf.ORDER_FULFILLMENTS_QUERY for b in sent)
     assert sent[-1]["variables"] == {"id": order_id}
@@ -208,7 +185,7 @@ async def test_cancel_before_fulfilment_polls_the_job_and_is_repeatable(shopify)
         assert result.cancelled_at is not None
         again = await shf.cancel_order(client, order_id, poll_interval=0)
     assert again.status == "ALREADY_CANCELLED" and again.cancelled_at == result.cancelled_at
-    bodies = recorder.graphql()
+    bodies = recorder.posted()
     names = [
         "orderCancel" if "orderCancel(" in b["query"] else "job" if "job(" in b["query"] else "read"
         for b in bodies
@@ -296,7 +273,7 @@ async def test_single_line_cancel_once_and_refused_after_shipping(shopify) -> No
         ln.line_item_id: ln.remaining_quantity for fo in after.fulfillment_orders for ln in fo.lines
     }
     assert remaining[tee] == 1
-    sent = recorder.graphql()[0]
+    sent = recorder.posted()[0]
     assert sent["query"] == shf.CANCEL_LINES_MUTATION
     assert sent["variables"] == {
         "key": "tt-c1",
@@ -311,30 +288,10 @@ async def test_single_line_cancel_once_and_refused_after_shipping(shopify) -> No
 # -- Amazon ------------------------------------------------------------------------------
 
 
-class Clock:
-    """The emulator's clock, moved by the test (starts now: issued tokens stay valid)."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def amazon() -> Iterator[tuple[str, Any]]:
     app = amazon_app(
-        load_fixture(
-            {
-                "amazon": {
-                    "listings": [
-                        {"sku": "FBA-A", "quantity": 10, "fulfillment": "FBA"},
-                        {"sku": "FBA-B", "quantity": 10, "fulfillment": "FBA"},
-                        {"sku": "MFN-A", "quantity": 5, "fulfillment": "MFN"},
-                    ]
-                }
-            }
-        ),
+        load_fixture(mcf_shop()),
         throttle=False,
     )
     app.state.emulator.report_options.statuses = ("IN_QUEUE", "DONE")
@@ -342,24 +299,6 @@ def amazon() -> Iterator[tuple[str, Any]]:
     app.state.emulator.clock = Clock()
     with serve_in_thread(app) as url:
         yield url, app
-
-
-def amazon_client(url: str, recorder: Recorder) -> AmazonClient:
-    return AmazonClient(
-        endpoint=url,
-        lwa_url=f"{url}/auth/o2/token",
-        client_id=SANDBOX_CLIENT_ID,
-        client_secret=SANDBOX_CLIENT_SECRET,
-        refresh_token=SANDBOX_REFRESH_TOKEN,
-        seller_id=SELLER,
-        marketplace_id=US,
-        rate_scale=0,
-        retry=FAST,
-        transport=recorder,
-        report_poll_initial=0.01,
-        report_poll_max=0.05,
-        families="off",
-    )
 
 
 async def mcf_order(client: AmazonClient, tiktok_id: str) -> str:
@@ -388,7 +327,7 @@ def advance(url: str, order_id: str, **body: Any) -> dict:
 async def test_mcf_shipments_packages_and_tracking(amazon) -> None:
     url, _ = amazon
     recorder = Recorder()
-    async with amazon_client(url, recorder) as client:
+    async with amazon_client(url, recorder, retry=FAST, families="off") as client:
         assert await amz.get_mcf_order(client, "TTS-NOPE") is None
         order_id = await mcf_order(client, "576000000000000101")
         received = await amz.get_mcf_order(client, order_id)
@@ -449,7 +388,7 @@ async def test_list_mcf_orders_changed_since(amazon) -> None:
     url, app = amazon
     clock = app.state.emulator.clock
     recorder = Recorder()
-    async with amazon_client(url, recorder) as client:
+    async with amazon_client(url, recorder, retry=FAST, families="off") as client:
         before = datetime.fromtimestamp(clock.now, UTC)
         first = await mcf_order(client, "576000000000000201")
         second = await mcf_order(client, "576000000000000202")
@@ -476,7 +415,7 @@ async def test_list_mcf_orders_changed_since(amazon) -> None:
 async def test_mcf_cancel_before_and_after_processing(amazon) -> None:
     url, app = amazon
     recorder = Recorder()
-    async with amazon_client(url, recorder) as client:
+    async with amazon_client(url, recorder, retry=FAST, families="off") as client:
         early = await mcf_order(client, "576000000000000301")
         advance(url, early, to="Planning")
         cancelled = await amz.cancel_mcf_order(client, early)
@@ -503,7 +442,7 @@ async def test_mcf_cancel_before_and_after_processing(amazon) -> None:
 async def test_mfn_quantity_patch_is_visible_in_the_next_listings_read(amazon) -> None:
     url, _ = amazon
     recorder = Recorder()
-    async with amazon_client(url, recorder) as client:
+    async with amazon_client(url, recorder, retry=FAST, families="off") as client:
         assert await amz.read_mfn_quantity(client, "MFN-A") == 5
         result = await amz.set_mfn_quantity(client, "MFN-A", 3)
         assert result == amz.ListingQuantityResult("MFN-A", 3, "ACCEPTED", result.submission_id)

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -43,33 +43,11 @@ from sandbox.tiktok import (
     create_app,
 )
 from sandbox.tiktok.state import ApiFailure
+from tests.clients import CIPHER, Recorder, query_of, tiktok_client
 from tests.tiktok_sign_vectors import SIGN_VECTORS
 
-CIPHER = "ROW_sandboxcipher0001"
 WH1, WH2 = "7000000000000000001", "7000000000000000002"
 FAST_RETRY = RetryPolicy(attempts=6, timeout=30, wait_initial=0.01, wait_max=0.05, wait_jitter=0.01)
-
-
-class Recorder(httpx.AsyncBaseTransport):
-    """A real HTTP transport that remembers every request it sends."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
-        self.requests: list[httpx.Request] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-    def to(self, path: str) -> list[httpx.Request]:
-        return [r for r in self.requests if r.url.path == path]
-
-
-def query_of(request: httpx.Request) -> dict[str, str]:
-    return dict(parse_qsl(urlsplit(str(request.url)).query, keep_blank_values=True))
 
 
 def small_fixture() -> Fixture:
@@ -157,21 +135,7 @@ def emulator() -> Iterator[tuple[Any, str]]:
 
 
 def make_client(base: str, **kwargs: Any) -> TikTokClient:
-    options: dict[str, Any] = {
-        "shop_cipher": CIPHER,
-        "base_url": base,
-        "auth_base_url": base,
-        "rate_scale": 0,
-        "retry": FAST_RETRY,
-    }
-    options.update(kwargs)
-    return TikTokClient(
-        app_key=DEFAULT_APP_KEY,
-        app_secret=DEFAULT_APP_SECRET,
-        access_token=DEFAULT_ACCESS_TOKEN,
-        refresh_token=DEFAULT_REFRESH_TOKEN,
-        **options,
-    )
+    return tiktok_client(base, **{"retry": FAST_RETRY, **kwargs})
 
 
 async def collect(pages: AsyncIterator[list[Any]]) -> list[Any]:

@@ -4,10 +4,9 @@ signature, token header, body) and how every documented answer is typed."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -15,47 +14,29 @@ import pytest
 from connectors import tiktok_fulfillment as tf
 from connectors.errors import FatalError, TransientError
 from connectors.http import RetryPolicy
-from connectors.tiktok import TikTokClient, sign
+from connectors.tiktok import sign
 from sandbox.faults import FaultConfig
-from sandbox.fixture import Fixture
 from sandbox.server import serve_in_thread
 from sandbox.tiktok import (
     DEFAULT_ACCESS_TOKEN,
     DEFAULT_APP_KEY,
     DEFAULT_APP_SECRET,
-    DEFAULT_REFRESH_TOKEN,
     create_app,
 )
-from sandbox.tiktok.loopback import DEFAULT_PROVIDERS, SELLER_OPTION, TIKTOK_OPTION
+from sandbox.tiktok.loopback import SELLER_OPTION, TIKTOK_OPTION
+from tests.clients import CIPHER, Recorder, query_of, tiktok_client
+from tests.tiktok_loopback_shop import (
+    MUG,
+    SELLER_ORDER,
+    TEE,
+    TIKTOK_ORDER,
+    UPS,
+    USPS,
+    WH1,
+    loopback_shop,
+)
 
-CIPHER = "ROW_sandboxcipher0001"
-WH1 = "7000000000000000001"
-SELLER_ORDER, TIKTOK_ORDER = "5760000000000000001", "5760000000000000002"
-TEE, MUG = "1729000000000000011", "1729000000000000021"
-USPS, UPS = DEFAULT_PROVIDERS[0][0], DEFAULT_PROVIDERS[1][0]
 FAST_RETRY = RetryPolicy(attempts=3, timeout=30, wait_initial=0.01, wait_max=0.05, wait_jitter=0)
-
-
-class Recorder(httpx.AsyncBaseTransport):
-    """A real HTTP transport that remembers every request it sends."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport()
-        self.requests: list[httpx.Request] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-    def last(self) -> httpx.Request:
-        return self.requests[-1]
-
-
-def query_of(request: httpx.Request) -> dict[str, str]:
-    return dict(parse_qsl(urlsplit(str(request.url)).query, keep_blank_values=True))
 
 
 def assert_signed(request: httpx.Request, path: str, body: Any = None) -> dict[str, str]:
@@ -75,55 +56,11 @@ def assert_signed(request: httpx.Request, path: str, body: Any = None) -> dict[s
     return query
 
 
-def fixture() -> Fixture:
-    return Fixture.model_validate(
-        {
-            "tiktok": {
-                "warehouses": [{"id": WH1, "name": "Main", "is_default": True}],
-                "products": [
-                    {
-                        "id": "1729000000000000001",
-                        "title": "Tee",
-                        "skus": [{"id": TEE, "seller_sku": "TEE-S", "inventory": {WH1: 9}}],
-                    },
-                    {
-                        "id": "1729000000000000002",
-                        "title": "Mug",
-                        "skus": [{"id": MUG, "seller_sku": "MUG", "inventory": {WH1: 9}}],
-                    },
-                ],
-            },
-            "orders": [
-                {
-                    "id": SELLER_ORDER,
-                    "lines": [{"seller_sku": "TEE-S", "quantity": 3}, {"seller_sku": "MUG"}],
-                },
-                {
-                    "id": TIKTOK_ORDER,
-                    "shipping_type": "TIKTOK",
-                    "lines": [{"seller_sku": "MUG", "quantity": 2}],
-                },
-            ],
-        }
-    )
-
-
 class Env:
     def __init__(self, app: Any, base: str) -> None:
         self.app, self.base = app, base
         self.recorder = Recorder()
-        self.client = TikTokClient(
-            app_key=DEFAULT_APP_KEY,
-            app_secret=DEFAULT_APP_SECRET,
-            access_token=DEFAULT_ACCESS_TOKEN,
-            refresh_token=DEFAULT_REFRESH_TOKEN,
-            shop_cipher=CIPHER,
-            base_url=base,
-            auth_base_url=base,
-            rate_scale=0,
-            retry=FAST_RETRY,
-            transport=self.recorder,
-        )
+        self.client = tiktok_client(base, retry=FAST_RETRY, transport=self.recorder)
         self.admin = httpx.Client(base_url=base, timeout=10, trust_env=False)
 
     def set(self, path: str, body: Any, method: str = "POST") -> Any:
@@ -135,10 +72,20 @@ class Env:
         (view,) = await tf.get_order_shipping(self.client, [order_id])
         return view
 
+    async def ship(self, lines: Sequence[str], tracking: str = "1Z1") -> tf.ShipResult:
+        """Mark the seller-shipped order's ``lines`` shipped by USPS."""
+        return await tf.mark_package_shipped(
+            self.client,
+            SELLER_ORDER,
+            line_item_ids=lines,
+            tracking_number=tracking,
+            shipping_provider_id=USPS,
+        )
+
 
 @pytest.fixture
 def env() -> Iterator[Env]:
-    app = create_app(fixture(), throttle=False)
+    app = create_app(loopback_shop(), throttle=False)
     with serve_in_thread(app) as base:
         e = Env(app, base)
         yield e
@@ -300,13 +247,7 @@ async def test_more_mark_shipped_refusals(env: Env) -> None:
 async def test_warning_is_returned(env: Env) -> None:
     env.set("loopback", {"warning_next": "match more than one provider"}, "PUT")
     lines = (await env.order(SELLER_ORDER)).unshipped_line_ids()
-    result = await tf.mark_package_shipped(
-        env.client,
-        SELLER_ORDER,
-        line_item_ids=lines,
-        tracking_number="1Z1",
-        shipping_provider_id=USPS,
-    )
+    result = await env.ship(lines)
     assert result.warning == "match more than one provider"
 
 
@@ -316,13 +257,7 @@ async def test_one_correction_then_refused(env: Env) -> None:
         await tf.update_order_tracking(
             env.client, SELLER_ORDER, tracking_number="1Z9", shipping_provider_id=UPS
         )
-    result = await tf.mark_package_shipped(
-        env.client,
-        SELLER_ORDER,
-        line_item_ids=lines,
-        tracking_number="1Z1",
-        shipping_provider_id=USPS,
-    )
+    result = await env.ship(lines)
     await tf.update_package_tracking(
         env.client, result.package_id, tracking_number="1Z999AA9", shipping_provider_id=UPS
     )
@@ -353,13 +288,7 @@ async def test_one_correction_then_refused(env: Env) -> None:
 
 async def test_correction_window_and_delivered(env: Env) -> None:
     lines = (await env.order(SELLER_ORDER)).unshipped_line_ids()
-    result = await tf.mark_package_shipped(
-        env.client,
-        SELLER_ORDER,
-        line_item_ids=lines,
-        tracking_number="1Z1",
-        shipping_provider_id=USPS,
-    )
+    result = await env.ship(lines)
     env.set("loopback/advance", {"seconds": 72 * 3600 + 1})
     with pytest.raises(tf.CorrectionRefusedError) as err:
         await tf.update_package_tracking(
@@ -503,13 +432,7 @@ async def test_buyer_request_found_and_approved(env: Env) -> None:
 async def test_request_closed_by_shipping_and_reject(env: Env) -> None:
     env.set(f"orders/{SELLER_ORDER}/loopback", {"action": "request_cancel"})
     lines = (await env.order(SELLER_ORDER)).unshipped_line_ids()
-    await tf.mark_package_shipped(
-        env.client,
-        SELLER_ORDER,
-        line_item_ids=lines,
-        tracking_number="1Z1",
-        shipping_provider_id=USPS,
-    )
+    await env.ship(lines)
     (closed,) = await collect(tf.search_cancellations(env.client, order_ids=[SELLER_ORDER]))
     assert closed.withdrawn
     with pytest.raises(tf.CancellationClosedError):
@@ -576,13 +499,7 @@ async def test_seller_cancel_and_system_cancel(env: Env) -> None:
 
 async def test_cancel_after_shipment_is_typed(env: Env) -> None:
     lines = (await env.order(SELLER_ORDER)).unshipped_line_ids()
-    await tf.mark_package_shipped(
-        env.client,
-        SELLER_ORDER,
-        line_item_ids=lines,
-        tracking_number="1Z1",
-        shipping_provider_id=USPS,
-    )
+    await env.ship(lines)
     with pytest.raises(tf.CancelAfterShipmentError):
         await tf.cancel_order(
             env.client, SELLER_ORDER, cancel_reason="seller_cancel_reason_out_of_stock"

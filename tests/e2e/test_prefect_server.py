@@ -127,23 +127,6 @@ def _check_ui(ui_url: str, run_id: str, artifact_key: str, profile: Path) -> Non
             page.screenshot(path=str(SCREENSHOT), full_page=True)
 
 
-@pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectEnv]:
-    """A real Prefect server (SQLite, UI on) with the `skubridge` process work pool.
-
-    The scheduler is off: the fan-out schedules deployed by the second test must not start
-    runs on the worker of the first.
-    """
-    home = tmp_path_factory.mktemp("prefect-server")
-    prefect = PrefectEnv(home=home / "prefect-home", logs=home / "logs")
-    try:
-        prefect.start_server("--no-scheduler", cwd=home)
-        prefect.run("work-pool", "create", "skubridge", "--type", "process", cwd=home)
-        yield prefect
-    finally:
-        prefect.stop_all()
-
-
 def test_sync_shop_deployment_runs_on_a_worker_and_the_ui_shows_unmapped_products(
     prefect_server: PrefectEnv, tmp_path: Path
 ) -> None:

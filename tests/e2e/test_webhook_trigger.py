@@ -18,20 +18,19 @@ import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
+from bench.scale_infra import wait_answering
 from sandbox.fixture import Fixture
 from sandbox.shopify.emulator import DEFAULT_WEBHOOK_SECRET
 from sandbox.stack import sandbox_stack
 from skubridge.cli import app as cli
 
-from .prefect_processes import Child, PrefectEnv, free_port, tail
+from .prefect_processes import PrefectEnv, free_port
 from .test_prefect_server import _client, _wait_for_final_state
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -64,54 +63,6 @@ FIXTURE = Fixture.model_validate(
         },
     }
 )
-
-
-@pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectEnv]:
-    """A real Prefect server (scheduler off: only the trigger may start runs) and the pool."""
-    home = tmp_path_factory.mktemp("prefect-hooks")
-    prefect = PrefectEnv(home=home / "prefect-home", logs=home / "logs")
-    try:
-        prefect.start_server("--no-scheduler", cwd=home)
-        prefect.run("work-pool", "create", "skubridge", "--type", "process", cwd=home)
-        yield prefect
-    finally:
-        prefect.stop_all()
-
-
-def _skubridge(prefect: PrefectEnv, name: str, *args: str, env: dict[str, str],
-               cwd: Path) -> Child:  # fmt: skip
-    """Start ``python -m skubridge.cli <args>`` as a child stopped with the others."""
-    log = prefect.logs / f"{name}.log"
-    prefect.logs.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "skubridge.cli", *args],
-            cwd=cwd,
-            env=prefect.env(env),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    child = Child(name, process, log)
-    prefect.children.append(child)
-    return child
-
-
-def _wait_healthy(child: Child, url: str) -> None:
-    deadline = time.monotonic() + 120
-    with httpx.Client(trust_env=False, timeout=5) as client:
-        while time.monotonic() < deadline:
-            if child.process.poll() is not None:
-                raise AssertionError(f"receiver exited:\n{tail(child.log)}")
-            try:
-                if client.get(f"{url}/healthz").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-    raise AssertionError(f"receiver not healthy:\n{tail(child.log)}")
 
 
 def _triggered_runs(client: Any, deployment_id: Any) -> list[Any]:
@@ -193,10 +144,14 @@ def test_order_and_stock_webhooks_start_relay_and_push_for_the_shop(
             prefect.start("worker", "worker", "start", "--pool", "skubridge", cwd=tmp_path,
                           more=env)  # fmt: skip
             port = free_port()
-            receiver = _skubridge(prefect, "receiver", "webhooks", "serve", "--port", str(port),
-                                  "--window", "0.5", env=env, cwd=tmp_path)  # fmt: skip
+            receiver = prefect.spawn(
+                "receiver",
+                [sys.executable, "-m", "skubridge.cli", "webhooks", "serve", "--port", str(port),
+                 "--window", "0.5"],
+                cwd=tmp_path, more=env,
+            )  # fmt: skip
             url = f"http://127.0.0.1:{port}"
-            _wait_healthy(receiver, url)
+            wait_answering(f"{url}/healthz", receiver, 120, what="receiver", interval=0.5)
             registered = CliRunner().invoke(
                 cli, ["webhooks", "register", "--shop", SHOP, "--url", url, "--apply"]
             )

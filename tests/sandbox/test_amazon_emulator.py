@@ -31,6 +31,7 @@ from sandbox.amazon.schemas import body_errors
 from sandbox.amazon.state import REPORT_COLUMNS
 from sandbox.fixture import Fixture, dump_fixture, load_fixture
 from sandbox.server import serve_in_thread
+from tests.amazon_http import authed, token
 
 SELLER = "A2SANDBOXSELLER"
 US = "ATVPDKIKX0DER"
@@ -59,25 +60,6 @@ def served() -> Iterator[tuple[httpx.Client, Any]]:
     app = create_app(fixture())
     with serve_in_thread(app) as url, httpx.Client(base_url=url, timeout=10) as client:
         yield client, app
-
-
-def token(client: httpx.Client) -> str:
-    response = client.post(
-        "/auth/o2/token",
-        data={
-            "grant_type": "refresh_token",
-            "refresh_token": SANDBOX_REFRESH_TOKEN,
-            "client_id": SANDBOX_CLIENT_ID,
-            "client_secret": SANDBOX_CLIENT_SECRET,
-        },
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["access_token"]
-
-
-def authed(client: httpx.Client) -> httpx.Client:
-    client.headers["x-amz-access-token"] = token(client)
-    return client
 
 
 def order_body(order_id: str = "TTS-1", sku: str = "FBA-000", quantity: int = 2) -> dict:

@@ -13,15 +13,13 @@ import httpx
 import pytest
 
 from sandbox.amazon import (
-    SANDBOX_CLIENT_ID,
-    SANDBOX_CLIENT_SECRET,
-    SANDBOX_REFRESH_TOKEN,
     create_app,
 )
 from sandbox.amazon.families import build_parents
 from sandbox.amazon.schemas import body_errors
 from sandbox.fixture import Fixture, load_fixture
 from sandbox.server import serve_in_thread
+from tests.amazon_http import authed
 
 SELLER = "A2SANDBOXSELLER"
 US = "ATVPDKIKX0DER"
@@ -52,16 +50,7 @@ def family_fixture() -> Fixture:
 def client() -> Iterator[tuple[httpx.Client, Any]]:
     app = create_app(family_fixture(), throttle=False)
     with serve_in_thread(app) as url, httpx.Client(base_url=url, timeout=10) as http:
-        token = http.post(
-            "/auth/o2/token",
-            data={
-                "grant_type": "refresh_token",
-                "refresh_token": SANDBOX_REFRESH_TOKEN,
-                "client_id": SANDBOX_CLIENT_ID,
-                "client_secret": SANDBOX_CLIENT_SECRET,
-            },
-        ).json()["access_token"]
-        http.headers["x-amz-access-token"] = token
+        authed(http)
         yield http, app
 
 

@@ -12,58 +12,25 @@ import pytest
 
 from connectors.amazon_report import decode_document
 from sandbox.amazon import (
-    SANDBOX_CLIENT_ID,
-    SANDBOX_CLIENT_SECRET,
-    SANDBOX_REFRESH_TOKEN,
     create_app,
 )
 from sandbox.amazon.schemas import body_errors
 from sandbox.fixture import load_fixture
 from sandbox.server import serve_in_thread
+from tests.amazon_http import Clock, authed, mcf_shop
 
 SELLER = "A2SANDBOXSELLER"
 US = "ATVPDKIKX0DER"
 OUT = "/fba/outbound/2020-07-01"
 
 
-class Clock:
-    """A test clock for the emulator (starts now so issued tokens stay valid)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def amazon() -> Iterator[tuple[httpx.Client, Any, Clock]]:
-    app = create_app(
-        load_fixture(
-            {
-                "amazon": {
-                    "listings": [
-                        {"sku": "FBA-A", "quantity": 10, "fulfillment": "FBA"},
-                        {"sku": "FBA-B", "quantity": 10, "fulfillment": "FBA"},
-                        {"sku": "MFN-A", "quantity": 5, "fulfillment": "MFN"},
-                    ]
-                }
-            }
-        )
-    )
+    app = create_app(load_fixture(mcf_shop()))
     clock = Clock()
     app.state.emulator.clock = clock
     with serve_in_thread(app) as url, httpx.Client(base_url=url, timeout=10) as client:
-        token = client.post(
-            "/auth/o2/token",
-            data={
-                "grant_type": "refresh_token",
-                "refresh_token": SANDBOX_REFRESH_TOKEN,
-                "client_id": SANDBOX_CLIENT_ID,
-                "client_secret": SANDBOX_CLIENT_SECRET,
-            },
-        ).json()["access_token"]
-        client.headers["x-amz-access-token"] = token
+        authed(client)
         yield client, app, clock
 
 

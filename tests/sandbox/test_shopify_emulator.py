@@ -10,21 +10,16 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from sandbox.fixture import dump_fixture, load_fixture
 from sandbox.server import serve_in_thread
 from sandbox.shopify import DEFAULT_ACCESS_TOKEN, DEFAULT_WEBHOOK_SECRET, create_app, verify_webhook
+from tests.webhook_sink import webhook_sink
 
 L1, L2 = "gid://shopify/Location/1", "gid://shopify/Location/2"
 V1, V2, V3 = (f"gid://shopify/ProductVariant/{n}" for n in (1001, 1002, 2001))
@@ -603,30 +598,19 @@ def test_bulk_query_rules(shop) -> None:
 
 
 def test_signed_webhooks_on_state_changes(shop) -> None:
-    received: list[tuple[dict, bytes]] = []
-    arrived = threading.Event()
-
-    async def hook(request: Request) -> Response:
-        received.append((dict(request.headers), await request.body()))
-        arrived.set()
-        return Response("ok")
-
-    receiver = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
-    with serve_in_thread(receiver) as hook_url:
-        shop.put("/_sandbox/webhooks", json={"url": f"{hook_url}/hook"})
+    with webhook_sink() as sink:
+        shop.put("/_sandbox/webhooks", json={"url": sink.url})
         item = item_of(shop, V1)
         gql(shop, SET, {"key": "wh-1", "input": set_input(item, 6)})
-        deadline = time.monotonic() + 10
-        while not received and time.monotonic() < deadline:
-            arrived.wait(0.05)
+        sink.wait_for(1)
         gql(
             shop,
             BULK_UPDATE,
             {"productId": "gid://shopify/Product/1", "variants": [{"id": V2, "price": "20"}]},
         )
-        while len(received) < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        sink.wait_for(2)
         shop.put("/_sandbox/webhooks", json={"url": None})
+    received = sink.received
     headers, body = received[0]
     assert headers["x-shopify-topic"] == "inventory_levels/update"
     assert verify_webhook(body, headers["x-shopify-hmac-sha256"], DEFAULT_WEBHOOK_SECRET)

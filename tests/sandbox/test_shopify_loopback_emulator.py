@@ -5,22 +5,17 @@ webhook payloads), not against our connector."""
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from graphql import parse, validate
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from sandbox.server import serve_in_thread
 from sandbox.shopify import DEFAULT_ACCESS_TOKEN, DEFAULT_WEBHOOK_SECRET, create_app, verify_webhook
 from sandbox.shopify.schema import admin_schema
+from tests.webhook_sink import webhook_sink
 
 L1, L2 = "gid://shopify/Location/1", "gid://shopify/Location/2"
 V_TEE, V_MUG = "gid://shopify/ProductVariant/1001", "gid://shopify/ProductVariant/2001"
@@ -503,26 +498,16 @@ def test_single_line_cancel_through_refund_create(shop) -> None:
 
 
 def test_duplicate_deliveries_carry_the_same_webhook_id(shop) -> None:
-    received: list[tuple[dict, bytes]] = []
-    arrived = threading.Event()
-
-    async def hook(request: Request) -> Response:
-        received.append((dict(request.headers), await request.body()))
-        arrived.set()
-        return Response("ok")
-
-    receiver = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
-    with serve_in_thread(receiver) as hook_url:
+    with webhook_sink() as sink:
         shop.put(
             "/_sandbox/webhooks",
-            json={"url": f"{hook_url}/hook", "topics": ["fulfillments/create"], "duplicates": 1},
+            json={"url": sink.url, "topics": ["fulfillments/create"], "duplicates": 1},
         )
         order = create_order(shop)
         shop.post(f"/_sandbox/orders/{order['id'].rsplit('/', 1)[1]}/fulfill", json={})
-        deadline = time.monotonic() + 10  # safety net only: the assertions count deliveries
-        while len(received) < 2 and time.monotonic() < deadline:
-            arrived.wait(0.05)
+        sink.wait_for(2)
         shop.put("/_sandbox/webhooks", json={"url": None})
+    received = sink.received
     assert len(received) == 2
     ids = {headers["x-shopify-webhook-id"] for headers, _ in received}
     assert len(ids) == 1 and {h["x-shopify-topic"] for h, _ in received} == {"fulfillments/create"}

@@ -30,9 +30,10 @@ from sandbox.tiktok import (
     create_app,
 )
 from sandbox.tiktok.signing import accepted_signs, request_sign, webhook_sign
+from tests.clients import CIPHER
+from tests.tiktok_api import SignedApi as Api
 from tests.tiktok_sign_vectors import SIGN_VECTORS
 
-CIPHER = "ROW_sandboxcipher0001"
 WH1, WH2 = "7000000000000000001", "7000000000000000002"
 
 
@@ -128,48 +129,6 @@ def fixture(**extra: Any) -> Fixture:
     }
     data.update(extra)
     return Fixture.model_validate(data)
-
-
-class Api:
-    """A hand-rolled signed client for the emulator (written from the reference)."""
-
-    def __init__(self, base: str, app: Any) -> None:
-        self.base, self.app = base, app
-        self.http = httpx.Client(base_url=base, timeout=10, trust_env=False)
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        body: Any = None,
-        cipher: str | None = CIPHER,
-        token: str | None = DEFAULT_ACCESS_TOKEN,
-        timestamp: int | None = None,
-        secret: str = DEFAULT_APP_SECRET,
-        sign: str | None = "compute",
-        app_key: str = DEFAULT_APP_KEY,
-    ) -> httpx.Response:
-        query = {
-            "app_key": app_key,
-            "timestamp": str(timestamp or int(time.time())),
-            **(params or {}),
-        }
-        if cipher is not None:
-            query["shop_cipher"] = cipher
-        raw = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
-        if sign == "compute":
-            query["sign"] = request_sign(secret, path, query, raw)
-        elif sign is not None:
-            query["sign"] = sign
-        headers = {"content-type": "application/json"}
-        if token is not None:
-            headers["x-tts-access-token"] = token
-        return self.http.request(method, path, params=query, content=raw or None, headers=headers)
-
-    def admin(self, method: str, path: str, body: Any = None) -> httpx.Response:
-        return self.http.request(method, f"/_sandbox/{path}", json=body)
 
 
 @pytest.fixture

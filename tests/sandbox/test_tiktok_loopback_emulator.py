@@ -5,102 +5,49 @@ HTTP, so these tests pin the wire contract the connector is then tested against.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from sandbox.fixture import Fixture
 from sandbox.server import serve_in_thread
-from sandbox.tiktok import DEFAULT_ACCESS_TOKEN, DEFAULT_APP_KEY, DEFAULT_APP_SECRET, create_app
-from sandbox.tiktok.loopback import DEFAULT_PROVIDERS, SELLER_OPTION, TIKTOK_OPTION
-from sandbox.tiktok.signing import request_sign
-
-CIPHER = "ROW_sandboxcipher0001"
-WH1 = "7000000000000000001"
-SELLER_ORDER, TIKTOK_ORDER, HOLD_ORDER = (
-    "5760000000000000001",
-    "5760000000000000002",
-    "5760000000000000003",
+from sandbox.tiktok import create_app
+from sandbox.tiktok.loopback import SELLER_OPTION, TIKTOK_OPTION
+from tests.tiktok_api import SignedApi
+from tests.tiktok_loopback_shop import (
+    MUG,
+    SELLER_ORDER,
+    TEE,
+    TIKTOK_ORDER,
+    UPS,
+    USPS,
+    WH1,
+    loopback_shop,
 )
-USPS, UPS = DEFAULT_PROVIDERS[0][0], DEFAULT_PROVIDERS[1][0]
-TEE, MUG = "1729000000000000011", "1729000000000000021"
+
+HOLD_ORDER = "5760000000000000003"
 
 
 def fixture() -> Fixture:
-    return Fixture.model_validate(
-        {
-            "tiktok": {
-                "warehouses": [{"id": WH1, "name": "Main", "is_default": True}],
-                "products": [
-                    {
-                        "id": "1729000000000000001",
-                        "title": "Tee",
-                        "skus": [{"id": TEE, "seller_sku": "TEE-S", "inventory": {WH1: 9}}],
-                    },
-                    {
-                        "id": "1729000000000000002",
-                        "title": "Mug",
-                        "skus": [{"id": MUG, "seller_sku": "MUG", "inventory": {WH1: 9}}],
-                    },
-                ],
-            },
-            "orders": [
-                {
-                    "id": SELLER_ORDER,
-                    "lines": [{"seller_sku": "TEE-S", "quantity": 3}, {"seller_sku": "MUG"}],
-                },
-                {
-                    "id": TIKTOK_ORDER,
-                    "shipping_type": "TIKTOK",
-                    "lines": [{"seller_sku": "MUG", "quantity": 2}],
-                },
-                {"id": HOLD_ORDER, "status": "ON_HOLD", "lines": [{"seller_sku": "MUG"}]},
-            ],
-        }
-    )
+    """The loop-back shop plus an order on hold."""
+    return loopback_shop({"id": HOLD_ORDER, "status": "ON_HOLD", "lines": [{"seller_sku": "MUG"}]})
 
 
-class Api:
-    """A hand-rolled signed client (sign over path + sorted query + exact body bytes)."""
+class Api(SignedApi):
+    """The signed client, answers read as JSON, plus the loop-back calls these tests make."""
 
-    def __init__(self, base: str, app: Any) -> None:
-        self.app = app
-        self.http = httpx.Client(base_url=base, timeout=10, trust_env=False)
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, str] | None = None,
-        body: Any = None,
-        sign: str | None = None,
-    ) -> dict[str, Any]:
-        query = {
-            "app_key": DEFAULT_APP_KEY,
-            "timestamp": str(int(time.time())),
-            "shop_cipher": CIPHER,
-            **(params or {}),
-        }
-        raw = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
-        query["sign"] = sign or request_sign(DEFAULT_APP_SECRET, path, query, raw)
-        headers = {"content-type": "application/json", "x-tts-access-token": DEFAULT_ACCESS_TOKEN}
-        response = self.http.request(
-            method, path, params=query, content=raw or None, headers=headers
-        )
-        return response.json()
+    def answer(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        return self.call(method, path, **kwargs).json()
 
     def ok(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        answer = self.call(method, path, **kwargs)
+        answer = self.answer(method, path, **kwargs)
         assert answer["code"] == 0, answer
         return answer["data"]
 
     def code(self, method: str, path: str, **kwargs: Any) -> int:
-        return self.call(method, path, **kwargs)["code"]
+        return self.answer(method, path, **kwargs)["code"]
 
     def order(self, order_id: str) -> dict[str, Any]:
         return self.ok("GET", "/order/202309/orders", params={"ids": order_id})["orders"][0]
@@ -113,7 +60,7 @@ class Api:
         ]
 
     def mark(self, order_id: str, lines: list[str], tracking: str, provider: str = USPS) -> Any:
-        return self.call(
+        return self.answer(
             "POST",
             f"/fulfillment/202309/orders/{order_id}/packages",
             body={
@@ -122,9 +69,6 @@ class Api:
                 "shipping_provider_id": provider,
             },
         )
-
-    def admin(self, method: str, path: str, body: Any = None) -> httpx.Response:
-        return self.http.request(method, f"/_sandbox/{path}", json=body)
 
 
 @pytest.fixture
