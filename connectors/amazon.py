@@ -417,7 +417,8 @@ class AmazonClient(ClientBase):
         tries and :data:`REPORT_THROTTLE_BUDGET_S` seconds of waiting, then a
         ThrottledError that says so. A throttled request was not processed, so a retried
         createReport never makes a second report."""
-        refill = 1.0 / RATES[operation].rate
+        scale = self.http.rate_scale if self.http.rate_scale > 0 else 1.0  # sandbox speed-up
+        refill = 1.0 / (RATES[operation].rate * scale)
         waited = 0.0
         for attempt in range(1, REPORT_THROTTLE_TRIES + 1):
             try:
