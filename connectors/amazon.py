@@ -54,6 +54,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
 
+from connectors import amazon_fulfillment as mcf
 from connectors.amazon_families import (
     SEARCH_BATCH,
     FamilyIndex,
@@ -71,9 +72,12 @@ from connectors.amazon_report import (
 from connectors.base import (
     CatalogVariant,
     NotSupportedError,
+    StoreCancelResult,
     StoreKind,
     StoreOrder,
     StoreOrderRequest,
+    StoreOrderState,
+    StoreShipment,
     Warehouse,
 )
 from connectors.errors import (
@@ -983,6 +987,69 @@ class AmazonClient(ClientBase):
             name=head.get("displayableOrderId"),
             status=head.get("fulfillmentOrderStatus"),
         )
+
+    # -- order loop back (connectors/amazon_fulfillment.py holds the calls) -----------------
+    async def order_state(self, store_order_id: str) -> StoreOrderState | None:
+        """The MCF order's shipped packages as boxes (tracking, ``carrierCode``, units per
+        seller SKU); cancellable while Received/Planning; MCF has no line cancel."""
+        order = await mcf.get_mcf_order(self, store_order_id)
+        if order is None:
+            return None
+        shipments = []
+        for shipment in order.shipments:
+            if not shipment.shipped:
+                continue
+            for package in shipment.packages:
+                if not package.package_number:
+                    continue
+                units: dict[str, int] = {}
+                for item in shipment.items_in(package.package_number):
+                    units[item.seller_sku] = units.get(item.seller_sku, 0) + item.quantity
+                shipments.append(
+                    StoreShipment(
+                        f"{shipment.shipment_id}/{package.package_number}",
+                        package.tracking_number,
+                        package.carrier_code,
+                        shipment.shipped_at,
+                        units,
+                    )
+                )
+        return StoreOrderState(
+            id=order.order_id,
+            status=order.status,
+            cancelled=order.cancelled,
+            cancellable=order.cancellable,
+            shipments=tuple(shipments),
+            line_cancel=False,
+        )
+
+    async def cancel_order(
+        self, store_order_id: str, *, reason: str, note: str
+    ) -> StoreCancelResult:
+        """``cancelFulfillmentOrder`` (only while Received/Planning; MCF takes no reason)."""
+        before = await mcf.get_mcf_order(self, store_order_id)
+        if before is not None and before.cancelled:
+            return StoreCancelResult("ALREADY_CANCELLED")
+        try:
+            order = await mcf.cancel_mcf_order(self, store_order_id)
+        except mcf.McfTooLateToCancelError as exc:
+            return StoreCancelResult("TOO_LATE", f"MCF order is {exc.order_status}")
+        return StoreCancelResult("CANCELLED" if order.cancelled else "PENDING")
+
+    async def cancel_order_units(
+        self, store_order_id: str, units: Mapping[str, int], *, key: str, note: str
+    ) -> StoreCancelResult:
+        # cancelFulfillmentOrder cancels whole orders only (fulfillmentOutbound_2020-07-01
+        # model); there is no per-item cancel for an order already sent to fulfil.
+        return StoreCancelResult(
+            "NOT_SUPPORTED", "MCF cancels whole orders only; cancel the units in Seller Central"
+        )
+
+    async def merchant_quantity(self, sku: str) -> int | None:
+        return await mcf.read_mfn_quantity(self, sku)
+
+    async def set_merchant_quantity(self, sku: str, quantity: int) -> None:
+        await mcf.set_mfn_quantity(self, sku, quantity)
 
 
 __all__ = [

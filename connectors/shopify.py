@@ -45,7 +45,18 @@ from typing import Any, Literal
 
 import httpx
 
-from connectors.base import Address, CatalogVariant, StoreOrder, StoreOrderRequest, Warehouse
+from connectors import shopify_fulfillment as fulfil
+from connectors.base import (
+    Address,
+    CatalogVariant,
+    NotSupportedError,
+    StoreCancelResult,
+    StoreOrder,
+    StoreOrderRequest,
+    StoreOrderState,
+    StoreShipment,
+    Warehouse,
+)
 from connectors.errors import (
     ApiError,
     AuthError,
@@ -901,6 +912,90 @@ class ShopifyClient(ClientBase):
                         status=node.get("displayFinancialStatus"),
                     )
         return None
+
+    # -- order loop back (connectors/shopify_fulfillment.py holds the calls) ----------------
+    async def order_state(self, store_order_id: str) -> StoreOrderState | None:
+        """The order's ``SUCCESS`` fulfilments as boxes (first tracking number and company
+        of each, units per line SKU) and its cancellation state."""
+        state = await fulfil.read_order_fulfillments(self, store_order_id)
+        if state is None:
+            return None
+        shipments = []
+        for f in state.fulfillments:
+            if not f.active:
+                continue
+            units: dict[str, int] = {}
+            for line in f.lines:
+                key = line.sku or line.line_item_id
+                units[key] = units.get(key, 0) + line.quantity
+            shipments.append(StoreShipment(f.id, f.tracking_number, f.carrier, f.created_at, units))
+        return StoreOrderState(
+            id=state.order_id,
+            status=state.display_fulfillment_status,
+            cancelled=state.cancelled,
+            cancellable=not state.cancelled and not shipments,
+            shipments=tuple(shipments),
+            line_cancel=True,
+            truncated=state.truncated,
+        )
+
+    async def cancel_order(
+        self, store_order_id: str, *, reason: str, note: str
+    ) -> StoreCancelResult:
+        """``orderCancel`` (restock, customer not notified: TikTok tells the buyer).
+
+        Who cancelled on TikTok becomes Shopify's reason: BUYER -> CUSTOMER, others ->
+        OTHER (orderCancel reasons and the mapping: reference notes in
+        connectors/shopify_fulfillment.py).
+        """
+        shopify_reason: fulfil.CancelReason = "CUSTOMER" if reason == "BUYER" else "OTHER"
+        try:
+            result = await fulfil.cancel_order(
+                self, store_order_id, reason=shopify_reason, restock=True, staff_note=note
+            )
+        except fulfil.StoreAlreadyFulfilledError as exc:
+            return StoreCancelResult("TOO_LATE", exc.message)
+        return StoreCancelResult(result.status)
+
+    async def cancel_order_units(
+        self, store_order_id: str, units: Mapping[str, int], *, key: str, note: str
+    ) -> StoreCancelResult:
+        """Cancel unfulfilled units of lines (by SKU) with ``refundCreate`` (restock CANCEL,
+        no money moved), idempotent under ``key``."""
+        state = await fulfil.read_order_fulfillments(self, store_order_id)
+        if state is None:
+            raise fulfil.OrderNotFoundError(
+                f"no order {store_order_id}", marketplace=MARKETPLACE, operation="refundCreate"
+            )
+        if state.cancelled:
+            return StoreCancelResult("ALREADY_CANCELLED")
+        remaining: dict[str, tuple[str, int]] = {}
+        for fo in state.fulfillment_orders:
+            for line in fo.lines:
+                if line.sku:
+                    _, left = remaining.get(line.sku, (line.line_item_id, 0))
+                    remaining[line.sku] = (line.line_item_id, left + line.remaining_quantity)
+        wanted: dict[str, int] = {}
+        for sku, n in units.items():
+            line_id, left = remaining.get(sku, ("", 0))
+            if left < n:
+                return StoreCancelResult(
+                    "TOO_LATE", f"{sku}: {left} unit(s) left unfulfilled, {n} to cancel"
+                )
+            wanted[line_id] = wanted.get(line_id, 0) + n
+        try:
+            await fulfil.cancel_order_lines(
+                self, store_order_id, wanted, idempotency_key=key, note=note
+            )
+        except fulfil.StoreAlreadyFulfilledError as exc:
+            return StoreCancelResult("TOO_LATE", exc.message)
+        return StoreCancelResult("CANCELLED")
+
+    async def merchant_quantity(self, sku: str) -> int | None:
+        raise NotSupportedError("Shopify orders keep Shopify stock themselves")
+
+    async def set_merchant_quantity(self, sku: str, quantity: int) -> None:
+        raise NotSupportedError("Shopify orders keep Shopify stock themselves")
 
 
 def order_input(order: StoreOrderRequest) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from skubridge import __version__
 from skubridge.commands import (
     demo,
     map,
+    orders,
     push,
     relay,
     report,
@@ -39,6 +40,11 @@ app.command("search", help="Find products on either side by title, SKU or id.")(
 app.command("map", help="Map a TikTok product to a store product by hand, or from a CSV.")(map.main)
 app.command("push", help="Push store price and stock to the mapped TikTok SKUs.")(push.main)
 app.command("relay", help="Relay new TikTok orders of mapped products into the store.")(relay.main)
+app.command(
+    "orders",
+    help="Relay new TikTok orders into the store and loop store fulfilments (tracking), "
+    "TikTok cancellations and Amazon MFN sales back.",
+)(orders.main)
 app.command("rerun", help="Rerun one shop on the Prefect server, on its shop's work queue.")(
     rerun.main
 )

@@ -249,6 +249,11 @@ class OrderSettings(_Model):
     )
     initial_lookback_hours: int = Field(72, ge=1, description="How far back the first run looks.")
     tags: list[str] = Field(default_factory=lambda: ["TikTok Shop", "skubridge"])
+    carriers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Loop back: store carrier name (Shopify tracking company, MCF carrierCode) "
+        "-> TikTok shipping provider name or id, added to the defaults in tasks/carriers.py.",
+    )
 
 
 class ShopConfig(_Model):
