@@ -409,6 +409,8 @@ async def test_sku_encoded_once_in_paths(emulator):
 async def test_429_recovery(emulator):
     url, app = emulator
     app.state.throttle.configure(enabled=True, scale=20)  # inventory: 40/s, burst 2
+    ticks = iter(range(1_000_000))  # 10 ms per request, 0.4 token: not the wall clock
+    app.state.throttle.clock = lambda: next(ticks) * 0.01
     async with make_client(url, rate_scale=0) as client:  # no client-side pacing: hit 429s
         result = await client.fba_fulfillable([f"FBA-{i:05d}" for i in range(3)] * 1)
         for _ in range(3):
