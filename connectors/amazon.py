@@ -47,7 +47,7 @@ import logging
 import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -111,6 +111,13 @@ CATALOG_PAGE = 500  # variants per yielded page
 # https://developer-docs.amazon.com/sp-api/docs/reports-api-rate-limits): "try later" for
 # a cancelled report means minutes, not seconds.
 REPORT_RETRY_AFTER_S = 60.0
+# createReport and getReportDocument refill one request per 60 s (same page): a 429 there
+# is waited out per that refill (or the answer's Retry-After), not with the seconds-long
+# backoff of the other operations; bounded by tries and total wait, then a clear error.
+REPORT_THROTTLED_OPERATIONS = frozenset({"createReport", "getReportDocument"})
+REPORT_THROTTLE_TRIES = 5
+REPORT_THROTTLE_MAX_WAIT_S = 300.0  # per wait (a larger Retry-After is cut to this)
+REPORT_THROTTLE_BUDGET_S = 600.0  # total wait before giving up
 REPORT_LOCALE = "en_US"
 FAMILY_CONCURRENCY = (
     5  # searchListingsItems in flight while learning families (= burst, [rate-limits])
@@ -288,6 +295,7 @@ class AmazonClient(ClientBase):
         report_timeout: float = 3600.0,
         user_agent: str = "skubridge/0.1 (Language=Python; Platform=Linux)",
         families: FamilyMode = "auto",
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if families not in ("auto", "off"):
             raise ValueError(f"families must be 'auto' or 'off', not {families!r}")
@@ -314,6 +322,8 @@ class AmazonClient(ClientBase):
             transport=transport,
             headers={"user-agent": user_agent},  # documented as required [lwa]
         )
+        self.http.own_throttle_retry = REPORT_THROTTLED_OPERATIONS
+        self._sleep = sleep  # waits on report throttling (injected by tests)
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = asyncio.Lock()
@@ -395,8 +405,55 @@ class AmazonClient(ClientBase):
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _json(self, operation: str, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self._call(operation, method, path, **kwargs)
+        if operation in REPORT_THROTTLED_OPERATIONS:
+            response = await self._report_call(operation, method, path, **kwargs)
+        else:
+            response = await self._call(operation, method, path, **kwargs)
         return parse_json(response, marketplace=MARKETPLACE, operation=operation)
+
+    async def _report_call(
+        self, operation: str, method: str, path: str, **kwargs: Any
+    ) -> httpx.Response:
+        """A createReport / getReportDocument call whose 429s are waited out per the
+        documented refill of one request per 60 s
+        (https://developer-docs.amazon.com/sp-api/docs/reports-api-rate-limits), or the
+        answer's ``Retry-After`` when it has one; at most :data:`REPORT_THROTTLE_TRIES`
+        tries and :data:`REPORT_THROTTLE_BUDGET_S` seconds of waiting, then a
+        ThrottledError that says so. A throttled request was not processed, so a retried
+        createReport never makes a second report."""
+        scale = self.http.rate_scale if self.http.rate_scale > 0 else 1.0  # sandbox speed-up
+        refill = 1.0 / (RATES[operation].rate * scale)
+        waited = 0.0
+        for attempt in range(1, REPORT_THROTTLE_TRIES + 1):
+            try:
+                return await self._call(operation, method, path, **kwargs)
+            except ThrottledError as exc:
+                wait = min(
+                    exc.retry_after if exc.retry_after is not None else refill,
+                    REPORT_THROTTLE_MAX_WAIT_S,
+                )
+                if attempt == REPORT_THROTTLE_TRIES or waited + wait > REPORT_THROTTLE_BUDGET_S:
+                    raise ThrottledError(
+                        f"still throttled after {attempt} tries and {waited:.0f} s of waiting "
+                        f"(Amazon refills {operation} at one request per {refill:.0f} s); "
+                        "try again in a few minutes",
+                        marketplace=MARKETPLACE,
+                        operation=operation,
+                        status=exc.status,
+                        code=exc.code,
+                        request_id=exc.request_id,
+                        retry_after=refill,
+                    ) from None
+                log.warning(
+                    "%s throttled (try %d of %d); waiting %.0f s for the quota to refill",
+                    operation,
+                    attempt,
+                    REPORT_THROTTLE_TRIES,
+                    wait,
+                )
+                await self._sleep(wait)
+                waited += wait
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # ----- catalog ----------------------------------------------------------------------
     async def iter_catalog(self) -> AsyncIterator[list[CatalogVariant]]:

@@ -226,6 +226,8 @@ class HttpLayer:
             trust_env=False,
         )
         self.calls: dict[str, int] = {}
+        # Operations whose 429s the connector retries itself (refills measured in minutes).
+        self.own_throttle_retry: frozenset[str] = frozenset()
 
     async def __aenter__(self) -> HttpLayer:
         return self
@@ -249,6 +251,8 @@ class HttpLayer:
 
     def _backoff(self, exc: Exception) -> bool | float:
         if isinstance(exc, ApiError) and exc.retriable:
+            if isinstance(exc, ThrottledError) and exc.operation in self.own_throttle_retry:
+                return False  # the connector waits per the operation's refill itself
             if exc.retry_after is not None:
                 return min(exc.retry_after, self.retry.wait_max * 6)
             return True

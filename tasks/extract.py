@@ -101,6 +101,7 @@ class ExtractStats:
     """What one catalog extract saw: pages, rows kept, records skipped with reasons."""
 
     channel: str
+    run_id: str = ""
     pages: int = 0
     records: int = 0
     rows: int = 0
@@ -108,6 +109,9 @@ class ExtractStats:
     products: int = 0
     seconds: float = 0.0
     skipped: list[SkippedRecord] = field(default_factory=list)
+    # SKUs the store's report delivered altered (Amazon: "?" for characters outside
+    # Cp1252, connectors/amazon_report.py), left out of the catalog by the connector.
+    altered_skus: list[str] = field(default_factory=list)
 
     @property
     def skipped_by_reason(self) -> dict[str, int]:
@@ -126,6 +130,8 @@ class ExtractStats:
             "skipped": len(self.skipped),
             "skipped_by_reason": self.skipped_by_reason,
             "skipped_records": [vars(s) for s in self.skipped[:max_skipped]],
+            "altered": len(self.altered_skus),
+            "altered_skus": self.altered_skus[:max_skipped],
         }
 
 
@@ -301,7 +307,7 @@ async def extract_catalog(
     """
     logger = logger or log
     at = extracted_at or datetime.now(UTC)
-    stats = ExtractStats(channel=channel)
+    stats = ExtractStats(channel=channel, run_id=run_id)
     variant_batches: list[pa.RecordBatch] = []
     stock_batches: list[pa.RecordBatch] = []
     started = last_log = time.monotonic()
@@ -328,6 +334,15 @@ async def extract_catalog(
     stock_table = pa.Table.from_batches(stock_batches, schema=STOCK_SCHEMA)
     stats.products = len(variants_table.column("product_id").unique())
     stats.seconds = time.monotonic() - started
+    report_stats = getattr(api, "last_report_stats", None)  # report-based stores (Amazon)
+    stats.altered_skus = list(getattr(report_stats, "altered_skus", None) or [])
+    if stats.altered_skus:
+        logger.warning(
+            "%s catalog: %d SKU(s) left out, altered by the report's Cp1252 encoding: %s",
+            channel,
+            len(stats.altered_skus),
+            ", ".join(repr(s) for s in stats.altered_skus[:10]),
+        )
     logger.info(
         "%s catalog extracted: %d pages, %d variants of %d products, %d stock rows, "
         "%d records skipped %s",
@@ -394,6 +409,12 @@ def land_staged(con: duckdb.DuckDBPyConnection, extract: Extract) -> int:
         con.execute(sql("catalog/clear_staged_stock"), [extract.channel])
         rows = insert_frame(con, "staged_variants", extract.variants)
         insert_frame(con, "staged_stock", extract.stock)
+        con.execute(sql("catalog/clear_altered_skus"), [extract.channel])
+        if extract.stats.altered_skus:
+            con.executemany(
+                "INSERT INTO report_altered_skus VALUES (?, ?, ?)",
+                [(extract.stats.run_id, extract.channel, s) for s in extract.stats.altered_skus],
+            )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -3,6 +3,10 @@
 For every unmapped TikTok SKU with a SKU-level failure (MISSING_SKU, SKU_NOT_FOUND,
 DUPLICATE_STORE_SKU) the best candidate of, in rank order:
 
+0. the store's report delivered a SKU that this one becomes when characters outside
+   Cp1252 are replaced by "?" (Amazon's All Listings report does that,
+   https://github.com/amzn/selling-partner-api-models/issues/4888): the text says so and
+   how to fix it, because no store variant can match until the SKU is renamed;
 1. the same seller SKU after normalising Unicode look-alikes (NFKC), case, spaces and
    punctuation (DUPLICATE_STORE_SKU: the store variants sharing the SKU are named);
 2. the same barcode (digits and letters only, compared exactly);
@@ -56,6 +60,36 @@ def describe_sku_difference(tiktok_sku: str, store_sku: str) -> str:
     return "differs by spaces or punctuation"
 
 
+def cp1252_altered(sku: str) -> str:
+    """The SKU as a Cp1252 report delivers it: every character outside Cp1252 is "?"."""
+    return sku.encode("cp1252", errors="replace").decode("cp1252")
+
+
+def altered_sku_text(tiktok_sku: str, report_sku: str) -> str:
+    """The suggestion for a TikTok SKU whose store twin arrives altered by the report."""
+    outside = "".join(dict.fromkeys(c for c in tiktok_sku if cp1252_altered(c) == "?"))
+    return (
+        f"the store SKU arrives as {_quote(report_sku)}: the listings report is Cp1252 "
+        f"and replaces {_quote(outside)} by '?', so the SKU cannot be matched or used in "
+        "calls; rename it on both sides with Cp1252 characters only, or map by hand"
+    )
+
+
+def _altered(
+    con: duckdb.DuckDBPyConnection, failed: pa.Table, store_channel: str
+) -> dict[str, str]:
+    """Texts for failed TikTok SKUs whose store SKU the report delivered altered."""
+    report = {r[0] for r in con.execute(sql("suggest/altered_skus"), [store_channel]).fetchall()}
+    if not report:
+        return {}
+    texts: dict[str, str] = {}
+    ids, skus = failed["tiktok_sku_id"].to_pylist(), failed["seller_sku"].to_pylist()
+    for sku_id, sku in zip(ids, skus, strict=True):
+        if sku and "?" not in sku and (seen := cp1252_altered(sku)) != sku and seen in report:
+            texts[sku_id] = altered_sku_text(sku, seen)
+    return texts
+
+
 def _quote(value: str | None) -> str:
     return repr(value if value is not None else "")
 
@@ -92,7 +126,7 @@ def suggest(
         con.unregister("sugg_t")
         con.unregister("sugg_s")
 
-    texts: dict[str, str] = {}
+    texts = _altered(con, failed, store_channel)
     if len(pairs):
         scores = process.cpdist(
             pairs["t_text"].tolist(),
@@ -118,7 +152,7 @@ def suggest(
             )
             continue
         shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
-        texts[sku_id] = f"{len(ids)} store variants carry this SKU: {shown}; keep one"
+        texts.setdefault(sku_id, f"{len(ids)} store variants carry this SKU: {shown}; keep one")
 
     ranked = pd.concat(
         [

@@ -38,6 +38,10 @@ def catalog_summary_lines(summary: dict[str, Any]) -> list[str]:
             f"  {channel}: {stats.get('rows')} variants of {stats.get('products')} products, "
             f"{stats.get('skipped')} malformed records skipped{skipped_text}"
         )
+        if stats.get("altered"):
+            from tasks.steps.catalog import altered_text
+
+            lines.append(f"    {altered_text(channel, stats)}")
     for channel, check in (summary.get("checks") or {}).items():
         failed = [c["check"] for c in check["checks"] if not c["passed"]]
         verdict = "passed" if not failed else "FAILED: " + ", ".join(failed)

@@ -237,6 +237,9 @@ def summary_markdown(summary: CatalogSummary) -> str:
         ]
         if skipped:
             lines += ["", "Skipped malformed records:", "", markdown_table(pd.DataFrame(skipped))]
+        for channel, stats in summary.extract.items():
+            if stats.get("altered"):
+                lines += ["", altered_text(channel, stats)]
     if summary.checks:
         rows = [
             {
@@ -270,6 +273,16 @@ def summary_markdown(summary: CatalogSummary) -> str:
         for name, files in summary.reports.items():
             lines.append(f"- {name} ({files['rows']} rows): `{files['csv']}`, `{files['parquet']}`")
     return "\n".join(lines) + "\n"
+
+
+def altered_text(channel: str, stats: dict[str, Any]) -> str:
+    """One line on the SKUs a store's report delivered altered (left out of the catalog)."""
+    shown = ", ".join(repr(sku) for sku in stats.get("altered_skus", [])[:5])
+    return (
+        f"{channel}: {stats['altered']} SKU(s) left out of the catalog, altered by the "
+        f"listings report's Cp1252 encoding (e.g. {shown}); the mapping report's suggestion "
+        "column names the TikTok SKUs concerned"
+    )
 
 
 def _observed_text(observed: Any) -> str:

@@ -21,6 +21,7 @@ from connectors.errors import (
     FatalError,
     MalformedResponseError,
     OutcomeUnknownError,
+    ThrottledError,
     TransientError,
 )
 from sandbox.amazon import (
@@ -364,6 +365,8 @@ async def test_sku_encoded_once_in_paths(emulator):
 async def test_429_recovery(emulator):
     url, app = emulator
     app.state.throttle.configure(enabled=True, scale=20)  # inventory: 40/s, burst 2
+    ticks = iter(range(1_000_000))  # 10 ms per request, 0.4 token: not the wall clock
+    app.state.throttle.clock = lambda: next(ticks) * 0.01
     async with amazon_client(url, rate_scale=0) as client:  # no client-side pacing: hit 429s
         result = await client.fba_fulfillable([f"FBA-{i:05d}" for i in range(3)] * 1)
         for _ in range(3):
@@ -602,3 +605,86 @@ async def test_expired_download_url_is_fetched_again_once(emulator):
         variants = await catalog(client)
     assert len(variants) == 6 and len(calls) == 2
     assert app.state.faults.stats.requests["getReportDocument"] == 2
+
+
+class FakeClock:
+    """The emulator's throttle clock, moved only by the client's injected sleep."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.waits: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
+class RetryAfter(Recorder):
+    """Adds ``Retry-After`` to the emulator's 429s (the header a 429 may carry)."""
+
+    def __init__(self, seconds: str) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        if response.status_code == 429:
+            response.headers["retry-after"] = self.seconds
+        return response
+
+
+def drained_report_quota(app: Any, clock: FakeClock, operation: str = "createReport") -> None:
+    """Throttle on with the documented rates, the operation's burst of 15 used up."""
+    throttle = app.state.throttle
+    throttle.configure(enabled=True, scale=1.0)
+    throttle.clock = clock
+    while throttle.allow(operation):
+        pass
+
+
+async def test_create_report_429_waits_for_the_documented_refill(emulator):
+    """createReport refills one request per 60 s
+    (https://developer-docs.amazon.com/sp-api/docs/reports-api-rate-limits): a 429 is waited
+    out for a minute, not retried within seconds (which would only earn more 429s)."""
+    url, app = emulator
+    clock = FakeClock()
+    drained_report_quota(app, clock)
+    recorder = Recorder()
+    async with amazon_client(url, recorder, sleep=clock.sleep) as client:
+        skus = {v.seller_sku for v in await catalog(client)}
+    assert "MFN-00000" in skus
+    assert [r.method for r in recorder.to("/reports/2021-06-30/reports")].count("POST") == 2
+    assert clock.waits == [pytest.approx(1 / 0.0167)]
+
+
+async def test_report_document_429_honours_retry_after(emulator):
+    url, app = emulator
+    clock = FakeClock()
+    drained_report_quota(app, clock, "getReportDocument")
+    recorder = RetryAfter("90")
+    async with amazon_client(url, recorder, sleep=clock.sleep) as client:
+        await catalog(client)
+    assert len(recorder.to("/reports/2021-06-30/documents/")) == 2
+    assert clock.waits == [90.0]
+
+
+async def test_report_429_gives_up_with_a_clear_error(emulator):
+    """Bounded: when the quota does not come back the run stops with an error that says
+    what happened and what to do, after a few minute-long waits (none of them real)."""
+    url, app = emulator
+    clock = FakeClock()
+    drained_report_quota(app, clock)
+
+    async def no_refill(seconds: float) -> None:
+        clock.waits.append(seconds)  # time passes for the client, not for the quota
+
+    recorder = Recorder()
+    async with amazon_client(url, recorder, sleep=no_refill) as client:
+        with pytest.raises(ThrottledError, match="still throttled after 5 tries") as err:
+            await catalog(client)
+    assert "try again in a few minutes" in str(err.value)
+    assert [r.method for r in recorder.to("/reports/2021-06-30/reports")].count("POST") == 5
+    assert len(clock.waits) == 4 and all(w == pytest.approx(59.88, abs=0.1) for w in clock.waits)
