@@ -242,6 +242,8 @@ class _Run:
             try:
                 async with gate:
                     await self.one(view, orow, rows, mapped, relayed=relay_state == "RELAYED")
+            except ledger.LedgerConflict as exc:
+                log.warning("order %s: another run of this shop holds it (%s)", order_id, exc)
             except ApiError as exc:
                 # One order's failure must not stop the others; the ledger keeps its place.
                 self.report(

@@ -16,6 +16,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import duckdb
 
@@ -97,13 +98,26 @@ def orders_of(con: duckdb.DuckDBPyConnection, order_ids: Sequence[str]) -> dict[
     return {str(r[0]): OrderRow(*r) for r in cur.fetchall()}
 
 
+class LedgerConflict(Exception):
+    """Another run of the same shop wrote the same ledger row at the same moment: that run
+    owns the order now; this one leaves it alone (its TikTok and store state are re-read
+    next time, so nothing is lost)."""
+
+
+def _write(con: duckdb.DuckDBPyConnection, name: str, values: list[Any]) -> None:
+    try:
+        con.execute(sql(name), values)
+    except (duckdb.ConstraintException, duckdb.TransactionException) as exc:
+        raise LedgerConflict(str(exc)) from exc
+
+
 def put_line(con: duckdb.DuckDBPyConnection, row: LineRow, *, run_id: str, now: datetime) -> None:
     """Write ``row`` (stamped with the run and time); committed when this returns."""
     row.run_id, row.updated_at = run_id, now
-    con.execute(sql("loop_back/line_put"), [getattr(row, f) for f in _LINE_FIELDS])
+    _write(con, "loop_back/line_put", [getattr(row, f) for f in _LINE_FIELDS])
 
 
 def put_order(con: duckdb.DuckDBPyConnection, row: OrderRow, *, run_id: str, now: datetime) -> None:
     """Write ``row`` (stamped with the run and time)."""
     row.run_id, row.updated_at = run_id, now
-    con.execute(sql("loop_back/order_put"), [getattr(row, f) for f in _ORDER_FIELDS])
+    _write(con, "loop_back/order_put", [getattr(row, f) for f in _ORDER_FIELDS])
