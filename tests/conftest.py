@@ -92,3 +92,27 @@ def point_at_stack(tmp_path, monkeypatch):
     return lambda running, shops: point_at(
         running, shops, tmp_path=tmp_path, monkeypatch=monkeypatch
     )
+
+
+@pytest.fixture(autouse=True)
+def _prefect_console_on_open_stream():
+    """Point Prefect's console log handlers back at the live stderr after each test.
+
+    A CLI test (typer's CliRunner) that first configures Prefect logging leaves the console
+    handler writing to the runner's captured stream, which is closed when that test ends;
+    the next in-process flow run would then fail on "I/O operation on closed file".
+    """
+    yield
+    import logging
+    import sys
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    loggers = [logging.getLogger(), *map(logging.getLogger, logging.root.manager.loggerDict)]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, PrefectConsoleHandler) and getattr(
+                handler.stream, "closed", False
+            ):
+                handler.setStream(sys.stderr)
+                handler.console.file = sys.stderr
