@@ -65,7 +65,7 @@ def shop(data_dirs):
                 name="mapping_report",
             )
             finish_run(con, run_id=run_id, status="COMPLETED", report_dir=str(folder))
-    return data_dirs[1] / "acme" / "run-new"
+    return run_report_dir("acme", "run-new")  # found again: folders are named by time
 
 
 def test_table_shows_latest_mapping_report_and_its_files(shop):
