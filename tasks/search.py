@@ -33,8 +33,8 @@ Side = Literal["tiktok", "store", "both"]
 FUZZY_CUTOFF = 80.0  # rapidfuzz ratio for a word with a typo
 SYNONYMS: dict[str, tuple[str, ...]] = {
     # retail shorthand for the same product word (the key matches any of the values)
-    "tee": ("tshirt", "t-shirt"),
-    "tees": ("tshirt", "t-shirt"),
+    "tee": ("t-shirt",),
+    "tees": ("t-shirt",),
     "tshirt": ("tee",),
     "hoody": ("hoodie",),
     "hoodie": ("hoody",),
@@ -164,9 +164,9 @@ def _word_matches(query: str, products: pd.DataFrame) -> pd.DataFrame:
             elif len(word) >= 2 and token.startswith(word):
                 per_token[token] = 95.0
         for synonym in SYNONYMS.get(word, ()):
-            for token in words_of(synonym):
-                if len(token) > 1 and token in known:
-                    per_token[token] = max(per_token.get(token, 0.0), 95.0)
+            token = synonym.replace("-", "")  # the joined word: "shirt" alone is no tee
+            if token in known:
+                per_token[token] = max(per_token.get(token, 0.0), 95.0)
         if len(word) >= 3:
             for token, score, _ in process.extract(
                 word, vocabulary, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=None
