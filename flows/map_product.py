@@ -4,7 +4,7 @@ Thin wiring over :func:`tasks.manual_map.map_product_by_hand` (the same function
 ``skubridge map --tiktok-product ... --store-product ...`` runs): pair the variants, write
 the TikTok seller SKUs onto the Shopify variants and read them back (Amazon: record the
 links only), record the links with method ``manual``. A dry run writes nothing. The
-outcome is a markdown artifact on the run.
+variant pairs are a table artifact on the run.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from flows.retry import retry_on_transient
 from flows.shop_lock import hold_shop
 from skubridge.config import load_shops
 from tasks.manual_map import map_product_by_hand
-from tasks.reports import artifact_key, markdown_artifact
+from tasks.reports import artifact_key, table_artifact
 
 FLOW_NAME = "map-product"
 
@@ -38,7 +38,13 @@ def map_product_task(
             dry_run=dry_run,
         )
     )
-    return {"applied": result.applied, "lines": result.lines(), "run_id": result.run_id}
+    pairs = result.plan.frame(applied=result.applied)
+    return {
+        "applied": result.applied,
+        "lines": result.lines(),
+        "run_id": result.run_id,
+        "pairs": pairs.astype(object).where(pairs.notna(), None).to_dict("records"),
+    }
 
 
 @flow(
@@ -49,14 +55,32 @@ def map_product_task(
 def map_product(
     shop: str, tiktok_product_id: str, store_product_id: str, dry_run: bool = False
 ) -> dict[str, Any]:
-    """Map TikTok product ``tiktok_product_id`` to store product ``store_product_id``."""
+    """Map one TikTok product to one store product by hand; the pairs are the run's table
+    artifact ``map-product-<shop>``.
+
+    Args:
+        shop: Shop id from the shops file.
+        tiktok_product_id: The TikTok product id (see `skubridge search`).
+        store_product_id: The store product id: Shopify product GID, or the Amazon parent
+            ASIN or listing.
+        dry_run: Pair the variants and show the plan without writing or recording anything.
+    """
+    load_shops().get(shop)  # an unknown shop fails at once, naming the configured ones
     with hold_shop(shop):
         outcome = map_product_task(shop, tiktok_product_id, store_product_id, dry_run)
     text = "\n".join(outcome["lines"])
     print(text)
-    markdown_artifact(
+    import pandas as pd
+
+    table_artifact(
         artifact_key("map-product", shop),
-        "```\n" + text + "\n```",
-        description=f"Manual map of TikTok product {tiktok_product_id}",
+        pd.DataFrame(outcome["pairs"]),
+        description=(
+            f"Manual map of TikTok product {tiktok_product_id} to store product "
+            f"{store_product_id}"
+            + (" (dry run: nothing written)" if dry_run else "")
+            + ":\n\n"
+            + "\n".join(f"- {line}" for line in outcome["lines"][:8])
+        ),
     )
     return outcome
