@@ -84,3 +84,53 @@ def test_unknown_shop_fails_at_once_listing_the_configured_ones(
     ):
         flow.fn(shop="nope", **args)
     held.assert_not_called()
+
+
+def test_sync_all_summary_has_state_reason_and_link_per_shop(monkeypatch):
+    """The fan-out's own page: per shop the final state, why it failed and its run."""
+    from types import SimpleNamespace
+
+    from prefect.client.schemas.objects import State, StateType
+
+    from flows import sync_all
+
+    states = {
+        "run-a": State(type=StateType.COMPLETED, message="All states completed."),
+        "run-b": State(
+            type=StateType.FAILED,
+            message="Flow run encountered an exception: SyncShopFailed: shop b: catalog failed",
+        ),
+    }
+
+    class Client:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read_flow_run(self, run_id):
+            return SimpleNamespace(state=states[run_id])
+
+    monkeypatch.setattr(sync_all, "get_client", lambda sync_client: Client())
+    monkeypatch.setattr(sync_all, "load_shops", lambda: SimpleNamespace(shops=[]))
+    monkeypatch.setattr(sync_all, "ensure_shop_limit", lambda shop: None)
+    monkeypatch.setattr(sync_all, "choose_shops", lambda shops: ["a", "b"])
+    runs = iter(["run-a", "run-b"])
+    monkeypatch.setattr(sync_all, "run_deployment", lambda **kw: SimpleNamespace(id=next(runs)))
+    published: dict[str, object] = {}
+    monkeypatch.setattr(
+        sync_all, "table_artifact", lambda key, frame, **kw: published.setdefault(key, frame)
+    )
+    monkeypatch.setattr(
+        sync_all, "markdown_artifact", lambda key, text, **kw: published.setdefault(key, text)
+    )
+    monkeypatch.setattr(sync_all, "get_run_logger", lambda: mock.MagicMock())
+    with pytest.raises(sync_all.SyncAllFailed, match="1 of 2 shop"):
+        sync_all.sync_all.fn()
+    text = str(published["sync-all-summary"])
+    assert "1 not completed (b)" in text
+    assert "SyncShopFailed: shop b: catalog failed" in text
+    assert "[b run](" in text and "/runs/flow-run/run-b)" in text
+    frame = published["sync-all-outcomes"]
+    assert frame.set_index("shop").loc["a", "reason"] == ""  # type: ignore[union-attr]
