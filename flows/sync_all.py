@@ -78,15 +78,15 @@ def sync_all(
         {
             "shop": shop,
             "state": state,
-            "reason": reason,
             "run": run_link(started[shop], f"{shop} run"),
+            "reason": _short(reason, shop),
             "flow_run_id": str(started[shop]),
         }
         for shop, (state, reason) in finals.items()
     ]
     import pandas as pd
 
-    frame = pd.DataFrame(rows, columns=["shop", "state", "reason", "run", "flow_run_id"])
+    frame = pd.DataFrame(rows, columns=["shop", "state", "run", "reason", "flow_run_id"])
     table_artifact("sync-all-outcomes", frame, description=f"Outcome per shop of {deployment}")
     failed = [shop for shop, state in outcomes.items() if state != "COMPLETED"]
     head = f"# {deployment} for {len(rows)} shop(s): " + (
@@ -102,6 +102,13 @@ def sync_all(
             f"{len(failed)} of {len(outcomes)} shop(s) not completed: {', '.join(failed)}"
         )
     return outcomes
+
+
+def _short(reason: str, shop: str) -> str:
+    """A child's failure message without the wrapping every one of them carries."""
+    for prefix in ("Flow run encountered an exception: ", "SyncShopFailed: ", f"shop {shop}: "):
+        reason = reason.removeprefix(prefix)
+    return reason
 
 
 def _wait(started: dict[str, Any], timeout_s: float) -> dict[str, tuple[str, str]]:

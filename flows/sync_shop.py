@@ -115,10 +115,10 @@ def _step_rows(outcomes: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
             {
                 "step": name,
                 "status": o["status"],
-                "reason": o.get("error") or "",
-                "detail": "" if o.get("error") else _detail(name, o),
                 "run": run_link(o.get("flow_run_id"), f"{name} run"),
                 "reports": _report_place(result),
+                "reason": o.get("error") or "",
+                "detail": "" if o.get("error") else _detail(name, o),
             }
         )
     return rows
