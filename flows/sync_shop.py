@@ -133,12 +133,15 @@ def _report_place(result: dict[str, Any]) -> str:
 def _summary_markdown(shop: str, outcomes: dict[str, dict[str, Any]]) -> str:
     import pandas as pd
 
-    failed = [name for name, o in outcomes.items() if o["status"] != "COMPLETED"]
+    failed = [name for name, o in outcomes.items() if o["status"] == "FAILED"]
     head = f"# sync-shop {shop}: " + ("FAILED at " + ", ".join(failed) if failed else "COMPLETED")
     lines = [head, ""]
     for name in failed:
         lines += [f"**{name} failed**: {outcomes[name].get('error')}", ""]
-    lines.append(markdown_table(pd.DataFrame(_step_rows(outcomes))))
+    table = pd.DataFrame(_step_rows(outcomes))
+    # The full reasons are above; the table keeps its columns on the page.
+    table["reason"] = table["reason"].map(lambda r: r if len(r) <= 80 else r[:79] + "…")
+    lines.append(markdown_table(table))
     lines += [
         "",
         "Each step's run page holds its reports (mapping, push, order) as artifacts; the "
