@@ -32,6 +32,7 @@ from typing import Any
 import duckdb
 
 from skubridge.config import data_dir
+from tasks.placement import check_placement
 
 SQL_DIR = Path(__file__).parent / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
@@ -241,9 +242,12 @@ def open_shop(
     """Context manager: the shop's migrated warehouse connection, closed on exit.
 
     Keep the block to database work: while it is open no other process can write the
-    file, nor read it when this connection writes.
+    file, nor read it when this connection writes. On a worker that declares its queues,
+    a shop placed elsewhere raises :class:`tasks.placement.ShopNotHereError` before
+    anything is opened or created.
     """
     path = shop_db_path(shop_id, folder)
+    check_placement(shop_id, path)
     con = connect(path, read_only=read_only, wait_seconds=wait_seconds)
     try:
         yield con
@@ -283,7 +287,9 @@ class ShopLease:
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The open connection (opening it when released), released again when idle."""
         if self._con is None:
-            self._con = connect(shop_db_path(self.shop_id, self.folder))
+            path = shop_db_path(self.shop_id, self.folder)
+            check_placement(self.shop_id, path)
+            self._con = connect(path)
             self.opened += 1
         self._schedule_release()
         return self._con
