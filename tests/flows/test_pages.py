@@ -113,7 +113,8 @@ def test_sync_all_summary_has_state_reason_and_link_per_shop(monkeypatch):
             return SimpleNamespace(state=states[run_id])
 
     monkeypatch.setattr(sync_all, "get_client", lambda sync_client: Client())
-    monkeypatch.setattr(sync_all, "load_shops", lambda: SimpleNamespace(shops=[]))
+    shops = [SimpleNamespace(id=shop, queue=None) for shop in ("a", "b")]
+    monkeypatch.setattr(sync_all, "load_shops", lambda: SimpleNamespace(shops=shops))
     monkeypatch.setattr(sync_all, "ensure_shop_limit", lambda shop: None)
     monkeypatch.setattr(sync_all, "choose_shops", lambda shops: ["a", "b"])
     runs = iter(["run-a", "run-b"])
@@ -130,7 +131,7 @@ def test_sync_all_summary_has_state_reason_and_link_per_shop(monkeypatch):
         sync_all.sync_all.fn()
     text = str(published["sync-all-summary"])
     assert "1 not completed (b)" in text
-    assert "SyncShopFailed: shop b: catalog failed" in text
-    assert "[b run](" in text and "/runs/flow-run/run-b)" in text
+    # the child's reason without its wrapping, the link before it (kept on screen)
+    assert "| b | FAILED | [b run](" in text and "/runs/flow-run/run-b) | catalog failed |" in text
     frame = published["sync-all-outcomes"]
     assert frame.set_index("shop").loc["a", "reason"] == ""  # type: ignore[union-attr]
