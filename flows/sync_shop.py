@@ -127,7 +127,8 @@ def _step_rows(outcomes: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
 def _report_place(result: dict[str, Any]) -> str:
     report = result.get("report")  # relay: the order report's CSV
     folder = result.get("report_dir") or (str(Path(report).parent) if report else "")
-    return f"`{folder}`" if folder else ""
+    # <shop>/<run folder> under the reports folder: short enough to keep the table on screen
+    return f"`{Path(folder).parent.name}/{Path(folder).name}`" if folder else ""
 
 
 def _summary_markdown(shop: str, outcomes: dict[str, dict[str, Any]]) -> str:
@@ -145,7 +146,8 @@ def _summary_markdown(shop: str, outcomes: dict[str, dict[str, Any]]) -> str:
     lines += [
         "",
         "Each step's run page holds its reports (mapping, push, order) as artifacts; the "
-        "files are in the folders above and in `reports/<shop>/latest/`.",
+        "files are in the folders above (under the reports folder) and in "
+        "`reports/<shop>/latest/`.",
     ]
     return "\n".join(lines)
 
