@@ -163,7 +163,6 @@ def test_split_across_products(con):
     assert got["t1b"] == ("unmapped", "SPLIT_ACROSS_PRODUCTS", None, None, None)
 
 
-
 def test_report_carries_both_sides_and_suggestion_columns(con):
     """Titles and options of both sides; an unmapped row names the store variant with its
     SKU in the suggestion columns, never in the store ids (docs/reports.md)."""
