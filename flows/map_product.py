@@ -21,7 +21,7 @@ from flows.retry import retry_on_transient
 from flows.shop_lock import hold_shop
 from skubridge.config import load_shops
 from tasks.manual_map import map_product_by_hand
-from tasks.reports import artifact_key, markdown_artifact
+from tasks.reports import artifact_key, table_artifact
 from tasks.unmap import unmap_by_hand
 
 FLOW_NAME = "map-product"
@@ -46,7 +46,13 @@ def map_product_task(
             pairs=pairs,
         )
     )
-    return {"applied": result.applied, "lines": result.lines(), "run_id": result.run_id}
+    pairs = result.plan.frame(applied=result.applied)
+    return {
+        "applied": result.applied,
+        "lines": result.lines(),
+        "run_id": result.run_id,
+        "pairs": pairs.astype(object).where(pairs.notna(), None).to_dict("records"),
+    }
 
 
 @task
@@ -75,13 +81,22 @@ def map_product(
     tiktok_sku_id: str | None = None,
     pairs: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Map TikTok product ``tiktok_product_id`` to store product ``store_product_id``.
+    """Map one TikTok product to one store product by hand (or unmap it); the pairs are the
+    run's table artifact ``map-product-<shop>``.
 
-    ``pairs``: explicit ``TIKTOK_SKU=STORE_VARIANT`` pairs (the CLI's ``--pair``) for
-    variants that cannot be paired by SKU, barcode or option values. ``unmap``: instead
-    remove the product's links (only ``tiktok_sku_id``'s when given); the SKUs are no longer
-    pushed and auto-map leaves them alone (tasks/unmap.py).
+    Args:
+        shop: Shop id from the shops file.
+        tiktok_product_id: The TikTok product id (see `skubridge search`).
+        store_product_id: The store product id: Shopify product GID, or the Amazon parent
+            ASIN or listing (not needed with unmap).
+        dry_run: Pair the variants and show the plan without writing or recording anything.
+        unmap: Remove the product's links instead (only tiktok_sku_id's when given); the SKUs
+            are no longer pushed and auto-map leaves them alone.
+        tiktok_sku_id: With unmap: the one TikTok SKU id to unmap.
+        pairs: Explicit TIKTOK_SKU=STORE_VARIANT pairs (the CLI's --pair) for variants that
+            cannot be paired by SKU, barcode or option values.
     """
+    load_shops().get(shop)  # an unknown shop fails at once, naming the configured ones
     with hold_shop(shop):
         if unmap:
             outcome = unmap_task(
@@ -93,9 +108,17 @@ def map_product(
             outcome = map_product_task(shop, tiktok_product_id, store_product_id, dry_run, pairs)
     text = "\n".join(outcome["lines"])
     print(text)
-    markdown_artifact(
+    import pandas as pd
+
+    table_artifact(
         artifact_key("map-product", shop),
-        "```\n" + text + "\n```",
-        description=f"Manual {'unmap' if unmap else 'map'} of TikTok product {tiktok_product_id}",
+        pd.DataFrame(outcome.get("pairs") or []),
+        description=(
+            f"Manual {'unmap' if unmap else 'map'} of TikTok product {tiktok_product_id}"
+            + (f" to store product {store_product_id}" if not unmap else "")
+            + (" (dry run: nothing written)" if dry_run else "")
+            + ":\n\n"
+            + "\n".join(f"- {line}" for line in outcome["lines"][:8])
+        ),
     )
     return outcome

@@ -43,9 +43,14 @@ def push_task(shop_id: str, run_id: str, dry_run: bool, force: bool) -> dict[str
 def push_prices_and_stock(shop: str, dry_run: bool = False, force: bool = False) -> dict[str, Any]:
     """Push the store's price and stock to the mapped TikTok SKUs of one shop.
 
-    ``dry_run``: plan, guards and report, no write call. ``force``: let writes through a
-    failed guard for this run (currency mismatches are never written). Ends Failed when a
-    guard blocked writes or writes failed after retries, naming the guard and its value.
+    Ends Failed when a guard blocked writes or writes failed after retries, naming the
+    guard and its value.
+
+    Args:
+        shop: Shop id from the shops file.
+        dry_run: Plan, check the guards and report, but send no write to TikTok.
+        force: Let writes through a failed guard for this run only (a currency mismatch is
+            never written).
     """
     config = load_shops().get(shop)
     with hold_shop(config.id):

@@ -51,8 +51,10 @@ def relay_orders(shop: str, dry_run: bool = False) -> dict[str, Any]:
     """Relay new TikTok orders of mapped products of ``shop`` into its store, and loop
     store fulfilments, TikTok cancellations and MFN sales back.
 
-    ``dry_run``: classify and report only (no marketplace writes, ledger or watermark
-    changes).
+    Args:
+        shop: Shop id from the shops file.
+        dry_run: Classify and report only: no store orders, ledger or watermark changes.
     """
+    load_shops().get(shop)  # an unknown shop fails at once, naming the configured ones
     with hold_shop(shop):
         return relay_orders_step(shop, current_run_id(), dry_run)

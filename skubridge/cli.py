@@ -1,6 +1,15 @@
-"""The ``skubridge`` command line: one subcommand per job, each in skubridge/commands/."""
+"""The ``skubridge`` command line: one subcommand per job, each in skubridge/commands/.
+
+:func:`main` is the installed entry point: it sets Prefect's CLI-friendly defaults (no
+telemetry, a start-up timeout for the ephemeral API that a busy laptop meets, as
+``skubridge demo`` and ``make demo`` use) and turns configuration and busy-file errors
+that reach it into one line on stderr instead of a traceback.
+"""
 
 from __future__ import annotations
+
+import os
+import sys
 
 import typer
 
@@ -70,5 +79,43 @@ def _root(
     """skubridge."""
 
 
+PREFECT_DEFAULTS = {
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+}
+"""Set unless the environment already says otherwise (a user's own values win)."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; a bad shops file, a busy DuckDB file or an ephemeral Prefect API that
+    does not start end in one clear line (exit 2, 1, 1), not a traceback."""
+    for name, value in PREFECT_DEFAULTS.items():
+        os.environ.setdefault(name, value)
+    from skubridge.config import ConfigError
+
+    command = "skubridge" + (f" {sys.argv[1]}" if len(sys.argv) > 1 and argv is None else "")
+    try:
+        app(args=argv)
+    except ConfigError as exc:
+        typer.echo(f"{command}: {exc}", err=True)
+        raise SystemExit(2) from None
+    except Exception as exc:
+        from tasks.warehouse import WarehouseError
+
+        if isinstance(exc, WarehouseError):
+            typer.echo(f"{command}: {exc}", err=True)
+            raise SystemExit(1) from None
+        if "ephemeral Prefect API" in str(exc):
+            typer.echo(
+                f"{command}: Prefect's embedded API did not start in time ({exc}). Raise "
+                "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, or start a server "
+                "(`prefect server start`) and set PREFECT_API_URL.",
+                err=True,
+            )
+            raise SystemExit(1) from None
+        raise
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

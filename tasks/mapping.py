@@ -67,6 +67,14 @@ REPORT_COLUMNS = [
     "store_product_id",
     "store_variant_id",
     "suggestion",
+    # added later, at the end (docs/reports.md)
+    "tiktok_title",
+    "tiktok_options",
+    "store_title",
+    "store_options",
+    "suggested_store_variant_id",
+    "suggested_store_sku",
+    "suggestion_basis",
 ]
 
 REASONS = (
@@ -262,6 +270,35 @@ def _outcome(
     return out
 
 
+SUGGESTION_COLUMNS = [
+    "suggestion",
+    "suggested_store_variant_id",
+    "suggested_store_sku",
+    "suggestion_basis",
+]
+"""The suggestion as text and as columns. ``suggestion_basis``: ``same_sku`` (the store
+variant with exactly this SKU, named on product-level failures) or a basis of
+:mod:`tasks.suggest` (``same_sku_normalised``, ``same_barcode``, ``similar_title_options``,
+``duplicate_store_sku``)."""
+
+
+def _suggested_store_side(
+    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, store_channel: str
+) -> None:
+    """On unmapped rows with a suggested variant, the store title/options are that
+    variant's, so the suggestion can be judged from the row alone."""
+    ids = frame["suggested_store_variant_id"].dropna().unique().tolist()
+    if not ids:
+        return
+    side = con.execute(sql("mapping/store_side"), [store_channel, ids]).df()
+    side = side.set_index("variant_id")
+    target = frame["suggested_store_variant_id"]
+    rows = target.notna() & (frame["status"] == "unmapped")
+    for column in ("store_title", "store_options"):
+        frame[column] = frame[column].astype(object)
+        frame.loc[rows, column] = target[rows].map(side[column]).astype(object)
+
+
 def build_mapping_report(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -279,17 +316,31 @@ def build_mapping_report(
     # Through Arrow: DuckDB's .df() builds Python strings for 1M rows and then converts
     # them to pandas' Arrow-backed str dtype; Arrow's to_pandas() gives the same frame
     # (same dtypes, NaN for missing) without that detour, about 3x faster at 1M rows.
-    frame = con.sql(sql("mapping/report")).to_arrow_table().to_pandas()
-    frame["suggestion"] = np.full(len(frame), None, dtype=object)
+    frame = (
+        con.sql(sql("mapping/report"), params={"store_channel": store_channel})
+        .to_arrow_table()
+        .to_pandas()
+    )
+    for column in SUGGESTION_COLUMNS:
+        frame[column] = np.full(len(frame), None, dtype=object)
     if suggestions and len(frame):
-        from tasks.suggest import suggest
+        from tasks.suggest import suggest_frame
 
-        hints = suggest(con, store_channel=store_channel)
+        hints = suggest_frame(con, store_channel=store_channel)
         if len(hints):
-            hinted = frame["tiktok_sku_id"].map(hints).astype(object)
-            keep = hinted.notna() & (frame["status"] == "unmapped")
-            hinted[~keep] = None
-            frame["suggestion"] = hinted
-    # Missing values are pandas' own (NaN in string columns; None in `suggestion`):
+            keep = frame["status"] == "unmapped"
+            for column in SUGGESTION_COLUMNS:
+                hinted = frame["tiktok_sku_id"].map(hints[column]).astype(object)
+                hinted[~keep | hinted.isna()] = None
+                frame[column] = hinted
+    # A product-level failure (split, count mismatch, taken) still names the store variant
+    # carrying exactly this SKU: in the suggestion columns, never in the store ids.
+    same = frame["same_sku_variant_id"].notna() & frame["suggested_store_variant_id"].isna()
+    if same.any():
+        frame.loc[same, "suggested_store_variant_id"] = frame.loc[same, "same_sku_variant_id"]
+        frame.loc[same, "suggested_store_sku"] = frame.loc[same, "seller_sku"]
+        frame.loc[same, "suggestion_basis"] = "same_sku"
+    _suggested_store_side(con, frame, store_channel)
+    # Missing values are pandas' own (NaN in string columns; None in the suggestion ones):
     # converting 1M rows to Python objects would cost more than the whole classification.
     return frame[REPORT_COLUMNS]

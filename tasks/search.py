@@ -1,9 +1,15 @@
 """Search products on either side by title, seller SKU or id, with their mapping state.
 
-Matching: case-insensitive substring on product id, variant ids, seller SKUs and title
-(DuckDB, set-based), then fuzzy title matches (rapidfuzz ``WRatio``) to fill up to
-``limit``. Each product shows its mapping state: for a TikTok product, mapped to which
-store product (and how), or unmapped with the reason from the latest classification
+Matching, best first: the whole text as a case-insensitive substring of the product id,
+variant ids, seller SKUs, title or option values; then word by word: every word of the
+text must match a word of the product (title, option values, SKUs, ids) exactly, as a
+prefix, through a small list of retail synonyms (``tee`` is a T-shirt), or fuzzily
+(rapidfuzz ``ratio`` >= 80, for typos). Hyphenated words also count joined ("T-Shirt" is
+``t``, ``shirt`` and ``tshirt``). Matching runs over the catalog's vocabulary, not per
+product, so it stays fast on large catalogs.
+
+Each product shows its mapping state: for a TikTok product, mapped to which store
+product (and how), or unmapped with the reason from the latest classification
 (``mapping_state``, written by each auto-map run); for a store product, which TikTok
 product is mapped to it, or which TikTok products match its SKUs but failed and why.
 Amazon store products are variant families (parent ASIN) or standalone listings, as in
@@ -12,6 +18,8 @@ the mapping report.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Literal
 
 import duckdb
@@ -22,7 +30,16 @@ from tasks.mapping import REASONS
 from tasks.warehouse import sql
 
 Side = Literal["tiktok", "store", "both"]
-FUZZY_CUTOFF = 70.0
+FUZZY_CUTOFF = 80.0  # rapidfuzz ratio for a word with a typo
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    # retail shorthand for the same product word (the key matches any of the values)
+    "tee": ("t-shirt",),
+    "tees": ("t-shirt",),
+    "tshirt": ("tee",),
+    "hoody": ("hoodie",),
+    "hoodie": ("hoody",),
+}
+_WORD = re.compile(r"[^\w]+")
 RESULT_COLUMNS = ["side", "product_id", "title", "variants", "skus", "match", "score", "state"]
 
 
@@ -65,6 +82,8 @@ def search_products(
             return "sku", 90.0
         if needle in str(row["title"] or "").casefold():
             return "title", 90.0
+        if needle in str(row["options"] or "").casefold():
+            return "options", 85.0
         return None
 
     # Substring candidates first (vectorised prefilter, then the exact labelling).
@@ -78,6 +97,8 @@ def search_products(
         .str.casefold()
         + "\x00"
         + products["variant_ids"].map(lambda v: "\x00".join(map(str, v))).str.casefold()
+        + "\x00"
+        + products["options"].fillna("").astype(str).str.casefold()
     )
     hits = products[lowered.str.contains(needle, regex=False)].copy()
     labels = [where(r) for _, r in hits.iterrows()]
@@ -86,19 +107,11 @@ def search_products(
     found = hits
     if len(found) < limit:
         rest = products.drop(index=hits.index)
-        titles = rest["title"].fillna("").astype(str).tolist()
-        fuzzy = process.extract(
-            query,
-            titles,
-            scorer=fuzz.WRatio,
-            processor=str.casefold,
-            limit=limit - len(found),
-            score_cutoff=FUZZY_CUTOFF,
-        )
-        if fuzzy:
-            picked = rest.iloc[[i for _, _, i in fuzzy]].copy()
-            picked["match"] = "fuzzy title"
-            picked["score"] = [round(s, 1) for _, s, _ in fuzzy]
+        words = _word_matches(query, rest)
+        if len(words):
+            picked = rest.loc[words.index].copy()
+            picked["match"] = words["match"]
+            picked["score"] = words["score"]
             found = pd.concat([found, picked])
     found = found.sort_values(["score", "side", "product_id"], ascending=[False, False, True])
     found = found.head(limit).reset_index(drop=True)
@@ -111,6 +124,66 @@ def search_products(
     )
     found["variants"] = found["variants"].astype(int)
     return found[RESULT_COLUMNS]
+
+
+def words_of(text: str) -> list[str]:
+    """Lower-case words of ``text`` (Unicode NFKC); a hyphenated word also joined."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    out = [w for w in _WORD.split(text.replace("_", " ")) if w]
+    out += [w.replace("-", "") for w in re.findall(r"\w+(?:-\w+)+", text)]
+    return out
+
+
+def _word_matches(query: str, products: pd.DataFrame) -> pd.DataFrame:
+    """Products whose words match every word of ``query`` (index: the product's row),
+    with ``match`` ("words" or "fuzzy words") and ``score`` (mean of the word scores)."""
+    wanted = list(dict.fromkeys(words_of(query)))
+    if not wanted or products.empty:
+        return pd.DataFrame(columns=["match", "score"])
+    text = (
+        products["title"].fillna("").astype(str)
+        + " "
+        + products["options"].fillna("").astype(str)
+        + " "
+        + products["skus"].map(lambda v: " ".join(str(s) for s in v if s is not None))
+        + " "
+        + products["product_id"].astype(str)
+        + " "
+        + products["variant_ids"].map(lambda v: " ".join(map(str, v)))
+    )
+    exploded = text.map(lambda t: sorted(set(words_of(t)))).explode().dropna()
+    vocabulary = exploded.unique().tolist()
+    known = set(vocabulary)
+    scores: list[pd.Series] = []
+    fuzzy_words: set[str] = set()
+    for word in wanted:
+        per_token: dict[str, float] = {}
+        for token in vocabulary:
+            if token == word:
+                per_token[token] = 100.0
+            elif len(word) >= 2 and token.startswith(word):
+                per_token[token] = 95.0
+        for synonym in SYNONYMS.get(word, ()):
+            token = synonym.replace("-", "")  # the joined word: "shirt" alone is no tee
+            if token in known:
+                per_token[token] = max(per_token.get(token, 0.0), 95.0)
+        if len(word) >= 3:
+            for token, score, _ in process.extract(
+                word, vocabulary, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=None
+            ):
+                if token not in per_token:
+                    per_token[token] = float(score)
+                    fuzzy_words.add(token)
+        best = exploded.map(per_token).groupby(level=0).max()
+        scores.append(best.rename(word))
+    table = pd.concat(scores, axis=1)
+    table = table[table.notna().all(axis=1)]
+    if table.empty:
+        return pd.DataFrame(columns=["match", "score"])
+    out = pd.DataFrame(index=table.index)
+    out["score"] = table.mean(axis=1).round(1).clip(upper=89.0)  # below any substring hit
+    out["match"] = ["words" if (row >= 95).all() else "fuzzy words" for _, row in table.iterrows()]
+    return out
 
 
 def _states(con: duckdb.DuckDBPyConnection, found: pd.DataFrame) -> list[str]:
@@ -152,12 +225,21 @@ def _states(con: duckdb.DuckDBPyConnection, found: pd.DataFrame) -> list[str]:
 
 
 def format_table(frame: pd.DataFrame, *, width: int = 40) -> str:
-    """A plain-text table for the terminal (long cells cut to ``width``)."""
+    """A plain-text table for the terminal: columns two spaces apart, long titles and SKU
+    lists cut to ``width``; the mapping state (last column) is never cut."""
     if frame.empty:
         return "No products found."
     shown = frame.drop(columns=["score"]).astype(str)
-    shown = shown.apply(
-        lambda col: col.map(lambda v: v if len(v) <= width else v[: width - 1] + "…")
-    )
-    shown.columns = [c.upper() for c in shown.columns]
-    return shown.to_string(index=False, justify="left")
+    for column in shown.columns:
+        if column != "state":
+            shown[column] = shown[column].map(
+                lambda v: v if len(v) <= width else v[: width - 1] + "…"
+            )
+    header = [c.upper() for c in shown.columns]
+    cells = shown.to_numpy().tolist()
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(header)]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, cells)])

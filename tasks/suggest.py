@@ -17,6 +17,11 @@ DUPLICATE_STORE_SKU) the best candidate of, in rank order:
 
 Unlinked store variants rank before linked ones. Normalisation and blocking run
 vectorised (pyarrow compute, DuckDB); Python touches only the candidate pairs.
+
+:func:`suggest_frame` gives each suggestion as text and as columns (the store variant, its
+SKU, the basis: ``same_sku_normalised``, ``same_barcode``, ``similar_title_options`` or
+``duplicate_store_sku``, where no single variant is named), so an unmapped list can be
+turned into a CSV map file (``skubridge report --unmapped-only --as-map-csv``).
 """
 
 from __future__ import annotations
@@ -94,6 +99,15 @@ def _quote(value: str | None) -> str:
     return repr(value if value is not None else "")
 
 
+SUGGESTION_COLUMNS = [
+    "suggestion",
+    "suggested_store_variant_id",
+    "suggested_store_sku",
+    "suggestion_basis",
+]
+BASIS = {1: "same_sku_normalised", 2: "same_barcode", 3: "similar_title_options"}
+
+
 def suggest(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -102,9 +116,26 @@ def suggest(
     max_candidates: int = 20,
 ) -> pd.Series:
     """A suggestion text per failed TikTok SKU id (index), from the latest classification."""
+    frame = suggest_frame(
+        con, store_channel=store_channel, max_token_df=max_token_df, max_candidates=max_candidates
+    )
+    return frame["suggestion"] if len(frame) else pd.Series(dtype=object)
+
+
+def suggest_frame(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    store_channel: str,
+    max_token_df: int = 50,
+    max_candidates: int = 20,
+) -> pd.DataFrame:
+    """Per failed TikTok SKU id (index): the suggestion text, store variant id, store SKU
+    and basis (:data:`SUGGESTION_COLUMNS`), from the latest classification."""
+    records: dict[str, dict[str, str | None]] = {}
+    empty = pd.DataFrame(columns=SUGGESTION_COLUMNS, dtype=object)
     failed = con.sql(sql("suggest/failed_skus")).to_arrow_table()
     if failed.num_rows == 0:
-        return pd.Series(dtype=object)
+        return empty
     store = con.sql(sql("suggest/store_variants"), params=[store_channel]).to_arrow_table()
     failed = failed.append_column("norm", normalise_sku(failed["seller_sku"]))
     failed = failed.append_column("words", _words(failed["text"]))
@@ -126,7 +157,13 @@ def suggest(
         con.unregister("sugg_t")
         con.unregister("sugg_s")
 
-    texts = _altered(con, failed, store_channel)
+    for sku_id, text in _altered(con, failed, store_channel).items():
+        records[sku_id] = {
+            "suggestion": text,
+            "suggested_store_variant_id": None,
+            "suggested_store_sku": None,
+            "suggestion_basis": "altered_by_report",
+        }
     if len(pairs):
         scores = process.cpdist(
             pairs["t_text"].tolist(),
@@ -146,13 +183,30 @@ def suggest(
     for sku_id, group in exact.groupby("tiktok_sku_id") if len(exact) else ():
         ids = sorted(group["variant_id"])
         if len(ids) == 1:
-            texts[sku_id] = (
-                f"{ids[0]} carries this SKU (exact match); the product failed for its other"
-                f" SKUs ({reasons.get(sku_id)}): fix those, or map the product by hand"
+            records.setdefault(
+                sku_id,
+                {
+                    "suggestion": (
+                        f"{ids[0]} carries this SKU (exact match); the product failed for its"
+                        f" other SKUs ({reasons.get(sku_id)}): fix those, or map the product by"
+                        " hand"
+                    ),
+                    "suggested_store_variant_id": ids[0],
+                    "suggested_store_sku": group["s_sku"].iloc[0],
+                    "suggestion_basis": "same_sku",
+                },
             )
             continue
         shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
-        texts.setdefault(sku_id, f"{len(ids)} store variants carry this SKU: {shown}; keep one")
+        records.setdefault(
+            sku_id,
+            {
+                "suggestion": f"{len(ids)} store variants carry this SKU: {shown}; keep one",
+                "suggested_store_variant_id": None,
+                "suggested_store_sku": group["s_sku"].iloc[0],
+                "suggestion_basis": "duplicate_store_sku",
+            },
+        )
 
     ranked = pd.concat(
         [
@@ -163,13 +217,16 @@ def suggest(
         ignore_index=True,
     )
     if len(ranked) == 0:
-        return pd.Series(texts, dtype=object)
+        return _frame(records, empty)
+    store_sku = dict(
+        zip(store["variant_id"].to_pylist(), store["seller_sku"].to_pylist(), strict=True)
+    )
     ranked = ranked.sort_values(
         ["tiktok_sku_id", "kind", "linked", "score", "variant_id"],
         ascending=[True, True, True, False, True],
     ).drop_duplicates("tiktok_sku_id")
     for row in ranked.itertuples(index=False):
-        if row.tiktok_sku_id in texts or reasons.get(row.tiktok_sku_id) not in SUGGEST_REASONS:
+        if row.tiktok_sku_id in records or reasons.get(row.tiktok_sku_id) not in SUGGEST_REASONS:
             continue
         if row.kind == 1:
             why = f"sku {_quote(row.s_sku)} {describe_sku_difference(row.t_sku, row.s_sku)}"
@@ -178,5 +235,18 @@ def suggest(
         else:
             why = f"similar title and options {_quote(row.s_text)}, score {row.score:.0f}"
         linked = "; already linked to another TikTok SKU" if row.linked else ""
-        texts[row.tiktok_sku_id] = f"{row.variant_id} ({why}{linked})"
-    return pd.Series(texts, dtype=object)
+        records[row.tiktok_sku_id] = {
+            "suggestion": f"{row.variant_id} ({why}{linked})",
+            "suggested_store_variant_id": row.variant_id,
+            "suggested_store_sku": store_sku.get(row.variant_id),
+            "suggestion_basis": BASIS[int(row.kind)],
+        }
+    return _frame(records, empty)
+
+
+def _frame(records: dict[str, dict[str, str | None]], empty: pd.DataFrame) -> pd.DataFrame:
+    if not records:
+        return empty
+    return pd.DataFrame.from_dict(records, orient="index", columns=SUGGESTION_COLUMNS).astype(
+        object
+    )

@@ -1,8 +1,14 @@
 """The per-shop DuckDB warehouse: opening, schema migrations, bulk inserts, SQL files.
 
 One DuckDB file per shop (``<data_dir>/<shop_id>.duckdb``). DuckDB allows one writing
-process per file; a second one gets :class:`WarehouseLockedError` naming the file and
-the holder instead of a raw IOException. Files are created readable by the owner only.
+process per file, and no writer while another process reads it
+(https://duckdb.org/docs/stable/connect/concurrency). So runs hold the file only for
+database work (:func:`open_shop` per part; :class:`ShopLease` for a runner that
+interleaves database work with marketplace calls), and an open that finds the file busy
+waits up to ``SKUBRIDGE_LOCK_WAIT_SECONDS`` (default 30) before it gives up with
+:class:`WarehouseLockedError`, which says who holds the file: a skubridge run (named by the
+``<file>.writer`` note every skubridge writer leaves while it holds the file) or another
+process, e.g. an analyst's notebook reading it. Files are created readable by the owner only.
 
 Migrations are the ``tasks/sql/migrations/NNN_name.sql`` files, applied once each in
 number order and recorded in ``schema_version``. Number ranges by owner: 001-099 core,
@@ -11,10 +17,13 @@ number order and recorded in ``schema_version``. Number ranges by owner: 001-099
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -33,6 +42,9 @@ _DAMAGED = re.compile(
     r"read enough bytes|not a valid DuckDB|corrupt|checksum|invalid (database|block|magic)",
     re.IGNORECASE,
 )
+LOCK_WAIT_SECONDS = 30.0  # default bounded wait for a busy file ($SKUBRIDGE_LOCK_WAIT_SECONDS)
+# DuckDB's lock error adds this when the holder has the file open read-only.
+_READER_HINT = "would be able to open this database in read-only mode"
 
 
 class WarehouseError(Exception):
@@ -162,10 +174,81 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
-def connect(path: str | os.PathLike[str], *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def lock_wait_seconds() -> float:
+    """How long an open waits for a busy file: ``$SKUBRIDGE_LOCK_WAIT_SECONDS`` or 30."""
+    raw = os.environ.get("SKUBRIDGE_LOCK_WAIT_SECONDS", "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else LOCK_WAIT_SECONDS
+    except ValueError:
+        raise WarehouseError(
+            f"SKUBRIDGE_LOCK_WAIT_SECONDS must be a number of seconds, not {raw!r}"
+        ) from None
+
+
+def writer_note_path(path: Path) -> Path:
+    """The note a skubridge writer keeps next to the file while it holds it."""
+    return path.with_name(path.name + ".writer")
+
+
+def _write_note(path: Path) -> None:
+    note = {"pid": os.getpid(), "since": datetime.now(UTC).isoformat(timespec="seconds")}
+    writer_note_path(path).write_text(json.dumps(note), encoding="utf-8")
+
+
+def _drop_note(path: Path) -> None:
+    note = writer_note_path(path)
+    try:
+        if json.loads(note.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            note.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def _command_of(pid: str) -> str:
+    """The holder's command line (Linux /proc), cut short; '' when unknown."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()[:120]
+
+
+def holder_text(path: Path, error: str) -> str:
+    """Who holds ``path``, from DuckDB's lock error (it names the process) and our note."""
+    found = re.search(r"PID (\d+)", error)
+    pid = found.group(1) if found else None
+    if _READER_HINT in error:
+        cmd = _command_of(pid) if pid else ""
+        who = f"process {pid}" + (f" ({cmd})" if cmd else "") if pid else "another process"
+        return (
+            f"{who} has it open for reading (an analyst's notebook or the duckdb CLI?). "
+            "Close that connection; to read while runs go on, query the Parquet files "
+            f"under reports/<shop>/latest/ instead"
+        )
+    note: dict[str, Any] = {}
+    with suppress(OSError, ValueError):
+        note = json.loads(writer_note_path(path).read_text(encoding="utf-8"))
+    if pid is not None and str(note.get("pid")) == pid:
+        return (
+            f"a skubridge run (process {pid}, writing since {note.get('since')}) holds it; "
+            "wait for it to finish (or stop it) and run again"
+        )
+    cmd = _command_of(pid) if pid else ""
+    who = f"process {pid}" + (f" ({cmd})" if cmd else "") if pid else "another process"
+    return f"{who} has it open for writing; it is not a skubridge run. Close it and run again"
+
+
+def connect(
+    path: str | os.PathLike[str],
+    *,
+    read_only: bool = False,
+    wait_seconds: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> duckdb.DuckDBPyConnection:
     """Open (creating and migrating when writable) the DuckDB file at ``path``.
 
-    Raises WarehouseLockedError when another process holds the file, naming it.
+    A busy file is tried again for up to ``wait_seconds`` (default
+    :func:`lock_wait_seconds`); then WarehouseLockedError says who holds it.
     """
     path = Path(path)
     if not read_only:
@@ -180,28 +263,27 @@ def connect(path: str | os.PathLike[str], *, read_only: bool = False) -> duckdb.
             raise WarehouseError(f"cannot create folder {path.parent}: permission denied") from None
     elif not path.exists():
         raise WarehouseError(f"{path}: no such warehouse file (run a catalog sync first)")
-    # Owner-only from the first byte: DuckDB creates the file (and its WAL) under this
-    # umask; it rejects a pre-created empty file, so umask is the way in.
-    old_umask = os.umask(0o077)
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        text = str(exc)
-        if "lock" in text.lower():
-            holder = re.search(r"PID (\d+)", text)
-            who = f" by process {holder.group(1)}" if holder else ""
-            raise WarehouseLockedError(
-                f"{path} is open for writing{who}; another skubridge run for this shop is "
-                "still going. Wait for it to finish (or stop it) and run again."
-            ) from None
-        if _DAMAGED.search(text):
-            raise damaged(path, exc) from None
-        raise WarehouseError(f"{path}: cannot open: {text}") from None
-    finally:
-        os.umask(old_umask)
+    budget = lock_wait_seconds() if wait_seconds is None else wait_seconds
+    waited, pause = 0.0, 0.05
+    while True:
+        try:
+            con = _open(path, read_only)
+            break
+        except WarehouseLockedError as exc:
+            if waited >= budget:
+                mode = "read" if read_only else "write"
+                raise WarehouseLockedError(
+                    f"{path} is busy (cannot open it to {mode}"
+                    + (f" after waiting {waited:.0f} s" if waited else "")
+                    + f"): {holder_text(path, str(exc))}."
+                ) from None
+            step = min(pause, budget - waited)
+            sleep(step)
+            waited, pause = waited + step, min(pause * 2, 1.0)
     _restrict(path)
     try:
         if not read_only:
+            _write_note(path)
             migrate(con)
         elif con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'schema_version'"
@@ -217,6 +299,23 @@ def connect(path: str | os.PathLike[str], *, read_only: bool = False) -> duckdb.
     return con
 
 
+def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    # Owner-only from the first byte: DuckDB creates the file (and its WAL) under this
+    # umask; it rejects a pre-created empty file, so umask is the way in.
+    old_umask = os.umask(0o077)
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            raise WarehouseLockedError(text) from None
+        if _DAMAGED.search(text):
+            raise damaged(path, exc) from None
+        raise WarehouseError(f"{path}: cannot open: {text}") from None
+    finally:
+        os.umask(old_umask)
+
+
 def _restrict(path: Path) -> None:
     for candidate in (path, path.with_name(path.name + ".wal")):
         if candidate.exists():
@@ -225,16 +324,22 @@ def _restrict(path: Path) -> None:
 
 @contextmanager
 def open_shop(
-    shop_id: str, *, read_only: bool = False, folder: str | os.PathLike[str] | None = None
+    shop_id: str,
+    *,
+    read_only: bool = False,
+    folder: str | os.PathLike[str] | None = None,
+    wait_seconds: float | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Context manager: the shop's migrated warehouse connection, closed on exit.
 
-    On a worker that declares its queues, a shop placed elsewhere raises
-    :class:`tasks.placement.ShopNotHereError` before anything is opened or created.
+    Keep the block to database work: while it is open no other process can write the
+    file, nor read it when this connection writes. On a worker that declares its queues,
+    a shop placed elsewhere raises :class:`tasks.placement.ShopNotHereError` before
+    anything is opened or created.
     """
     path = shop_db_path(shop_id, folder)
     check_placement(shop_id, path)
-    con = connect(path, read_only=read_only)
+    con = connect(path, read_only=read_only, wait_seconds=wait_seconds)
     try:
         yield con
     except duckdb.IOException as exc:
@@ -244,6 +349,79 @@ def open_shop(
         raise
     finally:
         con.close()
+        if not read_only:
+            _drop_note(path)
+
+
+LEASE_IDLE_SECONDS = 0.25
+
+
+class ShopLease:
+    """A shop connection opened on first use and closed once the event loop has had
+    nothing for it for ``idle_seconds``, for a runner that interleaves database work with
+    marketplace calls (the relay): the file is held while statements run, not while the
+    runner awaits the network, so a reader or another writer can get in between.
+
+    Attribute access is delegated to an open connection (opened, waiting boundedly, when
+    needed). Work that must be atomic has to run without an ``await`` in between (the
+    release only happens when the loop runs other callbacks). Outside a running loop the
+    connection stays open until :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        shop_id: str,
+        *,
+        folder: str | os.PathLike[str] | None = None,
+        idle_seconds: float = LEASE_IDLE_SECONDS,
+    ) -> None:
+        self.shop_id, self.folder, self.idle_seconds = shop_id, folder, idle_seconds
+        self.opened = 0  # how many times the file was opened (tests and logs)
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._handle: asyncio.Handle | None = None
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The open connection (opening it when released), released again when idle."""
+        if self._con is None:
+            path = shop_db_path(self.shop_id, self.folder)
+            check_placement(self.shop_id, path)
+            self._con = connect(path)
+            self.opened += 1
+        self._schedule_release()
+        return self._con
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.connection(), name)
+
+    def _schedule_release(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self._handle is not None:
+            self._handle.cancel()
+        if self.idle_seconds > 0:
+            self._handle = loop.call_later(self.idle_seconds, self.release)
+        else:  # released at the loop's next turn: as soon as the runner awaits anything
+            self._handle = loop.call_soon(self.release)
+
+    def release(self) -> None:
+        """Close the connection now (the next use opens it again)."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+            _drop_note(shop_db_path(self.shop_id, self.folder))
+
+    def close(self) -> None:
+        self.release()
+
+    @property
+    def held(self) -> bool:
+        """True while the file is open."""
+        return self._con is not None
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: Any) -> int:

@@ -647,6 +647,21 @@ class TikTokEmulator:
             self._notify_order(order)
             return order
 
+    def defer_orders(self, items: list[dict[str, Any]]) -> None:
+        """Orders (OrderFixture-like dicts) placed, stamped with the time, at the first
+        order search: ``skubridge sandbox serve --generate --orders`` uses this so that the
+        orders come after the first catalog sync mapped their products (a cycle relays
+        after it maps), as sandbox/README.md promises."""
+        with self._lock:
+            self.deferred_orders = [dict(item) for item in items]
+
+    def place_deferred_orders(self) -> list[str]:
+        """Place the deferred orders now (once); returns their ids."""
+        with self._lock:
+            items = getattr(self, "deferred_orders", [])
+            self.deferred_orders = []
+            return self.add_orders(items) if items else []
+
     def cancel_lines(
         self,
         order_id: str,
@@ -690,6 +705,7 @@ class TikTokEmulator:
     ) -> list[Order]:
         """Orders matching Get Order List filters (Get Order List: ``*_time_ge`` /
         ``*_time_lt``)."""
+        self.place_deferred_orders()
         for key in ("create_time_ge", "create_time_lt", "update_time_ge", "update_time_lt"):
             if filters.get(key) is not None and not isinstance(filters[key], int):
                 raise ApiFailure(codes.INVALID_PARAMETER, f"{key} must be an integer")

@@ -15,8 +15,12 @@ import time
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from sandbox.fixture import Fixture
 
 app = typer.Typer(
     help="Local emulators of the TikTok Shop, Shopify and Amazon APIs.", no_args_is_help=True
@@ -47,11 +51,18 @@ def _fixture(fixture: Path | None, generate: int | None, seed: int, store: str, 
                 f"{fixture}: not a valid fixture: {exc}", param_hint="--fixture"
             ) from None
     if generate is not None:
-        # Orders are stamped "now" so that a demo relays them (they follow the mapping).
         return generate_fixture(
             generate, seed=seed, store=store, orders=orders, orders_start=int(time.time())
         ).fixture
     return None
+
+
+def _shops_with_a_store(scenario: Fixture | None) -> list[tuple[str, str]]:
+    """The sandbox shops whose store side the served fixture fills (both when empty)."""
+    if scenario is None:
+        return list(SANDBOX_SHOPS)
+    filled = {"shopify": bool(scenario.shopify.products), "amazon": bool(scenario.amazon.listings)}
+    return [(shop, store) for shop, store in SANDBOX_SHOPS if filled[store]] or list(SANDBOX_SHOPS)
 
 
 @app.command("serve")
@@ -83,6 +94,14 @@ def serve(
     from sandbox.stack import SandboxStack
 
     scenario = _fixture(fixture, generate, seed, store.value, orders)
+    deferred: list[dict[str, object]] = []
+    if generate is not None and scenario is not None and scenario.orders:
+        # Generated orders are placed at the first order search, i.e. after the first
+        # catalog sync mapped their products, so the first relay relays them.
+        deferred = [
+            o.model_dump(exclude={"id", "create_time"}, exclude_none=True) for o in scenario.orders
+        ]
+        scenario = scenario.model_copy(update={"orders": []})
     stack = SandboxStack(
         scenario,
         throttle=not no_throttle,
@@ -101,10 +120,14 @@ def serve(
         except (OSError, RuntimeError) as exc:
             typer.echo(f"skubridge sandbox serve: cannot start the emulators: {exc}", err=True)
             raise typer.Exit(code=1) from None
+        if deferred:
+            stack.emulator("tiktok").defer_orders(deferred)
         for name, url in stack.urls.items():
             typer.echo(f"{name:8} {url}")
+        if deferred:
+            typer.echo(f"{len(deferred)} TikTok orders are placed at the first order search")
         if write_shops is not None:
-            path = stack.write_shops_file(write_shops, SANDBOX_SHOPS)
+            path = stack.write_shops_file(write_shops, _shops_with_a_store(scenario))
             typer.echo(f"shops file: {path}")
             typer.echo("# credentials the shops file refers to (sandbox values):")
             for name, value in stack.env().items():

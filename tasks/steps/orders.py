@@ -2,8 +2,10 @@
 
 :func:`run_orders` is the one runner of the step, called by the ``relay-orders`` flow (and
 so by ``sync-shop``), ``skubridge relay`` / ``skubridge orders``, the cycle
-(:mod:`tasks.steps.cycle`), the benchmarks and the chaos engine. It opens the shop's
-warehouse (unless given a connection) and clients, records the run, and hands over to
+(:mod:`tasks.steps.cycle`), the benchmarks and the chaos engine. It leases the shop's
+warehouse (unless given a connection: :class:`tasks.warehouse.ShopLease` holds the file
+only while statements run, not while the step waits on TikTok or the store, so analysts
+can read between), opens the clients, records the run, and hands over to
 :func:`tasks.relay.relay_shop` (per-order rules, relay ledger, order report), then to
 :func:`tasks.loop_back.loop_back_shop` (store fulfilments to TikTok, TikTok cancellations
 to the store, MFN stock; its ledger and the fulfilment report).
@@ -11,7 +13,6 @@ to the store, MFN stock; its ledger and the fulfilment report).
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from skubridge.config import ShopConfig
 from tasks.loop_back import LoopBackOutcome, loop_back_shop
 from tasks.relay import RelayOutcome, relay_shop
 from tasks.steps.common import open_clients, record_run, run_sync
-from tasks.warehouse import open_shop
+from tasks.warehouse import ShopLease
 
 FLOW_NAME = "relay-orders"
 STEP = "relay"
@@ -55,9 +56,10 @@ def run_orders(
     """Relay one shop's orders with its run record (``runs`` table: started, finished or
     failed with the step and a buyer-data-free error); returns the outcome.
 
-    ``con``: an open connection to the shop's warehouse (default: opened here). The
-    warehouse stays open for the whole step, which also keeps a second process from
-    relaying the same shop at the same time (DuckDB allows one writer per file).
+    ``con``: an open connection to the shop's warehouse (default: a
+    :class:`tasks.warehouse.ShopLease`, released whenever the relay waits on the network;
+    a second relay of the same shop is kept out by the shop's Prefect limit and the
+    ledger's claim, not by holding the file).
     ``pending_grace_s`` and ``concurrency`` override the store's defaults
     (:data:`tasks.relay.PENDING_GRACE_S`, :data:`tasks.relay.CONCURRENCY`);
     ``client_kwargs`` go to both clients. ``loop_back``: also carry store fulfilments,
@@ -90,11 +92,16 @@ def run_orders(
                 )
             return outcome
 
-    with (
-        nullcontext(con) if con is not None else open_shop(shop.id) as connection,
-        record_run(shop.id, run_id=run_id, flow=flow, step=STEP, con=connection) as record,
-    ):
-        outcome = run_sync(lambda: relay(connection))
-        record.report_dir = str(outcome.report.csv.parent) if outcome.report else None
-        record.summary = outcome.summary()
+    lease = ShopLease(shop.id) if con is None else None
+    connection: Any = con if con is not None else lease
+    try:
+        with record_run(shop.id, run_id=run_id, flow=flow, step=STEP, con=connection) as record:
+            if lease is not None:
+                lease.release()  # the run row is written: free the file until work needs it
+            outcome = run_sync(lambda: relay(connection))
+            record.report_dir = str(outcome.report.csv.parent) if outcome.report else None
+            record.summary = outcome.summary()
+    finally:
+        if lease is not None:
+            lease.close()
     return outcome

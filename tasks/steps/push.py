@@ -120,7 +120,8 @@ class _Progress:
         if self.buffer:
             for attempt in range(LOCK_RETRIES if final else 1):
                 try:
-                    with open_shop(self.shop_id) as con:
+                    # Not waiting here: the calls go on and the next batch tries again.
+                    with open_shop(self.shop_id, wait_seconds=None if final else 0) as con:
                         record_outcomes(con, self.run_id, self.buffer)
                     self.buffer = []
                     break
@@ -299,6 +300,7 @@ async def _push(
             name="push_report",
             artifact=f"push-report-{shop.id}",
             description=description,
+            latest=not dry_run,
         )
     metrics = asdict(verdict.metrics)
     return PushOutcome(

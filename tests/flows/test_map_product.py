@@ -101,6 +101,25 @@ def test_map_product_flow_writes_skus_and_records_links(shop):
             ("t-m", "manual"),
             ("t-s", "manual"),
         ]
+    # The run's result is a table of the SKU pairs (not a code block cut at the right edge).
+    import json
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with get_client(sync_client=True) as client:
+        [artifact] = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[f"map-product-{config.id}"])
+            ),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
+        )
+    assert artifact.type == "table"
+    pairs = json.loads(artifact.data)
+    assert len(pairs) == 2 and len(out["pairs"]) == 2
+    assert {row["tiktok_sku_id"] for row in pairs} == {"t-m", "t-s"}
 
 
 def test_cli_map_dry_run_then_apply_and_csv(shop, tmp_path):

@@ -167,6 +167,13 @@ def test_sync_catalog_flow_end_to_end(sandbox, data_dirs):
         "store_product_id",
         "store_variant_id",
         "suggestion",
+        "tiktok_title",
+        "tiktok_options",
+        "store_title",
+        "store_options",
+        "suggested_store_variant_id",
+        "suggested_store_sku",
+        "suggestion_basis",
     ]
     assert sorted(report["status"]) == ["mapped", "mapped", "unmapped", "unmapped"]
     with open_shop("acme", read_only=True) as con:
@@ -181,6 +188,8 @@ def test_sync_catalog_flow_end_to_end(sandbox, data_dirs):
     csv = pd.read_csv(files["csv"])
     parquet = pd.read_parquet(files["parquet"])
     assert len(csv) == len(parquet) == 4
+    latest = data_dirs[1] / "acme" / "latest" / "mapping_report.parquet"
+    pd.testing.assert_frame_equal(pd.read_parquet(latest), parquet)
     assert run["report_dir"] == result["report_dir"]
     assert files["csv"].startswith(str(data_dirs[1]))
     assert stat.S_IMODE(__import__("os").stat(files["csv"]).st_mode) == 0o600

@@ -96,6 +96,20 @@ def test_failed_catalog_skips_push_but_relays_and_records_the_step(shopify_shop)
     steps = json.loads(last["summary"])
     assert steps["push"]["status"] == "SKIPPED"
     assert steps["relay"]["status"] == "COMPLETED"
+    # The sync-shop run page itself says which step failed, why, and links the child runs.
+    page = _latest_artifact("sync-shop-shop-a")
+    assert page.data.startswith("# sync-shop shop-a: FAILED at catalog")
+    assert "**catalog failed**: " in page.data and "catalog checks failed" in page.data
+    assert "[catalog run](" in page.data and "[relay run](" in page.data
+    steps_table = _latest_artifact("sync-shop-steps-shop-a")
+    assert _flow_of(steps_table.flow_run_id) == "sync-shop" == _flow_of(page.flow_run_id)
+    rows = {r["step"]: r for r in json.loads(steps_table.data)}
+    assert rows["catalog"]["status"] == "FAILED" and rows["catalog"]["reason"]
+    assert (
+        rows["relay"]["run"].startswith("[relay run](")
+        and "/runs/flow-run/" in rows["relay"]["run"]
+    )
+    assert rows["relay"]["reports"]  # the relay's report folder
     con = connect(db, read_only=True)
     try:  # the previous catalog and mappings are kept
         assert con.execute("SELECT count(*) FROM catalog_variants").fetchone()[0] > 0
@@ -142,3 +156,25 @@ def test_sync_command_prints_its_own_run_not_the_latest_started(shopify_shop):
     assert "OTHER RUN'S ERROR" not in result.stdout
     assert "shop shop-a: catalog sync COMPLETED" in result.stdout
     assert "shop shop-a: relay COMPLETED" in result.stdout
+
+
+def _latest_artifact(key: str):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
+        )
+    assert found, f"no artifact {key}"
+    return found[0]
+
+
+def _flow_of(flow_run_id) -> str:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow(client.read_flow_run(flow_run_id).flow_id).name

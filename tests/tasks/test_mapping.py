@@ -118,7 +118,7 @@ def test_sku_not_found_and_precedence_over_later_reasons(con):
     )
     got = by_sku(report(con))
     assert got["t1b"] == ("unmapped", "SKU_NOT_FOUND", None, None, None)
-    assert got["t1a"] == ("unmapped", "SKU_NOT_FOUND", None, "S1", "v1")
+    assert got["t1a"] == ("unmapped", "SKU_NOT_FOUND", None, None, None)
 
 
 def test_sku_match_is_byte_exact(con):
@@ -159,14 +159,49 @@ def test_split_across_products(con):
         store("S2", ("v2", "B")),
     )
     got = by_sku(report(con))
-    assert got["t1a"] == ("unmapped", "SPLIT_ACROSS_PRODUCTS", None, "S1", "v1")
-    assert got["t1b"] == ("unmapped", "SPLIT_ACROSS_PRODUCTS", None, "S2", "v2")
+    assert got["t1a"] == ("unmapped", "SPLIT_ACROSS_PRODUCTS", None, None, None)
+    assert got["t1b"] == ("unmapped", "SPLIT_ACROSS_PRODUCTS", None, None, None)
+
+
+def test_report_carries_both_sides_and_suggestion_columns(con):
+    """Titles and options of both sides; an unmapped row names the store variant with its
+    SKU in the suggestion columns, never in the store ids (docs/reports.md)."""
+    rows = tiktok("T1", ("t1a", "A"), ("t1b", "B")) + tiktok("T2", ("t2a", "C"))
+    for row in rows:
+        row.update(title=f"Blue {row['product_id']}", options=json.dumps({"Size": "M"}))
+    load(
+        con,
+        rows,
+        store("S1", ("v1", "A")),
+        store("S2", ("v2", "B")),
+        store("S3", ("v3", "C")),
+    )
+    rep = report(con).set_index("tiktok_sku_id")
+    assert list(rep.columns[-7:]) == [
+        "tiktok_title",
+        "tiktok_options",
+        "store_title",
+        "store_options",
+        "suggested_store_variant_id",
+        "suggested_store_sku",
+        "suggestion_basis",
+    ]
+    split = rep.loc["t1a"]
+    assert split["status"] == "unmapped" and pd.isna(split["store_variant_id"])
+    assert (split["tiktok_title"], split["tiktok_options"]) == ("Blue T1", "Size: M")
+    assert (split["suggested_store_variant_id"], split["suggested_store_sku"]) == ("v1", "A")
+    assert split["suggestion_basis"] == "same_sku"
+    assert (split["store_title"], split["store_options"]) == ("title S1", "Size: v1")
+    mapped = rep.loc["t2a"]
+    assert (mapped["status"], mapped["store_variant_id"]) == ("mapped", "v3")
+    assert (mapped["store_title"], mapped["store_options"]) == ("title S3", "Size: v3")
+    assert mapped["suggested_store_variant_id"] is None and mapped["suggestion_basis"] is None
 
 
 def test_variant_count_mismatch(con):
     load(con, tiktok("T1", ("t1a", "A")), store("S1", ("v1", "A"), ("v2", None)))
     got = by_sku(report(con))
-    assert got["t1a"] == ("unmapped", "VARIANT_COUNT_MISMATCH", None, "S1", "v1")
+    assert got["t1a"] == ("unmapped", "VARIANT_COUNT_MISMATCH", None, None, None)
     assert con.execute("SELECT count(*) FROM mappings").fetchone()[0] == 0
 
 
@@ -182,7 +217,7 @@ def test_store_product_taken_by_manual_link(con):
         [T0],
     )
     got = by_sku(report(con))
-    assert got["t1a"] == ("unmapped", "STORE_PRODUCT_TAKEN", None, "S1", "v1")
+    assert got["t1a"] == ("unmapped", "STORE_PRODUCT_TAKEN", None, None, None)
     assert got["t9a"] == ("mapped", None, "manual", "S1", "v1")
 
 

@@ -66,7 +66,7 @@ def test_search_unmapped_reason_and_side_filter(shop_db):
 def test_fuzzy_title_and_limit(shop_db):
     got = search_products(shop_db, "wol scarff", store_channel="shopify")
     assert list(got["product_id"]) == ["S9"]
-    assert got.loc[0, "match"] == "fuzzy title" and got.loc[0, "state"] == "unmapped"
+    assert got.loc[0, "match"] == "fuzzy words" and got.loc[0, "state"] == "unmapped"
     assert len(search_products(shop_db, "o", store_channel="shopify", limit=2)) == 2
     assert format_table(got).splitlines()[0].split()[:3] == ["SIDE", "PRODUCT_ID", "TITLE"]
     with pytest.raises(ValueError):
@@ -92,3 +92,88 @@ def test_cli_search_json_and_table(shop_db, tmp_path, monkeypatch):
     assert res.exit_code == 0 and "Wool Scarf" in res.output and "S9" in res.output
     res = runner.invoke(app, ["search", "--shop", "nope", "x"])
     assert res.exit_code == 2 and "no shop 'nope'" in res.output
+
+
+def test_blue_tee_finds_blue_t_shirt_on_both_sides(data_dirs):
+    """Word matching: "tee" is a T-shirt, words in any order, options and SKUs count."""
+    rows = [
+        ("tiktok", "T1", "t1", "BT-M", "Blue T-Shirt", '{"Color": "Blue", "Size": "M"}'),
+        ("tiktok", "T2", "t2", "TP-1", "Tee Pee Tent", '{"Color": "Green"}'),
+        ("tiktok", "T3", "t3", "BM-1", "Blue Mug", "{}"),
+        ("shopify", "S1", "v1", "BT-M", "T-Shirt Classic", '{"Color": "Blue", "Size": "M"}'),
+        ("shopify", "S2", "v2", "HD-1", "Zip Hoodie", '{"Color": "Navy"}'),
+        ("shopify", "S3", "v3", "PS-1", "Polo Shirt", '{"Color": "Sky Blue"}'),  # no tee
+    ]
+    with open_shop("tee") as con:
+        frame = pd.DataFrame(
+            rows, columns=["channel", "product_id", "variant_id", "seller_sku", "title", "options"]
+        )
+        insert_frame(con, "catalog_variants", frame.assign(run_id="r0", extracted_at=T0))
+        auto_map(con, run_id="r1", store_channel="shopify", now=T0)
+        got = search_products(con, "blue tee", store_channel="shopify")
+        assert sorted(zip(got["side"], got["product_id"], strict=True)) == [
+            ("store", "S1"),  # "Blue" is an option value there
+            ("tiktok", "T1"),
+        ]
+        assert set(got["match"]) == {"words"}
+        assert got.set_index("product_id").loc["T1", "state"] == "mapped to S1 (auto)"
+        navy = search_products(con, "navy hoody", store_channel="shopify")
+        assert navy["product_id"].tolist() == ["S2"]
+        typo = search_products(con, "blu t-shirt", store_channel="shopify")
+        assert set(typo["product_id"]) == {"T1", "S1"}
+
+
+def test_table_keeps_columns_apart_and_the_state_whole():
+    frame = pd.DataFrame(
+        [
+            {
+                "side": "tiktok",
+                "product_id": "1729999999999999999",
+                "title": "A very long product title that goes on and on and on",
+                "variants": 3,
+                "skus": "SKU-1, SKU-2, SKU-3",
+                "match": "words",
+                "score": 95.0,
+                "state": "mapped to gid://shopify/Product/8123456789012 (auto, manual)",
+            }
+        ]
+    )
+    header, rule, row = format_table(frame, width=20).splitlines()
+    assert header.split() == ["SIDE", "PRODUCT_ID", "TITLE", "VARIANTS", "SKUS", "MATCH", "STATE"]
+    assert row.endswith("mapped to gid://shopify/Product/8123456789012 (auto, manual)")
+    assert "1729999999999999999  A very long product…" in row
+    starts = [i for i, c in enumerate(rule) if c == "-" and (i == 0 or rule[i - 1] == " ")]
+    assert all(row[i - 2 : i] == "  " for i in starts[1:])  # two spaces before every column
+
+
+def test_readme_search_example_finds_products_in_the_sandbox_catalog(data_dirs):
+    """The README's sandbox walkthrough: its search finds something in the catalog its
+    `sandbox serve --generate` line serves."""
+    import re
+    from pathlib import Path
+
+    from sandbox.generator import generate_fixture
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    serve = re.search(r"sandbox serve --generate (\d+) --seed (\d+) --store (\w+)", readme)
+    query = re.search(r'skubridge search --shop sandbox-shopify "([^"]+)"', readme)
+    assert serve and query
+    n, seed, store = int(serve.group(1)), int(serve.group(2)), serve.group(3)
+    fixture = generate_fixture(n, seed=seed, store=store).fixture
+    rows = [
+        ("tiktok", p.id, s.id, s.seller_sku, p.title, json.dumps(s.sales_attributes))
+        for p in fixture.tiktok.products
+        for s in p.skus
+    ] + [
+        ("shopify", p.id, v.id, v.sku, p.title, json.dumps(v.options or {}))
+        for p in fixture.shopify.products
+        for v in p.variants
+    ]
+    with open_shop("readme") as con:
+        frame = pd.DataFrame(
+            rows, columns=["channel", "product_id", "variant_id", "seller_sku", "title", "options"]
+        )
+        insert_frame(con, "catalog_variants", frame.assign(run_id="r0", extracted_at=T0))
+        found = search_products(con, query.group(1), store_channel=store)
+    assert {"tiktok", "store"} <= set(found["side"])
+    assert found["title"].str.contains("T-Shirt").all()

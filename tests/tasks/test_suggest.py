@@ -92,6 +92,17 @@ def test_suggestions_by_sku_barcode_and_title(con):
         "gid://shopify/ProductVariant/42 (similar title and options 'Organic Cotton Hoodie L'"
     )
     assert rep.loc["t5", "suggestion"] is None
+    # the same hints as columns a CSV map file is made from
+    cols = ["suggested_store_variant_id", "suggested_store_sku", "suggestion_basis"]
+    assert rep.loc["t1", cols].tolist() == [
+        "gid://shopify/ProductVariant/12",
+        "AB-1",
+        "same_sku_normalised",
+    ]
+    assert rep.loc["t3", cols].tolist()[0::2] == ["gid://shopify/ProductVariant/32", "same_barcode"]
+    assert rep.loc["t4", "suggestion_basis"] == "similar_title_options"
+    assert rep.loc["t5", cols].tolist() == [None, None, None]
+    assert pd.isna(rep.loc["t1", "store_variant_id"])  # a hint is not a mapping
     # a hint only: nothing was linked
     assert con.execute("SELECT count(*) FROM mappings").fetchone()[0] == 0
     assert set(rep["status"]) == {"unmapped"}

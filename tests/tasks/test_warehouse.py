@@ -66,9 +66,9 @@ def test_second_writer_process_gets_locked_error(tmp_path):
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
         with pytest.raises(WarehouseLockedError) as caught:
-            warehouse.connect(path)
+            warehouse.connect(path, wait_seconds=0)
         message = str(caught.value)
-        assert str(path) in message and "another skubridge run" in message
+        assert str(path) in message and "not a skubridge run" in message
         assert f"process {holder.pid}" in message
     finally:
         holder.communicate("", timeout=30)
