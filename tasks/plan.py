@@ -5,6 +5,13 @@ macros, ``desired.sql``) over the accepted catalogs and the mappings; money stay
 and comes back as ``Decimal``. A SKU is planned for a field only when the desired value
 differs from TikTok's current one (stock compared on the receiving warehouse only), so an
 unchanged shop plans nothing and costs zero write calls.
+
+Stock goes to the warehouses the shop's ``location_map`` names (store locations summed per
+TikTok warehouse, buffers after the sum), or without one to the receiving warehouse.
+Which rule produced each value (``stock``, ``untracked``, ``continue_selling``,
+``override``, ``skipped``; ``price`` for the price rule) travels with every write into the
+push report's ``rule`` column. Overrides with ``skip`` write nothing: their SKUs are listed
+(:meth:`Plan.skipped`) and the guards count them as neither zero nor moved.
 """
 
 from __future__ import annotations
@@ -18,11 +25,12 @@ from typing import Literal
 import duckdb
 
 from connectors.base import InventoryUpdate, PriceUpdate, TikTokApi, Warehouse
-from skubridge.config import ShopConfig
+from skubridge.config import ShopConfig, fixed_quantity
 from tasks.rules import max_quantity
 from tasks.warehouse import sql
 
 Field = Literal["price", "inventory"]
+SKIPPED = "skipped"
 WRITABLE_STATUS = "ACTIVATE"
 
 
@@ -51,6 +59,14 @@ class SkuPlan:
     price_changed: bool
     stock_changed: bool
     tiktok_status: str | None = None
+    stock_rule: str = "stock"
+    price_rule: str = "price"
+    targets: dict[str, int] = field(default_factory=dict)  # warehouse -> desired quantity
+    missing_warehouses: tuple[str, ...] = ()  # target warehouses the TikTok SKU lacks
+
+    def rule(self, which: Field) -> str:
+        """The rule that produced ``which``'s desired value."""
+        return self.price_rule if which == "price" else self.stock_rule
 
     @property
     def writable(self) -> bool:
@@ -72,11 +88,13 @@ class PlannedWrite:
     inventory: InventoryUpdate | None = None
     problem: str | None = None  # set when the write cannot be sent (reported REJECTED)
     blocked: str | None = None  # set when a guard always blocks it (currency mismatch)
+    rule: str = "stock"  # the rule that produced ``new`` (push report ``rule``)
 
 
 @dataclass(frozen=True)
 class Plan:
-    """All mapped SKUs with their desired values, for one receiving warehouse."""
+    """All mapped SKUs with their desired values; ``warehouse_id`` names the warehouse(s)
+    receiving the stock (comma-separated with a location map)."""
 
     warehouse_id: str
     skus: tuple[SkuPlan, ...] = ()
@@ -95,17 +113,36 @@ class Plan:
             ]
         return self._by_field[which]
 
+    def skipped(self, which: Field) -> list[PlannedWrite]:
+        """SKUs an override excludes from ``which``: listed in the report, never written."""
+        out = []
+        for s in self.skus:
+            if s.rule(which) != SKIPPED:
+                continue
+            if which == "price":
+                value = _money(s.current_price)
+            else:
+                value = None if s.current_stock is None else str(s.current_stock)
+            out.append(
+                PlannedWrite(
+                    s.tiktok_product_id, s.tiktok_sku_id, which, value, value or "", rule=SKIPPED
+                )
+            )
+        return out
+
     def currency_mismatches(self) -> list[SkuPlan]:
         """Mapped SKUs whose store currency differs from the TikTok SKU's (never converted)."""
         return [s for s in self.skus if not s.currency_ok and s.store_price is not None]
 
     def unchanged(self, which: Field) -> int:
-        """Mapped SKUs with nothing to write for ``which``."""
-        return self.mapped - len(self.writes(which))
+        """Mapped SKUs with nothing to write for ``which`` (skipped ones not included)."""
+        return self.mapped - len(self.writes(which)) - len(self.skipped(which))
 
 
 def _write(sku: SkuPlan, which: Field, warehouse_id: str) -> PlannedWrite | None:
     write = _desired_write(sku, which, warehouse_id)
+    if write is not None:
+        write = replace(write, rule=sku.rule(which))
     if write is None or write.blocked or write.problem or sku.writable:
         return write
     # TikTok refuses updates to a product that is not ACTIVATE: reported, no call sent.
@@ -145,16 +182,20 @@ def _desired_write(sku: SkuPlan, which: Field, warehouse_id: str) -> PlannedWrit
         return None
     old = None if sku.current_stock is None else str(sku.current_stock)
     if not sku.has_warehouse:
+        missing = ", ".join(sku.missing_warehouses) or warehouse_id
+        which_wh = "warehouses" if len(sku.missing_warehouses) > 1 else "warehouse"
         return PlannedWrite(
             *ids,
             "inventory",
             old,
             str(sku.desired_stock),
-            problem=f"receiving warehouse {warehouse_id} is not assigned to this TikTok SKU",
+            problem=f"receiving {which_wh} {missing} not assigned to this TikTok SKU",
         )
-    # Every warehouse of the SKU: the receiving one gets the new stock, the others keep
-    # their current quantity (https://partner.tiktokshop.com/docv2/page/6503068fc20ad60284b38858).
-    quantities = dict(sku.warehouses) | {warehouse_id: sku.desired_stock}
+    # Every warehouse of the SKU: the ones the store feeds get the new stock, the others
+    # keep their current quantity
+    # (https://partner.tiktokshop.com/docv2/page/6503068fc20ad60284b38858).
+    targets = sku.targets or {warehouse_id: sku.desired_stock}
+    quantities = dict(sku.warehouses) | targets
     update = InventoryUpdate(sku.tiktok_sku_id, quantities)
     return PlannedWrite(*ids, "inventory", old, str(sku.desired_stock), inventory=update)
 
@@ -179,7 +220,12 @@ def choose_warehouse(warehouses: Iterable[Warehouse]) -> str:
 
 
 async def receiving_warehouse(shop: ShopConfig, api: TikTokApi) -> str:
-    """The configured ``tiktok.warehouse_id``, else the default one from ``warehouses()``."""
+    """The configured ``tiktok.warehouse_id``, else the default one from ``warehouses()``.
+
+    With a ``location_map`` its warehouses, comma-separated (as the ledger records them).
+    """
+    if shop.location_map:
+        return ",".join(dict.fromkeys(shop.location_map.values()))
     if shop.tiktok.warehouse_id:
         return shop.tiktok.warehouse_id
     return choose_warehouse(await api.warehouses())
@@ -191,13 +237,22 @@ def define_rule_macros(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def plan_parameters(shop: ShopConfig, warehouse_id: str) -> dict[str, object]:
-    """The parameters of ``desired.sql`` for a shop."""
+    """The parameters of ``desired.sql`` for a shop (reads the overrides CSV, if any)."""
     stock, price = shop.stock_rule, shop.price_rule
     locations = list(shop.shopify.location_ids) if shop.shopify else []
+    overrides = shop.all_overrides()
     return {
         "store": shop.store,
         "locations": locations,
         "warehouse_id": warehouse_id,
+        "map_locations": list(shop.location_map),
+        "map_warehouses": list(shop.location_map.values()),
+        "untracked_quantity": fixed_quantity(stock.untracked_quantity),
+        "continue_selling_quantity": fixed_quantity(stock.continue_selling_quantity),
+        "ov_kind": [o.key[0] for o in overrides],
+        "ov_key": [o.key[1] for o in overrides],
+        "ov_stock": [None if o.stock is None else str(o.stock) for o in overrides],
+        "ov_price": [None if o.price is None else str(o.price) for o in overrides],
         "tiktok_currency": shop.tiktok.currency,
         "buffer_absolute": stock.buffer_absolute,
         "buffer_percent": str(stock.buffer_percent),
@@ -238,6 +293,14 @@ def build_plan(con: duckdb.DuckDBPyConnection, shop: ShopConfig, warehouse_id: s
                 price_changed=bool(r["price_changed"]),
                 stock_changed=bool(r["stock_changed"]),
                 tiktok_status=r["tiktok_status"],
+                stock_rule=str(r["stock_rule"]),
+                price_rule=str(r["price_rule"]),
+                targets={
+                    str(w["warehouse_id"]): int(w["quantity"])
+                    for w in r["targets"] or []
+                    if w["quantity"] is not None
+                },
+                missing_warehouses=tuple(str(w) for w in r["missing_warehouses"] or []),
             )
         )
     return Plan(warehouse_id=warehouse_id, skus=tuple(skus))

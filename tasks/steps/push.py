@@ -260,8 +260,14 @@ async def _push(
         finally:
             await progress.flush(100.0, final=True)
 
+    skipped = plan.skipped("inventory") + plan.skipped("price")
     frame = report_frame(
-        sent=send, outcomes=outcomes, blocked=blocked, unsendable=unsendable, dry_run=dry_run
+        sent=send,
+        outcomes=outcomes,
+        blocked=blocked,
+        unsendable=unsendable,
+        skipped=skipped,
+        dry_run=dry_run,
     )
     counts = {
         "updated": int((frame["status"] == "UPDATED").sum()),
@@ -270,6 +276,7 @@ async def _push(
         "blocked": int((frame["status"] == "BLOCKED_BY_GUARD").sum()),
         "failed": sum(1 for o in outcomes if o.status == "FAILED"),
         "would_update": len(send) if dry_run else 0,
+        "skipped": len(skipped),
     }
     folder = run_report_dir(shop.id, run_id)
     description = (
@@ -326,7 +333,8 @@ def summary_lines(outcome: PushOutcome) -> list[str]:
         f"updated: {c['updated']}, unchanged: {c['unchanged']}, rejected: {c['rejected']}, "
         f"blocked: {c['blocked']}"
         + (f", would update: {c['would_update']}" if outcome.dry_run else "")
-        + (f", failed after retries: {c['failed']}" if c["failed"] else ""),
+        + (f", failed after retries: {c['failed']}" if c["failed"] else "")
+        + (f", skipped by override: {c['skipped']}" if c.get("skipped") else ""),
     ]
     if not outcome.guards_passed or c["failed"]:
         lines.append(outcome.message)
