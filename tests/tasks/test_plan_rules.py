@@ -3,8 +3,6 @@ variants, overrides; one table of shop configurations, checked on the plan from 
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
 from expectations.guards import check_plan, measure
@@ -298,7 +296,9 @@ def test_overrides_apply_before_the_guards(con) -> None:
     )
     assert list(frame.columns)[-1] == "rule"
     skipped = frame[frame["rule"] == "skipped"]
-    assert sorted(zip(skipped["tiktok_sku_id"], skipped["field"], skipped["status"])) == [
+    assert sorted(
+        zip(skipped["tiktok_sku_id"], skipped["field"], skipped["status"], strict=True)
+    ) == [
         ("10", "inventory", "UNCHANGED"),
         ("20", "inventory", "UNCHANGED"),
         ("20", "price", "UNCHANGED"),
