@@ -716,21 +716,6 @@ def _build(n_variants: int, seed: int, mix: AnomalyMix, store: Store) -> _Core:
         s_stock[two, 0] = first[two]
         s_stock[two, 1] = s_qty[two] - first[two]
 
-    # Shopify inventory tracking and out-of-stock policy (own stream: see AnomalyMix)
-    flags = np.random.default_rng([seed, 19])
-    s_untracked = np.zeros(n_store_rows, dtype=bool)
-    s_continue = np.zeros(n_store_rows, dtype=bool)
-    if store == "shopify" and n_store_rows:
-        s_untracked = flags.random(n_store_rows) < mix.untracked_share
-        s_continue = ~s_untracked & (flags.random(n_store_rows) < mix.continue_selling_share)
-        for share, chosen, other in (
-            (mix.untracked_share, s_untracked, s_continue),
-            (mix.continue_selling_share, s_continue, s_untracked),
-        ):
-            free = np.flatnonzero(~chosen & ~other)
-            if mix.at_least_one and share > 0 and not chosen.any() and len(free):
-                chosen[free[flags.integers(len(free))]] = True
-
     # TikTok current price and stock: the store's, except stale ones
     t_cents = store_cents.copy()
     t_qty = quantity.copy()
@@ -754,6 +739,28 @@ def _build(n_variants: int, seed: int, mix: AnomalyMix, store: Store) -> _Core:
     exp_store_row = np.where(v_kind == _K["none"], store_row_of, -1)
     suggest = np.isin(v_kind, [_K["sku_case_punct"], _K["barcode_only"]])
     exp_suggest = np.where(suggest, store_row_of, -1)
+
+    # Shopify inventory tracking and out-of-stock policy (own stream: see AnomalyMix)
+    flags = np.random.default_rng([seed, 19])
+    s_untracked = np.zeros(n_store_rows, dtype=bool)
+    s_continue = np.zeros(n_store_rows, dtype=bool)
+    if store == "shopify" and n_store_rows:
+        s_untracked = flags.random(n_store_rows) < mix.untracked_share
+        s_continue = ~s_untracked & (flags.random(n_store_rows) < mix.continue_selling_share)
+        # at_least_one: each kind on at least one mapped variant, so it shows in a push
+        mapped = np.zeros(n_store_rows, dtype=bool)
+        mapped[exp_store_row[exp_store_row >= 0]] = True
+        for share, chosen, other in (
+            (mix.untracked_share, s_untracked, s_continue),
+            (mix.continue_selling_share, s_continue, s_untracked),
+        ):
+            if not mix.at_least_one or share == 0 or (chosen & (mapped | ~mapped.any())).any():
+                continue
+            free = np.flatnonzero(~chosen & ~other & mapped)
+            if not len(free):  # nothing mapped (tiny catalog): any variant
+                free = np.flatnonzero(~chosen & ~other)
+            if len(free):
+                chosen[free[flags.integers(len(free))]] = True
 
     tiktok = _Side(
         product=v_prod,

@@ -31,3 +31,9 @@ def test_demo_runs_the_whole_cycle_for_both_shops(tmp_path, monkeypatch):
     assert re.search(r"orders: cycle 1: [^|\n]*BEFORE_MAPPING", out), out
     relayed = [int(n) for n in re.findall(r"orders now in the sandbox \w+: (\d+)", out)]
     assert len(relayed) == 2 and relayed[0] > 0
+    # the Shopify shop uses every stock rule; its first push shows each of them
+    rules = re.search(r"push rules, cycle 1 \(report rows\): ([^\n]*)", out)
+    assert rules, out
+    counts = dict(re.findall(r"(\w+): (\d+)", rules.group(1)))
+    for rule in ("stock", "untracked", "continue_selling", "override", "skipped"):
+        assert int(counts[rule]) > 0, rules.group(0)
