@@ -9,7 +9,7 @@ from expectations.guards import check_plan, measure
 from sandbox.fixture import Fixture, load_fixture
 from sandbox.seed import seed_from_fixture
 from skubridge.config import Guards, ShopConfig
-from tasks.load import report_frame
+from tasks.load import report_frame, settle_stale
 from tasks.plan import build_plan
 
 W1, W2, W3 = "7000000000000000001", "7000000000000000002", "7000000000000000003"
@@ -303,3 +303,22 @@ def test_overrides_apply_before_the_guards(con) -> None:
         ("20", "inventory", "UNCHANGED"),
         ("20", "price", "UNCHANGED"),
     ]
+
+
+def test_crashed_multi_warehouse_rows_are_settled_on_their_warehouses(con) -> None:
+    seed_from_fixture(con, fixture())
+    con.execute(
+        "INSERT INTO push_ledger (run_id, tiktok_product_id, tiktok_sku_id, field, old, new,"
+        " status, created_at, updated_at, warehouse_id) VALUES"
+        " ('crashed', '1', '10', 'inventory', '0', '2', 'PENDING', now(), now(), ?),"
+        " ('crashed', '1', '11', 'inventory', '0', '5', 'PENDING', now(), now(), ?)",
+        [f"{W1},{W2}", f"{W1},{W2}"],
+    )
+    assert settle_stale(con, "next") == 2
+    rows = dict(
+        con.execute(
+            "SELECT tiktok_sku_id, status FROM push_ledger WHERE run_id = 'crashed'"
+        ).fetchall()
+    )
+    # A holds 1 + 1 on W1 and W2 (its 6 on W3 is not the store's): confirmed; B holds 0.
+    assert rows == {"10": "UPDATED", "11": "FAILED"}
