@@ -11,6 +11,8 @@ SKUs with nothing to write are counted (``counts["unchanged"]``, CLI, artifact
 description), not listed. A dry run lists the writes it would send as UNCHANGED with
 error "dry run: would update". A write whose call still failed after the connector's
 retries is listed REJECTED with "not confirmed, retried next run: ..." (ledger FAILED).
+SKUs an override skips are listed UNCHANGED with rule ``skipped`` (``counts["skipped"]``);
+every row's ``rule`` says which rule produced its value (docs/operations.md).
 
 :func:`run_push` is the one runner of the step, called by the ``push-prices-and-stock``
 flow, ``skubridge push``, the cycle (:mod:`tasks.steps.cycle`), the benchmarks and the

@@ -56,19 +56,24 @@ overrides AS (
 -- Per TikTok SKU and field, the most specific override that sets the field: SKU id, then
 -- seller SKU, then product id.
 sku_overrides AS (
-    SELECT t.tiktok_sku_id,
-           arg_min(o.stock, o.rank) FILTER (WHERE o.stock IS NOT NULL) AS stock_override,
-           arg_min(o.price, o.rank) FILTER (WHERE o.price IS NOT NULL) AS price_override
-    FROM tiktok AS t
-    JOIN (
-        SELECT *, CASE kind WHEN 'tiktok_sku_id' THEN 1 WHEN 'seller_sku' THEN 2 ELSE 3 END
-                  AS rank
-        FROM overrides
-    ) AS o
-      ON (o.kind = 'tiktok_sku_id' AND o.key = t.tiktok_sku_id)
-      OR (o.kind = 'seller_sku' AND o.key = t.seller_sku)
-      OR (o.kind = 'tiktok_product_id' AND o.key = t.tiktok_product_id)
-    GROUP BY t.tiktok_sku_id
+    SELECT tiktok_sku_id,
+           arg_min(stock, rank) FILTER (WHERE stock IS NOT NULL) AS stock_override,
+           arg_min(price, rank) FILTER (WHERE price IS NOT NULL) AS price_override
+    FROM (
+        -- three equi-joins (one per key kind) rather than one join on an OR
+        SELECT t.tiktok_sku_id, o.stock, o.price, 1 AS rank
+        FROM tiktok AS t JOIN overrides AS o
+          ON o.kind = 'tiktok_sku_id' AND o.key = t.tiktok_sku_id
+        UNION ALL
+        SELECT t.tiktok_sku_id, o.stock, o.price, 2 AS rank
+        FROM tiktok AS t JOIN overrides AS o
+          ON o.kind = 'seller_sku' AND o.key = t.seller_sku
+        UNION ALL
+        SELECT t.tiktok_sku_id, o.stock, o.price, 3 AS rank
+        FROM tiktok AS t JOIN overrides AS o
+          ON o.kind = 'tiktok_product_id' AND o.key = t.tiktok_product_id
+    )
+    GROUP BY tiktok_sku_id
 ),
 -- Every warehouse of a TikTok SKU with its current quantity: an inventory update must
 -- list them all (https://partner.tiktokshop.com/docv2/page/6503068fc20ad60284b38858).
