@@ -322,3 +322,54 @@ def test_crashed_multi_warehouse_rows_are_settled_on_their_warehouses(con) -> No
     )
     # A holds 1 + 1 on W1 and W2 (its 6 on W3 is not the store's): confirmed; B holds 0.
     assert rows == {"10": "UPDATED", "11": "FAILED"}
+
+
+def test_amazon_fba_and_mfn_into_two_warehouses_no_untracked_notion(con) -> None:
+    fx = load_fixture(
+        {
+            "tiktok": {
+                "warehouses": [{"id": W1, "is_default": True}, {"id": W2}],
+                "products": [
+                    {
+                        "id": "5",
+                        "skus": [
+                            {"id": "50", "seller_sku": "X", "inventory": {W1: 1, W2: 1}},
+                            {"id": "51", "seller_sku": "Y", "inventory": {W1: 1, W2: 1}},
+                        ],
+                    }
+                ],
+            },
+            "amazon": {
+                "listings": [
+                    {"sku": "X", "quantity": 8, "fulfillment": "FBA"},
+                    {"sku": "Y", "quantity": 4, "fulfillment": "MFN"},
+                ]
+            },
+        }
+    )
+    seed_from_fixture(con, fx, store="amazon")
+    config = ShopConfig.model_validate(
+        {
+            "id": "t1",
+            "store": "amazon",
+            "tiktok": {"app_key": "env:K", "app_secret": "env:S", "access_token": "env:A"},
+            "amazon": {
+                "seller_id": "A1",
+                "marketplace_id": "ATVPDKIKX0DER",
+                "lwa_client_id": "env:C",
+                "lwa_client_secret": "env:D",
+                "refresh_token": "env:R",
+            },
+            "location_map": {"FBA": W1, "MFN": W2},
+            "stock_rule": FIXED["stock_rule"],
+        }
+    )
+    plan = build_plan(con, config, W1)
+    assert {s.tiktok_sku_id: (s.stock_rule, s.targets) for s in plan.skus} == {
+        "50": ("stock", {W1: 8, W2: 0}),
+        "51": ("stock", {W1: 0, W2: 4}),
+    }
+    with pytest.raises(ValueError, match="'FBA' and 'MFN'"):
+        ShopConfig.model_validate(
+            config.model_dump(exclude_none=True) | {"location_map": {"gid://x": W1}}
+        )
