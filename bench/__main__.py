@@ -4,7 +4,7 @@ Each benchmark runs as its own subprocess (one failure does not stop the rest; n
 share the cores), its output goes to the terminal and to ``bench/out/<UTC time>/<name>.log``,
 and those that can write their figures into docs/BENCHMARKS.md do so (``--no-docs``: don't).
 
-    python -m bench                  # all: map, push, relay, e2e (default sizes, ~25 min)
+    python -m bench                  # all: map, push, relay, loop-back, e2e (~27 min)
     python -m bench push e2e         # a subset, in the order given
     python -m bench --quick          # small sizes: a smoke run of every benchmark (~3 min)
     python -m bench --list           # the commands it would run
@@ -53,6 +53,13 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], bool, str]] = {
         ["--seconds", "10"],
         False,
         "Order relay",
+    ),
+    "loop-back": (
+        "bench.loop_back_bench",
+        ["--orders", "200"],
+        ["--orders", "20"],
+        True,
+        "Order loop back",
     ),
     "e2e": (
         "bench.e2e_bench",

@@ -185,6 +185,49 @@ class StoreOrder:
     status: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class StoreShipment:
+    """One box the store shipped for a relayed order (a Shopify fulfilment, an MCF package).
+
+    ``units`` maps the store's SKU to the units in this box; ``carrier`` is the store's
+    free text (Shopify ``trackingInfo.company``, MCF ``carrierCode``).
+    """
+
+    id: str
+    tracking_number: str | None
+    carrier: str | None
+    shipped_at: datetime | None
+    units: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOrderState:
+    """What the store says happened to a relayed order: boxes shipped, cancellation.
+
+    ``cancellable``: a whole-order cancel would still be accepted (Shopify: nothing
+    fulfilled; MCF: still Received/Planning). ``line_cancel``: the store can cancel single
+    lines (Shopify yes, MCF no). ``truncated``: more boxes exist than were read.
+    """
+
+    id: str
+    status: str | None
+    cancelled: bool
+    cancellable: bool
+    shipments: tuple[StoreShipment, ...]
+    line_cancel: bool = True
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCancelResult:
+    """Outcome of a store cancellation: ``status`` CANCELLED | ALREADY_CANCELLED | PENDING
+    (accepted, still being applied) | TOO_LATE (already fulfilled: handle a return) |
+    NOT_SUPPORTED (the store has no such cancellation)."""
+
+    status: Literal["CANCELLED", "ALREADY_CANCELLED", "PENDING", "TOO_LATE", "NOT_SUPPORTED"]
+    detail: str | None = None
+
+
 @runtime_checkable
 class TikTokApi(Protocol):
     """What flows need from TikTok Shop."""
@@ -261,6 +304,33 @@ class StoreApi(Protocol):
     async def find_order(self, tiktok_order_id: str) -> StoreOrder | None:
         """The store order relayed for a TikTok order (looked up by :meth:`order_key`),
         if one exists."""
+        ...
+
+    async def order_state(self, store_order_id: str) -> StoreOrderState | None:
+        """What the store did with a relayed order (None when it does not exist)."""
+        ...
+
+    async def cancel_order(
+        self, store_order_id: str, *, reason: str, note: str
+    ) -> StoreCancelResult:
+        """Cancel a whole relayed order where the store still allows it; ``reason`` is
+        BUYER | SELLER | SYSTEM (who cancelled on TikTok). Repeating it is harmless."""
+        ...
+
+    async def cancel_order_units(
+        self, store_order_id: str, units: Mapping[str, int], *, key: str, note: str
+    ) -> StoreCancelResult:
+        """Cancel ``units`` (store SKU -> units) of single lines; ``key`` makes a retry of
+        the same cancellation a no-op."""
+        ...
+
+    async def merchant_quantity(self, sku: str) -> int | None:
+        """The store quantity of a merchant-fulfilled SKU (Amazon MFN), None when the SKU is
+        not one. Raises NotSupportedError where the store's own orders keep stock (Shopify)."""
+        ...
+
+    async def set_merchant_quantity(self, sku: str, quantity: int) -> None:
+        """Set the absolute quantity of a merchant-fulfilled SKU."""
         ...
 
     async def aclose(self) -> None: ...

@@ -45,7 +45,18 @@ from typing import Any, Literal
 
 import httpx
 
-from connectors.base import Address, CatalogVariant, StoreOrder, StoreOrderRequest, Warehouse
+from connectors import shopify_fulfillment as fulfil
+from connectors.base import (
+    Address,
+    CatalogVariant,
+    NotSupportedError,
+    StoreCancelResult,
+    StoreOrder,
+    StoreOrderRequest,
+    StoreOrderState,
+    StoreShipment,
+    Warehouse,
+)
 from connectors.errors import (
     ApiError,
     AuthError,
@@ -554,13 +565,15 @@ class ShopifyClient(ClientBase):
     ) -> AsyncIterator[list[CatalogVariant]]:
         wanted = self._stock_locations(locations)
         levels = max(1, min(MAX_PAGE, len(locations)))
-        # Estimated cost of one variant node (objects 1, inventoryLevels 2 + levels * 3);
-        # the page is halved whenever Shopify still says the query is too expensive.
+        # Estimated cost of one variant node (objects 1, inventoryLevels 2 + levels * 3) for
+        # the first page only; later pages are sized from the requestedQueryCost Shopify
+        # reported (its pricing of nested objects is not fully published, and live accepts
+        # larger pages than this estimate), and halved whenever Shopify says too expensive.
         per_node = 7 + 3 * levels
         first = max(1, min(MAX_PAGE, (MAX_QUERY_COST - 2) // per_node))
 
         async def fetch(after: str | None) -> tuple[list[CatalogVariant], str | None]:
-            nonlocal first
+            nonlocal first, per_node
             while True:
                 variables = {"first": first, "after": after, "levels": levels}
                 try:
@@ -577,6 +590,10 @@ class ShopifyClient(ClientBase):
                         continue
                     raise
                 nodes, cursor = _connection(data, "productVariants")
+                sized = _page_size_from_cost(self.last_cost, first)
+                if sized is not None and sized != (first, per_node):
+                    first, per_node = sized
+                    self._expected.pop("productVariants", None)  # priced for the old size
                 return [self._variant(node, currency, wanted) for node in nodes], cursor
 
         async for page in CursorPages(
@@ -898,6 +915,90 @@ class ShopifyClient(ClientBase):
                     )
         return None
 
+    # -- order loop back (connectors/shopify_fulfillment.py holds the calls) ----------------
+    async def order_state(self, store_order_id: str) -> StoreOrderState | None:
+        """The order's ``SUCCESS`` fulfilments as boxes (first tracking number and company
+        of each, units per line SKU) and its cancellation state."""
+        state = await fulfil.read_order_fulfillments(self, store_order_id)
+        if state is None:
+            return None
+        shipments = []
+        for f in state.fulfillments:
+            if not f.active:
+                continue
+            units: dict[str, int] = {}
+            for line in f.lines:
+                key = line.sku or line.line_item_id
+                units[key] = units.get(key, 0) + line.quantity
+            shipments.append(StoreShipment(f.id, f.tracking_number, f.carrier, f.created_at, units))
+        return StoreOrderState(
+            id=state.order_id,
+            status=state.display_fulfillment_status,
+            cancelled=state.cancelled,
+            cancellable=not state.cancelled and not shipments,
+            shipments=tuple(shipments),
+            line_cancel=True,
+            truncated=state.truncated,
+        )
+
+    async def cancel_order(
+        self, store_order_id: str, *, reason: str, note: str
+    ) -> StoreCancelResult:
+        """``orderCancel`` (restock, customer not notified: TikTok tells the buyer).
+
+        Who cancelled on TikTok becomes Shopify's reason: BUYER -> CUSTOMER, others ->
+        OTHER (orderCancel reasons and the mapping: reference notes in
+        connectors/shopify_fulfillment.py).
+        """
+        shopify_reason: fulfil.CancelReason = "CUSTOMER" if reason == "BUYER" else "OTHER"
+        try:
+            result = await fulfil.cancel_order(
+                self, store_order_id, reason=shopify_reason, restock=True, staff_note=note
+            )
+        except fulfil.StoreAlreadyFulfilledError as exc:
+            return StoreCancelResult("TOO_LATE", exc.message)
+        return StoreCancelResult(result.status)
+
+    async def cancel_order_units(
+        self, store_order_id: str, units: Mapping[str, int], *, key: str, note: str
+    ) -> StoreCancelResult:
+        """Cancel unfulfilled units of lines (by SKU) with ``refundCreate`` (restock CANCEL,
+        no money moved), idempotent under ``key``."""
+        state = await fulfil.read_order_fulfillments(self, store_order_id)
+        if state is None:
+            raise fulfil.OrderNotFoundError(
+                f"no order {store_order_id}", marketplace=MARKETPLACE, operation="refundCreate"
+            )
+        if state.cancelled:
+            return StoreCancelResult("ALREADY_CANCELLED")
+        remaining: dict[str, tuple[str, int]] = {}
+        for fo in state.fulfillment_orders:
+            for line in fo.lines:
+                if line.sku:
+                    _, left = remaining.get(line.sku, (line.line_item_id, 0))
+                    remaining[line.sku] = (line.line_item_id, left + line.remaining_quantity)
+        wanted: dict[str, int] = {}
+        for sku, n in units.items():
+            line_id, left = remaining.get(sku, ("", 0))
+            if left < n:
+                return StoreCancelResult(
+                    "TOO_LATE", f"{sku}: {left} unit(s) left unfulfilled, {n} to cancel"
+                )
+            wanted[line_id] = wanted.get(line_id, 0) + n
+        try:
+            await fulfil.cancel_order_lines(
+                self, store_order_id, wanted, idempotency_key=key, note=note
+            )
+        except fulfil.StoreAlreadyFulfilledError as exc:
+            return StoreCancelResult("TOO_LATE", exc.message)
+        return StoreCancelResult("CANCELLED")
+
+    async def merchant_quantity(self, sku: str) -> int | None:
+        raise NotSupportedError("Shopify orders keep Shopify stock themselves")
+
+    async def set_merchant_quantity(self, sku: str, quantity: int) -> None:
+        raise NotSupportedError("Shopify orders keep Shopify stock themselves")
+
 
 def order_input(order: StoreOrderRequest) -> dict[str, Any]:
     """``OrderCreateOrderInput`` for a TikTok order (field names per [admin] orderCreate)."""
@@ -913,7 +1014,11 @@ def order_input(order: StoreOrderRequest) -> dict[str, Any]:
         "tags": tags,
         "customAttributes": [{"key": "tiktok_order_id", "value": order.tiktok_order_id}],
         "financialStatus": "PAID",
-        "processedAt": _iso(order.created_at),
+        # never in the future: 2026-04 refuses it with PROCESSED_AT_INVALID (clamped only from
+        # 2026-07, OrderCreateOrderInput.processedAt,
+        # https://shopify.dev/docs/api/admin-graphql/2026-04/input-objects/OrderCreateOrderInput)
+        # and TikTok's clock may run ahead of Shopify's
+        "processedAt": _iso(min(_aware(order.created_at), datetime.now(UTC))),
         "lineItems": [
             {
                 "variantId": line.store_variant_id,
@@ -956,10 +1061,35 @@ def _address(addr: Address) -> dict[str, Any]:
         "address2": addr.address2,
         "city": addr.city,
         "provinceCode": addr.region_code,
+        # the name too: kept when no ISO 3166-2 code was found (``province`` is deprecated
+        # in favour of provinceCode but still accepted, MailingAddressInput 2026-04)
+        "province": addr.region,
         "zip": addr.postal_code,
         "countryCode": addr.country_code.upper() if addr.country_code else None,
     }
     return {k: v for k, v in fields.items() if v}
+
+
+def _page_size_from_cost(cost: Mapping[str, Any] | None, first: int) -> tuple[int, int] | None:
+    """``(page size, cost per node)`` that fits the single-query limit, from the
+    ``requestedQueryCost`` Shopify reported for a page of ``first`` nodes (None if absent).
+
+    Shopify checks the requested cost against the limit before running a query and charges
+    the actual cost afterwards
+    (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits), so the reported
+    requested cost of one page tells what the next page may ask for.
+    """
+    try:
+        requested = int((cost or {})["requestedQueryCost"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    per_node = max(1, -(-(requested - 2) // max(1, first)))  # ceil: never over the limit
+    return max(1, min(MAX_PAGE, (MAX_QUERY_COST - 2) // per_node)), per_node
+
+
+def _aware(moment: datetime) -> datetime:
+    """Naive values are taken as UTC (as in :func:`_iso`)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _iso(moment: datetime) -> str:

@@ -50,7 +50,7 @@ query SkubridgeOrderFulfillments($id: ID!) {
       nodes {
         id status
         lineItems(first: 25) {
-          nodes { totalQuantity remainingQuantity lineItem { id } }
+          nodes { totalQuantity remainingQuantity lineItem { id sku } }
           pageInfo { hasNextPage }
         }
       }
@@ -159,6 +159,7 @@ class FulfillmentOrderLine:
     line_item_id: str
     total_quantity: int
     remaining_quantity: int
+    sku: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,6 +474,7 @@ def _order(node: Mapping[str, Any]) -> OrderFulfillments:
                         line_item_id=str(li["lineItem"]["id"]),
                         total_quantity=int(li["totalQuantity"]),
                         remaining_quantity=int(li["remainingQuantity"]),
+                        sku=li["lineItem"].get("sku"),
                     )
                     for li in _nodes(fo.get("lineItems"))
                 ),

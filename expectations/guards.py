@@ -107,6 +107,7 @@ def measure(plan: Plan, previous_mapped: int | None) -> GuardMetrics:
         for s in plan.skus
         if s.stock_rule != SKIPPED
         and s.desired_stock == 0
+        and s.store_stock_known
         and s.has_warehouse
         and (s.current_stock or 0) > 0
     )

@@ -68,6 +68,8 @@ class SkuPlan:
         """The rule that produced ``which``'s desired value."""
         return self.price_rule if which == "price" else self.stock_rule
 
+    store_stock_known: bool = True
+
     @property
     def writable(self) -> bool:
         """Updates need an ACTIVATE product
@@ -83,7 +85,7 @@ class PlannedWrite:
     tiktok_sku_id: str
     field: Field
     old: str | None
-    new: str
+    new: str | None  # None when the desired value is unknown (reported, never sent)
     price: PriceUpdate | None = None
     inventory: InventoryUpdate | None = None
     problem: str | None = None  # set when the write cannot be sent (reported REJECTED)
@@ -125,7 +127,7 @@ class Plan:
                 value = None if s.current_stock is None else str(s.current_stock)
             out.append(
                 PlannedWrite(
-                    s.tiktok_product_id, s.tiktok_sku_id, which, value, value or "", rule=SKIPPED
+                    s.tiktok_product_id, s.tiktok_sku_id, which, value, value, rule=SKIPPED
                 )
             )
         return out
@@ -178,9 +180,18 @@ def _desired_write(sku: SkuPlan, which: Field, warehouse_id: str) -> PlannedWrit
         return PlannedWrite(
             *ids, "price", _money(sku.current_price), _money(sku.desired_price), price=update
         )
+    old = None if sku.current_stock is None else str(sku.current_stock)
+    if not sku.store_stock_known and sku.stock_rule == "stock":
+        return PlannedWrite(
+            *ids,
+            "inventory",
+            old,
+            None,
+            problem="FBA stock unknown: getInventorySummaries did not return this SKU; "
+            "not pushed (stock kept as it is on TikTok)",
+        )
     if not sku.stock_changed:
         return None
-    old = None if sku.current_stock is None else str(sku.current_stock)
     if not sku.has_warehouse:
         missing = ", ".join(sku.missing_warehouses) or warehouse_id
         which_wh = "warehouses" if len(sku.missing_warehouses) > 1 else "warehouse"
@@ -301,6 +312,7 @@ def build_plan(con: duckdb.DuckDBPyConnection, shop: ShopConfig, warehouse_id: s
                     if w["quantity"] is not None
                 },
                 missing_warehouses=tuple(str(w) for w in r["missing_warehouses"] or []),
+                store_stock_known=bool(r["store_stock_known"]),
             )
         )
     return Plan(warehouse_id=warehouse_id, skus=tuple(skus))

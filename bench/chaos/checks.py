@@ -31,7 +31,7 @@ from tasks.warehouse import connect
 
 AWAITING_SHIPMENT = "AWAITING_SHIPMENT"
 FBT = "FULFILLMENT_BY_TIKTOK"
-REPORT_TABLES = ("mapping_report", "push_report", "order_report")
+REPORT_TABLES = ("mapping_report", "push_report", "order_report", "fulfilment_report")
 
 
 # ----- orders: exactly once ---------------------------------------------------------------
@@ -140,6 +140,142 @@ def check_orders(eligible: set[str], in_store: Mapping[str, list[str]]) -> Order
             f"{len(unexpected)} store orders for ineligible TikTok orders: {_few(unexpected)}"
         )
     return check
+
+
+# ----- order loop back: store shipments reach TikTok once, cancellations reach the store -----
+
+
+@dataclass
+class LoopBackCheck:
+    """Loop-back figures of one shop."""
+
+    boxes: int = 0  # store boxes (Shopify fulfilments, MCF packages) of seller-shipped orders
+    shipped_on_tiktok: int = 0  # of those, shipped on TikTok exactly once with their tracking
+    cancelled: int = 0  # cancelled TikTok orders that have a store order
+    cancelled_in_store: int = 0
+    violations: list[str] = field(default_factory=list)
+
+
+def store_boxes(
+    store: str, store_state: Mapping[str, Any], tiktok_ids: Iterable[str]
+) -> dict[str, list[tuple[str, int]]]:
+    """TikTok order id -> (tracking number, units) of every box the store shipped for it."""
+    out: dict[str, list[tuple[str, int]]] = {}
+    if store == "shopify":
+        for o in store_state["orders"]:
+            for f in o.get("fulfillments") or []:
+                numbers = [t["number"] for t in f.get("tracking") or [] if t.get("number")]
+                if f.get("status") == "SUCCESS" and numbers:
+                    units = sum(int(ln["quantity"]) for ln in f.get("lines") or [])
+                    out.setdefault(str(o["source_identifier"]), []).append((numbers[0], units))
+        return out
+    by_mcf_id = {fulfillment_order_id(t): t for t in tiktok_ids}
+    for o in store_state["mcf_orders"]:
+        tid = by_mcf_id.get(str(o["sellerFulfillmentOrderId"]))
+        for shipment in o.get("shipments") or o.get("fulfillmentShipments") or []:
+            if str(shipment.get("fulfillmentShipmentStatus", "")).upper() != "SHIPPED":
+                continue
+            for package in shipment.get("fulfillmentShipmentPackage") or []:
+                units = sum(
+                    int(i["quantity"])
+                    for i in shipment.get("fulfillmentShipmentItem") or []
+                    if i.get("packageNumber") == package["packageNumber"]
+                )
+                if tid is not None and package.get("trackingNumber"):
+                    out.setdefault(tid, []).append((package["trackingNumber"], units))
+    return out
+
+
+def store_cancelled(
+    store: str, store_state: Mapping[str, Any], tiktok_ids: Iterable[str]
+) -> set[str]:
+    """TikTok order ids whose store order is cancelled."""
+    if store == "shopify":
+        return {str(o["source_identifier"]) for o in store_state["orders"] if o.get("cancelled_at")}
+    by_mcf_id = {fulfillment_order_id(t): t for t in tiktok_ids}
+    return {
+        by_mcf_id[str(o["sellerFulfillmentOrderId"])]
+        for o in store_state["mcf_orders"]
+        if str(o.get("fulfillmentOrderStatus", "")).lower() == "cancelled"
+        and str(o["sellerFulfillmentOrderId"]) in by_mcf_id
+    }
+
+
+def check_loop_back(
+    store: str,
+    tiktok_state: Mapping[str, Any],
+    tiktok_packages: Iterable[Mapping[str, Any]],
+    store_state: Mapping[str, Any],
+    in_store: Mapping[str, list[str]],
+    cancel_reasons: Mapping[str, set[str]],
+) -> LoopBackCheck:
+    """Every store box of a seller-shipped, not cancelled TikTok order is one shipped TikTok
+    package with the same tracking and as many lines as units; no TikTok line is in two
+    shipped packages; every cancelled TikTok order with a store order is cancelled in the
+    store or reported (``cancel_reasons``: fulfilment report reasons of CANCEL_STORE rows per
+    TikTok order) as too late or refused."""
+    check = LoopBackCheck()
+    orders = {str(o["id"]): o for o in tiktok_state["orders"]}
+    shipped = [p for p in tiktok_packages if p.get("shipped")]
+    twice = [lid for lid, n in Counter(i for p in shipped for i in p["line_ids"]).items() if n > 1]
+    if twice:
+        check.violations.append(f"{len(twice)} TikTok lines shipped in two packages: {_few(twice)}")
+    by_tracking: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for p in shipped:
+        by_tracking.setdefault((str(p["order_id"]), str(p["tracking_number"])), []).append(p)
+    wrong: list[str] = []
+    for tid, boxes in store_boxes(store, store_state, orders).items():
+        o = orders.get(tid)
+        if (
+            o is None
+            or o.get("shipping_type") != "SELLER"
+            or o.get("fulfillment_type") == FBT
+            or o["status"] == "CANCELLED"
+        ):
+            continue
+        for tracking, units in boxes:
+            check.boxes += 1
+            found = by_tracking.get((tid, tracking), [])
+            if len(found) == 1 and len(found[0]["line_ids"]) == units:
+                check.shipped_on_tiktok += 1
+            else:
+                wrong.append(f"{tid}/{tracking}: {len(found)} package(s)")
+    if wrong:
+        check.violations.append(
+            f"{len(wrong)} store shipments not on TikTok exactly once with their tracking: "
+            f"{_few(wrong)}"
+        )
+    gone = store_cancelled(store, store_state, orders)
+    unhandled = []
+    for tid, o in orders.items():
+        if o["status"] != "CANCELLED" or tid not in in_store:
+            continue
+        check.cancelled += 1
+        if tid in gone:
+            check.cancelled_in_store += 1
+        elif not cancel_reasons.get(tid, set()) & {"STORE_ALREADY_FULFILLED", "STORE_REJECTED"}:
+            unhandled.append(tid)
+    if unhandled:
+        check.violations.append(
+            f"{len(unhandled)} cancelled TikTok orders neither cancelled in the store nor "
+            f"reported: {_few(unhandled)}"
+        )
+    return check
+
+
+def cancel_report_reasons(db: Path) -> dict[str, set[str]]:
+    """Fulfilment report reasons of CANCEL_STORE rows per TikTok order, over every run."""
+    con = connect(db, read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT tiktok_order_id, reason FROM fulfilment_report WHERE action = 'CANCEL_STORE'"
+        ).fetchall()
+    finally:
+        con.close()
+    out: dict[str, set[str]] = {}
+    for tid, reason in rows:
+        out.setdefault(str(tid), set()).add(str(reason))
+    return out
 
 
 def _few(items: Iterable[Any], n: int = 5) -> str:

@@ -47,6 +47,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+import httpx
+
 from bench.chaos import checks
 from bench.chaos.cycle import PRELOAD, STEPS, child_main
 from sandbox.generator import GeneratedScenario, generate_fixture
@@ -159,6 +161,10 @@ class ShopOutcome:
     faults_injected: dict[str, int] = field(default_factory=dict)
     prices_checked: int = 0
     stock_checked: int = 0
+    store_shipments: int = 0  # relayed orders the store shipped during the chaos
+    tiktok_cancels: int = 0  # relayed orders TikTok cancelled during the chaos
+    boxes_on_tiktok: int = 0  # store boxes found shipped on TikTok exactly once
+    cancelled_in_store: int = 0
     final_writes: int | None = None
     final_relayed: int | None = None
     seconds: float = 0.0
@@ -304,6 +310,7 @@ class ShopChaos:
             zip(mapped["tiktok_sku_id"], mapped["store_variant_id"], strict=True)
         )
         self.picks: Counter[str] = Counter()  # order lines per store variant so far
+        self.looped: set[str] = set()  # relayed TikTok orders shipped by the store or cancelled
 
     # -- emulator helpers ------------------------------------------------------------------
     def requests(self, name: str) -> dict[str, int]:
@@ -426,6 +433,48 @@ class ShopChaos:
             status = "AWAITING_SHIPMENT" if self.rng.random() < 0.8 else "CANCELLED"
             self.stack.admin("tiktok", "POST", f"orders/{order_id}/status", json={"status": status})
             self.outcome.status_moves += 1
+
+    def ship_and_cancel(self, share: float = 0.5) -> None:
+        """Loop-back traffic: the store ships some relayed orders (Shopify: the merchant
+        fulfils everything with a UPS tracking number; Amazon: MCF ships), TikTok cancels
+        some others (buyer). Orders acted on stay eligible for the exactly-once check."""
+        tiktok = {o["id"]: o for o in self.stack.emulator("tiktok").snapshot()["orders"]}
+        state = self.stack.emulator(self.store).snapshot()
+        in_store = checks.store_orders(self.store, state, list(tiktok))
+        for tid, store_ids in sorted(in_store.items()):
+            o = tiktok.get(tid)
+            if o is None or o["status"] != checks.AWAITING_SHIPMENT or tid in self.looped:
+                continue
+            roll = self.rng.random()
+            if roll >= share:
+                continue
+            try:
+                if roll < share * 0.7:
+                    if self.store == "shopify":
+                        number = store_ids[0].rsplit("/", 1)[1]
+                        tracking = {"number": "1ZCHAOS" + tid[-10:], "company": "UPS"}
+                        self.stack.admin(
+                            "shopify",
+                            "POST",
+                            f"orders/{number}/fulfill",
+                            json={"tracking": tracking},
+                        )
+                    else:
+                        self.stack.admin(
+                            "amazon", "POST", f"mcf/{store_ids[0]}/advance", json={"to": "Complete"}
+                        )
+                    self.outcome.store_shipments += 1
+                else:
+                    self.stack.admin(
+                        "tiktok",
+                        "POST",
+                        f"orders/{tid}/loopback",
+                        json={"action": "cancel", "role": "BUYER"},
+                    )
+                    self.outcome.tiktok_cancels += 1
+            except httpx.HTTPStatusError:
+                continue  # e.g. the store order was cancelled meanwhile
+            self.looped.add(tid)
 
     def edit_store(self, share: float = 0.08) -> None:
         """Change price and/or stock of a share of the mapped store variants in the store
@@ -614,6 +663,7 @@ class ShopChaos:
             if record.killed:
                 kills += 1
                 self.add_orders(per_wave[kills] if kills < waves else 0)
+                self.ship_and_cancel()
                 self.move_waiting_orders()
                 self.edit_store(share=0.04)
         out.kills = kills
@@ -621,10 +671,13 @@ class ShopChaos:
             out.violations.append(f"only {kills} of {opts.kills} kills happened")
 
         self.move_waiting_orders()
+        self.ship_and_cancel()
         for _ in range(opts.max_reruns):
             out.reruns += 1
             if self.cycle("rerun", faults=True).ok:
                 break
+        # Orders relayed only by the reruns: their shipments and cancellations too.
+        self.ship_and_cancel()
 
         final = None
         for _ in range(IDLE_RUNS):
@@ -667,6 +720,23 @@ class ShopChaos:
         fba = set(store_state.get("fba", {})) if self.store == "amazon" else None
         eligible = checks.eligible_orders(tiktok, links, store=self.store, fba_skus=fba)
         in_store = checks.store_orders(self.store, store_state, [o["id"] for o in tiktok["orders"]])
+        packages = self.stack.admin("tiktok", "GET", "loopback")["packages"]
+        # Relayed while eligible, then shipped or cancelled on purpose, or shipped on TikTok
+        # by the loop back (MCF orders move on as they are read): still exactly once.
+        eligible |= self.looped | {str(p["order_id"]) for p in packages if p.get("shipped")}
+        loop = checks.check_loop_back(
+            self.store,
+            tiktok,
+            packages,
+            store_state,
+            in_store,
+            checks.cancel_report_reasons(db),
+        )
+        out.boxes_on_tiktok, out.cancelled_in_store = (
+            loop.shipped_on_tiktok,
+            loop.cancelled_in_store,
+        )
+        out.violations += loop.violations
         orders = checks.check_orders(eligible, in_store)
         out.eligible, out.in_store = orders.eligible, orders.in_store
         out.duplicates, out.lost, out.unexpected = orders.duplicates, orders.lost, orders.unexpected

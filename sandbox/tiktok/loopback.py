@@ -170,6 +170,9 @@ class LoopBack:
     packages: dict[str, Package] = field(default_factory=dict)
     cancellations: dict[str, Cancellation] = field(default_factory=dict)
     extras: dict[str, OrderExtra] = field(default_factory=dict)
+    # order id -> line id -> (cancel_user, cancel_reason): single-line cancellations (US/UK,
+    # seller, out of stock; Return & Refund overview and changelog "UK item-level cancel")
+    cancelled_lines: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
     _package_ids: Any = field(default_factory=lambda: itertools.count(1_153_000_000_000_000_001))
     _cancel_ids: Any = field(default_factory=lambda: itertools.count(4_035_000_000_000_000_001))
 
@@ -204,7 +207,49 @@ class LoopBack:
         """The line items as Get Order Detail renders them (keeps other modules' states)."""
         em = self.emulator
         raw = render_order(order, em.now(), mask_platform_shipping=em.mask_platform_shipping)
+        self.mark_cancelled_lines(order, raw)
         return {str(line["id"]): line for line in raw["line_items"]}
+
+    def mark_cancelled_lines(self, order: Order, out: dict[str, Any]) -> None:
+        """Render single cancelled lines: ``display_status`` CANCELLED with who and why."""
+        cancelled = self.cancelled_lines.get(order.id) or {}
+        for line in out.get("line_items") or []:
+            if str(line["id"]) in cancelled:
+                user, reason = cancelled[str(line["id"])]
+                line["display_status"] = "CANCELLED"
+                line["cancel_user"], line["cancel_reason"] = user, reason
+                line.pop("package_id", None)
+                line.pop("package_status", None)
+
+    def cancel_lines(self, order_id: str, line_ids: list[str], reason_text: str) -> Cancellation:
+        """A seller's out-of-stock cancellation of single lines (US/UK). The order stays in
+        its status unless every line is cancelled, then it becomes CANCELLED."""
+        order = self.order(order_id)
+        if order.status not in ("AWAITING_SHIPMENT", "PARTIALLY_SHIPPING"):
+            raise ValueError(f"order {order_id} is {order.status}: lines cannot be cancelled")
+        known = {u.id for u in order.lines}
+        shipped = {lid for p in self.packages_of(order.id) if p.shipped for lid in p.line_ids}
+        bad = [i for i in line_ids if i not in known or i in shipped]
+        if not line_ids or bad:
+            raise ValueError(f"lines not cancellable: {bad or 'none given'}")
+        done = self.cancelled_lines.setdefault(order.id, {})
+        for lid in line_ids:
+            done[lid] = ("SELLER", reason_text)
+        rec = self._record(
+            order,
+            "CANCEL",
+            "CANCELLATION_REQUEST_COMPLETE",
+            "SELLER",
+            "seller_cancel_reason_out_of_stock",
+            reason_text,
+        )
+        rec.line_ids = list(line_ids)
+        if known <= set(done):
+            self._cancel_order(order, "SELLER", reason_text)
+        else:
+            order.update_time = max(self.emulator.now(), order.update_time + 1)
+        self.notify(rec)
+        return rec
 
     def packages_of(self, order_id: str) -> list[Package]:
         return [p for p in self.packages.values() if p.order_id == order_id]
@@ -738,6 +783,7 @@ class LoopBack:
         option = self.delivery_options.get(extra.delivery_option_id) or {}
         out["delivery_option_id"] = extra.delivery_option_id
         out["delivery_option_name"] = option.get("name", "")
+        self.mark_cancelled_lines(order, out)
         pkgs = (
             self.packages_of(order.id)
             if order.shipping_type != "SELLER"
@@ -1141,7 +1187,9 @@ async def admin_order(request: Request) -> Response:
 
     ``{"action": "cancel", "role": "SYSTEM"|"SELLER"|"BUYER", "reason": text}`` cancels the
     whole order; ``{"action": "request_cancel", "reason": text}`` files a buyer request;
-    ``{"action": "delivery_option", "delivery_option_id": id}`` moves the order.
+    ``{"action": "delivery_option", "delivery_option_id": id}`` moves the order;
+    ``{"action": "cancel_lines", "line_ids": [...], "reason": text}`` cancels single lines
+    (seller, out of stock).
     """
     em: TikTokEmulator = request.app.state.emulator
     order_id = request.path_params["order_id"]
@@ -1161,6 +1209,13 @@ async def admin_order(request: Request) -> Response:
                 return JSONResponse(
                     {"cancel_id": rec.id, "cancel_status": rec.status, "deadline": rec.deadline}
                 )
+            if action == "cancel_lines":
+                rec = lb.cancel_lines(
+                    order_id,
+                    [str(i) for i in data.get("line_ids") or []],
+                    str(data.get("reason") or "Out of stock"),
+                )
+                return JSONResponse({"cancel_id": rec.id, "cancel_status": rec.status})
             if action == "delivery_option":
                 option_id = str(data["delivery_option_id"])
                 if option_id not in lb.delivery_options:

@@ -9,7 +9,11 @@ Prefect's embedded (ephemeral) API with DuckDB files:
    stock, look at orders (the historical ones stay in TikTok Seller Center);
 2. new TikTok orders arrive (some shipped by TikTok with masked buyers, some with unmapped
    products), then a second cycle relays them into the store exactly once and pushes only
-   what changed.
+   what changed;
+3. the loop back: the merchant ships one relayed order in the sandbox store (Shopify
+   fulfilment with tracking; on Amazon, MCF ships it) and TikTok cancels another; an
+   orders-only run marks the first shipped on TikTok with the store's tracking and cancels
+   the second in the store.
 
 The Shopify shop also shows the stock rules (docs/operations.md): its two locations feed
 two TikTok warehouses (``location_map``), some variants are untracked or keep selling when
@@ -134,6 +138,9 @@ def main(
             )
             stack = SandboxStack(scenario.fixture).start()
             stacks[shop_id] = stack
+            if store == "amazon":
+                # MCF orders move only when the demo says so (step 3 ships one).
+                stack.admin("amazon", "PUT", "mcf", json={"progress": "manual"})
             if store == "shopify":
                 shops_toml += _with_stock_rules(stack.shop_toml(shop_id, store), scenario, workdir)
             else:
@@ -156,13 +163,24 @@ def main(
             results[shop_id].append(_cycle(sync_shop, shop_id))
         typer.echo(f"\n== {orders} new TikTok orders per shop arrive ==")
         for stack in stacks.values():
-            stack.admin("tiktok", "POST", "orders", json={"generate": orders, "seed": seed})
+            # a tenth of multi-unit orders lose one unit on their own, as US/UK orders can
+            mix = {"generate": orders, "seed": seed, "line_cancel_rate": 0.1}
+            stack.admin("tiktok", "POST", "orders", json=mix)
         typer.echo("\n== Cycle 2: relay the new orders, push what changed ==")
         for shop_id, _ in DEMO_SHOPS:
             results[shop_id].append(_cycle(sync_shop, shop_id))
+        typer.echo("\n== The store ships one relayed order, TikTok cancels another ==")
+        acted = {
+            shop_id: _ship_and_cancel(shop_id, store, data, stacks[shop_id])
+            for shop_id, store in DEMO_SHOPS
+        }
+        typer.echo("\n== Cycle 3 (orders only): loop fulfilments and cancellations back ==")
+        for shop_id, _ in DEMO_SHOPS:
+            results[shop_id].append(_cycle(sync_shop, shop_id, steps=["relay"]))
         typer.echo("")
         for shop_id, store in DEMO_SHOPS:
             _print_summary(shop_id, store, data, stacks[shop_id], results[shop_id])
+            _print_loop_back(shop_id, data, stacks[shop_id], acted[shop_id])
     finally:
         for stack in stacks.values():
             stack.stop()
@@ -174,9 +192,9 @@ def main(
     )
 
 
-def _cycle(sync_shop: Any, shop_id: str) -> dict[str, Any]:
+def _cycle(sync_shop: Any, shop_id: str, **params: Any) -> dict[str, Any]:
     started = time.monotonic()
-    state = sync_shop(shop_id, return_state=True)
+    state = sync_shop(shop_id, return_state=True, **params)
     took = time.monotonic() - started
     status = "COMPLETED" if state.is_completed() else state.type.value
     typer.echo(f"  sync-shop {shop_id}: {status} in {took:.1f} s")
@@ -256,6 +274,92 @@ def _print_summary(
             typer.echo(f"  latest reports: {Path(last[0]).parent}")
     finally:
         con.close()
+
+
+def _relayed(data: Path, shop_id: str) -> list[tuple[str, str]]:
+    """(TikTok order id, store order id) of the shop's relayed orders."""
+    from tasks.warehouse import connect
+
+    con = connect(data / f"{shop_id}.duckdb", read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT tiktok_order_id, store_order_id FROM order_ledger"
+            " WHERE state = 'RELAYED' ORDER BY tiktok_order_id"
+        ).fetchall()
+    finally:
+        con.close()
+    return [(str(a), str(b)) for a, b in rows]
+
+
+def _ship_and_cancel(shop_id: str, store: str, data: Path, stack: Any) -> dict[str, str]:
+    """Ship the first relayed seller-shipped order in the store (as the merchant, or as
+    Amazon's warehouse) and cancel the next one on TikTok; returns their TikTok ids."""
+    tiktok = stack.emulator("tiktok")
+    seller = [
+        (oid, sid)
+        for oid, sid in _relayed(data, shop_id)
+        if tiktok.orders[oid].shipping_type == "SELLER"
+    ]
+    acted: dict[str, str] = {}
+    if not seller:
+        typer.echo(f"  {shop_id}: no relayed seller-shipped order to ship")
+        return acted
+    oid, sid = seller[0]
+    if store == "shopify":
+        number = sid.rsplit("/", 1)[1]
+        tracking = {"number": "1ZDEMO" + oid[-10:], "company": "UPS"}
+        stack.admin("shopify", "POST", f"orders/{number}/fulfill", json={"tracking": tracking})
+        typer.echo(
+            f"  {shop_id}: merchant fulfilled Shopify order {sid} (UPS {tracking['number']})"
+        )
+    else:
+        stack.admin("amazon", "POST", f"mcf/{sid}/advance", json={"to": "Complete"})
+        typer.echo(f"  {shop_id}: Amazon shipped MCF order {sid}")
+    acted["shipped"] = oid
+    if len(seller) > 1:
+        cancelled = seller[1][0]
+        stack.admin(
+            "tiktok",
+            "POST",
+            f"orders/{cancelled}/loopback",
+            json={"action": "cancel", "role": "BUYER"},
+        )
+        typer.echo(f"  {shop_id}: the buyer cancelled TikTok order {cancelled}")
+        acted["cancelled"] = cancelled
+    return acted
+
+
+def _print_loop_back(shop_id: str, data: Path, stack: Any, acted: dict[str, str]) -> None:
+    from tasks.warehouse import connect
+
+    con = connect(data / f"{shop_id}.duckdb", read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT tiktok_order_id, action, reason, tracking_number, carrier,"
+            " tiktok_shipping_provider_id FROM fulfilment_report"
+            " WHERE run_id = (SELECT run_id FROM runs WHERE flow = 'relay-orders'"
+            "                 ORDER BY started_at DESC LIMIT 1)"
+            " ORDER BY tiktok_order_id, action"
+        ).fetchall()
+    finally:
+        con.close()
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row[2]] = counts.get(row[2], 0) + 1
+    text = ", ".join(f"{k}: {n}" for k, n in sorted(counts.items())) or "nothing to carry over"
+    typer.echo(f"  loop back (cycle 3): {text}")
+    tiktok = stack.emulator("tiktok")
+    shipped = acted.get("shipped")
+    if shipped:
+        view = tiktok.render_orders([tiktok.orders[shipped]])[0]
+        typer.echo(
+            f"    TikTok order {shipped}: {view['status']}, tracking"
+            f" {view.get('tracking_number') or '-'} ({view.get('shipping_provider') or '-'})"
+        )
+    cancelled = acted.get("cancelled")
+    if cancelled:
+        reason = next((r[2] for r in rows if r[0] == cancelled), "not reached")
+        typer.echo(f"    TikTok order {cancelled}: CANCELLED on TikTok -> store: {reason}")
 
 
 def _store_order_count(stack: Any, store: str) -> int:

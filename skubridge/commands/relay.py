@@ -18,7 +18,8 @@ def main(
         None, "--shops-file", help="Shops file (default $SKUBRIDGE_SHOPS_FILE or shops.toml)."
     ),
 ) -> None:
-    """Relay TikTok orders once into the shop's store and print the order report summary."""
+    """Relay TikTok orders once into the shop's store and print the order report summary
+    (relay only; `skubridge orders` also loops store fulfilments and cancellations back)."""
     from connectors.errors import ApiError
     from tasks.relay import RelayError, summary_lines
     from tasks.runs import current_run_id
@@ -27,7 +28,7 @@ def main(
 
     try:
         config = load_shops(shops_file).get(shop)
-        outcome = run_orders(config, run_id=current_run_id(), dry_run=dry_run)
+        outcome = run_orders(config, run_id=current_run_id(), dry_run=dry_run, loop_back=False)
     except ConfigError as exc:
         typer.echo(f"skubridge relay: {exc}", err=True)
         raise typer.Exit(code=2) from None

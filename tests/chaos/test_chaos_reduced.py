@@ -50,6 +50,17 @@ def test_every_eligible_order_in_the_store_exactly_once(reduced_chaos):
 
 
 @pytest.mark.slow
+def test_store_shipments_and_tiktok_cancellations_looped_back(reduced_chaos):
+    for shop in reduced_chaos.shops:
+        assert shop.store_shipments + shop.tiktok_cancels > 0, shop.shop_id
+        # every store box of a seller-shipped order is on TikTok exactly once (violations
+        # otherwise), and the cancellations reached the store or the report
+        assert shop.boxes_on_tiktok > 0 or shop.store_shipments == 0, shop.shop_id
+    assert sum(s.store_shipments for s in reduced_chaos.shops) > 0
+    assert sum(s.cancelled_in_store + s.tiktok_cancels for s in reduced_chaos.shops) > 0
+
+
+@pytest.mark.slow
 def test_final_fault_free_run_completes_with_nothing_to_do(reduced_chaos):
     for shop in reduced_chaos.shops:
         final = shop.cycles[-1]

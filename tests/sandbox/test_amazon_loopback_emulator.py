@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from connectors.amazon_report import decode_document
 from sandbox.amazon import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
@@ -277,8 +278,14 @@ def test_mfn_quantity_patch_reaches_listing_reads_and_the_report(amazon) -> None
     ).json()["reportId"]
     for _ in range(3):
         meta = client.get(f"/reports/2021-06-30/reports/{report}").json()
-    url = client.get(f"/reports/2021-06-30/documents/{meta['reportDocumentId']}").json()["url"]
-    rows = [line.split("\t") for line in httpx.get(url).text.splitlines()]
+    document = client.get(f"/reports/2021-06-30/documents/{meta['reportDocumentId']}").json()
+    download = httpx.get(document["url"])
+    text = decode_document(
+        download.content,
+        compression=document.get("compressionAlgorithm"),
+        content_type=download.headers.get("content-type"),
+    )
+    rows = [line.split("\t") for line in text.splitlines()]
     header = rows[0]
     mfn = next(r for r in rows[1:] if r[header.index("seller-sku")] == "MFN-A")
     assert mfn[header.index("quantity")] == "3"

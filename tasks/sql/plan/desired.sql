@@ -75,6 +75,14 @@ sku_overrides AS (
     )
     GROUP BY tiktok_sku_id
 ),
+-- Store variants with a stock row for their own fulfillment channel (Amazon: 'FBA' or
+-- 'MFN'; location map or not).
+store_known AS (
+    SELECT DISTINCT s.variant_id
+    FROM catalog_stock AS s
+    JOIN store AS v ON v.variant_id = s.variant_id
+    WHERE s.channel = $store AND s.location_id = coalesce(v.fulfillment, 'MFN')
+),
 -- Every warehouse of a TikTok SKU with its current quantity: an inventory update must
 -- list them all (https://partner.tiktokshop.com/docv2/page/6503068fc20ad60284b38858).
 tiktok_stock AS (
@@ -156,6 +164,9 @@ desired AS (
         coalesce(ps.has_warehouse, false) AS has_warehouse,
         ps.targets,
         ps.missing_warehouses,
+        -- Amazon: every listing has a stock row (MFN quantity or FBA fulfillable) unless
+        -- getInventorySummaries left the FBA SKU out; then its stock is unknown.
+        ($store <> 'amazon' OR sk.variant_id IS NOT NULL) AS store_stock_known,
         coalesce(ts.warehouses, []) AS warehouses,
         -- Never converted: a store price in another currency is blocked (docs/reports.md);
         -- an override (value or skip) does not use the store price.
@@ -168,6 +179,7 @@ desired AS (
     JOIN per_sku AS ps ON ps.tiktok_sku_id = m.tiktok_sku_id
     LEFT JOIN tiktok_stock AS ts ON ts.tiktok_sku_id = m.tiktok_sku_id
     LEFT JOIN sku_overrides AS so ON so.tiktok_sku_id = m.tiktok_sku_id
+    LEFT JOIN store_known AS sk ON sk.variant_id = m.store_variant_id
 )
 SELECT
     *,

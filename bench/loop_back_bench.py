@@ -1,0 +1,188 @@
+"""Benchmark of the order loop back: calls per order and throughput at TikTok's limits.
+
+``python -m bench.loop_back_bench [--orders 200] [--store shopify|amazon|both] [--write-docs]``:
+relays ``orders`` TikTok orders into the store emulator, lets the store ship every one of
+them (Shopify: the merchant fulfils with a UPS tracking number; Amazon: MCF ships), then
+times one loop-back run that marks them all shipped on TikTok. It reports the calls per
+order on each side (from the emulators' request logs) and the Mark Package As Shipped rate
+as a share of TikTok's documented default of 50 requests per second per API and shop
+(https://partner.tiktokshop.com/docv2/page/64f1991d64ed2e0295f3d2c0), with the emulators'
+rate limits on (Shopify's cost bucket,
+https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits; SP-API
+``getFulfillmentOrder`` 2 requests/s burst 30,
+https://developer-docs.amazon.com/sp-api/docs/fulfillment-outbound-api-rate-limits), so the
+figure says which side bounds the loop back. A rerun is timed too: it must send no write.
+Never part of ``make test``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.docs import write_section
+from bench.relay_bench import _fixture, _map
+from sandbox.stack import sandbox_stack
+from skubridge.config import load_shops
+from tasks.steps.orders import run_orders
+
+TIKTOK_QPS = 50.0  # default per API per app x shop (page above; the live value is dynamic)
+TIKTOK_WRITES = ("fulfillment.mark_shipped", "fulfillment.ship_package")
+STORE_READS = {"shopify": "orderFulfillments", "amazon": "getFulfillmentOrder"}
+SECTION = "## Order loop back"
+NOTE = [
+    "Reading: TikTok is not what bounds the loop back. Each followed order costs one store",
+    "read (Shopify `order(id:)` with its fulfilments, about 40 cost points against a",
+    "100 points/s restore; MCF `getFulfillmentOrder`, 2 requests/s) and about one TikTok",
+    "call (Mark Package As Shipped; Get Order Detail and Get Shipping Providers are shared",
+    "by 50 orders and by a delivery option). So the rate is the store's read rate, about 5%",
+    "of TikTok's 50 requests/s, short of the 90% goal. An order stays followed until it is",
+    "delivered or TikTok's 72-hour correction window has passed, and a rerun reads it",
+    "again (no writes): the Amazon rerun above is 100 reads at 2/s. Reading only the store",
+    'orders changed since the last run (Shopify `orders(query: "updated_at:>…")`, MCF',
+    "`listAllFulfillmentOrders?queryStartDate=`) is the next step to close that gap.",
+]
+
+
+@dataclass
+class LoopBackResult:
+    store: str
+    orders: int
+    shipped: int
+    seconds: float
+    tiktok_calls: int
+    store_calls: int
+    rerun_seconds: float
+    rerun_writes: int
+
+    @property
+    def rate(self) -> float:
+        return self.shipped / self.seconds if self.seconds else 0.0
+
+    @property
+    def share(self) -> float:
+        return self.rate / TIKTOK_QPS
+
+
+def bench_store(store: str, orders: int) -> LoopBackResult:
+    """Relay ``orders`` orders, ship them in the store, time the loop back."""
+    fixture = _fixture()
+    with (
+        tempfile.TemporaryDirectory(prefix="loop-back-bench-") as tmp,
+        sandbox_stack(fixture) as stack,
+    ):
+        os.environ.update(stack.env())
+        os.environ["SKUBRIDGE_DATA_DIR"] = str(Path(tmp) / "data")
+        os.environ["SKUBRIDGE_REPORTS_DIR"] = str(Path(tmp) / "reports")
+        path = stack.write_shops_file(Path(tmp) / "shops.toml", [("bench", store)])
+        shop = load_shops(path).get("bench")
+        _map(shop.id, store, fixture)
+        if store == "amazon":
+            stack.admin("amazon", "PUT", "mcf", json={"progress": "manual"})
+        stack.admin(
+            "tiktok",
+            "POST",
+            "orders",
+            json={"generate": orders, "seed": 1, "max_lines": 2, "max_quantity": 2},
+        )
+        relayed = run_orders(shop, run_id="relay", loop_back=False)
+        for order_id in relayed.frame()["store_order_id"].dropna():
+            if store == "shopify":
+                number = str(order_id).rsplit("/", 1)[1]
+                tracking = {"number": f"1ZBENCH{number[-8:]}", "company": "UPS"}
+                stack.admin(
+                    "shopify", "POST", f"orders/{number}/fulfill", json={"tracking": tracking}
+                )
+            else:
+                stack.admin("amazon", "POST", f"mcf/{order_id}/advance", json={"to": "Complete"})
+        for name in ("tiktok", store):
+            stack.admin(name, "DELETE", "requests")
+
+        began = time.perf_counter()
+        out = run_orders(shop, run_id="loop-back")
+        took = time.perf_counter() - began
+        tiktok_calls = sum(stack.admin("tiktok", "GET", "requests").values())
+        store_calls = sum(stack.admin(store, "GET", "requests").values())
+        assert out.loop_back is not None
+        shipped = out.loop_back.counts().get("SHIPPED", 0)
+
+        for name in ("tiktok", store):
+            stack.admin(name, "DELETE", "requests")
+        began = time.perf_counter()
+        run_orders(shop, run_id="rerun")
+        rerun = time.perf_counter() - began
+        calls = stack.admin("tiktok", "GET", "requests")
+        rerun_writes = sum(calls.get(op, 0) for op in TIKTOK_WRITES)
+    return LoopBackResult(
+        store,
+        len(relayed.frame()["store_order_id"].dropna()),
+        shipped,
+        took,
+        tiktok_calls,
+        store_calls,
+        rerun,
+        rerun_writes,
+    )
+
+
+def table(results: list[LoopBackResult]) -> list[str]:
+    lines = [
+        "| store | orders shipped | seconds | TikTok calls/order | store calls/order "
+        "| shipped/s | share of TikTok's 50/s | rerun s | rerun writes |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        n = max(1, r.orders)
+        lines.append(
+            f"| {r.store} | {r.shipped} of {r.orders} | {r.seconds:.1f} | "
+            f"{r.tiktok_calls / n:.2f} | {r.store_calls / n:.2f} | {r.rate:.1f} | "
+            f"{r.share:.0%} | {r.rerun_seconds:.1f} | {r.rerun_writes} |"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=200)
+    parser.add_argument("--store", choices=["shopify", "amazon", "both"], default="both")
+    parser.add_argument(
+        "--write-docs", action="store_true", help="write the docs/BENCHMARKS.md section"
+    )
+    args = parser.parse_args()
+    stores = ["shopify", "amazon"] if args.store == "both" else [args.store]
+    machine = (
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
+    results = [bench_store(store, args.orders) for store in stores]
+    lines = table(results)
+    print(machine)
+    print("\n".join(lines))
+    if args.write_docs:
+        section = "\n".join(
+            [
+                SECTION,
+                "",
+                "`python -m bench.loop_back_bench` (bench/loop_back_bench.py): relayed orders "
+                "shipped in the store emulator, then one loop-back run marks them shipped on "
+                "TikTok; rate limits on in every emulator. Calls per order count every request "
+                "of the run (relay search included); the share compares Mark Package As "
+                "Shipped calls per second with TikTok's documented default of 50 per second.",
+                "",
+                machine,
+                "",
+                *lines,
+                "",
+                *NOTE,
+                "",
+            ]
+        )
+        write_section(SECTION, section)
+
+
+if __name__ == "__main__":
+    main()
