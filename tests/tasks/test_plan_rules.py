@@ -8,7 +8,7 @@ import pytest
 from expectations.guards import check_plan, measure
 from sandbox.fixture import Fixture, load_fixture
 from sandbox.seed import seed_from_fixture
-from skubridge.config import Guards, ShopConfig
+from skubridge.config import Guards, Override, ShopConfig
 from tasks.load import report_frame, settle_stale
 from tasks.plan import build_plan
 
@@ -368,6 +368,17 @@ def test_amazon_fba_and_mfn_into_two_warehouses_no_untracked_notion(con) -> None
     assert {s.tiktok_sku_id: (s.stock_rule, s.targets) for s in plan.skus} == {
         "50": ("stock", {W1: 8, W2: 0}),
         "51": ("stock", {W1: 0, W2: 4}),
+    }
+    # FBA stock unknown (getInventorySummaries left X out): not pushed by the stock rule,
+    # but an override needs no store stock
+    con.execute("DELETE FROM catalog_stock WHERE channel = 'amazon' AND variant_id = 'X'")
+    unknown = {w.tiktok_sku_id: w for w in build_plan(con, config, W1).writes("inventory")}
+    assert unknown["50"].inventory is None and "FBA stock unknown" in unknown["50"].problem
+    pinned = config.model_copy(update={"overrides": [Override(seller_sku="X", stock=3)]})
+    writes = {w.tiktok_sku_id: w for w in build_plan(con, pinned, W1).writes("inventory")}
+    assert writes["50"].rule == "override" and dict(writes["50"].inventory.quantities) == {
+        W1: 3,
+        W2: 3,
     }
     with pytest.raises(ValueError, match="'FBA' and 'MFN'"):
         ShopConfig.model_validate(
