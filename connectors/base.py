@@ -43,6 +43,10 @@ class CatalogVariant:
     status: str | None = None
     fulfillment: Literal["FBA", "MFN"] | None = None
     parent_id: str | None = None
+    # Shopify only: inventoryItem.tracked and inventoryPolicy (DENY | CONTINUE); the stock
+    # rules give untracked and keep-selling variants their own TikTok quantity.
+    tracked: bool | None = None
+    inventory_policy: str | None = None
 
     @property
     def quantity(self) -> int:

@@ -74,7 +74,7 @@ def store_client(shop: ShopConfig, **kwargs: Any) -> StoreApi:
         return ShopifyClient(
             endpoint_url=settings.endpoint,
             access_token=_secret(shop, "shopify", settings, "access_token"),
-            **{"location_ids": settings.location_ids or None, **kwargs},
+            **{"location_ids": shop.stock_locations() or None, **kwargs},
         )
     from connectors.amazon import AmazonClient
 

@@ -113,7 +113,7 @@ VARIANTS_QUERY = """
 query SkubridgeVariants($first: Int!, $after: String, $levels: Int!) {
   productVariants(first: $first, after: $after) {
     nodes {
-      id title sku price barcode
+      id title sku price barcode inventoryPolicy
       selectedOptions { name value }
       inventoryItem {
         id tracked
@@ -134,7 +134,7 @@ BULK_VARIANTS_QUERY = """
   productVariants {
     edges {
       node {
-        id title sku price barcode
+        id title sku price barcode inventoryPolicy
         selectedOptions { name value }
         inventoryItem {
           id tracked
@@ -641,6 +641,8 @@ class ShopifyClient(ClientBase):
             stock=stock,
             barcode=node.get("barcode") or None,
             status=product.get("status"),
+            tracked=item.get("tracked") if isinstance(item.get("tracked"), bool) else None,
+            inventory_policy=node.get("inventoryPolicy") or None,
         )
 
     async def _bulk_catalog(

@@ -3,10 +3,11 @@
 Four guards, each measured on the plan and checked by GX against the shop's ``[guards]``:
 
 - ``zero_stock_share``: share of mapped SKUs that would go from stock to zero
-  (``max_zero_stock_share``); blocks inventory writes. A store extract that lost most of
+  (``max_zero_stock_share``); blocks inventory writes. SKUs whose stock an override skips
+  count as not going to zero (nothing is written to them). A store extract that lost most of
   its stock must never zero a TikTok shop.
 - ``price_move``: largest relative price move, ``|new - old| / old``
-  (``max_price_move``); blocks price writes.
+  (``max_price_move``); blocks price writes. Skipped prices do not move.
 - ``currency``: SKUs whose store currency differs from TikTok's (must be 0); blocks price
   writes. Mismatched SKUs themselves are never written, even with ``force``.
 - ``mapped_drop``: drop of the mapped-SKU count against the previous accepted push run
@@ -25,7 +26,7 @@ import pandas as pd
 
 from expectations.runner import SuiteResult, new_suite, run_suite
 from skubridge.config import Guards
-from skubridge.model.plan import Field, Plan
+from skubridge.model.plan import SKIPPED, Field, Plan
 
 SUITE = "push-guards"
 
@@ -104,7 +105,8 @@ def measure(plan: Plan, previous_mapped: int | None) -> GuardMetrics:
     to_zero = sum(
         1
         for s in plan.skus
-        if s.desired_stock == 0
+        if s.stock_rule != SKIPPED
+        and s.desired_stock == 0
         and s.store_stock_known
         and s.has_warehouse
         and (s.current_stock or 0) > 0
@@ -112,7 +114,8 @@ def measure(plan: Plan, previous_mapped: int | None) -> GuardMetrics:
     moves = [
         float(abs(s.desired_price - s.current_price) / s.current_price)
         for s in plan.skus
-        if s.currency_ok
+        if s.price_rule != SKIPPED
+        and s.currency_ok
         and s.desired_price is not None
         and s.current_price is not None
         and s.current_price > 0

@@ -78,7 +78,10 @@ class ShopifyVariant(_M):
     title: str | None = None
     options: dict[str, str] = Field(default_factory=dict)
     inventory: dict[str, int] = Field(default_factory=dict)  # location id -> available
-    tracked: bool = True
+    tracked: bool = True  # InventoryItem.tracked
+    # ProductVariant.inventoryPolicy: CONTINUE keeps selling when out of stock
+    # (https://shopify.dev/docs/api/admin-graphql/latest/enums/ProductVariantInventoryPolicy).
+    inventory_policy: Literal["DENY", "CONTINUE"] = "DENY"
 
 
 class ShopifyProduct(_M):

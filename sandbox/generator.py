@@ -157,6 +157,11 @@ class AnomalyMix:
     fba_share: float = 0.6  # Amazon store products fulfilled by Amazon (FBA), rest MFN
     multi_location_share: float = 0.3  # Shopify variants stocked at two locations
     multi_warehouse_share: float = 0.1  # TikTok SKUs stocked in two warehouses
+    # Shopify variants whose inventory is not tracked (inventoryItem.tracked false) and
+    # that keep selling when out of stock (inventoryPolicy CONTINUE); drawn from their own
+    # random stream, so other draws of a seed stay the same.
+    untracked_share: float = 0.0
+    continue_selling_share: float = 0.0
     stale_share: float = 0.3  # mapped TikTok SKUs whose price or stock differs from the store
     amazon_standalone_share: float = 0.2  # normal multi-variant Amazon products, no parent
     at_least_one: bool = True
@@ -394,6 +399,9 @@ class _Core:
     s_family: np.ndarray  # bool per store product (amazon: has a parent ASIN)
     s_fba: np.ndarray  # bool per store product (amazon)
     s_active: np.ndarray  # bool per store product (False = draft / inactive)
+    t_two_wh: np.ndarray | None = None  # bool per TikTok variant: listed in both warehouses
+    s_untracked: np.ndarray | None = None  # bool per store row (shopify): tracked false
+    s_continue: np.ndarray | None = None  # bool per store row (shopify): policy CONTINUE
 
 
 def _assign_kinds(rng: np.random.Generator, counts: np.ndarray, mix: AnomalyMix) -> np.ndarray:
@@ -732,6 +740,28 @@ def _build(n_variants: int, seed: int, mix: AnomalyMix, store: Store) -> _Core:
     suggest = np.isin(v_kind, [_K["sku_case_punct"], _K["barcode_only"]])
     exp_suggest = np.where(suggest, store_row_of, -1)
 
+    # Shopify inventory tracking and out-of-stock policy (own stream: see AnomalyMix)
+    flags = np.random.default_rng([seed, 19])
+    s_untracked = np.zeros(n_store_rows, dtype=bool)
+    s_continue = np.zeros(n_store_rows, dtype=bool)
+    if store == "shopify" and n_store_rows:
+        s_untracked = flags.random(n_store_rows) < mix.untracked_share
+        s_continue = ~s_untracked & (flags.random(n_store_rows) < mix.continue_selling_share)
+        # at_least_one: each kind on at least one mapped variant, so it shows in a push
+        mapped = np.zeros(n_store_rows, dtype=bool)
+        mapped[exp_store_row[exp_store_row >= 0]] = True
+        for share, chosen, other in (
+            (mix.untracked_share, s_untracked, s_continue),
+            (mix.continue_selling_share, s_continue, s_untracked),
+        ):
+            if not mix.at_least_one or share == 0 or (chosen & (mapped | ~mapped.any())).any():
+                continue
+            free = np.flatnonzero(~chosen & ~other & mapped)
+            if not len(free):  # nothing mapped (tiny catalog): any variant
+                free = np.flatnonzero(~chosen & ~other)
+            if len(free):
+                chosen[free[flags.integers(len(free))]] = True
+
     tiktok = _Side(
         product=v_prod,
         pos=v_pos,
@@ -770,6 +800,9 @@ def _build(n_variants: int, seed: int, mix: AnomalyMix, store: Store) -> _Core:
         s_family=s_family,
         s_fba=s_fba,
         s_active=s_active,
+        t_two_wh=two_wh,
+        s_untracked=s_untracked,
+        s_continue=s_continue,
     )
 
 
@@ -1053,7 +1086,7 @@ def _tiktok_side(core: _Core) -> TikTokSide:
         skus = []
         for i in range(start, stop):
             inventory = {DEFAULT_WAREHOUSE: rows.stock[i][0]}
-            if rows.stock[i][1]:
+            if rows.stock[i][1] or (core.t_two_wh is not None and core.t_two_wh[i]):
                 inventory[SECOND_WAREHOUSE] = rows.stock[i][1]
             skus.append(
                 TikTokSku.model_construct(
@@ -1103,7 +1136,10 @@ def _shopify_side(core: _Core) -> ShopifySide:
                     title=rows.variant_title[i],
                     options=rows.attrs(i),
                     inventory=inventory,
-                    tracked=True,
+                    tracked=not (core.s_untracked is not None and core.s_untracked[i]),
+                    inventory_policy="CONTINUE"
+                    if core.s_continue is not None and core.s_continue[i]
+                    else "DENY",
                 )
             )
         active = bool(core.s_active[side.product[start]])

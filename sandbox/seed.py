@@ -42,6 +42,7 @@ def seed_from_fixture(
         for sp in fixture.shopify.products:
             for v in sp.variants:
                 row = _variant("shopify", sp.id, v.id, v.sku, v.price, fixture.shopify.currency)
+                row["tracked"], row["inventory_policy"] = v.tracked, v.inventory_policy
                 variants.append(row)
                 stock += [_stock("shopify", v.id, loc, q) for loc, q in v.inventory.items()]
                 if v.sku:
@@ -101,6 +102,8 @@ def _variant(
         "currency": currency,
         "fulfillment": None,
         "status": None,
+        "tracked": None,
+        "inventory_policy": None,
     }
 
 

@@ -13,6 +13,7 @@ Errors name the file, the shop and the field, e.g.::
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import tomllib
@@ -192,8 +193,31 @@ class AmazonSettings(_Model):
         return (self.base_url or AMAZON_REGION_ENDPOINTS[self.region or "na"]).rstrip("/")
 
 
+# Update Inventory takes quantities up to 99,999 per warehouse
+# (https://partner.tiktokshop.com/docv2/page/6503068fc20ad60284b38858): what "max" means.
+TIKTOK_MAX_QUANTITY = 99_999
+
+FixedQuantity = Annotated[int, Field(ge=0, le=TIKTOK_MAX_QUANTITY)] | Literal["max", "store"]
+"""A stock figure for variants without a meaningful stock: a number, ``"max"`` (TikTok's
+maximum, 99,999) or ``"store"`` (the store's available figure through the stock rule)."""
+
+
+def fixed_quantity(value: int | str) -> int | None:
+    """The quantity a :data:`FixedQuantity` publishes; None for ``"store"``."""
+    if value == "store":
+        return None
+    if value == "max":
+        return TIKTOK_MAX_QUANTITY
+    return int(value)
+
+
 class StockRule(_Model):
-    """How store stock becomes TikTok stock: minus a buffer, zero below a threshold."""
+    """How store stock becomes TikTok stock: minus a buffer, zero below a threshold.
+
+    Shopify variants whose inventory is not tracked, or that keep selling when out of stock
+    (``inventoryPolicy: CONTINUE``), publish ``untracked_quantity`` /
+    ``continue_selling_quantity`` on each TikTok warehouse they feed instead.
+    """
 
     buffer_absolute: int = Field(0, ge=0, description="Units held back from TikTok.")
     buffer_percent: Decimal = Field(
@@ -206,6 +230,16 @@ class StockRule(_Model):
         gt=0,
         description="Oldest store stock a push may write: an older store catalog is read "
         "again (the catalog step runs first) before stock is pushed.",
+    )
+    untracked_quantity: FixedQuantity = Field(
+        "store",
+        description="TikTok stock of a Shopify variant whose inventory is not tracked: a "
+        "number, 'max' (99,999) or 'store' (its available figure, usually 0).",
+    )
+    continue_selling_quantity: FixedQuantity = Field(
+        "store",
+        description="TikTok stock of a Shopify variant that keeps selling when out of stock "
+        "(inventoryPolicy CONTINUE): a number, 'max' or 'store'.",
     )
 
 
@@ -262,6 +296,48 @@ class OrderSettings(_Model):
     )
 
 
+OVERRIDE_KEYS = ("tiktok_sku_id", "seller_sku", "tiktok_product_id")  # most specific first
+OVERRIDE_CSV_COLUMNS = (*OVERRIDE_KEYS, "stock", "price")
+SKIP = "skip"
+
+
+class Override(_Model):
+    """Exclude a product or SKU from stock or price sync, or pin a fixed TikTok value.
+
+    Names exactly one of ``tiktok_product_id``, ``tiktok_sku_id`` or ``seller_sku``. When
+    several overrides match a SKU, the most specific one that sets a field wins
+    (SKU id, then seller SKU, then product id).
+    """
+
+    tiktok_product_id: str | None = None
+    tiktok_sku_id: str | None = None
+    seller_sku: str | None = None
+    stock: Literal["skip"] | Annotated[int, Field(ge=0, le=TIKTOK_MAX_QUANTITY)] | None = Field(
+        None, description="'skip' = never write this stock; N = publish N on each warehouse."
+    )
+    price: Literal["skip"] | Annotated[Decimal, Field(gt=0, decimal_places=2)] | None = Field(
+        None, description="'skip' = never write this price; '12.99' = publish this price."
+    )
+
+    @model_validator(mode="after")
+    def _one_key(self) -> Override:
+        keys = [k for k in OVERRIDE_KEYS if getattr(self, k)]
+        if len(keys) != 1:
+            raise ValueError(
+                "an override names exactly one of tiktok_product_id, tiktok_sku_id or "
+                f"seller_sku (got {', '.join(keys) or 'none'})"
+            )
+        if self.stock is None and self.price is None:
+            raise ValueError("an override sets stock and/or price ('skip' or a value)")
+        return self
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(kind, value): which TikTok SKUs this override applies to."""
+        kind = next(k for k in OVERRIDE_KEYS if getattr(self, k))
+        return kind, str(getattr(self, kind))
+
+
 class ShopConfig(_Model):
     id: str
     store: Literal["shopify", "amazon"]
@@ -273,6 +349,17 @@ class ShopConfig(_Model):
     guards: Guards = Guards()
     schedules: Schedules = Schedules()
     orders: OrderSettings = OrderSettings()
+    location_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Store location id -> TikTok warehouse id; locations not listed are "
+        "ignored. Empty: the chosen locations all feed tiktok.warehouse_id.",
+    )
+    overrides: list[Override] = Field(default_factory=list)
+    overrides_csv: str | None = Field(
+        None,
+        description="CSV file of more overrides (columns tiktok_product_id, tiktok_sku_id, "
+        "seller_sku, stock, price), relative to the shops file.",
+    )
     queue: str | None = Field(
         None,
         description="Work queue of the worker(s) holding this shop's DuckDB file; every run "
@@ -307,7 +394,51 @@ class ShopConfig(_Model):
             raise ValueError("store = 'shopify' needs a [shops.shopify] table")
         if self.store == "amazon" and self.amazon is None:
             raise ValueError("store = 'amazon' needs a [shops.amazon] table")
+        if self.location_map and self.shopify is not None and self.shopify.location_ids:
+            raise ValueError(
+                "location_map and shopify.location_ids both choose locations; keep one "
+                "(location_map lists the locations that feed TikTok)"
+            )
+        if self.store == "amazon" and set(self.location_map) - {"FBA", "MFN"}:
+            raise ValueError("on Amazon the location_map keys are 'FBA' and 'MFN'")
+        seen: set[tuple[str, str]] = set()
+        for override in self.overrides:
+            if override.key in seen:
+                raise ValueError(f"two overrides for {override.key[0]} {override.key[1]!r}")
+            seen.add(override.key)
         return self
+
+    def stock_locations(self) -> list[str]:
+        """The store locations whose stock feeds TikTok (empty = all active ones)."""
+        if self.location_map:
+            return list(self.location_map)
+        return list(self.shopify.location_ids) if self.shopify else []
+
+    def overrides_file(self) -> Path | None:
+        """The overrides CSV, resolved against the shops file's folder."""
+        if not self.overrides_csv:
+            return None
+        path = Path(self.overrides_csv)
+        if not path.is_absolute() and self._file is not None:
+            path = self._file.parent / path
+        return path
+
+    def all_overrides(self) -> list[Override]:
+        """The TOML overrides, then the CSV file's; raise ConfigError on a bad CSV row."""
+        rows = list(self.overrides)
+        path = self.overrides_file()
+        if path is not None:
+            rows += read_overrides_csv(path)
+        seen: dict[tuple[str, str], str] = {}
+        for index, override in enumerate(rows):
+            where = "shops file" if index < len(self.overrides) else str(path)
+            if override.key in seen:
+                raise ConfigError(
+                    f"{path}: shop '{self.id}': override for {override.key[0]} "
+                    f"{override.key[1]!r} given twice ({seen[override.key]} and {where})"
+                )
+            seen[override.key] = where
+        return rows
 
 
 class ShopsFile(_Model):
@@ -322,13 +453,82 @@ class ShopsFile(_Model):
         raise ConfigError(f"{self.path}: no shop '{shop_id}' (configured: {known})")
 
 
+def read_overrides_csv(path: Path) -> list[Override]:
+    """Overrides from a CSV file (header: any of ``OVERRIDE_CSV_COLUMNS``); one line each.
+
+    Empty cells are unset. A bad row raises :class:`ConfigError` naming file, line and why.
+    """
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            header = [h.strip() for h in reader.fieldnames or []]
+            unknown = sorted(set(header) - set(OVERRIDE_CSV_COLUMNS))
+            if not header or unknown:
+                raise ConfigError(
+                    f"{path}: line 1: header must name columns among "
+                    f"{', '.join(OVERRIDE_CSV_COLUMNS)}"
+                    + (f" (unknown: {', '.join(unknown)})" if unknown else "")
+                )
+            out = []
+            for row in reader:
+                cells = {
+                    (k or "").strip(): v.strip()
+                    for k, v in row.items()
+                    if isinstance(v, str) and v.strip()
+                }
+                if not cells:
+                    continue
+                try:
+                    out.append(Override.model_validate(cells))
+                except ValidationError as exc:
+                    raise ConfigError(
+                        f"{path}: line {reader.line_num}: {_csv_problem(exc, cells)}"
+                    ) from None
+            return out
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: overrides CSV file not found (shops field overrides_csv)"
+        ) from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ConfigError(f"{path}: not a readable CSV file: {exc}") from None
+
+
+_CSV_HINTS = {
+    "stock": "must be 'skip' or a whole number 0..99999",
+    "price": "must be 'skip' or a price above 0 with at most 2 decimals, like 12.99",
+}
+
+
+def _csv_problem(exc: ValidationError, cells: dict[str, str]) -> str:
+    problems: list[str] = []
+    for err in exc.errors(include_url=False):
+        column = str(err["loc"][0]) if err["loc"] else ""
+        if column in _CSV_HINTS:
+            text = f"column '{column}' {_CSV_HINTS[column]} (got {cells.get(column)!r})"
+        else:
+            text = err["msg"].removeprefix("Value error, ")
+        if text not in problems:
+            problems.append(text)
+    return "; ".join(problems)
+
+
 def shops_file_path(path: str | os.PathLike[str] | None = None) -> Path:
     """The shops file to use: the argument, else $SKUBRIDGE_SHOPS_FILE, else ./shops.toml."""
     return Path(path or os.environ.get(SHOPS_FILE_ENV) or DEFAULT_SHOPS_FILE)
 
 
+_UNION_FIELDS = {"stock", "price", "untracked_quantity", "continue_selling_quantity"}
+
+
 def _loc(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc if not isinstance(p, int)) or "(shop)"
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        parts.append(str(part))
+        if part in _UNION_FIELDS:  # what follows names a union member, not a field
+            break
+    return ".".join(parts) or "(shop)"
 
 
 def load_shops(path: str | os.PathLike[str] | None = None) -> ShopsFile:
@@ -366,6 +566,10 @@ def load_shops(path: str | os.PathLike[str] | None = None) -> ShopsFile:
             raise ConfigError(f"{file}: {label}, field 'id': duplicate shop id")
         seen.add(shop.id)
         shop._file = file
+        try:
+            shop.all_overrides()  # a bad overrides CSV fails here, before any run starts
+        except ConfigError as exc:
+            raise ConfigError(f"{file}: {label}, field 'overrides_csv': {exc}") from None
         shops.append(shop)
     return ShopsFile(path=file, shops=tuple(shops))
 

@@ -54,6 +54,9 @@ VARIANT_SCHEMA = pa.schema(
         ("fulfillment", pa.string()),
         ("parent_id", pa.string()),
         ("extracted_at", pa.timestamp("us", tz="UTC")),
+        # added by migration 202 (Shopify only; stock rules)
+        ("tracked", pa.bool_()),
+        ("inventory_policy", pa.string()),
     ]
 )
 STOCK_SCHEMA = pa.schema(
@@ -188,6 +191,10 @@ def _quantity(value: Any, location: str) -> int:
     return number
 
 
+def _tracked(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
 def _options(value: Any) -> str:
     if value is None:
         return "{}"
@@ -227,11 +234,14 @@ def _row(record: Any, channel: str) -> tuple[list[Any], list[tuple[str, int]]]:
         _text(getattr(record, "status", None), "status"),
         _text(getattr(record, "fulfillment", None), "fulfillment"),
         _text(getattr(record, "parent_id", None), "parent_id"),
+        _tracked(getattr(record, "tracked", None)),
+        _text(getattr(record, "inventory_policy", None), "inventory_policy"),
     ]
     return values, locations
 
 
-_VALUE_COLUMNS = VARIANT_SCHEMA.names[2:-1]  # product_id .. parent_id
+_FIXED_COLUMNS = ("run_id", "channel", "extracted_at")
+_VALUE_COLUMNS = [n for n in VARIANT_SCHEMA.names if n not in _FIXED_COLUMNS]
 
 
 def _page_batches(
@@ -263,14 +273,16 @@ def _page_batches(
             stock_location.append(location)
             stock_quantity.append(quantity)
     n, m = len(columns[0]), len(stock_variant)
+    arrays = {
+        "run_id": pa.array([run_id] * n, pa.string()),
+        "channel": pa.array([channel] * n, pa.string()),
+        "extracted_at": pa.array([at] * n, VARIANT_SCHEMA.field("extracted_at").type),
+    } | {
+        name: pa.array(col, type=VARIANT_SCHEMA.field(name).type)
+        for name, col in zip(_VALUE_COLUMNS, columns, strict=True)
+    }
     variants = pa.record_batch(
-        [pa.array([run_id] * n, pa.string()), pa.array([channel] * n, pa.string())]
-        + [
-            pa.array(col, type=VARIANT_SCHEMA.field(name).type)
-            for name, col in zip(_VALUE_COLUMNS, columns, strict=True)
-        ]
-        + [pa.array([at] * n, VARIANT_SCHEMA.field("extracted_at").type)],
-        schema=VARIANT_SCHEMA,
+        [arrays[name] for name in VARIANT_SCHEMA.names], schema=VARIANT_SCHEMA
     )
     stock = pa.record_batch(
         [

@@ -31,7 +31,17 @@ from connectors.errors import ApiError
 from tasks.plan import PlannedWrite, by_product
 from tasks.warehouse import insert_frame, sql
 
-REPORT_COLUMNS = ["tiktok_product_id", "tiktok_sku_id", "field", "old", "new", "status", "error"]
+REPORT_COLUMNS = [
+    "tiktok_product_id",
+    "tiktok_sku_id",
+    "field",
+    "old",
+    "new",
+    "status",
+    "error",
+    "rule",
+]
+SKIPPED_ERROR = "skipped by an override in the shops file: not synced"
 DEFAULT_CONCURRENCY = 16  # calls in flight per API; the connector's limiter sets the pace
 
 Status = Literal["UPDATED", "REJECTED", "FAILED"]
@@ -199,6 +209,7 @@ def report_frame(
     outcomes: Sequence[WriteOutcome],
     blocked: Sequence[tuple[PlannedWrite, str]],
     unsendable: Sequence[PlannedWrite],
+    skipped: Sequence[PlannedWrite] = (),
     dry_run: bool = False,
     stock_age_seconds: float | None = None,
 ) -> pd.DataFrame:
@@ -208,7 +219,9 @@ def report_frame(
     UNCHANGED mapped SKUs are not listed (counted in the run summary). In a dry run the
     writes that would be sent are listed UNCHANGED with ``error`` "dry run: would update".
     A write whose call failed after retries (ledger FAILED) is reported REJECTED with an
-    error saying it was not confirmed and will be redone by the next run.
+    error saying it was not confirmed and will be redone by the next run. SKUs an override
+    skips are listed UNCHANGED with rule ``skipped``. ``rule`` says which rule produced
+    ``new``.
     """
     by_key = {(o.tiktok_sku_id, o.field): o for o in outcomes}
     rows = []
@@ -225,6 +238,7 @@ def report_frame(
             rows.append(_row(w, o.status, o.error))
     rows += [_row(w, "BLOCKED_BY_GUARD", why) for w, why in blocked]
     rows += [_row(w, "REJECTED", w.problem) for w in unsendable]
+    rows += [_row(w, "UNCHANGED", SKIPPED_ERROR) for w in skipped]
     frame = pd.DataFrame(rows, columns=REPORT_COLUMNS)
     frame["stock_age_seconds"] = stock_age_seconds
     return frame.sort_values(["tiktok_product_id", "tiktok_sku_id", "field"], ignore_index=True)
@@ -239,4 +253,5 @@ def _row(w: PlannedWrite, status: str, error: str | None) -> dict[str, str | Non
         "new": w.new,
         "status": status,
         "error": error,
+        "rule": w.rule,
     }

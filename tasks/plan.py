@@ -5,6 +5,13 @@ macros, ``desired.sql``) over the accepted catalogs and the mappings; money stay
 and comes back as ``Decimal``. A SKU is planned for a field only when the desired value
 differs from TikTok's current one (stock compared on the receiving warehouse only), so an
 unchanged shop plans nothing and costs zero write calls.
+
+Stock goes to the warehouses the shop's ``location_map`` names (store locations summed per
+TikTok warehouse, buffers after the sum), or without one to the receiving warehouse.
+Which rule produced each value (``stock``, ``untracked``, ``continue_selling``,
+``override``, ``skipped``; ``price`` for the price rule) travels with every write into the
+push report's ``rule`` column. Overrides with ``skip`` write nothing: their SKUs are listed
+(:meth:`Plan.skipped`) and the guards count them as neither zero nor moved.
 """
 
 from __future__ import annotations
@@ -15,14 +22,15 @@ from collections.abc import Iterable
 import duckdb
 
 from connectors.base import TikTokApi, Warehouse
-from skubridge.config import ShopConfig
-from skubridge.model.plan import WRITABLE_STATUS, Field, Plan, PlannedWrite, SkuPlan
+from skubridge.config import ShopConfig, fixed_quantity
+from skubridge.model.plan import SKIPPED, WRITABLE_STATUS, Field, Plan, PlannedWrite, SkuPlan
 from tasks.rules import max_quantity
 from tasks.warehouse import sql
 
 # The plan's value types live in ``skubridge/model/plan.py`` (below the guards and the
 # connectors); this module builds them and keeps their names importable from here.
 __all__ = [
+    "SKIPPED",
     "WRITABLE_STATUS",
     "Field",
     "Plan",
@@ -58,7 +66,12 @@ def choose_warehouse(warehouses: Iterable[Warehouse]) -> str:
 
 
 async def receiving_warehouse(shop: ShopConfig, api: TikTokApi) -> str:
-    """The configured ``tiktok.warehouse_id``, else the default one from ``warehouses()``."""
+    """The configured ``tiktok.warehouse_id``, else the default one from ``warehouses()``.
+
+    With a ``location_map`` its warehouses, comma-separated (as the ledger records them).
+    """
+    if shop.location_map:
+        return ",".join(dict.fromkeys(shop.location_map.values()))
     if shop.tiktok.warehouse_id:
         return shop.tiktok.warehouse_id
     return choose_warehouse(await api.warehouses())
@@ -70,13 +83,22 @@ def define_rule_macros(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def plan_parameters(shop: ShopConfig, warehouse_id: str) -> dict[str, object]:
-    """The parameters of ``desired.sql`` for a shop."""
+    """The parameters of ``desired.sql`` for a shop (reads the overrides CSV, if any)."""
     stock, price = shop.stock_rule, shop.price_rule
     locations = list(shop.shopify.location_ids) if shop.shopify else []
+    overrides = shop.all_overrides()
     return {
         "store": shop.store,
         "locations": locations,
         "warehouse_id": warehouse_id,
+        "map_locations": list(shop.location_map),
+        "map_warehouses": list(shop.location_map.values()),
+        "untracked_quantity": fixed_quantity(stock.untracked_quantity),
+        "continue_selling_quantity": fixed_quantity(stock.continue_selling_quantity),
+        "ov_kind": [o.key[0] for o in overrides],
+        "ov_key": [o.key[1] for o in overrides],
+        "ov_stock": [None if o.stock is None else str(o.stock) for o in overrides],
+        "ov_price": [None if o.price is None else str(o.price) for o in overrides],
         "tiktok_currency": shop.tiktok.currency,
         "buffer_absolute": stock.buffer_absolute,
         "buffer_percent": str(stock.buffer_percent),
@@ -117,6 +139,14 @@ def build_plan(con: duckdb.DuckDBPyConnection, shop: ShopConfig, warehouse_id: s
                 price_changed=bool(r["price_changed"]),
                 stock_changed=bool(r["stock_changed"]),
                 tiktok_status=r["tiktok_status"],
+                stock_rule=str(r["stock_rule"]),
+                price_rule=str(r["price_rule"]),
+                targets={
+                    str(w["warehouse_id"]): int(w["quantity"])
+                    for w in r["targets"] or []
+                    if w["quantity"] is not None
+                },
+                missing_warehouses=tuple(str(w) for w in r["missing_warehouses"] or []),
                 store_stock_known=bool(r["store_stock_known"]),
             )
         )

@@ -179,6 +179,94 @@ def test_example_file_loads_and_documents_every_field(monkeypatch):
     ]
     text = example.read_text(encoding="utf-8")
     written = set(re.findall(r"^#?\s*([a-z_]+) = ", text, re.M))
-    tables = set(re.findall(r"^\[shops\.([a-z_]+)\]", text, re.M))
+    tables = set(re.findall(r"^#?\s*\[\[?shops\.([a-z_]+)\]", text, re.M))
     missing = _field_names(ShopConfig) - written - tables
     assert not missing, f"shops.example.toml does not document {sorted(missing)}"
+
+
+def test_stock_rule_quantities_and_location_map(tmp_path):
+    extra = (
+        '[shops.stock_rule]\nuntracked_quantity = "max"\ncontinue_selling_quantity = 25\n'
+        '[shops.location_map]\n"gid://shopify/Location/1" = "W1"\n'
+        '"gid://shopify/Location/2" = "W2"\n'
+    )
+    acme = load_shops(write(tmp_path, shop(extra=extra))).get("acme-us")
+    assert acme.stock_rule.untracked_quantity == "max"
+    assert acme.stock_rule.continue_selling_quantity == 25
+    assert acme.location_map == {"gid://shopify/Location/1": "W1", "gid://shopify/Location/2": "W2"}
+    assert acme.stock_locations() == ["gid://shopify/Location/1", "gid://shopify/Location/2"]
+    default = load_shops(write(tmp_path, shop())).get("acme-us")
+    assert default.stock_rule.untracked_quantity == "store" and default.location_map == {}
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ('[shops.stock_rule]\nuntracked_quantity = "lots"\n', "stock_rule.untracked_quantity"),
+        (
+            "[shops.stock_rule]\ncontinue_selling_quantity = 100000\n",
+            "stock_rule.continue_selling_quantity",
+        ),
+        ('[[shops.overrides]]\nstock = "skip"\n', "overrides"),
+        ('[[shops.overrides]]\nseller_sku = "A"\nstock = "never"\n', "overrides.stock"),
+        ('[[shops.overrides]]\nseller_sku = "A"\nprice = "12.999"\n', "overrides.price"),
+        ('[[shops.overrides]]\nseller_sku = "A"\n', "overrides"),
+        (
+            '[[shops.overrides]]\nseller_sku = "A"\ntiktok_sku_id = "1"\nstock = 1\n',
+            "overrides",
+        ),
+    ],
+)
+def test_bad_rules_name_the_field(tmp_path, extra, field):
+    message = error_of(tmp_path, shop(extra=extra))
+    assert "shop 'acme-us'" in message and f"field '{field}" in message
+    assert "\n" not in message
+
+
+def test_location_map_and_location_ids_conflict(tmp_path):
+    text = shop(extra='[shops.location_map]\n"L1" = "W1"\n') + 'location_ids = ["L2"]\n'
+    assert "location_map and shopify.location_ids" in error_of(tmp_path, text)
+
+
+def test_duplicate_override_in_toml(tmp_path):
+    extra = '[[shops.overrides]]\nseller_sku = "A"\nstock = 1\n' * 2
+    assert "two overrides for seller_sku 'A'" in error_of(tmp_path, shop(extra=extra))
+
+
+def test_overrides_from_csv_next_to_the_shops_file(tmp_path):
+    (tmp_path / "ov.csv").write_text(
+        "seller_sku,tiktok_sku_id,stock,price\nA,,skip,\n,123,4,9.50\n", encoding="utf-8"
+    )
+    extra = (
+        'overrides_csv = "ov.csv"\n[[shops.overrides]]\ntiktok_product_id = "9"\nprice = "skip"\n'
+    )
+    acme = load_shops(write(tmp_path, shop(extra=extra))).get("acme-us")
+    rows = acme.all_overrides()
+    assert [(o.key, o.stock, o.price) for o in rows] == [
+        (("tiktok_product_id", "9"), None, "skip"),
+        (("seller_sku", "A"), "skip", None),
+        (("tiktok_sku_id", "123"), 4, Decimal("9.50")),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("csv_text", "expected"),
+    [
+        ("seller_sku,stock\nA,1\nB,lots\n", "line 3: column 'stock' must be 'skip' or a whole"),
+        ("seller_sku,price\nA,-1\n", "line 2: column 'price' must be 'skip' or a price above 0"),
+        ("seller_sku,tiktok_sku_id,stock\nA,1,2\n", "line 2: an override names exactly one of"),
+        ("seller_sku,stock,price\nA,,\n", "line 2: an override sets stock and/or price"),
+        ("sku,stock\nA,1\n", "line 1: header must name columns among"),
+        ("seller_sku,stock\nA,1\nA,2\n", "override for seller_sku 'A' given twice"),
+    ],
+)
+def test_bad_overrides_csv_is_one_line_naming_file_and_line(tmp_path, csv_text, expected):
+    (tmp_path / "ov.csv").write_text(csv_text, encoding="utf-8")
+    message = error_of(tmp_path, shop(extra='overrides_csv = "ov.csv"\n'))
+    assert "ov.csv" in message and expected in message, message
+    assert "\n" not in message
+
+
+def test_missing_overrides_csv(tmp_path):
+    message = error_of(tmp_path, shop(extra='overrides_csv = "absent.csv"\n'))
+    assert "absent.csv" in message and "not found" in message

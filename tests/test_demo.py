@@ -41,3 +41,9 @@ def test_demo_runs_the_whole_cycle_for_both_shops(tmp_path, monkeypatch):
     assert "CANCELLED on TikTok -> store: CANCELLED_IN_STORE" in out
     # the small Amazon shop may have no relayed order; when it has, MCF's shipment is pushed
     assert "SHIPPED: 1" in loop_back["demo-amazon"] or "demo-amazon: no relayed" in out
+    # the Shopify shop uses every stock rule; its first push shows each of them
+    rules = re.search(r"push rules, cycle 1 \(report rows\): ([^\n]*)", out)
+    assert rules, out
+    counts = dict(re.findall(r"(\w+): (\d+)", rules.group(1)))
+    for rule in ("stock", "untracked", "continue_selling", "override", "skipped"):
+        assert int(counts[rule]) > 0, rules.group(0)

@@ -309,6 +309,7 @@ class ShopifyState:
                 options,
                 item_id,
                 position,
+                inventory_policy=fv.inventory_policy,
                 fixture_title=fv.title,
             )
             product.variant_ids.append(fv.id)
@@ -354,6 +355,7 @@ class ShopifyState:
                             options=dict(v.options),
                             inventory={loc: lvl.available for loc, lvl in item.levels.items()},
                             tracked=item.tracked,
+                            inventory_policy=v.inventory_policy,  # type: ignore[arg-type]
                         )
                     )
                 products.append(
@@ -396,6 +398,7 @@ class ShopifyState:
                             "options": dict(v.options),
                             "inventory_item_id": item.id,
                             "tracked": item.tracked,
+                            "inventory_policy": v.inventory_policy,
                             "inventory": {loc: lvl.available for loc, lvl in item.levels.items()},
                             "on_hand": {loc: lvl.on_hand for loc, lvl in item.levels.items()},
                         }

@@ -15,6 +15,10 @@ Prefect's embedded (ephemeral) API with DuckDB files:
    orders-only run marks the first shipped on TikTok with the store's tracking and cancels
    the second in the store.
 
+The Shopify shop also shows the stock rules (docs/operations.md): its two locations feed
+two TikTok warehouses (``location_map``), some variants are untracked or keep selling when
+out of stock, and a few SKUs carry overrides from the shops file and from a CSV file.
+
 It prints a per-shop summary and where the reports are.
 """
 
@@ -28,6 +32,68 @@ from typing import Any
 import typer
 
 DEMO_SHOPS = (("demo-shopify", "shopify"), ("demo-amazon", "amazon"))
+RULES = ("stock", "untracked", "continue_selling", "override", "skipped", "price")
+
+
+def _rules_mix() -> Any:
+    from sandbox.generator import AnomalyMix
+
+    # every TikTok SKU in both warehouses, a few untracked and keep-selling variants
+    return AnomalyMix(untracked_share=0.03, continue_selling_share=0.03, multi_warehouse_share=1)
+
+
+def _with_stock_rules(toml: str, scenario: Any, workdir: Path) -> str:
+    """The Shopify demo shop with every stock rule in use: locations into two warehouses,
+    untracked and keep-selling quantities, overrides in the shops file and in a CSV file
+    (on other SKUs than the untracked and keep-selling ones, so each rule shows)."""
+    from sandbox.fixture import DEFAULT_LOCATION, DEFAULT_WAREHOUSE
+    from sandbox.generator import SECOND_LOCATION, SECOND_WAREHOUSE
+
+    special = {
+        v.id
+        for p in scenario.fixture.shopify.products
+        for v in p.variants
+        if not v.tracked or v.inventory_policy == "CONTINUE"
+    }
+    expected = scenario.manifest.expected
+    special_products = expected[expected["store_variant_id"].isin(special)]["tiktok_product_id"]
+    mapped = expected[
+        (expected["status"] == "mapped") & ~expected["tiktok_product_id"].isin(special_products)
+    ]
+    products = list(dict.fromkeys(mapped["tiktok_product_id"]))
+    skus = mapped[~mapped["tiktok_product_id"].isin(products[:2])]
+    pinned, price_skipped = skus.iloc[0], skus.iloc[-1]
+    (workdir / "demo-shopify-overrides.csv").write_text(
+        "tiktok_sku_id,seller_sku,stock,price\n"
+        f"{pinned['tiktok_sku_id']},,3,\n"
+        f",{price_skipped['seller_sku']},,skip\n",
+        encoding="utf-8",
+    )
+    toml = toml.replace(
+        'store = "shopify"\n',
+        'store = "shopify"\noverrides_csv = "demo-shopify-overrides.csv"\n',
+        1,
+    )
+    return (
+        toml
+        + f"""
+[shops.stock_rule]
+untracked_quantity = "max"
+continue_selling_quantity = 25
+
+[shops.location_map]
+"{DEFAULT_LOCATION}" = "{DEFAULT_WAREHOUSE}"
+"{SECOND_LOCATION}" = "{SECOND_WAREHOUSE}"
+
+[[shops.overrides]]
+tiktok_product_id = "{products[0]}"
+stock = "skip"
+
+[[shops.overrides]]
+tiktok_product_id = "{products[1]}"
+stock = 7
+"""
+    )
 
 
 def main(
@@ -66,6 +132,7 @@ def main(
                 variants,
                 seed=seed + index,
                 store=store,
+                mix=_rules_mix() if store == "shopify" else None,
                 orders=4,
                 orders_start=int(time.time()) - 3600,
             )
@@ -74,7 +141,10 @@ def main(
             if store == "amazon":
                 # MCF orders move only when the demo says so (step 3 ships one).
                 stack.admin("amazon", "PUT", "mcf", json={"progress": "manual"})
-            shops_toml += stack.shop_toml(shop_id, store)
+            if store == "shopify":
+                shops_toml += _with_stock_rules(stack.shop_toml(shop_id, store), scenario, workdir)
+            else:
+                shops_toml += stack.shop_toml(shop_id, store)
             typer.echo(
                 f"  sandbox for {shop_id}: " + ", ".join(f"{k} {v}" for k, v in stack.urls.items())
             )
@@ -170,6 +240,21 @@ def _print_summary(
                 text = ", ".join(f"{k}: {n}" for k, n in counts) or "nothing to change"
                 parts.append(f"cycle {cycle}: {text}")
             typer.echo(f"  {label}: " + " | ".join(parts))
+        first_push = con.execute(
+            "SELECT run_id FROM runs WHERE flow = 'push-prices-and-stock'"
+            " ORDER BY started_at LIMIT 1"
+        ).fetchone()
+        if first_push:
+            counts = dict(
+                con.execute(
+                    "SELECT rule, count(*) FROM push_report WHERE run_id = ? GROUP BY 1",
+                    [first_push[0]],
+                ).fetchall()
+            )
+            typer.echo(
+                "  push rules, cycle 1 (report rows): "
+                + ", ".join(f"{rule}: {counts.get(rule, 0)}" for rule in RULES)
+            )
         masked = con.execute(
             "SELECT count(*) FROM order_report WHERE warning = 'MASKED_BUYER'"
         ).fetchone()[0]

@@ -14,6 +14,7 @@ from typing import Literal
 from skubridge.model.updates import InventoryUpdate, PriceUpdate
 
 Field = Literal["price", "inventory"]
+SKIPPED = "skipped"  # the rule of a SKU an override leaves out of a field
 WRITABLE_STATUS = "ACTIVATE"
 
 
@@ -38,6 +39,15 @@ class SkuPlan:
     price_changed: bool
     stock_changed: bool
     tiktok_status: str | None = None
+    stock_rule: str = "stock"
+    price_rule: str = "price"
+    targets: dict[str, int] = field(default_factory=dict)  # warehouse -> desired quantity
+    missing_warehouses: tuple[str, ...] = ()  # target warehouses the TikTok SKU lacks
+
+    def rule(self, which: Field) -> str:
+        """The rule that produced ``which``'s desired value."""
+        return self.price_rule if which == "price" else self.stock_rule
+
     store_stock_known: bool = True
 
     @property
@@ -60,11 +70,13 @@ class PlannedWrite:
     inventory: InventoryUpdate | None = None
     problem: str | None = None  # set when the write cannot be sent (reported REJECTED)
     blocked: str | None = None  # set when a guard always blocks it (currency mismatch)
+    rule: str = "stock"  # the rule that produced ``new`` (push report ``rule``)
 
 
 @dataclass(frozen=True)
 class Plan:
-    """All mapped SKUs with their desired values, for one receiving warehouse."""
+    """All mapped SKUs with their desired values; ``warehouse_id`` names the warehouse(s)
+    receiving the stock (comma-separated with a location map)."""
 
     warehouse_id: str
     skus: tuple[SkuPlan, ...] = ()
@@ -83,17 +95,36 @@ class Plan:
             ]
         return self._by_field[which]
 
+    def skipped(self, which: Field) -> list[PlannedWrite]:
+        """SKUs an override excludes from ``which``: listed in the report, never written."""
+        out = []
+        for s in self.skus:
+            if s.rule(which) != SKIPPED:
+                continue
+            if which == "price":
+                value = _money(s.current_price)
+            else:
+                value = None if s.current_stock is None else str(s.current_stock)
+            out.append(
+                PlannedWrite(
+                    s.tiktok_product_id, s.tiktok_sku_id, which, value, value, rule=SKIPPED
+                )
+            )
+        return out
+
     def currency_mismatches(self) -> list[SkuPlan]:
         """Mapped SKUs whose store currency differs from the TikTok SKU's (never converted)."""
         return [s for s in self.skus if not s.currency_ok and s.store_price is not None]
 
     def unchanged(self, which: Field) -> int:
-        """Mapped SKUs with nothing to write for ``which``."""
-        return self.mapped - len(self.writes(which))
+        """Mapped SKUs with nothing to write for ``which`` (skipped ones not included)."""
+        return self.mapped - len(self.writes(which)) - len(self.skipped(which))
 
 
 def _write(sku: SkuPlan, which: Field, warehouse_id: str) -> PlannedWrite | None:
     write = _desired_write(sku, which, warehouse_id)
+    if write is not None:
+        write = replace(write, rule=sku.rule(which))
     if write is None or write.blocked or write.problem or sku.writable:
         return write
     # TikTok refuses updates to a product that is not ACTIVATE: reported, no call sent.
@@ -130,7 +161,7 @@ def _desired_write(sku: SkuPlan, which: Field, warehouse_id: str) -> PlannedWrit
             *ids, "price", _money(sku.current_price), _money(sku.desired_price), price=update
         )
     old = None if sku.current_stock is None else str(sku.current_stock)
-    if not sku.store_stock_known:
+    if not sku.store_stock_known and sku.stock_rule == "stock":
         return PlannedWrite(
             *ids,
             "inventory",
@@ -142,16 +173,20 @@ def _desired_write(sku: SkuPlan, which: Field, warehouse_id: str) -> PlannedWrit
     if not sku.stock_changed:
         return None
     if not sku.has_warehouse:
+        missing = ", ".join(sku.missing_warehouses) or warehouse_id
+        which_wh = "warehouses" if len(sku.missing_warehouses) > 1 else "warehouse"
         return PlannedWrite(
             *ids,
             "inventory",
             old,
             str(sku.desired_stock),
-            problem=f"receiving warehouse {warehouse_id} is not assigned to this TikTok SKU",
+            problem=f"receiving {which_wh} {missing} not assigned to this TikTok SKU",
         )
-    # Every warehouse of the SKU: the receiving one gets the new stock, the others keep
-    # their current quantity (https://partner.tiktokshop.com/docv2/page/6503068fc20ad60284b38858).
-    quantities = dict(sku.warehouses) | {warehouse_id: sku.desired_stock}
+    # Every warehouse of the SKU: the ones the store feeds get the new stock, the others
+    # keep their current quantity
+    # (https://partner.tiktokshop.com/docv2/page/6503068fc20ad60284b38858).
+    targets = sku.targets or {warehouse_id: sku.desired_stock}
+    quantities = dict(sku.warehouses) | targets
     update = InventoryUpdate(sku.tiktok_sku_id, quantities)
     return PlannedWrite(*ids, "inventory", old, str(sku.desired_stock), inventory=update)
 

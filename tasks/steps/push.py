@@ -11,6 +11,8 @@ SKUs with nothing to write are counted (``counts["unchanged"]``, CLI, artifact
 description), not listed. A dry run lists the writes it would send as UNCHANGED with
 error "dry run: would update". A write whose call still failed after the connector's
 retries is listed REJECTED with "not confirmed, retried next run: ..." (ledger FAILED).
+SKUs an override skips are listed UNCHANGED with rule ``skipped`` (``counts["skipped"]``);
+every row's ``rule`` says which rule produced its value (docs/operations.md).
 
 :func:`run_push` is the one runner of the step, called by the ``push-prices-and-stock``
 flow, ``skubridge push``, the cycle (:mod:`tasks.steps.cycle`), the benchmarks and the
@@ -268,11 +270,13 @@ async def _push(
         finally:
             await progress.flush(100.0, final=True)
 
+    skipped = plan.skipped("inventory") + plan.skipped("price")
     frame = report_frame(
         sent=send,
         outcomes=outcomes,
         blocked=blocked,
         unsendable=unsendable,
+        skipped=skipped,
         dry_run=dry_run,
         stock_age_seconds=stock_age,
     )
@@ -283,6 +287,7 @@ async def _push(
         "blocked": int((frame["status"] == "BLOCKED_BY_GUARD").sum()),
         "failed": sum(1 for o in outcomes if o.status == "FAILED"),
         "would_update": len(send) if dry_run else 0,
+        "skipped": len(skipped),
     }
     folder = run_report_dir(shop.id, run_id)
     description = (
@@ -374,7 +379,8 @@ def summary_lines(outcome: PushOutcome) -> list[str]:
         f"updated: {c['updated']}, unchanged: {c['unchanged']}, rejected: {c['rejected']}, "
         f"blocked: {c['blocked']}"
         + (f", would update: {c['would_update']}" if outcome.dry_run else "")
-        + (f", failed after retries: {c['failed']}" if c["failed"] else ""),
+        + (f", failed after retries: {c['failed']}" if c["failed"] else "")
+        + (f", skipped by override: {c['skipped']}" if c.get("skipped") else ""),
     ]
     if not outcome.guards_passed or c["failed"]:
         lines.append(outcome.message)

@@ -715,3 +715,30 @@ async def test_page_is_halved_when_shopify_says_the_query_costs_too_much() -> No
     finally:
         await client.aclose()
     assert firsts == [99, 49, 24]
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["paged", "bulk"])
+async def test_tracked_and_inventory_policy_reach_the_catalog(bulk: bool) -> None:
+    fixture = small_fixture()
+    tee_s, tee_m = fixture.shopify.products[0].variants
+    tee_s.tracked = False
+    tee_m.inventory_policy = "CONTINUE"
+    rec = Recorder()
+    with serve_in_thread(create_app(fixture, throttle=False)) as url:
+        async with ShopifyClient(
+            endpoint_url=endpoint(url),
+            access_token=TOKEN,
+            transport=rec,
+            bulk_threshold=1 if bulk else 50_000,
+            bulk_poll_interval=0.01,
+        ) as client:
+            variants = await collect(client)
+    by_sku = {v.seller_sku: v for v in variants}
+    assert (by_sku["TEE-S"].tracked, by_sku["TEE-S"].inventory_policy) == (False, "DENY")
+    assert (by_sku["TEE-M"].tracked, by_sku["TEE-M"].inventory_policy) == (True, "CONTINUE")
+    assert (by_sku[None].tracked, by_sku[None].inventory_policy) == (True, "DENY")
+    sent = json.dumps(rec.bodies())
+    assert ("bulkOperationRunQuery" in sent) is bulk
+    # both documents ask for the two fields (validated against the schema above)
+    for document in (DOCUMENTS["productVariants"], BULK_VARIANTS_QUERY):
+        assert "inventoryPolicy" in document and "id tracked" in document

@@ -325,3 +325,38 @@ def test_tiktok_products_have_distinct_update_times():
     products = generate_fixture(400, seed=5).fixture.tiktok.products
     times = [p.update_time for p in products]
     assert len(set(times)) == len(times)
+
+
+def test_untracked_continue_selling_and_multi_warehouse_knobs():
+    plain = generate_fixture(400, seed=5)
+    variants = [v for p in plain.fixture.shopify.products for v in p.variants]
+    assert all(v.tracked and v.inventory_policy == "DENY" for v in variants)  # default: none
+
+    mix = AnomalyMix(untracked_share=0.05, continue_selling_share=0.05, multi_warehouse_share=1)
+    scenario = generate_fixture(400, seed=5, mix=mix)
+    variants = [v for p in scenario.fixture.shopify.products for v in p.variants]
+    untracked = [v for v in variants if not v.tracked]
+    keep_selling = [v for v in variants if v.inventory_policy == "CONTINUE"]
+    assert 0.02 < len(untracked) / len(variants) < 0.1
+    assert 0.02 < len(keep_selling) / len(variants) < 0.1
+    assert not {v.id for v in untracked} & {v.id for v in keep_selling}
+    # every TikTok SKU lists both warehouses (several warehouses per SKU)
+    skus = [s for p in scenario.fixture.tiktok.products for s in p.skus]
+    assert all(len(s.inventory) == 2 for s in skus)
+    # the other draws of the seed are unchanged by the new knobs
+    assert [v.sku for v in variants] == [
+        v.sku for p in plain.fixture.shopify.products for v in p.variants
+    ]
+    # the emulator serves them (ProductVariant.inventoryPolicy, InventoryItem.tracked)
+    sh = shopify_sandbox.create_app(scenario.fixture).state.emulator.snapshot()
+    served = {v["id"]: v for p in sh["products"] for v in p["variants"]}
+    assert all(served[v.id]["tracked"] is False for v in untracked)
+    assert all(served[v.id]["inventory_policy"] == "CONTINUE" for v in keep_selling)
+
+    tiny = generate_fixture(
+        60, seed=3, mix=AnomalyMix(untracked_share=0.001, continue_selling_share=0.001)
+    )
+    tiny_variants = [v for p in tiny.fixture.shopify.products for v in p.variants]
+    mapped = set(tiny.manifest.expected["store_variant_id"].dropna())
+    assert any(not v.tracked and v.id in mapped for v in tiny_variants)  # at_least_one
+    assert any(v.inventory_policy == "CONTINUE" and v.id in mapped for v in tiny_variants)

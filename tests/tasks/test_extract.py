@@ -62,8 +62,9 @@ FIXTURE = {
                         "barcode": "0001",
                         "options": {"Size": "S"},
                         "inventory": {DEFAULT_LOCATION: 5},
+                        "inventory_policy": "CONTINUE",
                     },
-                    {"sku": "TEE-M", "price": "11", "options": {"Size": "M"}},
+                    {"sku": "TEE-M", "price": "11", "options": {"Size": "M"}, "tracked": False},
                 ],
             }
         ]
@@ -151,6 +152,12 @@ async def test_extract_both_lands_tiktok_and_shopify_in_bulk(con, shops, monkeyp
     ]
     assert rows[0]["barcode"] == "0001"
     assert rows[0]["product_id"] == "gid://shopify/Product/1"
+    # the stock rules' inputs: inventoryItem.tracked and inventoryPolicy
+    assert [(r["tracked"], r["inventory_policy"]) for r in rows] == [
+        (True, "CONTINUE"),
+        (False, "DENY"),
+    ]
+    assert {r["tracked"] for r in _rows(con, "staged_variants", "tiktok")} == {None}
 
 
 async def test_extract_amazon_lands_fba_and_mfn(con, shops):

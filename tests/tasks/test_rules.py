@@ -7,9 +7,9 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from skubridge.config import PriceRule, StockRule
+from skubridge.config import PriceRule, StockRule, fixed_quantity
 from tasks.plan import define_rule_macros
-from tasks.rules import desired_price, desired_stock
+from tasks.rules import desired_price, desired_stock, rule_stock
 
 D = Decimal
 
@@ -129,3 +129,68 @@ def test_sql_price_macro_agrees_with_python(rules_con: duckdb.DuckDBPyConnection
         for c in PRICE_CASES
     ]
     assert [r[1] for r in rows] == python
+
+
+# Which rule sets the stock, and the quantity, per warehouse:
+# (available, untracked_quantity, continue_selling_quantity, buffer_absolute, override,
+#  tracked, inventory_policy, expected rule, expected quantity)
+RULE_CASES = [
+    (7, "store", "store", 0, None, True, "DENY", "stock", 7),
+    (7, "store", "store", 2, None, True, "DENY", "stock", 5),
+    (0, "max", "store", 0, None, False, "DENY", "untracked", 99_999),
+    (0, 40, "store", 5, None, False, "DENY", "untracked", 40),  # no buffer on a fixed value
+    (3, "store", "max", 0, None, False, "DENY", "stock", 3),  # untracked "store": stock rule
+    (0, "store", 25, 0, None, True, "CONTINUE", "continue_selling", 25),
+    (0, "store", "max", 0, None, None, "CONTINUE", "continue_selling", 99_999),
+    (9, "store", "store", 1, None, True, "CONTINUE", "stock", 8),  # "store": today's rule
+    (0, 10, 25, 0, None, False, "CONTINUE", "untracked", 10),  # untracked wins
+    (0, "store", 25, 0, None, False, "CONTINUE", "stock", 0),  # untracked, policy moot
+    (12, "store", "store", 2, None, None, None, "stock", 10),  # Amazon / TikTok: no notion
+    (12, "max", "max", 2, 5, False, "CONTINUE", "override", 5),  # override wins over all
+    (12, "store", "store", 2, 0, True, "DENY", "override", 0),
+    (12, "store", "store", 2, "skip", True, "DENY", "skipped", None),
+    (0, "max", "max", 0, "skip", False, "CONTINUE", "skipped", None),
+]
+
+
+def _rule(case: tuple) -> StockRule:
+    return StockRule(
+        untracked_quantity=case[1], continue_selling_quantity=case[2], buffer_absolute=case[3]
+    )
+
+
+@pytest.mark.parametrize("case", RULE_CASES)
+def test_stock_rule_python(case: tuple) -> None:
+    available, *_, override, tracked, policy, rule, quantity = case
+    assert rule_stock(
+        available, _rule(case), override=override, tracked=tracked, inventory_policy=policy
+    ) == (rule, quantity)
+
+
+def test_sql_stock_rule_macros_agree_with_python(rules_con: duckdb.DuckDBPyConnection) -> None:
+    rules_con.execute(
+        "CREATE TABLE cases (i INTEGER, available BIGINT, untracked BIGINT, cont BIGINT,"
+        " buffer_absolute BIGINT, override VARCHAR, tracked BOOLEAN, policy VARCHAR)"
+    )
+    rules_con.executemany(
+        "INSERT INTO cases VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [
+                i,
+                c[0],
+                fixed_quantity(c[1]),
+                fixed_quantity(c[2]),
+                c[3],
+                None if c[4] is None else str(c[4]),
+                c[5],
+                c[6],
+            ]
+            for i, c in enumerate(RULE_CASES)
+        ],
+    )
+    rows = rules_con.execute(
+        "SELECT i, r, sb_rule_stock(r, override, untracked, cont, available, buffer_absolute,"
+        " 0, 0, 99999) FROM (SELECT *, sb_stock_rule(override, tracked, policy, untracked,"
+        " cont) AS r FROM cases) ORDER BY i"
+    ).fetchall()
+    assert [(r[1], r[2]) for r in rows] == [(c[-2], c[-1]) for c in RULE_CASES]

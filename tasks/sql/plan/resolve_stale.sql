@@ -20,11 +20,14 @@ FROM (
                    SELECT CAST(CAST(v.price AS DECIMAL(18, 4)) AS VARCHAR)
                    FROM catalog_variants AS v
                    WHERE v.channel = 'tiktok' AND v.variant_id = p.tiktok_sku_id LIMIT 1)
+               -- inventory: the stock summed over the warehouse(s) the row wrote to
+               -- (comma-separated with a location map), as the plan reports it.
                ELSE (
-                   SELECT CAST(s.quantity AS VARCHAR)
+                   SELECT CAST(sum(s.quantity) AS VARCHAR)
                    FROM catalog_stock AS s
                    WHERE s.channel = 'tiktok' AND s.variant_id = p.tiktok_sku_id
-                     AND s.location_id = p.warehouse_id LIMIT 1) END AS current_value
+                     AND list_contains(string_split(p.warehouse_id, ','), s.location_id))
+               END AS current_value
     FROM push_ledger AS p
     WHERE p.status = 'PENDING'
 ) AS c

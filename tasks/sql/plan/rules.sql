@@ -49,3 +49,33 @@ CREATE OR REPLACE TEMP MACRO sb_round_price(value, rounding) AS
 
 CREATE OR REPLACE TEMP MACRO sb_desired_price(price, markup_percent, markup_fixed, rounding) AS
     sb_round_price(sb_marked_up(price, markup_percent, markup_fixed), rounding);
+
+-- Which rule gives a TikTok SKU its stock, the first that applies: an override ('skip' or
+-- a quantity), a Shopify variant whose inventory is not tracked, one that keeps selling
+-- when out of stock (inventoryPolicy CONTINUE), else the stock rule. A NULL quantity for
+-- untracked/continue-selling means "store": the stock rule applies.
+CREATE OR REPLACE TEMP MACRO sb_stock_rule(
+    stock_override, tracked, inventory_policy, untracked_quantity, continue_selling_quantity
+) AS
+    CASE WHEN stock_override = 'skip' THEN 'skipped'
+         WHEN stock_override IS NOT NULL THEN 'override'
+         WHEN tracked = false AND untracked_quantity IS NOT NULL THEN 'untracked'
+         WHEN coalesce(tracked, true) AND inventory_policy = 'CONTINUE'
+              AND continue_selling_quantity IS NOT NULL THEN 'continue_selling'
+         ELSE 'stock' END;
+
+-- The quantity that rule publishes on one TikTok warehouse; `available` is the store stock
+-- summed over the locations feeding that warehouse (buffers apply after the sum). NULL for
+-- 'skipped' (nothing is written).
+CREATE OR REPLACE TEMP MACRO sb_rule_stock(
+    rule, stock_override, untracked_quantity, continue_selling_quantity,
+    available, buffer_absolute, buffer_percent, zero_below, max_quantity
+) AS
+    CAST(CASE rule
+        WHEN 'skipped' THEN NULL
+        WHEN 'override' THEN least(greatest(TRY_CAST(stock_override AS BIGINT), 0), 99999)
+        WHEN 'untracked' THEN least(untracked_quantity, 99999)
+        WHEN 'continue_selling' THEN least(continue_selling_quantity, 99999)
+        ELSE sb_desired_stock(available, buffer_absolute, buffer_percent, zero_below,
+                              max_quantity)
+    END AS BIGINT);
