@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 Channel = Literal["tiktok", "shopify", "amazon"]
 StoreKind = Literal["shopify", "amazon"]
@@ -185,8 +185,12 @@ class StoreOrder:
 class TikTokApi(Protocol):
     """What flows need from TikTok Shop."""
 
-    def iter_catalog(self, *, page_size: int = 100) -> AsyncIterator[list[CatalogVariant]]:
-        """Yield the shop's SKUs page by page (one record per SKU)."""
+    def iter_catalog(
+        self, *, page_size: int = 100, **options: Any
+    ) -> AsyncIterator[list[CatalogVariant]]:
+        """Yield the shop's SKUs page by page (one record per SKU). ``options``: ``since``
+        (changed since, incremental), ``attributes`` (a ``connectors.attributes`` cache),
+        ``deleted`` (a list that collects the ids of deleted products seen)."""
         ...
 
     async def warehouses(self) -> list[Warehouse]: ...

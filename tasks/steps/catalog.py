@@ -28,6 +28,7 @@ from typing import Any
 from connectors.redact import install_log_redaction
 from skubridge.config import ShopConfig
 from tasks import catalog
+from tasks.attributes import load_cache, save_fetched
 from tasks.extract import extract_both, land_staged
 from tasks.reports import (
     markdown_artifact,
@@ -93,6 +94,8 @@ def extract_catalogs(
 ) -> dict[str, dict[str, Any]]:
     """Extract TikTok and the store concurrently, then land both in ``staged_*``."""
     logger = step_logger(LOGGER)
+    with open_shop(shop.id) as con:
+        cache = load_cache(con)
 
     async def both() -> tuple[Any, Any]:
         async with open_clients(shop, **dict(client_options or {})) as clients:
@@ -102,13 +105,17 @@ def extract_catalogs(
                 run_id=run_id,
                 store_channel=store_channel(shop),
                 logger=logger,
+                tiktok_options={"attributes": cache},
             )
 
     extracts = run_sync(both)
     with open_shop(shop.id) as con:
         for extract in extracts:
             land_staged(con, extract)
-    return {e.channel: e.stats.to_dict() for e in extracts}
+        save_fetched(con, cache, run_id)
+    stats = {e.channel: e.stats.to_dict() for e in extracts}
+    stats["tiktok"]["attributes"] = {"cached": cache.hits, "fetched": len(cache.fetched)}
+    return stats
 
 
 def check_catalogs(
