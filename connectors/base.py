@@ -189,8 +189,7 @@ class TikTokApi(Protocol):
         self, *, page_size: int = 100, **options: Any
     ) -> AsyncIterator[list[CatalogVariant]]:
         """Yield the shop's SKUs page by page (one record per SKU). ``options``: ``since``
-        (changed since, incremental), ``attributes`` (a ``connectors.attributes`` cache),
-        ``deleted`` (a list that collects the ids of deleted products seen)."""
+        (changed since, incremental), ``attributes`` (a ``connectors.attributes`` cache)."""
         ...
 
     async def warehouses(self) -> list[Warehouse]: ...

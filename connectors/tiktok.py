@@ -385,16 +385,14 @@ class TikTokClient(ClientBase):
         page_size: int = 100,
         since: datetime | None = None,
         attributes: AttributeCache | None = None,
-        deleted: list[str] | None = None,
     ) -> AsyncIterator[list[CatalogVariant]]:
         """Yield the shop's SKUs page by page, one :class:`CatalogVariant` per SKU.
 
         Pages Search Products with ``page_token``. When more products match than the
         10,000-result window allows, the catalog is split into ``update_time`` ranges that
-        each fit. DELETED products are left out (their ids are appended to ``deleted`` when
-        given). ``since`` asks only for products updated at or after it (Search Products
-        ``update_time_ge`` [search-products]).
-        With ``catalog_options`` the sales attributes of multi-SKU products are read with
+        each fit. DELETED products are left out. ``since`` asks only for products updated at
+        or after it (Search Products ``update_time_ge`` [search-products]). With
+        ``catalog_options`` the sales attributes of multi-SKU products are read with
         Get Product (search has none); with ``attributes`` only where that cache lacks them.
         """
         page_size = max(1, min(MAX_PAGE_SIZE, page_size))
@@ -409,8 +407,6 @@ class TikTokClient(ClientBase):
                     continue
                 fresh = [p for p in products if str(p.get("id")) not in seen]
                 seen.update(str(p.get("id")) for p in fresh)
-                if deleted is not None:
-                    deleted.extend(str(p.get("id")) for p in fresh if p.get("status") == "DELETED")
                 variants = await self._variants(fresh, attributes)
                 if variants:
                     yield variants

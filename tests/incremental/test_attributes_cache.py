@@ -56,7 +56,9 @@ def sandbox(data_dirs, tmp_path, monkeypatch):
     with sandbox_stack(load_fixture(FIXTURE), throttle=False) as stack:
         for name, value in stack.env().items():
             monkeypatch.setenv(name, value)
-        path = stack.write_shops_file(tmp_path / "shops.toml", [("acme", "shopify")])
+        path = stack.write_shops_file(
+            tmp_path / "shops.toml", [("acme", "shopify")], incremental=True
+        )
         monkeypatch.setenv("SKUBRIDGE_SHOPS_FILE", str(path))
         yield stack
 
@@ -91,7 +93,13 @@ def test_unchanged_shop_makes_no_get_product_call(sandbox):
     assert _options("acme")["HD-L"] == {"Size": "L"}
 
     _reset(sandbox)
-    summary = run_catalog(shop, run_id="c2")
+    summary = run_catalog(shop, run_id="c2")  # incremental: nothing changed, nothing read
+    assert summary.extract["tiktok"]["kind"] == "incremental"
+    assert _get_product_calls(sandbox) == 0
+
+    _reset(sandbox)
+    summary = run_catalog(shop, run_id="c3", full=True)  # every product, none read again
+    assert summary.extract["tiktok"]["kind"] == "full"
     assert _get_product_calls(sandbox) == 0
     assert summary.extract["tiktok"]["attributes"] == {"cached": 2, "fetched": 0}
     # the options still reach the catalog, from the cache
@@ -107,7 +115,7 @@ def test_changed_unmapped_product_is_read_again_mapped_one_after_a_push_is_not(s
     assert outcome.counts["updated"] == 2
     tiktok = sandbox.emulator("tiktok")
     hoodie = tiktok.products[_product_id(sandbox, "Hoodie")]
-    hoodie.update_time += 100
+    hoodie.update_time = tiktok.now()
     hoodie.skus[1].sales_attributes = {"Size": "XL"}
 
     _reset(sandbox)
@@ -117,7 +125,7 @@ def test_changed_unmapped_product_is_read_again_mapped_one_after_a_push_is_not(s
     assert _options("acme")["HD-L"] == {"Size": "XL"}
 
     _reset(sandbox)
-    run_catalog(shop, run_id="c3")
+    run_catalog(shop, run_id="c3", full=True)
     assert _get_product_calls(sandbox) == 0
 
 
@@ -131,7 +139,7 @@ def test_a_product_with_a_new_sku_is_read_again_even_when_mapped(sandbox):
     )
     tee.skus.append(extra)
     tiktok.sku_index[extra.id] = tee
-    tee.update_time += 100
+    tee.update_time = tiktok.now()
 
     _reset(sandbox)
     run_catalog(shop, run_id="c2")
