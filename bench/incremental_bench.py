@@ -50,6 +50,24 @@ def _cycle(shop: Any, tag: str) -> dict[str, Any]:
     }
 
 
+def _settle(stack: Any) -> None:
+    """Date the loaded catalogs' last edits a day back: the emulators stamp every item with
+    its load time, while a real shop's items were last edited long before a sync (else the
+    overlap window of the first incremental read would see the whole fresh load)."""
+    day_ago = time.time() - 86_400
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(day_ago))
+    state = stack.emulator("shopify").state
+    with state.lock:
+        for variant in state.variants.values():
+            variant.updated_at = stamp
+        for item in state.items.values():
+            item.updated_at = stamp
+            for level in item.levels.values():
+                level.updated_at = stamp
+    for product in stack.emulator("tiktok").products.values():
+        product.update_time = min(product.update_time, int(day_ago))
+
+
 def measure(variants: int, seed: int, latency_ms: float, incremental: bool) -> dict[str, Any]:
     """Two cycles on a fresh generated shop; the second one's calls and time."""
     from sandbox.generator import generate_fixture
@@ -62,6 +80,7 @@ def measure(variants: int, seed: int, latency_ms: float, incremental: bool) -> d
         os.environ["SKUBRIDGE_REPORTS_DIR"] = str(Path(folder) / "reports")
         with sandbox_stack(scenario.fixture, throttle=True) as stack:
             stack.apply_env()
+            _settle(stack)
             path = stack.write_shops_file(
                 Path(folder) / "shops.toml", [(SHOP, "shopify")], incremental=incremental
             )
