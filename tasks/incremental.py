@@ -14,7 +14,11 @@ How each connector asks for changes (each marketplace's own filter):
   (https://partner.tiktokshop.com/docv2/page/67b837b685619104a6846369);
 - Shopify: ``productVariants(query: "updated_at:>='...'")`` plus the inventory levels whose
   ``updated_at`` moved (https://shopify.dev/docs/api/usage/search-syntax);
-- Amazon: no incremental read yet (the listings report is the catalog), always full.
+- Amazon: the FBA SKUs whose inventory changed (``getInventorySummaries``
+  ``startDateTime``, https://developer-docs.amazon.com/sp-api/docs/fba-inventory-api-v1-reference);
+  a *stock-only* change set: the rest of each row comes from the accepted catalog
+  (:func:`fill_stock_only`), and listing changes (price, MFN quantity, new SKUs) wait for
+  the next full read of the listings report, i.e. the slower schedule.
 
 The full catalog checks (not empty, not shrunk) say nothing about a change set, so an
 incremental side gets its own: the change set must not zero the stock of more than
@@ -35,7 +39,8 @@ from skubridge.config import ShopConfig
 from tasks.warehouse import sql
 
 Kind = Literal["full", "incremental"]
-INCREMENTAL_CHANNELS = frozenset({"tiktok", "shopify"})
+INCREMENTAL_CHANNELS = frozenset({"tiktok", "shopify", "amazon"})
+STOCK_ONLY_CHANNELS = frozenset({"amazon"})
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,16 @@ def record_kinds(
             sql("incremental/record_extract"),
             [run_id, k.channel, k.kind, k.since, started_at, k.reason],
         )
+
+
+def fill_stock_only(
+    con: duckdb.DuckDBPyConnection, run_id: str, kinds: dict[str, ExtractKind]
+) -> None:
+    """Complete the staged rows of stock-only change sets from the accepted catalog."""
+    for k in kinds.values():
+        if k.kind == "incremental" and k.channel in STOCK_ONLY_CHANNELS:
+            for name in ("fill_stock_only", "drop_unknown_stock", "drop_unknown_variants"):
+                con.execute(sql(f"incremental/{name}"), [run_id, k.channel])
 
 
 def incremental_channels(con: duckdb.DuckDBPyConnection, run_id: str) -> set[str]:

@@ -31,7 +31,12 @@ from skubridge.config import ShopConfig
 from tasks import catalog
 from tasks.attributes import load_cache, save_fetched
 from tasks.extract import extract_both, land_staged
-from tasks.incremental import choose_kinds, incremental_channels, record_kinds
+from tasks.incremental import (
+    choose_kinds,
+    fill_stock_only,
+    incremental_channels,
+    record_kinds,
+)
 from tasks.reports import (
     markdown_artifact,
     markdown_table,
@@ -134,6 +139,7 @@ def extract_catalogs(
     with open_shop(shop.id) as con:
         for extract in extracts:
             land_staged(con, extract)
+        fill_stock_only(con, run_id, kinds)
         save_fetched(con, cache, run_id)
         record_kinds(con, run_id, kinds, started)
     stats = {e.channel: e.stats.to_dict() for e in extracts}
