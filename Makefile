@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test bench chaos lint install clean
+.PHONY: demo test bench chaos scale lint install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ bench: $(STAMP)
 
 chaos: $(STAMP)
 	$(BIN)/python -m bench.chaos
+
+# Many shops on many workers (bench/scale.py): PostgreSQL (apt-get installs Debian's
+# package when missing, as root), a Prefect server, two workers, 40 sandbox shops, a worker
+# killed mid-run. Slow (see docs/BENCHMARKS.md "Scale-out"); not part of `make test`.
+scale: $(STAMP)
+	timeout 7200 $(BIN)/python -m bench.scale
 
 # The import contracts also run in `make test` (tests/test_architecture.py).
 lint: $(STAMP)

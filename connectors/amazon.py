@@ -103,7 +103,14 @@ LISTINGS_REPORT = "GET_MERCHANT_LISTINGS_ALL_DATA"
 TOKEN_REFRESH_MARGIN_S = 300.0  # refresh ~5 minutes before expires_in runs out [lwa]
 INVENTORY_BATCH = 50  # sellerSkus max 50 per getInventorySummaries call [models]
 CATALOG_PAGE = 500  # variants per yielded page
-FAMILY_CONCURRENCY = 5  # searchListingsItems in flight learning families (= burst, [rate-limits])
+# createReport refills one request per 60 s (rate 0.0167/s, burst 15:
+# https://developer-docs.amazon.com/sp-api/docs/reports-api-rate-limits): "try later" for
+# a cancelled report means minutes, not seconds.
+REPORT_RETRY_AFTER_S = 60.0
+REPORT_LOCALE = "en_US"
+FAMILY_CONCURRENCY = (
+    5  # searchListingsItems in flight while learning families (= burst, [rate-limits])
+)
 ORDER_ID_PREFIX = "TTS-"
 
 # Per-operation usage plans (rate/s, burst) [rate-limits], [models]. Where the model and
@@ -483,7 +490,8 @@ class AmazonClient(ClientBase):
         else:
             product_id = row.sku
         if row.fulfillment == "FBA":
-            stock = {"FBA": fulfillable.get(row.sku, 0)}
+            # No summary = unknown stock: no FBA row, so the plan does not push it.
+            stock = {"FBA": fulfillable[row.sku]} if row.sku in fulfillable else {}
         else:
             stock = {"MFN": row.quantity or 0}
         return CatalogVariant(
@@ -616,15 +624,19 @@ class AmazonClient(ClientBase):
             "createReport",
             "POST",
             "/reports/2021-06-30/reports",
-            body={"reportType": LISTINGS_REPORT, "marketplaceIds": [self.marketplace_id]},
+            body={
+                "reportType": LISTINGS_REPORT,
+                "marketplaceIds": [self.marketplace_id],
+                # English column headers whatever the marketplace's language (the default);
+                # https://developer-docs.amazon.com/sp-api/docs/report-type-values-inventory,
+                # https://github.com/amzn/selling-partner-api-models/issues/5303
+                "reportOptions": {"preferredReportDocumentLocale": REPORT_LOCALE},
+            },
         )
         report_id = str(_field(created, "reportId", "createReport"))
         report = await self._wait_for_report(report_id)
         if report["processingStatus"] == "CANCELLED":
-            # Amazon cancels a report that has no data [models]: the seller has no listings.
-            log.warning("All Listings report %s was CANCELLED (no data)", report_id)
-            self.last_report_stats = ParseStats()
-            return []
+            raise await self._cancelled_report(report_id)
         text = await self._download_report(str(report["reportDocumentId"]))
         try:
             rows, stats = parse_listings_report(text)
@@ -634,6 +646,41 @@ class AmazonClient(ClientBase):
             ) from None
         self.last_report_stats = stats
         return rows
+
+    async def _cancelled_report(self, report_id: str) -> TransientError:
+        """The error for a CANCELLED All Listings report: never an empty catalog.
+
+        Amazon cancels a report when it has no data and also when the report was requested
+        too often, and the answer does not say which
+        (https://github.com/amzn/selling-partner-api-docs/issues/1329,
+        https://github.com/amzn/selling-partner-api-docs/issues/1604). One
+        ``searchListingsItems`` call tells the two apart; either way the run stops at the
+        extract so the previous accepted catalog stays in use, and the next run asks again.
+        """
+        listings = self.search_listings({"pageSize": "1"})
+        try:
+            has_listings = await anext(listings, None) is not None
+        finally:
+            await listings.aclose()
+        if has_listings:
+            why = (
+                "although the account has listings (Amazon cancels reports requested too "
+                "often); try again later, the previous accepted catalog stays in use"
+            )
+        else:
+            why = (
+                f"and searchListingsItems finds no listing in marketplace {self.marketplace_id}; "
+                "an empty catalog is not accepted from a cancelled report: check the seller "
+                "account and marketplace, then try again later"
+            )
+        log.warning("All Listings report %s was CANCELLED %s", report_id, why)
+        return TransientError(
+            f"All Listings report {report_id} was CANCELLED {why}",
+            marketplace=MARKETPLACE,
+            operation="getReport",
+            code="CANCELLED",
+            retry_after=REPORT_RETRY_AFTER_S,
+        )
 
     async def _wait_for_report(self, report_id: str) -> dict[str, Any]:
         delay = self.report_poll_initial
@@ -681,18 +728,26 @@ class AmazonClient(ClientBase):
                 if attempt == 1:  # the URL lives 5 minutes: ask for a fresh one once
                     continue
                 raise
-            return decode_document(
-                response.content,
-                compression=document.get("compressionAlgorithm"),
-                content_type=response.headers.get("content-type"),
-            )
+            try:
+                return decode_document(
+                    response.content,
+                    compression=document.get("compressionAlgorithm"),
+                    content_type=response.headers.get("content-type"),
+                )
+            except ValueError as exc:
+                raise MalformedResponseError(
+                    str(exc), marketplace=MARKETPLACE, operation="downloadReportDocument"
+                ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def fba_fulfillable(self, skus: list[str]) -> dict[str, int]:
         """``inventoryDetails.fulfillableQuantity`` per FBA SKU (50 SKUs per call, [models]).
 
-        SKUs missing from the answer have no FBA inventory and get 0. A SKU containing a
-        comma cannot go in the csv list [url-encoding] and is asked for alone via ``sellerSku``.
+        SKUs missing from the answer are left out: their stock is unknown, not 0, because
+        getInventorySummaries is known to leave out some FBA SKUs
+        (https://github.com/amzn/selling-partner-api-models/issues/2447,
+        https://github.com/amzn/selling-partner-api-models/issues/515). A SKU containing a
+        comma cannot go in the csv list ([url-encoding]) and is asked for alone via ``sellerSku``.
         """
         result: dict[str, int] = {}
         plain = [sku for sku in skus if "," not in sku]
@@ -708,8 +763,6 @@ class AmazonClient(ClientBase):
                 quantity = details.get("fulfillableQuantity")
                 if isinstance(sku, str) and isinstance(quantity, int):
                     result[sku] = max(0, quantity)
-        for sku in skus:
-            result.setdefault(sku, 0)
         return result
 
     async def _inventory_pages(self, extra: Mapping[str, str]) -> AsyncIterator[dict[str, Any]]:
@@ -830,6 +883,12 @@ class AmazonClient(ClientBase):
             "countryCode": r.country_code,
             "phone": r.phone,
         }
+        if (r.country_code or "").upper() == "JP" and r.city:
+            # Address.city "should not be used in Japan" (fulfillmentOutbound_2020-07-01 model,
+            # https://developer-docs.amazon.com/sp-api/docs/fulfillment-outbound-api-v2020-07-01-reference#address):
+            # the city / ward goes in an address line instead.
+            address["addressLine3"] = r.city
+            address["city"] = None
         missing = [
             k for k in ("name", "addressLine1", "postalCode", "countryCode") if not address[k]
         ]

@@ -13,8 +13,11 @@ from __future__ import annotations
 import csv
 import gzip
 import logging
+import zlib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+
+from connectors.amazon_headers import column_index
 
 log = logging.getLogger("skubridge.connectors.amazon")
 
@@ -47,6 +50,12 @@ class ParseStats:
     rows: int = 0
     skipped: int = 0
     reasons: list[str] = field(default_factory=list)
+    # Seller SKUs that arrived with "?": Amazon writes the report in Cp1252 and replaces
+    # characters outside it by "?" before download
+    # (https://github.com/amzn/selling-partner-api-models/issues/4888,
+    # https://github.com/amzn/selling-partner-api-models/issues/4955), so such a SKU names
+    # no real listing; it is left out of the catalog and reported, never used in a call.
+    altered_skus: list[str] = field(default_factory=list)
 
     def skip(self, line: int, why: str) -> None:
         self.skipped += 1
@@ -58,7 +67,10 @@ def decode_document(data: bytes, *, compression: str | None, content_type: str |
     """The report text: gunzipped when marked GZIP (or when it plainly is gzip), decoded by
     the charset of the download's Content-Type, else UTF-8, else Windows-1252."""
     if (compression or "").upper() == "GZIP" or data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+            raise ValueError(f"report document marked GZIP is not gzip data ({exc})") from None
     charset = None
     for part in (content_type or "").split(";"):
         key, _, value = part.strip().partition("=")
@@ -80,8 +92,10 @@ def decode_document(data: bytes, *, compression: str | None, content_type: str |
 def parse_listings_report(text: str) -> tuple[list[ReportRow], ParseStats]:
     """Rows of an All Listings report; malformed rows are skipped and counted in the stats.
 
-    Raises ValueError when the header has no ``seller-sku`` column: then the file is not an
-    All Listings report at all and treating it as an empty catalog would be wrong.
+    Raises ValueError (:class:`connectors.amazon_headers.ReportHeaderError`) when the header
+    lacks a column the catalog depends on under every known spelling (seller SKU, price,
+    quantity, fulfilment channel, status): treating it as an empty catalog, or an absent
+    channel as merchant-fulfilled, would be wrong.
     """
     stats = ParseStats()
     # Rows end at LF or CRLF only: str.splitlines() would also break a row at U+2028, NEL,
@@ -90,10 +104,8 @@ def parse_listings_report(text: str) -> tuple[list[ReportRow], ParseStats]:
     lines = [line.removesuffix("\r") for line in text.split(newline)]
     if not lines or not lines[0].strip():
         return [], stats
-    header = [name.strip().lower() for name in lines[0].split("\t")]
-    if "seller-sku" not in header:
-        raise ValueError(f"not an All Listings report: no seller-sku column in {header[:8]}")
-    index = {name: i for i, name in enumerate(header)}
+    header = lines[0].split("\t")
+    index = column_index(header)  # known spellings; a missing essential column raises
     rows: list[ReportRow] = []
     seen: set[str] = set()
     for number, line in enumerate(lines[1:], start=2):
@@ -111,7 +123,11 @@ def parse_listings_report(text: str) -> tuple[list[ReportRow], ParseStats]:
         if sku in seen:
             stats.skip(number, f"seller-sku {sku!r} repeated")
             continue
-        channel = row.get("fulfillment-channel", "") or "DEFAULT"
+        if "?" in sku:
+            stats.altered_skus.append(sku)
+            stats.skip(number, f"seller-sku {sku!r} has '?': altered by the Cp1252 report")
+            continue
+        channel = row["fulfillment-channel"] or "DEFAULT"
         fba = channel.upper() != "DEFAULT"  # AMAZON_NA / AMAZON_EU / ...
         try:
             price = parse_price(row.get("price", ""))

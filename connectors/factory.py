@@ -8,6 +8,7 @@ and the field (e.g. ``amazon.refresh_token``).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from connectors.base import StoreApi, TikTokApi
@@ -25,17 +26,41 @@ def tiktok_client(shop: ShopConfig, **kwargs: Any) -> TikTokApi:
     from connectors.tiktok import TikTokClient
 
     tt = shop.tiktok
+    refresh = _secret(shop, "tiktok", tt, "refresh_token") if tt.refresh_token else None
+    if tt.refresh_token and "on_token_refresh" not in kwargs:
+        kwargs["on_token_refresh"] = _rotation_keeper(shop.id, tt.refresh_token, refresh)
     return TikTokClient(
         app_key=_secret(shop, "tiktok", tt, "app_key"),
         app_secret=_secret(shop, "tiktok", tt, "app_secret"),
         access_token=_secret(shop, "tiktok", tt, "access_token"),
-        refresh_token=_secret(shop, "tiktok", tt, "refresh_token") if tt.refresh_token else None,
+        refresh_token=refresh,
         shop_cipher=tt.shop_cipher,
         shop_id=tt.shop_id,
         base_url=tt.base_url,
         auth_base_url=tt.auth_base_url,
         **kwargs,
     )
+
+
+def _rotation_keeper(
+    shop_id: str, ref: str, current: str | None
+) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """``on_token_refresh`` for a shop: a rotated refresh token is persisted where the
+    reference points (connectors/token_store.py), once per new token."""
+    from connectors.token_store import store_rotated_refresh_token
+
+    known = {"token": current}
+
+    async def keep(answer: dict[str, Any]) -> None:
+        token = answer.get("refresh_token")
+        if not token or token == known["token"]:
+            return
+        known["token"] = str(token)
+        await store_rotated_refresh_token(
+            ref, str(token), shop_id=shop_id, expires_at=answer.get("refresh_token_expire_in")
+        )
+
+    return keep
 
 
 def store_client(shop: ShopConfig, **kwargs: Any) -> StoreApi:

@@ -650,13 +650,15 @@ class ShopifyClient(ClientBase):
     ) -> AsyncIterator[list[CatalogVariant]]:
         wanted = self._stock_locations(locations)
         levels = max(1, min(MAX_PAGE, len(locations)))
-        # Estimated cost of one variant node (objects 1, inventoryLevels 2 + levels * 3);
-        # the page is halved whenever Shopify still says the query is too expensive.
+        # Estimated cost of one variant node (objects 1, inventoryLevels 2 + levels * 3) for
+        # the first page only; later pages are sized from the requestedQueryCost Shopify
+        # reported (its pricing of nested objects is not fully published, and live accepts
+        # larger pages than this estimate), and halved whenever Shopify says too expensive.
         per_node = 7 + 3 * levels
         first = max(1, min(MAX_PAGE, (MAX_QUERY_COST - 2) // per_node))
 
         async def fetch(after: str | None) -> tuple[list[CatalogVariant], str | None]:
-            nonlocal first
+            nonlocal first, per_node
             while True:
                 variables: dict[str, Any] = {"first": first, "after": after, "levels": levels}
                 document = VARIANTS_QUERY
@@ -676,6 +678,10 @@ class ShopifyClient(ClientBase):
                         continue
                     raise
                 nodes, cursor = _connection(data, "productVariants")
+                sized = _page_size_from_cost(self.last_cost, first)
+                if sized is not None and sized != (first, per_node):
+                    first, per_node = sized
+                    self._expected.pop("productVariants", None)  # priced for the old size
                 return [self._variant(node, currency, wanted) for node in nodes], cursor
 
         async for page in CursorPages(
@@ -1010,7 +1016,11 @@ def order_input(order: StoreOrderRequest) -> dict[str, Any]:
         "tags": tags,
         "customAttributes": [{"key": "tiktok_order_id", "value": order.tiktok_order_id}],
         "financialStatus": "PAID",
-        "processedAt": _iso(order.created_at),
+        # never in the future: 2026-04 refuses it with PROCESSED_AT_INVALID (clamped only from
+        # 2026-07, OrderCreateOrderInput.processedAt,
+        # https://shopify.dev/docs/api/admin-graphql/2026-04/input-objects/OrderCreateOrderInput)
+        # and TikTok's clock may run ahead of Shopify's
+        "processedAt": _iso(min(_aware(order.created_at), datetime.now(UTC))),
         "lineItems": [
             {
                 "variantId": line.store_variant_id,
@@ -1053,10 +1063,35 @@ def _address(addr: Address) -> dict[str, Any]:
         "address2": addr.address2,
         "city": addr.city,
         "provinceCode": addr.region_code,
+        # the name too: kept when no ISO 3166-2 code was found (``province`` is deprecated
+        # in favour of provinceCode but still accepted, MailingAddressInput 2026-04)
+        "province": addr.region,
         "zip": addr.postal_code,
         "countryCode": addr.country_code.upper() if addr.country_code else None,
     }
     return {k: v for k, v in fields.items() if v}
+
+
+def _page_size_from_cost(cost: Mapping[str, Any] | None, first: int) -> tuple[int, int] | None:
+    """``(page size, cost per node)`` that fits the single-query limit, from the
+    ``requestedQueryCost`` Shopify reported for a page of ``first`` nodes (None if absent).
+
+    Shopify checks the requested cost against the limit before running a query and charges
+    the actual cost afterwards
+    (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits), so the reported
+    requested cost of one page tells what the next page may ask for.
+    """
+    try:
+        requested = int((cost or {})["requestedQueryCost"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    per_node = max(1, -(-(requested - 2) // max(1, first)))  # ceil: never over the limit
+    return max(1, min(MAX_PAGE, (MAX_QUERY_COST - 2) // per_node)), per_node
+
+
+def _aware(moment: datetime) -> datetime:
+    """Naive values are taken as UTC (as in :func:`_iso`)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _iso(moment: datetime) -> str:

@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import inspect
 import logging
 import math
 import time
@@ -81,6 +82,7 @@ from connectors.http import (
 )
 from connectors.paging import CursorPages
 from connectors.redact import install_log_redaction, register_secret
+from connectors.subdivisions import subdivision_code
 
 log = logging.getLogger("skubridge.connectors.tiktok")
 
@@ -117,6 +119,7 @@ ORDER_DETAIL_BATCH = 50  # [order-detail]: at most 50 ids a call
 # 36004005 auth record not found). Any other non-zero code is a business rejection.
 TOKEN_EXPIRED = 105002
 THROTTLE_CODES = frozenset({36009002})
+CHECK_FAILED = "12052990"  # per-SKU wrapper of Update Inventory errors [update-inventory]
 TRANSIENT_CODES = frozenset({36009003, 36009007})
 AUTH_CODES = frozenset({106001, 36009004, 105002, 105005, 101000, 106013, 36004001, 36004005})
 ERRORS = ErrorTable(
@@ -188,7 +191,7 @@ def check(response: httpx.Response, operation: str) -> None:
     )
 
 
-TokenCallback = Callable[[dict[str, Any]], None]
+TokenCallback = Callable[[dict[str, Any]], object]  # may return an awaitable
 
 
 class TikTokClient(ClientBase):
@@ -335,7 +338,9 @@ class TikTokClient(ClientBase):
         self._refresh_token = data.get("refresh_token") or self._refresh_token
         log.info("TikTok access token refreshed")
         if self.on_token_refresh is not None:
-            self.on_token_refresh(dict(data))
+            stored = self.on_token_refresh(dict(data))
+            if inspect.isawaitable(stored):  # e.g. saving a rotated token in a Secret block
+                await stored
         return data
 
     async def discover_shop_cipher(self) -> str:
@@ -414,9 +419,15 @@ class TikTokClient(ClientBase):
     def _limit(self, page_size: int) -> int:
         return (self.search_window // page_size) * page_size
 
-    def _split(self, ge: int | None, le: int | None, total: int) -> list[tuple[int, int]]:
+    def _split(
+        self, ge: int | None, le: int | None, total: int
+    ) -> list[tuple[int | None, int | None]]:
+        """Two halves of an ``update_time`` range. The newest half stays open-ended: the API
+        takes an omitted ``update_time_le`` as now and refuses search times in the future
+        (https://partner.tiktokshop.com/docv2/page/67b837b685619104a6846369), and a
+        product updated while the extract runs is still found."""
         low = 0 if ge is None else ge
-        high = int(self._clock()) + 86_400 if le is None else le
+        high = int(self._clock()) if le is None else le
         if high <= low:
             raise PagingError(
                 f"{total} products share update_time {low}: more than the search window",
@@ -424,7 +435,7 @@ class TikTokClient(ClientBase):
                 operation="product.search",
             )
         mid = (low + high) // 2
-        return [(mid + 1, high), (low, mid)]  # popped from the end: oldest range first
+        return [(mid + 1, le), (low, mid)]  # popped from the end: oldest range first
 
     async def _search_range(
         self, ge: int | None, le: int | None, page_size: int
@@ -751,7 +762,13 @@ def _sku_errors(items: list[dict[str, Any]]) -> list[SkuError]:
                     for e in extra
                 )
             )
-        out.append(SkuError(str(detail.get("sku_id") or ""), str(item.get("code")), message))
+        code = str(item.get("code"))
+        inner = {str(e.get("code")) for e in extra if e.get("code") not in (None, "")}
+        if code == CHECK_FAILED and len(inner) == 1:
+            # 12052990 "Check failed" only wraps the per-warehouse reason (Update Inventory,
+            # https://partner.tiktokshop.com/docv2/page/6503068fc20ad60284b38858): report that.
+            code = inner.pop()
+        out.append(SkuError(str(detail.get("sku_id") or ""), code, message))
     return out
 
 
@@ -783,6 +800,7 @@ def parse_address(raw: Mapping[str, Any] | None, email: str | None) -> tuple[Add
     if not raw:
         return None, True
     levels = {d.get("address_level"): d.get("address_name") for d in raw.get("district_info") or []}
+    region = levels.get("L1") or None  # a name ("Illinois"); see connectors/subdivisions.py
     address = Address(
         name=raw.get("name") or None,
         first_name=raw.get("first_name") or None,
@@ -791,7 +809,8 @@ def parse_address(raw: Mapping[str, Any] | None, email: str | None) -> tuple[Add
         address1=raw.get("address_line1") or raw.get("address_detail") or None,
         address2=raw.get("address_line2") or None,
         city=levels.get("L3") or None,
-        region=levels.get("L1") or None,
+        region=region,
+        region_code=subdivision_code(raw.get("region_code"), region),
         postal_code=raw.get("postal_code") or None,
         country_code=raw.get("region_code") or None,
         email=email,
@@ -832,13 +851,24 @@ def _order_or_problem(raw: Mapping[str, Any]) -> TikTokOrder | None:
 
 
 def parse_order(raw: Mapping[str, Any]) -> TikTokOrder:
-    """A :class:`TikTokOrder` from the API order object; one line per ``sku_id`` [order-detail]."""
+    """A :class:`TikTokOrder` from the API order object; one line per ``sku_id`` [order-detail].
+
+    Units cancelled on their own are left out while the order is live; a cancelled order
+    keeps all its units (the report shows what was cancelled).
+    """
     payment = raw.get("payment") or {}
     currency = payment.get("currency") or ""
     grouped: dict[str, list[Mapping[str, Any]]] = {}
+    order_cancelled = str(raw.get("status") or "") == "CANCELLED"
     for item in raw.get("line_items") or []:
         if item.get("sku_id") in (None, ""):
             raise ValueError("line item without sku_id")
+        if not order_cancelled and item.get("display_status") == "CANCELLED":
+            # A unit cancelled on its own (US/UK; line_items[].display_status + cancel_user,
+            # TikTok Shop SDK model GetOrderDetailResponseDataOrdersLineItems, copy at
+            # https://github.com/yangyiqian0312/super-succotash/blob/ce365d3e8d883a20d2a290a81d1a0c6855840109/model/order/V202309/GetOrderDetailResponseDataOrdersLineItems.ts):
+            # only live units are part of the order to fulfil.
+            continue
         grouped.setdefault(str(item.get("sku_id")), []).append(item)
     lines = []
     for sku_id, items in grouped.items():

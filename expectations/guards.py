@@ -104,7 +104,10 @@ def measure(plan: Plan, previous_mapped: int | None) -> GuardMetrics:
     to_zero = sum(
         1
         for s in plan.skus
-        if s.desired_stock == 0 and s.has_warehouse and (s.current_stock or 0) > 0
+        if s.desired_stock == 0
+        and s.store_stock_known
+        and s.has_warehouse
+        and (s.current_stock or 0) > 0
     )
     moves = [
         float(abs(s.desired_price - s.current_price) / s.current_price)

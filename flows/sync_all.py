@@ -59,6 +59,7 @@ def sync_all(
     """
     logger = get_run_logger()
     chosen = choose_shops(shops)
+    queues = {s.id: s.queue for s in load_shops().shops}  # shop -> queue holding its file
     started: dict[str, Any] = {}
     for shop in chosen:
         ensure_shop_limit(shop)
@@ -67,6 +68,7 @@ def sync_all(
             parameters={**(parameters or {}), "shop": shop},
             timeout=0,  # fire and forget; we poll below so all shops run side by side
             as_subflow=True,
+            work_queue_name=queues[shop],  # None: the deployment's own queue
         )
         started[shop] = run.id
         logger.info("started %s for shop %s (flow run %s)", deployment, shop, run.id)

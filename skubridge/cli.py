@@ -5,7 +5,18 @@ from __future__ import annotations
 import typer
 
 from skubridge import __version__
-from skubridge.commands import demo, map, push, relay, report, sandbox, search, sync, webhooks
+from skubridge.commands import (
+    demo,
+    map,
+    push,
+    relay,
+    report,
+    rerun,
+    sandbox,
+    search,
+    sync,
+    webhooks,
+)
 
 app = typer.Typer(
     name="skubridge",
@@ -28,6 +39,9 @@ app.command("search", help="Find products on either side by title, SKU or id.")(
 app.command("map", help="Map a TikTok product to a store product by hand, or from a CSV.")(map.main)
 app.command("push", help="Push store price and stock to the mapped TikTok SKUs.")(push.main)
 app.command("relay", help="Relay new TikTok orders of mapped products into the store.")(relay.main)
+app.command("rerun", help="Rerun one shop on the Prefect server, on its shop's work queue.")(
+    rerun.main
+)
 app.command("report", help="Show or export the latest mapping, push or order report.")(report.main)
 
 

@@ -34,6 +34,8 @@ from pydantic import (
 SHOPS_FILE_ENV = "SKUBRIDGE_SHOPS_FILE"
 DATA_DIR_ENV = "SKUBRIDGE_DATA_DIR"
 REPORTS_DIR_ENV = "SKUBRIDGE_REPORTS_DIR"
+WORKER_QUEUES_ENV = "SKUBRIDGE_WORKER_QUEUES"  # queues whose shops' files this host holds
+WORKER_NAME_ENV = "SKUBRIDGE_WORKER_NAME"
 DEFAULT_SHOPS_FILE = "shops.toml"
 
 TIKTOK_API_BASE = "https://open-api.tiktokglobalshop.com"
@@ -46,8 +48,28 @@ AMAZON_REGION_ENDPOINTS = {
     "fe": "https://sellingpartnerapi-fe.amazon.com",
 }
 
+# The SP-API region serving each marketplace
+# (https://developer-docs.amazon.com/sp-api/docs/sp-api-endpoints,
+# https://developer-docs.amazon.com/sp-api/docs/marketplace-ids).
+AMAZON_MARKETPLACE_REGIONS = {
+    **dict.fromkeys(
+        ("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8", "A2Q3Y263D00KWC"), "na"
+    ),
+    **dict.fromkeys(
+        (
+            "A1F83G8C2ARO7P", "A1PA6795UKMFR9", "A13V1IB3VIYZZH", "APJ6JRA9NG5V4",
+            "A1RKKUPIHCS9HS", "A1805IZSGTT6HS", "A2NODRKZP88ZB9", "A1C3SOZRARQ6R3",
+            "A33AVAJ2PDY3EV", "A2VIGQ35RCS4UG", "A17E79C6D8DWNP", "ARBP9OOSHTCHU",
+            "A21TJRUUN4KGV", "AMEN7PMS3EDWL", "A28R8C7NBKEWEB", "AE08WJ6YKNBMC",
+        ),
+        "eu",
+    ),
+    **dict.fromkeys(("A1VC38T7YXB528", "A19VAU5U5O7RUS", "A39IBJ37TRP1C6"), "fe"),
+}  # fmt: skip
+
 _SECRET_REF = re.compile(r"^(env|block):([A-Za-z0-9_.\-/]+)$")
 _SHOP_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_QUEUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 
 
 class ConfigError(Exception):
@@ -127,7 +149,9 @@ class ShopifySettings(_Model):
 class AmazonSettings(_Model):
     seller_id: str
     marketplace_id: str
-    region: Literal["na", "eu", "fe"] = "na"
+    region: Literal["na", "eu", "fe"] | None = Field(
+        None, description="SP-API region; default: the one serving marketplace_id."
+    )
     lwa_client_id: SecretRef
     lwa_client_secret: SecretRef
     refresh_token: SecretRef
@@ -138,9 +162,34 @@ class AmazonSettings(_Model):
         "auto", description="Group variation children by parent ASIN (Listings API calls)."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _region_follows_marketplace(cls, data: Any) -> Any:
+        """The region is the marketplace's (a US default would send a JP seller's calls to
+        the NA endpoint); ScheduledDelivery is refused: it is JP-only and needs a
+        ``deliveryWindow``, which skubridge does not send (CreateFulfillmentOrderRequest,
+        https://developer-docs.amazon.com/sp-api/docs/fulfillment-outbound-api-v2020-07-01-reference)."""
+        if not isinstance(data, dict):
+            return data
+        expected = AMAZON_MARKETPLACE_REGIONS.get(str(data.get("marketplace_id")))
+        region = data.get("region")
+        if region is None:
+            data = {**data, "region": expected or "na"}
+        elif expected and region != expected:
+            raise ValueError(
+                f"region {region!r} does not serve marketplace {data.get('marketplace_id')} "
+                f"(its region is {expected!r}); leave region out or set it to {expected!r}"
+            )
+        if data.get("shipping_speed") == "ScheduledDelivery":
+            raise ValueError(
+                "shipping_speed ScheduledDelivery needs a delivery window (Japan only), which "
+                "skubridge does not send; use Standard, Expedited or Priority"
+            )
+        return data
+
     @property
     def endpoint(self) -> str:
-        return (self.base_url or AMAZON_REGION_ENDPOINTS[self.region]).rstrip("/")
+        return (self.base_url or AMAZON_REGION_ENDPOINTS[self.region or "na"]).rstrip("/")
 
 
 class StockRule(_Model):
@@ -231,6 +280,11 @@ class ShopConfig(_Model):
     schedules: Schedules = Schedules()
     orders: OrderSettings = OrderSettings()
     catalog: CatalogSettings = CatalogSettings()
+    queue: str | None = Field(
+        None,
+        description="Work queue of the worker(s) holding this shop's DuckDB file; every run "
+        "of the shop is sent there. None: any worker (one machine or a shared volume).",
+    )
     _file: Path | None = PrivateAttr(default=None)  # set by load_shops, named in errors
 
     @property
@@ -245,6 +299,13 @@ class ShopConfig(_Model):
             raise ValueError(
                 "must be 1-63 chars of a-z, 0-9, '-' or '_', starting with a letter or digit"
             )
+        return v
+
+    @field_validator("queue")
+    @classmethod
+    def _queue(cls, v: str | None) -> str | None:
+        if v is not None and not _QUEUE.match(v):
+            raise ValueError("must be a work queue name: 1-63 chars of letters, digits, '-', '_'")
         return v
 
     @model_validator(mode="after")
@@ -343,7 +404,9 @@ def resolve_secret(
     try:
         from prefect.blocks.system import Secret
 
-        value = Secret.load(name).get()
+        # _sync: called from async code too (clients are built inside the runners' event
+        # loop), where Prefect would otherwise hand back a coroutine
+        value = Secret.load(name, _sync=True).get()
     except Exception as exc:  # Prefect raises ValueError/ObjectNotFound variants
         raise ConfigError(
             f"{where}shop '{shop_id}', field '{field}': Prefect Secret block '{name}' "
@@ -355,6 +418,17 @@ def resolve_secret(
 def data_dir() -> Path:
     """Folder of the per-shop DuckDB files: $SKUBRIDGE_DATA_DIR or ./data."""
     return Path(os.environ.get(DATA_DIR_ENV) or "data")
+
+
+def worker_queues() -> tuple[str, ...]:
+    """Queues this host serves, from $SKUBRIDGE_WORKER_QUEUES (comma-separated; () = unset).
+
+    Set on a worker that holds the DuckDB files of the shops of those queues (the same
+    names as its ``prefect worker start --work-queue``); runs of other shops then refuse
+    to open a warehouse here (:mod:`tasks.placement`).
+    """
+    raw = os.environ.get(WORKER_QUEUES_ENV) or ""
+    return tuple(q.strip() for q in raw.split(",") if q.strip())
 
 
 def reports_dir() -> Path:

@@ -51,6 +51,7 @@ class SkuPlan:
     price_changed: bool
     stock_changed: bool
     tiktok_status: str | None = None
+    store_stock_known: bool = True
 
     @property
     def writable(self) -> bool:
@@ -67,7 +68,7 @@ class PlannedWrite:
     tiktok_sku_id: str
     field: Field
     old: str | None
-    new: str
+    new: str | None  # None when the desired value is unknown (reported, never sent)
     price: PriceUpdate | None = None
     inventory: InventoryUpdate | None = None
     problem: str | None = None  # set when the write cannot be sent (reported REJECTED)
@@ -151,9 +152,18 @@ def _desired_write(sku: SkuPlan, which: Field, warehouse_id: str) -> PlannedWrit
         return PlannedWrite(
             *ids, "price", _money(sku.current_price), _money(sku.desired_price), price=update
         )
+    old = None if sku.current_stock is None else str(sku.current_stock)
+    if not sku.store_stock_known:
+        return PlannedWrite(
+            *ids,
+            "inventory",
+            old,
+            None,
+            problem="FBA stock unknown: getInventorySummaries did not return this SKU; "
+            "not pushed (stock kept as it is on TikTok)",
+        )
     if not sku.stock_changed:
         return None
-    old = None if sku.current_stock is None else str(sku.current_stock)
     if not sku.has_warehouse:
         return PlannedWrite(
             *ids,
@@ -248,6 +258,7 @@ def build_plan(con: duckdb.DuckDBPyConnection, shop: ShopConfig, warehouse_id: s
                 price_changed=bool(r["price_changed"]),
                 stock_changed=bool(r["stock_changed"]),
                 tiktok_status=r["tiktok_status"],
+                store_stock_known=bool(r["store_stock_known"]),
             )
         )
     return Plan(warehouse_id=warehouse_id, skus=tuple(skus))

@@ -66,7 +66,12 @@ FULFILLED_BY_TIKTOK = "FULFILLED_BY_TIKTOK"
 IN_PROGRESS = "IN_PROGRESS"
 DRY_RUN = "DRY_RUN"
 CANCELLED_AFTER_RELAY = "CANCELLED_AFTER_RELAY"
+REGION_UNCONVERTED = "REGION_UNCONVERTED"
 ADVICE = {
+    REGION_UNCONVERTED: (
+        "The buyer's state/province name has no ISO 3166-2 code (connectors/subdivisions.py): "
+        "the store order carries the name only; check the address before it ships."
+    ),
     MASKED_BUYER: (
         "TikTok sent this order with the buyer's name/address masked (platform shipping). "
         "Switch the TikTok shop to Seller Shipping in Seller Center to receive full buyer "
@@ -181,6 +186,9 @@ def classify(
     up in the store); this function decides everything else.
     """
     warnings = (MASKED_BUYER,) if order.masked else ()
+    recipient = order.recipient
+    if recipient and recipient.region and not recipient.region_code and not order.masked:
+        warnings += (REGION_UNCONVERTED,)
     if order.problem:
         return Verdict("wait", NOT_READY, details=(f"malformed order: {order.problem}",))
     if order.fulfillment_type == FBT:

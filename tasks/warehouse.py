@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 
 from skubridge.config import data_dir
+from tasks.placement import check_placement
 
 SQL_DIR = Path(__file__).parent / "sql"
 MIGRATIONS_DIR = SQL_DIR / "migrations"
@@ -135,8 +136,14 @@ def _restrict(path: Path) -> None:
 def open_shop(
     shop_id: str, *, read_only: bool = False, folder: str | os.PathLike[str] | None = None
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Context manager: the shop's migrated warehouse connection, closed on exit."""
-    con = connect(shop_db_path(shop_id, folder), read_only=read_only)
+    """Context manager: the shop's migrated warehouse connection, closed on exit.
+
+    On a worker that declares its queues, a shop placed elsewhere raises
+    :class:`tasks.placement.ShopNotHereError` before anything is opened or created.
+    """
+    path = shop_db_path(shop_id, folder)
+    check_placement(shop_id, path)
+    con = connect(path, read_only=read_only)
     try:
         yield con
     finally:

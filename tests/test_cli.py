@@ -8,7 +8,18 @@ from typer.testing import CliRunner
 from skubridge import __version__
 from skubridge.cli import app
 
-SUBCOMMANDS = ["demo", "sync", "search", "map", "push", "relay", "report", "sandbox", "webhooks"]
+SUBCOMMANDS = [
+    "demo",
+    "sync",
+    "search",
+    "map",
+    "push",
+    "relay",
+    "report",
+    "rerun",
+    "sandbox",
+    "webhooks",
+]
 SANDBOX_COMMANDS = ["serve", "generate"]
 
 runner = CliRunner()

@@ -257,10 +257,17 @@ def create_app(
             emulator.listing_apply_delay_s = float(data["apply_delay_s"])
         return JSONResponse({"apply_delay_s": emulator.listing_apply_delay_s})
 
+    async def put_missing(request: Request) -> JSONResponse:
+        data = json.loads(await request.body() or b"{}")
+        with emulator.lock:
+            emulator.summaries_missing = {str(sku) for sku in data.get("skus") or []}
+        return JSONResponse({"skus": sorted(emulator.summaries_missing)})
+
     admin = [
         Route(f"{ADMIN_PREFIX}/mcf", put_mcf, methods=["PUT"]),
         Route(f"{ADMIN_PREFIX}/mcf/{{order_id}}/advance", advance_mcf, methods=["POST"]),
         Route(f"{ADMIN_PREFIX}/listings", put_listings, methods=["PUT"]),
+        Route(f"{ADMIN_PREFIX}/inventory/missing", put_missing, methods=["PUT"]),
         Route(f"{ADMIN_PREFIX}/load", load, methods=["PUT"]),
         Route(f"{ADMIN_PREFIX}/state", state, methods=["GET"]),
         Route(f"{ADMIN_PREFIX}/fixture", fixture_out, methods=["GET"]),

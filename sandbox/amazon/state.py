@@ -107,6 +107,74 @@ REPORT_COLUMNS = [
     "status",
 ]
 
+# The All Listings header in Chinese, column for column with REPORT_COLUMNS, as a seller
+# received it (https://github.com/jlevers/selling-partner-api/issues/525).
+TRANSLATED_HEADERS = {
+    "zh_CN": [
+        "商品名称",
+        "商品描述",
+        "商品编码",
+        "卖家 SKU",
+        "价格",
+        "数量",
+        "开售日期",
+        "不适用项目",
+        "是否为商城中的商品",
+        "商品编码类型",
+        "不适用项目",
+        "商品备注",
+        "商品状况",
+        "不适用项目",
+        "不适用项目",
+        "不适用项目",
+        "ASIN1",
+        "不适用项目",
+        "不适用项目",
+        "国际配送",
+        "加急配送",
+        "不适用项目",
+        "商品编码",
+        "不适用项目",
+        "添加-删除",
+        "等待购买数量",
+        "配送渠道",
+        "卖家配送组",
+        "状态",
+    ]
+}
+
+# Columns real accounts see titled "Deprecated column" (issues #3999/#4140 cited above
+# ReportOptions.header); the zshop-* and asin2/asin3 columns are no longer filled.
+DEPRECATED_COLUMNS = {
+    "image-url",
+    "zshop-shipping-fee",
+    "zshop-category1",
+    "zshop-browse-path",
+    "zshop-storefront-feature",
+    "asin2",
+    "asin3",
+    "zshop-boldface",
+    "bid-for-featured-placement",
+}
+
+
+def report_header(style: str) -> list[str]:
+    """The header row for ``ReportOptions.header`` (same column count as the rows + extras)."""
+    if style == "documented":
+        return list(REPORT_COLUMNS)
+    if style != "deprecated":
+        raise ValueError(f"unknown report header style {style!r}")
+    names = [
+        "Deprecated column"
+        if name in DEPRECATED_COLUMNS
+        else "fulfilment-channel"
+        if name == "fulfillment-channel"
+        else name
+        for name in REPORT_COLUMNS
+    ]
+    return [*names, "Minimum order quantity", "Sell remainder"]
+
+
 # Attribute names the emulator accepts in a Listings PATCH; others give an INVALID issue
 # like a misspelt attribute does on Amazon (issue code 90000900, Listings Items model).
 KNOWN_ATTRIBUTES = {
@@ -222,14 +290,37 @@ class ReportJob:
 class ReportOptions:
     """Knobs for report generation (``PUT /_sandbox/reports``)."""
 
-    compression: str | None = None  # "GZIP" or None
-    charset: str = "UTF-8"
+    # Real All Listings documents are Cp1252 text (``text/plain; charset=Cp1252``), usually
+    # gzipped, raw TSV; characters outside Cp1252 arrive already replaced by "?"
+    # (https://github.com/amzn/selling-partner-api-models/issues/2748,
+    # https://github.com/amzn/selling-partner-api-models/issues/4888,
+    # https://github.com/amzn/selling-partner-api-models/issues/4955; gzip:
+    # https://github.com/amzn/selling-partner-api-models/issues/2966).
+    compression: str | None = "GZIP"  # "GZIP" or None
+    charset: str = "Cp1252"
     statuses: tuple[str, ...] = ("IN_QUEUE", "IN_PROGRESS", "DONE")  # one per getReport poll
     # Whether variation parents appear as (price-less) rows in the All Listings report is
     # UNCONFIRMED (All Listings Report lists no parentage column): off by default, on to test
     # clients
     # that must drop parent rows.
     include_parents: bool = False
+    # Header spelling: "documented" (the names in REPORT_COLUMNS) or "deprecated", the
+    # header some real accounts get: ``fulfilment-channel`` with one "l", unused columns
+    # titled ``Deprecated column`` and two extra columns at the end
+    # (https://github.com/amzn/selling-partner-api-models/issues/3999,
+    # https://github.com/amzn/selling-partner-api-models/issues/4140).
+    header: str = "documented"
+    # The next N All Listings reports end CANCELLED although the account has listings, as
+    # Amazon does for reports requested too often; the answer does not say why
+    # (https://github.com/amzn/selling-partner-api-docs/issues/1329,
+    # https://github.com/amzn/selling-partner-api-docs/issues/1604).
+    cancel_next: int = 0
+    # Column headers in the marketplace's language unless createReport asks for
+    # ``reportOptions.preferredReportDocumentLocale`` (the default is the marketplace's
+    # language: https://github.com/amzn/selling-partner-api-models/issues/5303). Only the
+    # Chinese header seen in https://github.com/jlevers/selling-partner-api/issues/525 is
+    # emulated ("zh_CN"); None = English headers whatever was asked.
+    header_locale: str | None = None
 
 
 class AmazonEmulator:
@@ -252,6 +343,12 @@ class AmazonEmulator:
         self.tokens: dict[str, float] = {}  # access token -> expiry (epoch)
         self.token_calls = 0
         self.report_options = ReportOptions()
+        # FBA SKUs getInventorySummaries leaves out although they are FBA listings, as real
+        # accounts see for some SKUs
+        # (https://github.com/amzn/selling-partner-api-models/issues/2447,
+        # https://github.com/amzn/selling-partner-api-models/issues/515);
+        # set with ``PUT /_sandbox/inventory/missing``.
+        self.summaries_missing: set[str] = set()
         self._signing_key = secrets.token_bytes(16)
         self._ids = itertools.count(50_000_000_000)
         self.listing_apply_delay_s = 0.0  # ACCEPTED patches applied this much later (§4.1)
@@ -795,7 +892,11 @@ class AmazonEmulator:
                     return invalid("sellerSkus accepts at most 50 values")
                 if not wanted and (single := first(query, "sellerSku")):
                     wanted = [single]
-                fba = sorted(s for s, lst in self.listings.items() if lst.fulfillment == "FBA")
+                fba = sorted(
+                    s
+                    for s, lst in self.listings.items()
+                    if lst.fulfillment == "FBA" and s not in self.summaries_missing
+                )
                 skus = [s for s in fba if s in set(wanted)] if wanted else fba
                 if (start := first(query, "startDateTime")) is not None:
                     # "all inventory summaries that have changed since then are returned";
@@ -883,18 +984,24 @@ class AmazonEmulator:
             return invalid("Invalid marketplaceIds")
         with self.lock:
             report_id = str(next(self._ids))
-            content = self._listing_report() if self.listings else b""
+            locale = (body.get("reportOptions") or {}).get("preferredReportDocumentLocale")
+            content = self._listing_report(locale) if self.listings else b""
             self.reports[report_id] = ReportJob(
                 report_id, body["reportType"], list(body["marketplaceIds"]), self.clock(), content
             )
             return 202, {"reportId": report_id}
 
-    def _listing_report(self) -> bytes:
+    def _listing_report(self, locale: str | None = None) -> bytes:
         buffer = io.StringIO()
         writer = csv.writer(
             buffer, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_NONE, escapechar="\\"
         )
-        writer.writerow(REPORT_COLUMNS)
+        header = report_header(self.report_options.header)
+        translated = self.report_options.header_locale
+        if translated and not (locale or "").lower().startswith("en"):
+            header = TRANSLATED_HEADERS[translated] + header[len(REPORT_COLUMNS) :]
+        writer.writerow(header)
+        extra = [""] * (len(report_header(self.report_options.header)) - len(REPORT_COLUMNS))
         for n, listing in enumerate(self.listings.values()):
             fba = listing.fulfillment == "FBA"
             row = dict.fromkeys(REPORT_COLUMNS, "")
@@ -921,7 +1028,7 @@ class AmazonEmulator:
                     "status": listing.status,
                 }
             )
-            writer.writerow([row[c] for c in REPORT_COLUMNS])
+            writer.writerow([row[c] for c in REPORT_COLUMNS] + extra)
         if self.report_options.include_parents:
             for parent in self.parents.values():
                 row = dict.fromkeys(REPORT_COLUMNS, "")
@@ -939,7 +1046,7 @@ class AmazonEmulator:
                         "status": "Inactive",  # a parent is not buyable (UNCONFIRMED wording)
                     }
                 )
-                writer.writerow([row[c] for c in REPORT_COLUMNS])
+                writer.writerow([row[c] for c in REPORT_COLUMNS] + extra)
         return buffer.getvalue().encode(self.report_options.charset, errors="replace")
 
     def get_report(self, report_id: str) -> Reply:
@@ -954,6 +1061,9 @@ class AmazonEmulator:
                 job.polls += 1
                 if job.status == "DONE" and not job.content:
                     job.status = "CANCELLED"  # no data -> CANCELLED (All Listings Report)
+                elif job.status == "DONE" and self.report_options.cancel_next > 0:
+                    self.report_options.cancel_next -= 1
+                    job.status = "CANCELLED"  # requested too often (see ReportOptions)
                 if job.status == "DONE":
                     job.document_id = f"amzn1.spdoc.1.4.na.{uuid.uuid4()}"
                     data = job.content
@@ -1019,6 +1129,11 @@ class AmazonEmulator:
         """``createFulfillmentOrder``: 200 ``{}``; reserves FBA fulfillable units."""
         if problems := body_errors("outbound", "CreateFulfillmentOrderRequest", body):
             return invalid("Invalid input", "; ".join(problems[:5]))
+        address = body["destinationAddress"]
+        if address.get("countryCode") == "JP" and address.get("city"):
+            # Address.city "should not be used in Japan" (fulfillmentOutbound_2020-07-01
+            # model); that Amazon answers 400 for it is UNCONFIRMED.
+            return invalid("Invalid input", "destinationAddress.city must not be used in Japan")
         order_id = body["sellerFulfillmentOrderId"]
         items = body["items"]
         with self.lock:

@@ -133,7 +133,9 @@ class _Walker:
                         total, sum(1 + self._edge_cost(conn_type, inner, e, True) for e in edges)
                     )
             return total
-        size = self.arg(node, "first") or self.arg(node, "last") or 1
+        first, last = self.arg(node, "first"), self.arg(node, "last")
+        # ``first: 0`` asks for no node: the connection's 2 points only (0 is not "unset")
+        size = first if first is not None else last if last is not None else 1
         per_node = 0
         for inner, _ in self.fields(conn_type, node.selection_set):
             if inner.name.value == "nodes":

@@ -78,8 +78,8 @@ def _paths(doc: DocumentNode) -> dict[int, list[str]]:
                 p = [*path, s.name.value]
                 out[id(s)] = p
                 walk(s.selection_set, p)
-            else:
-                walk(s.selection_set, path)
+            else:  # inline fragment (has a selection set) or fragment spread (has none)
+                walk(getattr(s, "selection_set", None), path)
 
     for d in doc.definitions:
         if isinstance(d, OperationDefinitionNode):
@@ -219,6 +219,17 @@ def _type_text(doc: DocumentNode, name: str) -> str:
     return "?"
 
 
+def _operation(doc: DocumentNode, name: Any) -> OperationDefinitionNode | str:
+    """The operation a request runs, or the error text when none can be chosen."""
+    ops = [d for d in doc.definitions if isinstance(d, OperationDefinitionNode)]
+    if name:
+        found = [o for o in ops if o.name and o.name.value == name]
+        return found[0] if found else f'No operation named "{name}"'
+    if len(ops) != 1:
+        return "An operation name is required"
+    return ops[0]
+
+
 def root_fields(doc: DocumentNode | None, operation_name: str | None = None) -> list[str]:
     """Root field names of the operation that would run (what the request counts use)."""
     if doc is None:
@@ -313,14 +324,11 @@ class ShopifyEmulator:
                 self.root_counts[name] += 1
         if doc is None or errors:
             return {"errors": list(errors)}  # no data, no cost (captures)
-        op = next(
-            d
-            for d in doc.definitions
-            if isinstance(d, OperationDefinitionNode)
-            and (
-                not body.get("operationName") or (d.name and d.name.value == body["operationName"])
-            )
-        )
+        op = _operation(doc, body.get("operationName"))
+        if isinstance(op, str):
+            # Live answers HTTP 200 with an error here, never a 500 (message wording of
+            # graphql-ruby, which serves the Admin API: UNCONFIRMED)
+            return {"errors": [{"message": op}]}
         missing = [n for n in names if n not in IMPLEMENTED_ROOTS]
         if missing:
             return {

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +76,10 @@ INVENTORY_REASONS = frozenset(
 MAX_INPUT = 250  # general array cap, https://shopify.dev/docs/api/usage/limits (UNCONFIRMED for
 # inventorySetQuantities)
 MAX_QUANTITY = 1_000_000_000
+# ``available`` may be set below zero (oversold) down to this; on_hand may not
+# (InventorySetQuantitiesUserErrorCode INVALID_QUANTITY_TOO_LOW, 2026-04 Admin schema,
+# https://shopify.dev/docs/api/admin-graphql/2026-04/enums/InventorySetQuantitiesUserErrorCode).
+MIN_AVAILABLE = -1_000_000_000
 
 
 def user_error(field: list[str] | None, message: str, code: str | None) -> dict[str, Any]:
@@ -541,7 +546,15 @@ class Root:
                     )
                 )
             qty = row["quantity"]
-            if qty < 0:
+            if name == "available" and qty < MIN_AVAILABLE:
+                errors.append(
+                    user_error(
+                        [*path, "quantity"],
+                        "The total quantity can't be lower than -1,000,000,000.",
+                        "INVALID_QUANTITY_TOO_LOW",
+                    )
+                )
+            elif name != "available" and qty < 0:
                 errors.append(
                     user_error(
                         [*path, "quantity"],
@@ -731,6 +744,21 @@ class Root:
                 "order": None,
                 "userErrors": [
                     user_error(None, "Too many attempts. Please try again later.", None)
+                ],
+            }
+        if _in_future(order.get("processedAt")):
+            # Up to 2026-04 a future processedAt is refused (clamped from 2026-07:
+            # OrderCreateOrderInput.processedAt in the 2026-04 Admin schema,
+            # https://shopify.dev/docs/api/admin-graphql/2026-04/input-objects/OrderCreateOrderInput);
+            # the message wording is UNCONFIRMED.
+            return {
+                "order": None,
+                "userErrors": [
+                    user_error(
+                        ["order", "processedAt"],
+                        "Processed at can't be in the future",
+                        "PROCESSED_AT_INVALID",
+                    )
                 ],
             }
         lines_in = order.get("lineItems") or []
@@ -1004,3 +1032,16 @@ def _idempotency_key(info: GraphQLResolveInfo) -> str | None:
 
 
 __all__ = ["Root", "bad_request"]
+
+
+def _in_future(value: Any) -> bool:
+    """Whether a DateTime input lies in the future (unparsable values are left to others)."""
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment > datetime.now(UTC)

@@ -22,7 +22,9 @@ Admin endpoints (not part of the real API), all under ``/_sandbox/``:
 - ``POST orders``: a list of OrderFixture-like dicts (extra keys ``fulfillment_type``,
   ``update_time``) or ``{"generate": N, "seed": S, "shipping_type_mix": {"SELLER": .7,
   "TIKTOK": .3}, "status_mix": {...} | "status": ..., "fbt_rate": f, "max_lines": n,
-  "max_quantity": n}``; ``POST orders/{id}/status`` ``{"status": "AWAITING_SHIPMENT"}``;
+  "max_quantity": n, "line_cancel_rate": f}``; ``POST orders/{id}/status``
+  ``{"status": "AWAITING_SHIPMENT"}``; ``POST orders/{id}/lines/cancel`` ``{"line_ids": [...]}``
+  or ``{"sku_id": id, "count": n}`` (single units cancelled, US/UK; ``cancel_user``);
 - ``GET|PUT webhooks`` ``{"address": url, "event_types": [...]}`` (deliveries are listed);
 - ``PUT credentials`` (``app_key``, ``app_secret``, ``access_token``, ``refresh_token``,
   ``auth_code``, ``expire_access_tokens: true``);

@@ -566,6 +566,27 @@ async def admin_order_status(request: Request) -> Response:
     return JSONResponse({"id": order.id, "status": order.status, "update_time": order.update_time})
 
 
+async def admin_cancel_lines(request: Request) -> Response:
+    """Cancel single line items: ``{"line_ids": [...]}`` or ``{"sku_id": ..., "count": n}``,
+    optional ``cancel_user`` (default BUYER)."""
+    emulator: TikTokEmulator = request.app.state.emulator
+    try:
+        data = json.loads(await request.body() or b"{}")
+        order = emulator.cancel_lines(
+            request.path_params["order_id"],
+            [str(i) for i in data["line_ids"]] if "line_ids" in data else None,
+            sku_id=data.get("sku_id"),
+            count=int(data.get("count", 1)),
+            user=str(data.get("cancel_user", "BUYER")),
+        )
+    except KeyError as exc:
+        return _admin_error(f"unknown order: {exc}", 404)
+    except ValueError as exc:
+        return _admin_error(str(exc), 409)
+    cancelled = [u.id for u in order.lines if u.cancel_user]
+    return JSONResponse({"id": order.id, "status": order.status, "cancelled_lines": cancelled})
+
+
 async def admin_webhooks(request: Request) -> Response:
     emulator: TikTokEmulator = request.app.state.emulator
     if request.method == "PUT":
@@ -620,6 +641,7 @@ def admin_routes() -> list[Route]:
         Route(f"{p}/throttle", admin_throttle, methods=["GET", "PUT"]),
         Route(f"{p}/orders", admin_orders, methods=["POST"]),
         Route(f"{p}/orders/{{order_id}}/status", admin_order_status, methods=["POST"]),
+        Route(f"{p}/orders/{{order_id}}/lines/cancel", admin_cancel_lines, methods=["POST"]),
         Route(f"{p}/webhooks", admin_webhooks, methods=["GET", "PUT"]),
         Route(f"{p}/credentials", admin_credentials, methods=["PUT"]),
         Route(f"{p}/settings", admin_settings, methods=["PUT"]),

@@ -1,6 +1,13 @@
 """Error codes the emulator answers with
 (https://partner.tiktokshop.com/docv2/page/678e3a45786253031531b942 and the endpoint pages);
-UNCONFIRMED ones say so."""
+UNCONFIRMED ones say so.
+
+Product-API refusals use the codes of TikTok's Products API error list (Update Inventory /
+Update Price pages, https://partner.tiktokshop.com/docv2/page/6503068fc20ad60284b38858 and
+https://partner.tiktokshop.com/docv2/page/650307de5a12ff0294eac8b0): 12052910 input
+parameter invalid, 12052084 currency not available for the shop, 12052055 warehouse
+quantity outside the allowed limits, 12019024 stock count invalid.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +40,8 @@ TOO_MANY_SELLER_SKUS = 12019027
 SEARCH_WINDOW_EXCEEDED = 12052180
 PAGE_SIZE_INVALID = 12019109
 ORDER_NOT_OWNED = 21008111
-# UNCONFIRMED codes (no documented value): generic invalid parameter / page token / quantity.
-INVALID_PARAMETER = 12019109
-QUANTITY_OUT_OF_RANGE = 12052990
+INVALID_PARAMETER = 12052910  # "Input parameter invalid" (Products API); for the Order and
+# Event APIs no separate code is documented: UNCONFIRMED that they answer the same one.
+CURRENCY_NOT_AVAILABLE = 12052084
+QUANTITY_OUT_OF_RANGE = 12052055  # per warehouse, inside the 12052990 "Check failed" wrapper
+STOCK_COUNT_INVALID = 12019024  # quantity that is not a whole number

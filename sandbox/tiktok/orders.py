@@ -74,6 +74,12 @@ class LineUnit:
     sku_name: str
     sale_price: Decimal
     original_price: Decimal
+    # A unit cancelled on its own (US/UK): display_status CANCELLED with cancel_user, the
+    # rest of the order goes on (Get Order Detail line_items[].display_status / cancel_user,
+    # TikTok Shop SDK model Order202309GetOrderDetailResponseDataOrdersLineItems, copy at
+    # https://github.com/yangyiqian0312/super-succotash/blob/ce365d3e8d883a20d2a290a81d1a0c6855840109/model/order/V202309/GetOrderDetailResponseDataOrdersLineItems.ts).
+    cancel_user: str = ""  # BUYER | SELLER | OPERATOR | SYSTEM once cancelled
+    cancel_reason: str = ""
 
 
 @dataclass
@@ -375,12 +381,12 @@ def render_order(order: Order, now: int, *, mask_platform_shipping: bool = True)
                 "seller_discount": _money(unit.original_price - unit.sale_price),
                 "platform_discount": "0.00",
                 "currency": order.currency,
-                "display_status": line_status,
+                "display_status": "CANCELLED" if unit.cancel_user else line_status,
                 "is_gift": False,
-                "package_status": package_status,
+                "package_status": "CANCELLED" if unit.cancel_user else package_status,
                 "sku_type": "NORMAL",
-                "cancel_reason": "",
-                "cancel_user": "",
+                "cancel_reason": unit.cancel_reason,
+                "cancel_user": unit.cancel_user,
                 "tracking_number": "",
                 "rts_time": 0,
             }

@@ -264,11 +264,13 @@ class TikTokEmulator:
     def token_refresh(
         self, app_key: str, app_secret: str, refresh: str, grant: str
     ) -> dict[str, Any]:
-        """``/api/v2/token/refresh``: a new access token for a valid refresh token.
+        """``/api/v2/token/refresh``: a new access token and a new refresh token.
 
-        Whether refreshing rotates the refresh token is UNCONFIRMED (Authorization guide): the
-        emulator
-        returns the same refresh token and keeps earlier access tokens until they expire.
+        The answer carries ``refresh_token`` with its own ``refresh_token_expire_in``
+        (Refresh access token, https://partner.tiktokshop.com/docv2/page/678e3a3292b0f40314a92d75):
+        the emulator rotates it on every refresh, so a client that keeps only the refresh
+        token it was configured with loses access once that one expires. How long the
+        previous refresh token keeps working is UNCONFIRMED: here until its own expiry.
         """
         self._check_app(app_key, app_secret)
         if grant != "refresh_token":
@@ -280,7 +282,7 @@ class TikTokEmulator:
             if expires <= self.now():
                 raise ApiFailure(codes.REFRESH_EXPIRED, "rt has expired")
             self.credentials.current_refresh = refresh
-            return self._issue(new_refresh=False)
+            return self._issue(new_refresh=True)
 
     def _check_app(self, app_key: str, app_secret: str) -> None:
         c = self.credentials
@@ -339,9 +341,16 @@ class TikTokEmulator:
             k: filters.get(k)
             for k in ("create_time_ge", "create_time_le", "update_time_ge", "update_time_le")
         }
+        now = self.now()
         for key, value in bounds.items():
             if value is not None and not isinstance(value, int):
                 raise ApiFailure(codes.INVALID_PARAMETER, f"{key} must be an integer")
+            if value is not None and value > now:
+                # Search Products documents an error for invalid search times and an omitted
+                # side defaulting to now
+                # (https://partner.tiktokshop.com/docv2/page/67b837b685619104a6846369);
+                # which code it answers is UNCONFIRMED.
+                raise ApiFailure(codes.INVALID_PARAMETER, f"{key} is in the future")
         with self._lock:
             found = []
             for p in self.products.values():
@@ -452,7 +461,7 @@ class TikTokEmulator:
                     ) from None
                 if price["currency"] != self.currency:
                     raise ApiFailure(
-                        codes.INVALID_PARAMETER,
+                        codes.CURRENCY_NOT_AVAILABLE,
                         f"currency must be the shop currency {self.currency}",
                     )
                 low, high = PRICE_RANGE.get(self.currency, (Decimal("0.01"), Decimal("1000000")))
@@ -561,6 +570,8 @@ class TikTokEmulator:
         fbt_rate = float(spec.get("fbt_rate", 0.0))
         max_lines = int(spec.get("max_lines", 3))
         max_qty = int(spec.get("max_quantity", 3))
+        # share of orders with more than one unit where the buyer cancels one unit on its own
+        line_cancel_rate = float(spec.get("line_cancel_rate", 0.0))
         with self._lock:
             skus = [s.id for p in self.products.values() if p.status == "ACTIVATE" for s in p.skus]
             if not skus:
@@ -583,7 +594,18 @@ class TikTokEmulator:
                         "recipient": {},
                     }
                 )
-            return self.add_orders(items)
+            ids = self.add_orders(items)
+            picker = random.Random(f"{spec.get('seed', 0)}-line-cancel")  # other draws unchanged
+            for order_id in ids:
+                order = self.orders[order_id]
+                if (
+                    line_cancel_rate
+                    and len(order.lines) > 1
+                    and order.status in ("ON_HOLD", "AWAITING_SHIPMENT")
+                    and picker.random() < line_cancel_rate
+                ):
+                    self.cancel_lines(order_id, [order.lines[-1].id])
+            return ids
 
     def set_order_status(self, order_id: str, status: str) -> Order:
         """Move an order along the lifecycle (Get Order Detail) and send ORDER_STATUS_CHANGE."""
@@ -602,6 +624,44 @@ class TikTokEmulator:
             if status == "COMPLETED":
                 order.completed_time = now
             order.history.append((status, now))
+            self._notify_order(order)
+            return order
+
+    def cancel_lines(
+        self,
+        order_id: str,
+        line_ids: list[str] | None = None,
+        *,
+        sku_id: str | None = None,
+        count: int = 1,
+        user: str = "BUYER",
+        reason: str = "Buyer cancelled this item",
+    ) -> Order:
+        """Cancel single line items (one unit each) while the rest of the order goes on, as
+        US/UK orders allow; the order itself is CANCELLED once no live unit is left.
+
+        Either ``line_ids`` or ``count`` units of ``sku_id`` (the last ones first).
+        """
+        with self._lock:
+            order = self.orders.get(order_id)
+            if order is None:
+                raise KeyError(order_id)
+            if order.status not in ("UNPAID", "ON_HOLD", "AWAITING_SHIPMENT"):
+                raise ValueError(f"order {order_id} is {order.status}: lines cannot be cancelled")
+            live = [u for u in order.lines if not u.cancel_user]
+            if line_ids is not None:
+                chosen = [u for u in live if u.id in set(line_ids)]
+                if len(chosen) != len(set(line_ids)):
+                    raise ValueError(f"unknown or already cancelled line ids: {line_ids}")
+            else:
+                chosen = [u for u in live if u.sku_id == sku_id][::-1][:count]
+                if len(chosen) != count:
+                    raise ValueError(f"order {order_id} has fewer than {count} live {sku_id}")
+            for unit in chosen:
+                unit.cancel_user, unit.cancel_reason = user, reason
+            if all(u.cancel_user for u in order.lines):
+                return self.set_order_status(order_id, "CANCELLED")
+            order.update_time = max(self.now(), order.update_time)
             self._notify_order(order)
             return order
 
@@ -733,9 +793,17 @@ def _inventory_entries(entries: Any, sku: Sku) -> tuple[dict[str, int], list[dic
                     "message": "The warehouse does not exist",
                 }
             )
-        elif not isinstance(qty, int) or isinstance(qty, bool) or not 0 <= qty <= QUANTITY_MAX:
-            # [0, 99999] per the SDK model; 0 accepted (Update Inventory, UNCONFIRMED which doc is
-            # current).
+        elif not isinstance(qty, int) or isinstance(qty, bool):
+            extra.append(
+                {
+                    "warehouse_id": wh,
+                    "code": codes.STOCK_COUNT_INVALID,
+                    "message": "stock count is invalid",
+                }
+            )
+        elif not 0 <= qty <= QUANTITY_MAX:
+            # [0, 99999] per the SDK model; 0 accepted (Update Inventory,
+            # UNCONFIRMED which doc is current).
             extra.append(
                 {
                     "warehouse_id": wh,

@@ -86,7 +86,9 @@ def main(
             results[shop_id].append(_cycle(sync_shop, shop_id))
         typer.echo(f"\n== {orders} new TikTok orders per shop arrive ==")
         for stack in stacks.values():
-            stack.admin("tiktok", "POST", "orders", json={"generate": orders, "seed": seed})
+            # a tenth of multi-unit orders lose one unit on their own, as US/UK orders can
+            mix = {"generate": orders, "seed": seed, "line_cancel_rate": 0.1}
+            stack.admin("tiktok", "POST", "orders", json=mix)
         typer.echo("\n== Cycle 2: relay the new orders, push what changed ==")
         for shop_id, _ in DEMO_SHOPS:
             results[shop_id].append(_cycle(sync_shop, shop_id))

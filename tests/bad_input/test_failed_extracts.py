@@ -188,13 +188,35 @@ def test_shrunken_tiktok_catalog_is_blocked(stack):
 
 
 def test_amazon_report_with_no_listings_is_blocked(stack):
-    """Amazon cancels a report that has no data: an empty catalog, refused by the checks."""
+    """Amazon cancels a report that has no data: never read as an empty catalog; the
+    connector checks searchListingsItems and says the account shows no listings."""
     before = accepted("amzn", "amazon")
     stack.load(load_fixture(fixture(store=0)))
     error = failed_run("amzn", options())
-    assert error.step == "catalog_checks"
-    assert "amazon: catalog_not_collapsed (observed 0)" in str(error)
+    assert error.step == "extract"
+    assert "CANCELLED" in str(error) and "no listing" in str(error)
     assert snapshot("amzn") == before and report_runs("amzn") == ["run-1"]
+
+
+def test_amazon_report_cancelled_for_frequency_keeps_the_accepted_catalog(stack):
+    """Amazon also cancels reports requested too often (amzn/selling-partner-api-docs#1329):
+    the run stops at extract ("try later"), the accepted catalog stays, nothing is empty."""
+    before = accepted("amzn", "amazon")
+    stack.emulator("amazon").report_options.cancel_next = 1
+    error = failed_run("amzn", options())
+    assert error.step == "extract"
+    assert "CANCELLED" in str(error) and "try again later" in str(error)
+    assert snapshot("amzn") == before and report_runs("amzn") == ["run-1"]
+
+
+def test_first_amazon_report_cancelled_promotes_nothing(stack):
+    """On a shop's first run a CANCELLED report must not become an accepted empty catalog."""
+    stack.emulator("amazon").report_options.cancel_next = 1
+    error = failed_run("amzn", options())
+    assert error.step == "extract" and "CANCELLED" in str(error)
+    with open_shop("amzn") as con:
+        assert con.execute("SELECT count(*) FROM catalog_variants").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM catalog_snapshots").fetchone() == (0,)
 
 
 def test_store_page_of_wrong_shape_half_way_keeps_everything(stack):

@@ -9,6 +9,7 @@ CSV/Parquet reports parseable.
 from __future__ import annotations
 
 import csv
+import gzip
 from typing import Any
 
 import pandas as pd
@@ -223,7 +224,8 @@ async def test_amazon_report_rows_keep_unicode_line_separators_in_titles():
             }
         )
         lines.append("\t".join(row[c] for c in REPORT_COLUMNS))
-    body = ("\r\n".join(lines) + "\r\n").encode()
+    # gzip: the report document says GZIP (the emulator's default, as real reports do)
+    body = gzip.compress(("\r\n".join(lines) + "\r\n").encode())
 
     def override(request, operation):
         if operation.startswith("/_s3/"):

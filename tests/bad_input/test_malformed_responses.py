@@ -8,6 +8,7 @@ or, for a well-formed but odd answer, be handled correctly.
 
 from __future__ import annotations
 
+import gzip
 import json
 from typing import Any
 
@@ -262,7 +263,10 @@ async def test_amazon_wrong_shape_is_a_malformed_response(path, operation, answe
 async def test_amazon_report_that_is_not_a_listings_report_is_refused():
     def override(request: httpx.Request, op: str) -> httpx.Response | None:
         if op.startswith("/_s3/"):
-            return httpx.Response(200, content=b"\x00\x01garbage\tnot\ta\treport\n" * 100)
+            # gzip: the document is marked GZIP (the emulator's default, as real reports)
+            return httpx.Response(
+                200, content=gzip.compress(b"\x00\x01garbage\tnot\ta\treport\n" * 100)
+            )
         return None
 
     client, _ = wire.amazon(FIXTURE, override)

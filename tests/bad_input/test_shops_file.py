@@ -202,3 +202,26 @@ def test_cli_reports_a_literal_secret_without_echoing_it(tmp_path, monkeypatch, 
     output = result.stdout + result.stderr
     assert str(path) in output and "field 'tiktok.access_token'" in output
     assert LITERAL not in output
+
+
+def test_amazon_region_follows_the_marketplace(tmp_path):
+    """SP-API region by marketplace (developer-docs.amazon.com/sp-api/docs/sp-api-endpoints):
+    a JP seller reaches the FE endpoint without naming it; a contradicting region is refused."""
+    text = shops_text("amazon").replace("ATVPDKIKX0DER", "A1VC38T7YXB528")
+    shop = load_shops(write(tmp_path, text)).get("acme")
+    assert shop.amazon is not None and shop.amazon.region == "fe"
+    assert shop.amazon.endpoint == "https://sellingpartnerapi-fe.amazon.com"
+    us = load_shops(write(tmp_path, shops_text("amazon"))).get("acme")
+    assert us.amazon is not None and us.amazon.endpoint.endswith("-na.amazon.com")
+    message = load_error(
+        tmp_path, text.replace("[shops.amazon]\n", '[shops.amazon]\nregion = "na"\n')
+    )
+    assert "does not serve marketplace A1VC38T7YXB528" in message and "'fe'" in message
+
+
+def test_scheduled_delivery_is_refused(tmp_path):
+    """ScheduledDelivery is Japan-only and needs a deliveryWindow skubridge does not send."""
+    text = shops_text("amazon").replace(
+        "[shops.amazon]\n", '[shops.amazon]\nshipping_speed = "ScheduledDelivery"\n'
+    )
+    assert "delivery window" in load_error(tmp_path, text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,13 @@ import pytest
 
 from connectors.amazon import AmazonClient, fulfillment_order_id
 from connectors.base import Address, NotSupportedError, StoreApi, StoreOrderLine, StoreOrderRequest
-from connectors.errors import AuthError, FatalError, OutcomeUnknownError
+from connectors.errors import (
+    AuthError,
+    FatalError,
+    MalformedResponseError,
+    OutcomeUnknownError,
+    TransientError,
+)
 from connectors.http import RetryPolicy
 from sandbox.amazon import (
     SANDBOX_CLIENT_ID,
@@ -177,6 +184,7 @@ async def test_catalog_variants_with_fba_and_mfn_stock(emulator):
     assert json.loads(create.content) == {
         "reportType": "GET_MERCHANT_LISTINGS_ALL_DATA",
         "marketplaceIds": [US],
+        "reportOptions": {"preferredReportDocumentLocale": "en_US"},
     }
     assert create.headers["content-type"] == "application/json"
     assert create.headers["x-amz-access-token"].startswith("Atza|")
@@ -224,6 +232,138 @@ async def test_catalog_gzip_report_parsed_the_same(emulator):
         app.state.emulator.report_options.compression = "GZIP"
         zipped = await catalog(client)
     assert zipped == plain
+
+
+async def test_report_with_deprecated_columns_and_fulfilment_spelling(emulator):
+    """Real headers: ``fulfilment-channel`` (one "l") and ``Deprecated column`` titles
+    (amzn/selling-partner-api-models#3999, #4140): FBA listings stay FBA with their stock."""
+    url, app = emulator
+    async with make_client(url) as client:
+        documented = await catalog(client)
+        app.state.emulator.report_options.header = "deprecated"
+        real = await catalog(client)
+    assert real == documented
+    assert {v.seller_sku: v.stock for v in real}["FBA-00002"] == {"FBA": 2}
+
+
+async def test_report_without_fulfilment_column_fails_loudly(emulator):
+    """A report without any fulfilment-channel spelling is refused, never read as all-MFN."""
+    url, app = emulator
+    emulator_state = app.state.emulator
+    original = emulator_state._listing_report
+
+    def without_channel(locale: str | None = None) -> bytes:
+        lines = original(locale).decode(emulator_state.report_options.charset).split("\n")
+        header = lines[0].split("\t")
+        drop = header.index("fulfillment-channel")
+        kept = ["\t".join(f for i, f in enumerate(line.split("\t")) if i != drop) for line in lines]
+        return "\n".join(kept).encode(emulator_state.report_options.charset)
+
+    emulator_state._listing_report = without_channel
+    async with make_client(url) as client:
+        with pytest.raises(MalformedResponseError, match="fulfillment-channel"):
+            await catalog(client)
+
+
+async def test_sku_altered_by_cp1252_is_flagged_not_used(emulator):
+    """Real reports are Cp1252 and replace other characters by "?" before download
+    (amzn/selling-partner-api-models#4888, #4955): such a SKU names no real listing, so it is
+    left out of the catalog (no inventory or listing call with it) and reported."""
+    url, app = emulator
+    app.state.emulator.load(
+        load_fixture(
+            {
+                "amazon": {
+                    "listings": [
+                        *listings(1, 1),
+                        {"sku": "ŁÓDŹ-1", "price": "3.00", "fulfillment": "FBA", "title": "Łódź"},
+                        {"sku": "CAFÉ-1", "price": "3.00", "quantity": 1, "title": "Café"},
+                    ]
+                }
+            }
+        )
+    )
+    recorder = Recorder()
+    async with make_client(url, recorder) as client:
+        variants = {v.seller_sku: v for v in await catalog(client)}
+        stats = client.last_report_stats
+    assert set(variants) == {"FBA-00000", "MFN-00000", "CAFÉ-1"}  # é is in Cp1252
+    assert variants["CAFÉ-1"].title == "Café"
+    assert stats is not None and stats.altered_skus == ["?ÓD?-1"]
+    sent = recorder.to("/fba/inventory/v1/summaries")[0].url.params["sellerSkus"]
+    assert sent == "FBA-00000"
+
+
+async def test_cancelled_report_is_try_later_never_an_empty_catalog(emulator):
+    """CANCELLED means "no data" or "requested too often" (amzn/selling-partner-api-docs
+    #1329); one searchListingsItems call tells which, and neither is an empty catalog."""
+    url, app = emulator
+    app.state.emulator.report_options.cancel_next = 1
+    recorder = Recorder()
+    async with make_client(url, recorder) as client:
+        with pytest.raises(TransientError, match="requested too often") as caught:
+            await catalog(client)
+        assert caught.value.code == "CANCELLED" and caught.value.retry_after == 60.0
+        probe = recorder.to(f"/listings/2021-08-01/items/{SELLER}")
+        assert len(probe) == 1 and probe[0].url.params["pageSize"] == "1"
+        assert len(await catalog(client)) == 6  # the next request is served
+        app.state.emulator.load(load_fixture({"amazon": {"listings": []}}))
+        with pytest.raises(TransientError, match="finds no listing"):
+            await catalog(client)
+
+
+async def test_fba_sku_missing_from_inventory_summaries_has_unknown_stock(emulator):
+    """getInventorySummaries leaves some FBA SKUs out (amzn/selling-partner-api-models#2447,
+    #515): their stock is unknown (no FBA stock row), never 0."""
+    url, app = emulator
+    assert app.state.emulator.summaries_missing == set()
+    httpx.put(f"{url}/_sandbox/inventory/missing", json={"skus": ["FBA-00002"]})
+    async with make_client(url) as client:
+        variants = {v.seller_sku: v for v in await catalog(client)}
+    assert variants["FBA-00002"].fulfillment == "FBA"
+    assert variants["FBA-00002"].stock == {}
+    assert variants["FBA-00001"].stock == {"FBA": 1}
+
+
+async def test_report_headers_asked_in_english(emulator):
+    """Headers come in the marketplace's language unless reportOptions asks for a locale
+    (amzn/selling-partner-api-models#5303; Chinese headers: jlevers/selling-partner-api#525):
+    the client asks for en_US, so a non-English account reads like an English one."""
+    url, app = emulator
+    recorder = Recorder()
+    async with make_client(url, recorder) as client:
+        english = await catalog(client)
+        app.state.emulator.report_options.header_locale = "zh_CN"
+        app.state.emulator.report_options.charset = "UTF-8"  # Chinese is not in Cp1252
+        translated = await catalog(client)
+    assert translated == english
+    create = recorder.to("/reports/2021-06-30/reports")[0]
+    body = json.loads(create.content)
+    assert body["reportOptions"] == {"preferredReportDocumentLocale": "en_US"}
+    assert not body_errors("reports", "CreateReportSpecification", body)
+
+
+async def test_japanese_address_carries_no_city(emulator):
+    """Address.city "should not be used in Japan" (fulfillmentOutbound_2020-07-01 model): the
+    city goes to addressLine3 and the order is accepted."""
+    url, _app = emulator
+    jp = order("576460752303423499")
+    jp = replace(
+        jp,
+        recipient=replace(
+            jp.recipient,
+            city="Shibuya-ku",
+            region_code="13",
+            postal_code="150-0002",
+            country_code="JP",
+        ),
+    )
+    async with make_client(url) as client:
+        body = client.fulfillment_order_body(jp)
+        created = await client.create_order(jp)
+    address = body["destinationAddress"]
+    assert "city" not in address and address["addressLine3"] == "Shibuya-ku"
+    assert created.id == "TTS-576460752303423499"
 
 
 async def test_paging_to_the_end_of_a_10000_listing_catalog():

@@ -94,3 +94,35 @@ def test_decode_gzip_and_charsets():
         decode_document(jp, compression=None, content_type="text/plain;charset=windows-31j")
         == "商品\tJ-1"
     )
+
+
+def test_known_header_spellings_and_missing_essential_columns():
+    """``fulfilment-channel`` and ``Deprecated column`` headers are read
+    (amzn/selling-partner-api-models#3999, #4140); a missing essential column is refused."""
+    header = HEADER.replace("fulfillment-channel", "fulfilment-channel")
+    row = "\tT\tT-1\t1.00\t\tB1\t1\tB1\tAMAZON_EU\tActive\t"
+    text = f"Deprecated column\t{header}\tDeprecated column\n{row}\n"
+    rows, _ = parse_listings_report(text)
+    assert rows[0].fulfillment == "FBA" and rows[0].channel == "AMAZON_EU"
+    for column in ("fulfillment-channel", "price", "quantity", "status"):
+        cut = [c for c in HEADER.split("\t") if c != column]
+        with pytest.raises(ValueError, match=f"no {column} column"):
+            parse_listings_report("\t".join(cut) + "\n")
+
+
+def test_chinese_header_is_read_when_a_report_comes_translated():
+    """Headers of jlevers/selling-partner-api#525 (a report in Chinese despite everything)."""
+    header = (
+        "商品名称\t商品编码\t卖家 SKU\t价格\t数量\tASIN1\t商品编码类型\t商品编码\t配送渠道\t状态"
+    )
+    row = "Tee\t0816Y30OYFH\tTEE-1\t19.99\t\tB00V7I4DHA\t1\tB00V7I4DHA\tAMAZON_NA\tActive"
+    [parsed], _ = parse_listings_report(f"{header}\n{row}\n")
+    assert (parsed.sku, parsed.price, parsed.fulfillment) == ("TEE-1", Decimal("19.99"), "FBA")
+    assert (parsed.title, parsed.asin, parsed.status) == ("Tee", "B00V7I4DHA", "Active")
+
+
+def test_document_marked_gzip_that_is_not_gzip_is_a_value_error():
+    with pytest.raises(ValueError, match="not gzip"):
+        decode_document(b"\x00\x01plain", compression="GZIP", content_type=None)
+    with pytest.raises(ValueError, match="not gzip"):
+        decode_document(b"\x1f\x8b\x08\x00broken", compression="GZIP", content_type=None)

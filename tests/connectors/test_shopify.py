@@ -6,8 +6,10 @@ import json
 import logging
 import math
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +23,7 @@ from connectors.shopify import (
     BULK_VARIANTS_QUERY,
     DOCUMENTS,
     INVENTORY_SET_MUTATION,
+    MAX_PAGE,
     ORDER_CREATE_MUTATION,
     InventorySet,
     ShopifyClient,
@@ -204,7 +207,9 @@ async def test_pages_through_10000_variants(big_server) -> None:
     sample = next(v for v in variants if v.seller_sku == "SKU-3-4")
     assert sample.stock == {L1: 0} and sample.price == Decimal("5.00")
     counts = app.state.faults.stats.requests
-    assert counts["productVariants"] == math.ceil(10_000 / 99)
+    # the first page follows our estimate (99); later ones the cost Shopify reported, which
+    # fits more nodes under the 1,000-point limit
+    assert math.ceil(10_000 / MAX_PAGE) <= counts["productVariants"] < math.ceil(10_000 / 99)
     assert counts["bulkOperationRunQuery"] == 0
 
 
@@ -424,6 +429,40 @@ def order_request(order_id: str = "576461413038785752") -> StoreOrderRequest:
     )
 
 
+async def test_page_size_follows_the_cost_shopify_reports(monkeypatch) -> None:
+    """Pages are sized from the requestedQueryCost Shopify reports, not only from our own
+    estimate: a store that prices the variant query lower (live accepts 250 variants where
+    the estimate allowed ~99) gets full pages after the first one."""
+    import sandbox.shopify.emulator as shopify_emulator
+
+    priced = shopify_emulator.query_cost
+
+    def cheaper(*args: Any, **kwargs: Any) -> int:
+        return max(1, priced(*args, **kwargs) // 4)
+
+    monkeypatch.setattr(shopify_emulator, "query_cost", cheaper)
+    fixture = load_fixture(
+        {
+            "shopify": {
+                "locations": [{"id": L1, "name": "Main"}],
+                "products": [
+                    {"title": f"P{i}", "variants": [{"sku": f"S-{i}", "inventory": {L1: 1}}]}
+                    for i in range(600)
+                ],
+            }
+        }
+    )
+    rec = Recorder()
+    with serve_in_thread(create_app(fixture, throttle=False)) as url:
+        async with ShopifyClient(
+            endpoint_url=endpoint(url), access_token=TOKEN, transport=rec
+        ) as client:
+            variants = await collect(client)
+    assert len(variants) == 600
+    sizes = [b["variables"]["first"] for b in rec.bodies() if "SkubridgeVariants" in b["query"]]
+    assert sizes[0] < MAX_PAGE and sizes[1:] == [MAX_PAGE] * (len(sizes) - 1)
+
+
 async def test_create_order_sends_the_documented_shape_and_decrements() -> None:
     app = create_app(small_fixture(), throttle=False)
     rec = Recorder()
@@ -464,6 +503,23 @@ async def test_create_order_sends_the_documented_shape_and_decrements() -> None:
     snap = app.state.emulator.snapshot()
     assert snap["products"][0]["variants"][0]["inventory"] == {L1: 3, L2: 2}
     assert snap["orders"][0]["source_identifier"] == "576461413038785752"
+
+
+async def test_future_processed_at_is_clamped_to_now() -> None:
+    """Clock skew can put a TikTok create_time ahead of Shopify's clock; 2026-04 refuses a
+    future processedAt (PROCESSED_AT_INVALID), so the connector sends at most now."""
+    app = create_app(small_fixture(), throttle=False)
+    rec = Recorder()
+    ahead = replace(order_request("888"), created_at=datetime.now(UTC) + timedelta(minutes=2))
+    with serve_in_thread(app) as url:
+        async with ShopifyClient(
+            endpoint_url=endpoint(url), access_token=TOKEN, transport=rec
+        ) as client:
+            created = await client.create_order(ahead)
+    assert created.id.startswith("gid://shopify/Order/")
+    body = next(b for b in rec.bodies() if b["query"] == ORDER_CREATE_MUTATION)
+    sent = datetime.fromisoformat(body["variables"]["order"]["processedAt"].replace("Z", "+00:00"))
+    assert sent <= datetime.now(UTC)
 
 
 async def test_create_order_user_errors_surface() -> None:

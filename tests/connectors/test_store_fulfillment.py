@@ -104,8 +104,8 @@ def shopify() -> Iterator[tuple[str, Any]]:
 
 def shopify_client(url: str, recorder: Recorder) -> ShopifyClient:
     return ShopifyClient(
-        f"{url}/admin/api/2026-04/graphql.json",
-        DEFAULT_ACCESS_TOKEN,
+        endpoint_url=f"{url}/admin/api/2026-04/graphql.json",
+        access_token=DEFAULT_ACCESS_TOKEN,
         rate_scale=0,
         retry=FAST,
         transport=recorder,
@@ -346,13 +346,13 @@ def amazon() -> Iterator[tuple[str, Any]]:
 
 def amazon_client(url: str, recorder: Recorder) -> AmazonClient:
     return AmazonClient(
-        url,
-        f"{url}/auth/o2/token",
-        SANDBOX_CLIENT_ID,
-        SANDBOX_CLIENT_SECRET,
-        SANDBOX_REFRESH_TOKEN,
-        SELLER,
-        US,
+        endpoint=url,
+        lwa_url=f"{url}/auth/o2/token",
+        client_id=SANDBOX_CLIENT_ID,
+        client_secret=SANDBOX_CLIENT_SECRET,
+        refresh_token=SANDBOX_REFRESH_TOKEN,
+        seller_id=SELLER,
+        marketplace_id=US,
         rate_scale=0,
         retry=FAST,
         transport=recorder,

@@ -42,6 +42,7 @@ from sandbox.tiktok import (
     DEFAULT_REFRESH_TOKEN,
     create_app,
 )
+from sandbox.tiktok.state import ApiFailure
 from tests.tiktok_sign_vectors import SIGN_VECTORS
 
 CIPHER = "ROW_sandboxcipher0001"
@@ -311,14 +312,19 @@ async def test_catalog_splits_update_time_ranges_beyond_the_search_window() -> N
     ]
     app = create_app(Fixture.model_validate({"tiktok": {"products": products}}))
     app.state.emulator.search_window = 40
+    recorder = Recorder()
     with serve_in_thread(app) as base:
-        client = make_client(base, catalog_options=False)
+        client = make_client(base, catalog_options=False, transport=recorder)
         client.search_window = 40
         variants = await collect(client.iter_catalog(page_size=10))
         await client.aclose()
     assert sorted(v.variant_id for v in variants) == sorted(
         str(1731000000000000000 + p) for p in range(100)
     )
+    # No future search time (the API refuses it): the newest range is left open-ended.
+    bodies = [json.loads(r.content) for r in recorder.to("/product/202309/products/search")]
+    assert all(b.get("update_time_le", 0) <= time.time() for b in bodies)
+    assert any("update_time_ge" in b and "update_time_le" not in b for b in bodies)
 
 
 async def test_repeated_page_token_stops_with_paging_error() -> None:
@@ -423,6 +429,29 @@ async def test_price_update_and_whole_call_rejection(emulator) -> None:
     assert sku_state(app, "1729000000000000011")["price"] == "12.50"
     assert rejected.applied == () and rejected.errors[0].code == "12052901"
     assert rejected.errors[0].sku_id == "1729000000000000041"
+
+
+async def test_documented_error_codes_reach_the_report(emulator) -> None:
+    """The codes TikTok documents for these refusals (Products API error list): a stock out
+    of range 12052055 inside the "Check failed" wrapper 12052990 (the SKU error carries the
+    inner code), another currency 12052084, an input it cannot read 12052910."""
+    app, base = emulator
+    client = make_client(base)
+    stock = await client.update_inventory(
+        "1729000000000000001", [InventoryUpdate("1729000000000000012", {WH1: 100_000})]
+    )
+    currency = await client.update_price(
+        "1729000000000000001", [PriceUpdate("1729000000000000012", Decimal("9.5"), "EUR")]
+    )
+    await client.aclose()
+    [too_many] = stock.errors
+    assert too_many.code == "12052055" and "Check failed" in too_many.message
+    [wrong] = currency.errors
+    assert wrong.code == "12052084"
+    body = {"skus": [{"id": "1729000000000000012", "price": {"amount": "x", "currency": "USD"}}]}
+    with pytest.raises(ApiFailure) as unreadable:
+        app.state.emulator.update_price("1729000000000000001", body)
+    assert unreadable.value.code == 12052910
 
 
 async def test_what_is_sent_path_query_header_body(emulator) -> None:

@@ -113,10 +113,10 @@ class Env:
         self.app, self.base = app, base
         self.recorder = Recorder()
         self.client = TikTokClient(
-            DEFAULT_APP_KEY,
-            DEFAULT_APP_SECRET,
-            DEFAULT_ACCESS_TOKEN,
-            DEFAULT_REFRESH_TOKEN,
+            app_key=DEFAULT_APP_KEY,
+            app_secret=DEFAULT_APP_SECRET,
+            access_token=DEFAULT_ACCESS_TOKEN,
+            refresh_token=DEFAULT_REFRESH_TOKEN,
             shop_cipher=CIPHER,
             base_url=base,
             auth_base_url=base,

@@ -303,7 +303,8 @@ def read_report(client: httpx.Client) -> tuple[list[dict[str, str]], dict]:
     data = (
         gzip.decompress(bare.content) if doc.get("compressionAlgorithm") == "GZIP" else bare.content
     )
-    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8")), delimiter="\t"))
+    assert bare.headers["content-type"] == "text/plain; charset=Cp1252"  # real default
+    rows = list(csv.DictReader(io.StringIO(data.decode("cp1252")), delimiter="\t"))
     return rows, doc
 
 
@@ -311,7 +312,7 @@ def test_report_flow_plain_and_gzip(served):
     client, _ = served
     authed(client)
     rows, doc = read_report(client)
-    assert "compressionAlgorithm" not in doc
+    assert doc["compressionAlgorithm"] == "GZIP"  # the real default: gzip, Cp1252, raw TSV
     assert list(rows[0]) == REPORT_COLUMNS
     by_sku = {row["seller-sku"]: row for row in rows}
     assert by_sku["FBA-000"]["fulfillment-channel"] == "AMAZON_NA"
@@ -319,10 +320,10 @@ def test_report_flow_plain_and_gzip(served):
     assert by_sku["MFN-001"]["fulfillment-channel"] == "DEFAULT"
     assert by_sku["MFN-001"]["quantity"] == "5"
     assert by_sku["MFN-001"]["price"] == "7.00"
-    client.put("/_sandbox/reports", json={"compression": "GZIP"})
-    gz_rows, gz_doc = read_report(client)
-    assert gz_doc["compressionAlgorithm"] == "GZIP"
-    assert gz_rows == rows
+    client.put("/_sandbox/reports", json={"compression": None})
+    plain_rows, plain_doc = read_report(client)
+    assert "compressionAlgorithm" not in plain_doc
+    assert plain_rows == rows
 
 
 def test_report_url_expires_and_signature_is_checked(served):

@@ -388,10 +388,10 @@ def test_inventory_set_contract_errors(shop) -> None:
     _, body = gql(shop, SET, {"key": "k-5", "input": many})
     assert body["errors"][0]["extensions"]["code"] == "MAX_INPUT_SIZE_EXCEEDED"
     assert "data" not in body and body["extensions"]["cost"]["actualQueryCost"] is None
-    bad = set_input("gid://shopify/InventoryItem/1", -1)
+    bad = set_input("gid://shopify/InventoryItem/1", -1_000_000_001)
     _, body = gql(shop, SET, {"key": "k-6", "input": bad})
     codes = {e["code"] for e in body["data"]["inventorySetQuantities"]["userErrors"]}
-    assert codes == {"INVALID_INVENTORY_ITEM", "INVALID_QUANTITY_NEGATIVE"}
+    assert codes == {"INVALID_INVENTORY_ITEM", "INVALID_QUANTITY_TOO_LOW"}
 
 
 # -- productVariantsBulkUpdate -------------------------------------------------------------
@@ -769,3 +769,75 @@ def test_optional_search_index_lag() -> None:
             order.indexed_at = 0.0
         _, found = gql(client, search, {"q": "source_identifier:321"})
         assert [n["id"] for n in found["data"]["orders"]["nodes"]] == [order_id]
+
+
+# -- refusals and crashes seen against live answers (issue: real-world wire shapes) ---------
+
+
+def test_unknown_operation_name_is_200_with_an_error(shop) -> None:
+    doc = "query A { shop { name } } query B { shop { id } }"
+    r = shop.post(
+        PATH,
+        json={"query": doc, "operationName": "Nope"},
+        headers={"X-Shopify-Access-Token": DEFAULT_ACCESS_TOKEN},
+    )
+    assert r.status_code == 200 and "data" not in r.json()
+    assert r.json()["errors"][0]["message"] == 'No operation named "Nope"'
+    r = shop.post(
+        PATH, json={"query": doc}, headers={"X-Shopify-Access-Token": DEFAULT_ACCESS_TOKEN}
+    )
+    assert (
+        r.status_code == 200 and r.json()["errors"][0]["message"] == "An operation name is required"
+    )
+
+
+def test_fragment_spreads_are_served_and_validated(shop) -> None:
+    status, body = gql(
+        shop, "query { shop { ...F } } fragment F on Shop { name ...G } fragment G on Shop { id }"
+    )
+    assert status == 200 and body["data"]["shop"]["name"] == "sandbox"
+    status, body = gql(
+        shop,
+        "mutation { webhookSubscriptionCreate(topic: ORDERS_CREATE, webhookSubscription:"
+        ' {callbackUrl: "https://x"}) { ...P } } fragment P on'
+        " WebhookSubscriptionCreatePayload { userErrors { field message } nope }",
+    )
+    assert status == 200 and body["errors"][0]["extensions"]["code"] == "undefinedField"
+
+
+def test_inventory_set_accepts_negative_available(shop) -> None:
+    """Live accepts ``available`` down to -1,000,000,000 (InventorySetQuantitiesUserErrorCode
+    INVALID_QUANTITY_TOO_LOW, Admin API 2026-04 schema)."""
+    item = item_of(shop, V1)
+    _, body = gql(shop, SET, {"key": "neg-1", "input": set_input(item, -3)})
+    assert body["data"]["inventorySetQuantities"]["userErrors"] == []
+    assert variant_state(shop, V1)["inventory"][L1] == -3
+    _, body = gql(shop, SET, {"key": "neg-2", "input": set_input(item, -1_000_000_001, -3)})
+    (err,) = body["data"]["inventorySetQuantities"]["userErrors"]
+    assert err["code"] == "INVALID_QUANTITY_TOO_LOW"
+
+
+def test_order_create_refuses_a_future_processed_at(shop) -> None:
+    """2026-04: a future processedAt is PROCESSED_AT_INVALID (clamped only from 2026-07,
+    OrderCreateOrderInput.processedAt in the Admin API schema)."""
+    future = order_vars("777")
+    future["order"]["processedAt"] = "2099-01-01T00:00:00Z"
+    _, body = gql(shop, ORDER, future)
+    (err,) = body["data"]["orderCreate"]["userErrors"]
+    assert err["code"] == "PROCESSED_AT_INVALID" and err["field"] == ["order", "processedAt"]
+    assert body["data"]["orderCreate"]["order"] is None
+    past = order_vars("778")
+    past["order"]["processedAt"] = "2026-01-01T00:00:00Z"
+    _, body = gql(shop, ORDER, past)
+    assert body["data"]["orderCreate"]["userErrors"] == []
+
+
+def test_connection_of_zero_nodes_costs_the_connection_only(shop) -> None:
+    _, body = gql(shop, "query { productVariants(first: 0) { nodes { id sku } } }")
+    assert body["extensions"]["cost"]["requestedQueryCost"] == 2
+    _, body = gql(shop, "query { productVariants(first: 3) { nodes { id sku } } }")
+    cost = body["extensions"]["cost"]
+    assert cost["requestedQueryCost"] == 5 and cost["actualQueryCost"] == 5
+    _, body = gql(shop, "query { productVariants(first: 250) { nodes { id sku } } }")
+    cost = body["extensions"]["cost"]  # actual: what was returned (5 variants in the fixture)
+    assert cost["requestedQueryCost"] == 252 and cost["actualQueryCost"] == 7

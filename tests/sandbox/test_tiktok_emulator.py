@@ -560,6 +560,26 @@ def test_order_detail_one_line_item_per_unit(api: Api) -> None:
     assert isinstance(order["create_time"], int) and isinstance(order["id"], str)
 
 
+def test_single_line_items_cancelled_on_their_own(api: Api) -> None:
+    """US/UK: one unit cancelled, the order goes on; all units cancelled = order CANCELLED
+    (line_items[].display_status / cancel_user, TikTok SDK GetOrderDetailResponseDataOrders-
+    LineItems)."""
+    oid = "5760000000000000001"
+    before = detail(api, oid)["data"]["orders"][0]
+    r = api.admin("POST", f"orders/{oid}/lines/cancel", {"sku_id": "1729000000000000011"})
+    assert r.status_code == 200 and r.json()["status"] == before["status"]
+    order = detail(api, oid)["data"]["orders"][0]
+    cancelled = [li for li in order["line_items"] if li["display_status"] == "CANCELLED"]
+    assert len(cancelled) == 1 and cancelled[0]["sku_id"] == "1729000000000000011"
+    assert cancelled[0]["cancel_user"] == "BUYER" and cancelled[0]["cancel_reason"]
+    assert order["status"] == before["status"] and order["update_time"] >= before["update_time"]
+    live = [li["id"] for li in order["line_items"] if li["display_status"] != "CANCELLED"]
+    too_many = {"sku_id": "1729000000000000021", "count": 2}
+    assert api.admin("POST", f"orders/{oid}/lines/cancel", too_many).status_code == 409
+    r = api.admin("POST", f"orders/{oid}/lines/cancel", {"line_ids": live})
+    assert r.json()["status"] == "CANCELLED"
+
+
 def test_order_detail_id_limits(api: Api) -> None:
     assert detail(api, *[str(5760000000000000001 + i) for i in range(51)])["code"] != 0
     assert detail(api, "5769999999999999999")["code"] == 21008111
@@ -857,3 +877,13 @@ def test_admin_state_keeps_raw_recipient_and_cancel_spelling_is_switchable(api: 
         api.admin("POST", "orders/5760000000000000004/status", {"status": "CANCELLED"})
         assert api.app.state.emulator.webhooks.wait_idle(10)
     assert json.loads(receiver.received[-1][0])["data"]["order_status"] == "CANCEL"
+
+
+def test_order_generation_with_line_cancellations(api: Api) -> None:
+    spec = {"generate": 20, "seed": 3, "max_quantity": 3, "line_cancel_rate": 1.0}
+    ids = api.admin("POST", "orders", spec).json()["ids"]
+    orders = detail(api, *ids)["data"]["orders"]
+    for o in orders:
+        statuses = [li["display_status"] for li in o["line_items"]]
+        expected = 1 if len(statuses) > 1 else 0
+        assert statuses.count("CANCELLED") == expected, o["id"]

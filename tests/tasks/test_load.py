@@ -191,7 +191,8 @@ async def test_per_sku_rejection_recorded_while_rest_applies(env) -> None:
     outcome = await push("run-rej", force=True)  # 9000 is a huge move: force past the guard
     rows = {(r[0], r[1]): r for r in ledger("run-rej")}
     assert rows[(bad_sku, "inventory")][4] == "REJECTED"
-    assert "12052990" in rows[(bad_sku, "inventory")][5]
+    # the SKU error carries the inner reason of the 12052990 "Check failed" wrapper
+    assert rows[(bad_sku, "inventory")][5].startswith("12052097 Check failed")
     assert "7999999999999999999" in rows[(bad_sku, "inventory")][5]
     sibling = first.skus[1].id
     assert rows[(sibling, "inventory")][4] == "UPDATED"

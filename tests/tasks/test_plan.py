@@ -169,6 +169,20 @@ def test_amazon_stock_follows_fulfillment_channel(con) -> None:
     assert stock == {"101001": 8, "101002": 4, "102001": 7}
 
 
+def test_amazon_fba_stock_unknown_is_reported_not_pushed(con) -> None:
+    """An FBA SKU getInventorySummaries did not return has no FBA stock row: its stock is
+    unknown, so nothing is pushed and the push report says why (not a push of 0)."""
+    seed_from_fixture(con, fixture(), store="amazon")
+    con.execute("DELETE FROM catalog_stock WHERE channel = 'amazon' AND variant_id = 'A'")
+    plan = build_plan(con, shop("amazon"), DEFAULT_WAREHOUSE)
+    writes = {w.tiktok_sku_id: w for w in plan.writes("inventory")}
+    unknown = writes["101001"]
+    assert unknown.inventory is None and unknown.new is None
+    assert "FBA stock unknown" in (unknown.problem or "")
+    assert "getInventorySummaries" in (unknown.problem or "")
+    assert writes["101002"].inventory is not None  # a SKU with known stock is still pushed
+
+
 def test_currency_mismatch_is_blocked_never_converted(con) -> None:
     fx = fixture()
     fx.shopify.currency = "EUR"

@@ -102,6 +102,48 @@ def test_shopify_order_with_multi_unit_lines(sandbox, tmp_path, monkeypatch):
     assert sandbox.admin("shopify", "GET", "requests")["orderCreate"] == 1
 
 
+def test_single_cancelled_line_items_are_not_relayed(sandbox, tmp_path, monkeypatch):
+    """US/UK orders can lose single units (line_items[].display_status CANCELLED with
+    cancel_user, TikTok SDK model GetOrderDetailResponseDataOrdersLineItems): only live
+    units are relayed; a SKU whose every unit was cancelled is not in the store order."""
+    shop = shop_config(sandbox, tmp_path, "shopify", monkeypatch)
+    map_skus(shop, ["1001001", "1001002"])
+    [oid] = add_orders(sandbox, order(("1001001", 3), ("1001002", 1)))
+    sandbox.admin("tiktok", "POST", f"orders/{oid}/lines/cancel", json={"sku_id": "1001001"})
+    sandbox.admin("tiktok", "POST", f"orders/{oid}/lines/cancel", json={"sku_id": "1001002"})
+
+    out = relay(shop)
+
+    row = report_by_id(out.frame())[oid]
+    assert (row["reason"], row["lines"]) == ("RELAYED", "TEE-S x2")
+    [created] = sandbox.emulator("shopify").snapshot()["orders"]
+    assert [(ln["variant_id"], ln["quantity"]) for ln in created["lines"]] == [
+        ("gid://shopify/ProductVariant/11", 2)
+    ]
+
+
+def test_state_name_reaches_the_store_as_iso_code(sandbox, tmp_path, monkeypatch):
+    """TikTok names the state in district_info (L1, e.g. "Illinois"); Shopify's
+    MailingAddressInput takes ``provinceCode`` (ISO 3166-2 part, "IL"). A name that does not
+    convert is still sent as the name and the order report says so."""
+    shop = shop_config(sandbox, tmp_path, "shopify", monkeypatch)
+    map_skus(shop, ["1001001"])
+    [good] = add_orders(sandbox, order(("1001001", 1), recipient={"state": "Illinois"}))
+    [odd] = add_orders(sandbox, order(("1001001", 1), recipient={"state": "Atlantis"}))
+
+    out = relay(shop)
+
+    rows = report_by_id(out.frame())
+    assert rows[good]["reason"] == "RELAYED"
+    assert not isinstance(rows[good]["warning"], str)  # no warning (NaN in the frame)
+    assert rows[odd]["reason"] == "RELAYED" and "REGION_UNCONVERTED" in rows[odd]["warning"]
+    created = {o["source_identifier"]: o for o in sandbox.emulator("shopify").snapshot()["orders"]}
+    assert created[good]["shipping_address"]["provinceCode"] == "IL"
+    assert created[good]["shipping_address"]["countryCode"] == "US"
+    assert "provinceCode" not in created[odd]["shipping_address"]
+    assert created[odd]["shipping_address"]["province"] == "Atlantis"
+
+
 def test_amazon_fba_order_becomes_mcf_order(sandbox, tmp_path, monkeypatch):
     shop = shop_config(sandbox, tmp_path, "amazon", monkeypatch)
     map_skus(shop, ["1001001", "1001002"])

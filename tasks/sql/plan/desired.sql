@@ -55,6 +55,9 @@ desired AS (
         END AS desired_price,
         ts.current_stock,
         coalesce(ss.available, 0) AS store_stock,
+        -- Amazon: every listing has a stock row (MFN quantity or FBA fulfillable) unless
+        -- getInventorySummaries left the FBA SKU out; then its stock is unknown.
+        ($store <> 'amazon' OR ss.variant_id IS NOT NULL) AS store_stock_known,
         sb_desired_stock(ss.available, $buffer_absolute, $buffer_percent, $zero_below,
                          $max_quantity) AS desired_stock,
         coalesce(ts.has_warehouse, false) AS has_warehouse,
