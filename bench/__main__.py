@@ -4,7 +4,7 @@ Each benchmark runs as its own subprocess (one failure does not stop the rest; n
 share the cores), its output goes to the terminal and to ``bench/out/<UTC time>/<name>.log``,
 and those that can write their figures into docs/BENCHMARKS.md do so (``--no-docs``: don't).
 
-    python -m bench                  # all: map, push, relay, loop-back, e2e (~27 min)
+    python -m bench                  # all: map, push, relay, loop-back, e2e, incremental (~33 min)
     python -m bench push e2e         # a subset, in the order given
     python -m bench --quick          # small sizes: a smoke run of every benchmark (~3 min)
     python -m bench --list           # the commands it would run
@@ -70,6 +70,13 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], bool, str]] = {
         ],
         True,
         "End-to-end",
+    ),
+    "incremental": (
+        "bench.incremental_bench",
+        ["--variants", "3000"],
+        ["--variants", "300", "--only-incremental"],
+        True,
+        "Unchanged shop",
     ),
 }
 

@@ -48,7 +48,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -456,8 +456,16 @@ class AmazonClient(ClientBase):
         raise AssertionError("unreachable")  # pragma: no cover
 
     # ----- catalog ----------------------------------------------------------------------
-    async def iter_catalog(self) -> AsyncIterator[list[CatalogVariant]]:
+    async def iter_catalog(
+        self, *, since: datetime | None = None, **_: Any
+    ) -> AsyncIterator[list[CatalogVariant]]:
         """Every sellable listing of the seller in this marketplace, page by page.
+
+        With ``since``: only the FBA SKUs whose inventory changed since then
+        (``getInventorySummaries`` ``startDateTime``, [fba-inventory]), as stock-only
+        records (``product_id`` = the SKU, no price); the caller fills the rest from its
+        accepted catalog. Listing changes (price, MFN quantity, new SKUs) wait for the
+        next full read of the listings report.
 
         Source: the All Listings report (includes inactive listings), then the variation
         families (``families="auto"``, see :meth:`variation_families`), then FBA
@@ -477,6 +485,10 @@ class AmazonClient(ClientBase):
           ASIN, else the seller SKU itself (so two SKUs of one ASIN, e.g. an FBA and an MFN
           offer, never merge into one product by accident).
         """
+        if since is not None:
+            async for page in self._changed_fba(since):
+                yield page
+            return
         rows = await self.listing_report()
         index = FamilyIndex()
         if self.families == "auto" and rows:
@@ -492,6 +504,31 @@ class AmazonClient(ClientBase):
         page: list[CatalogVariant] = []
         for row in rows:
             page.append(self._variant(row, fulfillable, asin_count, index))
+            if len(page) >= CATALOG_PAGE:
+                yield page
+                page = []
+        if page:
+            yield page
+
+    async def _changed_fba(self, since: datetime) -> AsyncIterator[list[CatalogVariant]]:
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        page: list[CatalogVariant] = []
+        async for summary in self._inventory_pages({"startDateTime": stamp}):
+            sku = summary.get("sellerSku")
+            quantity = (summary.get("inventoryDetails") or {}).get("fulfillableQuantity")
+            if not isinstance(sku, str) or not isinstance(quantity, int):
+                continue
+            page.append(
+                CatalogVariant(
+                    channel="amazon",
+                    product_id=sku,
+                    variant_id=sku,
+                    seller_sku=sku,
+                    title=str(summary.get("productName") or ""),
+                    stock={"FBA": max(0, quantity)},
+                    fulfillment="FBA",
+                )
+            )
             if len(page) >= CATALOG_PAGE:
                 yield page
                 page = []

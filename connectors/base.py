@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from skubridge.model.updates import InventoryUpdate, PriceUpdate
 
@@ -217,8 +217,11 @@ class StoreCancelResult:
 class TikTokApi(Protocol):
     """What flows need from TikTok Shop."""
 
-    def iter_catalog(self, *, page_size: int = 100) -> AsyncIterator[list[CatalogVariant]]:
-        """Yield the shop's SKUs page by page (one record per SKU)."""
+    def iter_catalog(
+        self, *, page_size: int = 100, **options: Any
+    ) -> AsyncIterator[list[CatalogVariant]]:
+        """Yield the shop's SKUs page by page (one record per SKU). ``options``: ``since``
+        (changed since, incremental), ``attributes`` (a ``connectors.attributes`` cache)."""
         ...
 
     async def warehouses(self) -> list[Warehouse]: ...

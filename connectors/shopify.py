@@ -83,6 +83,8 @@ log = logging.getLogger("skubridge.connectors.shopify")
 MARKETPLACE = "shopify"
 MAX_QUERY_COST = 1000  # [rate-limits]
 MAX_PAGE = 250  # [rate-limits]: nodes per page
+# Ids per ``id:1 OR id:2 ...`` search: a short query string (no documented cap found).
+ID_SEARCH_BATCH = 50
 MAX_ROWS = 250  # array inputs [rate-limits]; UNCONFIRMED for inventorySetQuantities: stay at 250
 TAG_PREFIX = "tiktok-"
 
@@ -124,6 +126,41 @@ query SkubridgeVariants($first: Int!, $after: String, $levels: Int!) {
       product { id title status }
     }
     pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+# VARIANTS_QUERY with a search filter: the variants updated since a time
+# (``updated_at:>='...'``) or a list of ids (``id:1 OR id:2``) [search], [admin] productVariants.
+VARIANTS_SEARCH_QUERY = """
+query SkubridgeVariantsSearch($first: Int!, $after: String, $levels: Int!, $query: String!) {
+  productVariants(first: $first, after: $after, query: $query) {
+    nodes {
+      id title sku price barcode
+      selectedOptions { name value }
+      inventoryItem {
+        id tracked
+        inventoryLevels(first: $levels) {
+          nodes { location { id } quantities(names: ["available"]) { name quantity } }
+        }
+      }
+      product { id title status }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+# A stock change moves the inventory level's ``updatedAt``, not the variant's: the levels of
+# one location changed since a time (``Location.inventoryLevels(query: "updated_at:...")``,
+# [admin] Location).
+CHANGED_LEVELS_QUERY = """
+query SkubridgeChangedLevels($id: ID!, $first: Int!, $after: String, $query: String!) {
+  location(id: $id) {
+    inventoryLevels(first: $first, after: $after, query: $query) {
+      nodes { item { variant { id } } }
+      pageInfo { hasNextPage endCursor }
+    }
   }
 }
 """
@@ -213,6 +250,8 @@ DOCUMENTS: dict[str, str] = {
     "locations": LOCATIONS_QUERY,
     "productVariantsCount": VARIANTS_COUNT_QUERY,
     "productVariants": VARIANTS_QUERY,
+    "productVariantsSearch": VARIANTS_SEARCH_QUERY,
+    "location": CHANGED_LEVELS_QUERY,
     "bulkQuery": BULK_VARIANTS_QUERY,
     "bulkOperationRunQuery": BULK_RUN_MUTATION,
     "bulkOperation": BULK_STATUS_QUERY,
@@ -541,14 +580,23 @@ class ShopifyClient(ClientBase):
             raise _wrong_shape("productVariantsCount", "no whole-number count")
         return count, str(info.get("precision") or "EXACT")
 
-    async def iter_catalog(self) -> AsyncIterator[list[CatalogVariant]]:
+    async def iter_catalog(
+        self, *, since: datetime | None = None, **_: Any
+    ) -> AsyncIterator[list[CatalogVariant]]:
         """Every variant with its stock per location, page by page.
 
         Catalogs of ``bulk_threshold`` variants or more are read with one bulk operation
-        (JSONL, [bulk]); smaller ones by ``productVariants`` cursor paging.
+        (JSONL, [bulk]); smaller ones by ``productVariants`` cursor paging. With ``since``
+        only what changed since then: the variants updated since (``updated_at:>=``) and
+        the variants whose stock changed since at any stock location (their inventory
+        levels' ``updated_at``), each read once [search].
         """
         locations = await self.locations()
         currency = await self.currency()
+        if since is not None:
+            async for page in self._changed_catalog(locations, currency, since):
+                yield page
+            return
         count, _ = await self.variant_count(self.bulk_threshold)
         if count >= self.bulk_threshold:
             async for page in self._bulk_catalog(locations, currency):
@@ -557,11 +605,59 @@ class ShopifyClient(ClientBase):
         async for page in self._paged_catalog(locations, currency):
             yield page
 
+    async def _changed_catalog(
+        self, locations: Sequence[Warehouse], currency: str, since: datetime
+    ) -> AsyncIterator[list[CatalogVariant]]:
+        stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        seen: set[str] = set()
+        async for page in self._paged_catalog(locations, currency, f"updated_at:>='{stamp}'"):
+            seen.update(v.variant_id for v in page)
+            yield page
+        stocked: list[str] = []
+        for location in self._stock_locations(locations):
+            async for variant_id in self._changed_level_variants(location, stamp):
+                if variant_id not in seen:
+                    seen.add(variant_id)
+                    stocked.append(variant_id)
+        for start in range(0, len(stocked), ID_SEARCH_BATCH):
+            ids = " OR ".join(
+                f"id:{_gid_number(v)}" for v in stocked[start : start + ID_SEARCH_BATCH]
+            )
+            async for page in self._paged_catalog(locations, currency, ids):
+                yield page
+
+    async def _changed_level_variants(self, location_id: str, stamp: str) -> AsyncIterator[str]:
+        """Variant ids of the inventory levels at one location updated since ``stamp``."""
+
+        async def fetch(after: str | None) -> tuple[list[str], str | None]:
+            data = await self.execute(
+                "location",
+                CHANGED_LEVELS_QUERY,
+                {
+                    "id": location_id,
+                    "first": MAX_PAGE,
+                    "after": after,
+                    "query": f"updated_at:>='{stamp}'",
+                },
+            )
+            location = data.get("location")
+            if not isinstance(location, dict):
+                raise _wrong_shape("location", f"no location {location_id}")
+            nodes, cursor = _connection(location, "inventoryLevels")
+            ids = [str(((n.get("item") or {}).get("variant") or {}).get("id") or "") for n in nodes]
+            return [i for i in ids if i], cursor
+
+        async for ids in CursorPages(
+            fetch, marketplace=MARKETPLACE, endpoint="location", max_pages=self.max_pages
+        ):
+            for variant_id in ids:
+                yield variant_id
+
     def _stock_locations(self, locations: Sequence[Warehouse]) -> list[str]:
         return list(self.location_ids) if self.location_ids else [w.id for w in locations]
 
     async def _paged_catalog(
-        self, locations: Sequence[Warehouse], currency: str
+        self, locations: Sequence[Warehouse], currency: str, query: str | None = None
     ) -> AsyncIterator[list[CatalogVariant]]:
         wanted = self._stock_locations(locations)
         levels = max(1, min(MAX_PAGE, len(locations)))
@@ -575,11 +671,14 @@ class ShopifyClient(ClientBase):
         async def fetch(after: str | None) -> tuple[list[CatalogVariant], str | None]:
             nonlocal first, per_node
             while True:
-                variables = {"first": first, "after": after, "levels": levels}
+                variables: dict[str, Any] = {"first": first, "after": after, "levels": levels}
+                document = VARIANTS_QUERY
+                if query is not None:
+                    variables["query"], document = query, VARIANTS_SEARCH_QUERY
                 try:
                     data = await self.execute(
                         "productVariants",
-                        VARIANTS_QUERY,
+                        document,
                         variables,
                         expected_cost=2 + first * per_node,
                     )
@@ -1103,6 +1202,12 @@ def _wrong_shape(operation: str, why: str) -> MalformedResponseError:
     return MalformedResponseError(
         f"answer has the wrong shape: {why}", marketplace=MARKETPLACE, operation=operation
     )
+
+
+def _gid_number(gid: str) -> str:
+    """The numeric tail of a GID (``gid://shopify/ProductVariant/12`` -> ``12``): search
+    filters take the number [search]."""
+    return gid.rsplit("/", 1)[-1]
 
 
 def _connection(data: Mapping[str, Any], operation: str) -> tuple[list[dict[str, Any]], str | None]:

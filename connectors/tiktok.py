@@ -50,6 +50,7 @@ from typing import Any
 
 import httpx
 
+from connectors.attributes import AttributeCache
 from connectors.base import (
     Address,
     CatalogVariant,
@@ -384,17 +385,26 @@ class TikTokClient(ClientBase):
         await self._call("event.update_webhook", "PUT", "/event/202309/webhooks", body=body)
 
     # -- catalog ------------------------------------------------------------------------
-    async def iter_catalog(self, *, page_size: int = 100) -> AsyncIterator[list[CatalogVariant]]:
+    async def iter_catalog(
+        self,
+        *,
+        page_size: int = 100,
+        since: datetime | None = None,
+        attributes: AttributeCache | None = None,
+    ) -> AsyncIterator[list[CatalogVariant]]:
         """Yield the shop's SKUs page by page, one :class:`CatalogVariant` per SKU.
 
         Pages Search Products with ``page_token``. When more products match than the
         10,000-result window allows, the catalog is split into ``update_time`` ranges that
-        each fit. DELETED products are left out. With ``catalog_options`` the sales
-        attributes of multi-SKU products are read with Get Product (search has none).
+        each fit. DELETED products are left out. ``since`` asks only for products updated at
+        or after it (Search Products ``update_time_ge`` [search-products]). With
+        ``catalog_options`` the sales attributes of multi-SKU products are read with
+        Get Product (search has none); with ``attributes`` only where that cache lacks them.
         """
         page_size = max(1, min(MAX_PAGE_SIZE, page_size))
         seen: set[str] = set()
-        ranges: list[tuple[int | None, int | None]] = [(None, None)]
+        start = None if since is None else _epoch(since)
+        ranges: list[tuple[int | None, int | None]] = [(start, None)]
         while ranges:
             ge, le = ranges.pop()
             async for products, total in self._search_range(ge, le, page_size):
@@ -403,7 +413,7 @@ class TikTokClient(ClientBase):
                     continue
                 fresh = [p for p in products if str(p.get("id")) not in seen]
                 seen.update(str(p.get("id")) for p in fresh)
-                variants = await self._variants(fresh)
+                variants = await self._variants(fresh, attributes)
                 if variants:
                     yield variants
 
@@ -472,9 +482,11 @@ class TikTokClient(ClientBase):
                 return
             yield products, None
 
-    async def _variants(self, products: list[dict[str, Any]]) -> list[CatalogVariant]:
+    async def _variants(
+        self, products: list[dict[str, Any]], attributes: AttributeCache | None = None
+    ) -> list[CatalogVariant]:
         products = [p for p in products if p.get("status") != "DELETED"]
-        details = await self._sku_details(products) if self.catalog_options else {}
+        details = await self._sku_details(products, attributes) if self.catalog_options else {}
         out = []
         for product in products:
             # A record without an id becomes a row with an empty id, which the extract skips
@@ -510,17 +522,27 @@ class TikTokClient(ClientBase):
                 )
         return out
 
-    async def _sku_details(self, products: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    async def _sku_details(
+        self, products: list[dict[str, Any]], attributes: AttributeCache | None = None
+    ) -> dict[str, dict[str, Any]]:
         """SKU id -> Get Product SKU object, for multi-SKU products (search has no options).
 
         Get Product is unavailable for FREEZE/DELETED products [get-product]; a product it refuses
-        keeps empty options rather than failing the whole import.
+        keeps empty options rather than failing the whole import. With ``attributes`` a
+        product is read only when the cache cannot answer for it (see :class:`AttributeCache`).
         """
-        wanted = [
-            str(p["id"])
-            for p in products
-            if len(p.get("skus") or []) > 1 and p.get("status") not in ("FREEZE", "DELETED")
-        ]
+        wanted: list[tuple[str, int]] = []
+        found: dict[str, dict[str, Any]] = {}
+        for p in products:
+            if len(p.get("skus") or []) <= 1 or p.get("status") in ("FREEZE", "DELETED"):
+                continue
+            pid, update_time = str(p["id"]), _update_time(p.get("update_time"))
+            sku_ids = {str(sku.get("id")) for sku in p.get("skus") or []}
+            cached = None if attributes is None else attributes.lookup(pid, update_time, sku_ids)
+            if cached is None:
+                wanted.append((pid, update_time))
+            else:
+                found.update(cached)
 
         async def one(product_id: str) -> dict[str, Any]:
             try:
@@ -531,10 +553,14 @@ class TikTokClient(ClientBase):
                 log.warning("no options for TikTok product %s: %s", product_id, exc)
                 return {}
 
-        found: dict[str, dict[str, Any]] = {}
-        for detail in await asyncio.gather(*(one(pid) for pid in wanted)):
-            for sku in detail.get("skus") or []:
-                found[str(sku.get("id"))] = sku
+        details = await asyncio.gather(*(one(pid) for pid, _ in wanted))
+        for (pid, update_time), detail in zip(wanted, details, strict=True):
+            skus = {
+                str(sku.get("id")): sku for sku in detail.get("skus") or [] if isinstance(sku, dict)
+            }
+            found.update(skus)
+            if attributes is not None and detail:
+                attributes.remember(pid, update_time, skus)
         return found
 
     async def get_product(self, product_id: str) -> dict[str, Any]:
@@ -739,6 +765,14 @@ def _sku_errors(items: list[dict[str, Any]]) -> list[SkuError]:
             code = inner.pop()
         out.append(SkuError(str(detail.get("sku_id") or ""), code, message))
     return out
+
+
+def _update_time(value: Any) -> int:
+    """A product's ``update_time`` (epoch seconds); 0 when missing or not a number."""
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _epoch(value: datetime) -> int:

@@ -55,7 +55,7 @@ def as_task(part: Any, *args: Any) -> Any:
 
 
 @flow(name=FLOW_NAME, flow_run_name=run_name(FLOW_NAME))
-def sync_catalog(shop: str, suggestions: bool = True) -> dict[str, Any]:
+def sync_catalog(shop: str, suggestions: bool = True, full: bool = False) -> dict[str, Any]:
     """Import both catalogs of ``shop``, check them, map by seller SKU and publish reports.
 
     Ends Failed when a catalog check blocks or a step fails; the run record (``runs``
@@ -65,11 +65,13 @@ def sync_catalog(shop: str, suggestions: bool = True) -> dict[str, Any]:
         shop: Shop id from the shops file.
         suggestions: Suggest a likely store variant for unmapped SKUs in the report (a
             hint for a person, never applied).
+        full: Read both catalogs whole (the reconciliation: catches deletions and anything
+            an incremental read missed) even when only changes would be read.
     """
     install_log_redaction()
     config = load_shops().get(shop)
     with hold_shop(config.id):
         summary = run_catalog(
-            config, run_id=current_run_id(), suggestions=suggestions, call=as_task
+            config, run_id=current_run_id(), suggestions=suggestions, call=as_task, full=full
         )
     return summary.to_dict()

@@ -50,6 +50,8 @@ def sync_shop(
     steps: list[Step] = ALL_STEPS,
     dry_run: bool = False,
     force: bool = False,
+    full: bool = False,
+    changed_only: bool = False,
 ) -> dict[str, Any]:
     """Run the whole cycle for one shop: catalog -> push -> relay orders.
 
@@ -58,6 +60,9 @@ def sync_shop(
         steps: Which steps to run, in cycle order (catalog, push, relay; all by default).
         dry_run: Push and relay compute and report but write nothing to any marketplace.
         force: Let the push through a failed guard for this run only.
+        full: Read both catalogs whole (the periodic reconciliation), not only what changed.
+        changed_only: Store-change events, with steps [push]: the push reads the changes of
+            both sides and writes only those SKUs.
     """
     install_log_redaction()
     config = load_shops().get(shop)  # fail at once on a bad shops file or unknown shop
@@ -65,9 +70,11 @@ def sync_shop(
 
     def subflow(name: str) -> dict[str, Any]:
         if name == "catalog":
-            return _outcome(sync_catalog(shop, return_state=True))
+            return _outcome(sync_catalog(shop, full=full, return_state=True))
         if name == "push":
-            state = push_prices_and_stock(shop, dry_run=dry_run, force=force, return_state=True)
+            state = push_prices_and_stock(
+                shop, dry_run=dry_run, force=force, changed_only=changed_only, return_state=True
+            )
             return _outcome(state)
         return _outcome(relay_orders(shop, dry_run=dry_run, return_state=True))
 

@@ -107,8 +107,14 @@ class SandboxStack:
     def apply_env(self) -> None:
         os.environ.update(self.env())
 
-    def shop_toml(self, shop_id: str, store: str, *, extra: str = "") -> str:
-        """One ``[[shops]]`` table pointing at this stack (store 'shopify' or 'amazon')."""
+    def shop_toml(
+        self, shop_id: str, store: str, *, extra: str = "", incremental: bool = False
+    ) -> str:
+        """One ``[[shops]]`` table pointing at this stack (store 'shopify' or 'amazon').
+
+        Catalogs are read in full every run unless ``incremental``: tests and chaos runs
+        reload emulator fixtures between runs (stamping every item as just changed) and
+        rely on each run seeing the whole catalog, deletions included."""
         fx = self.fixture or Fixture()
         p = ENV_PREFIX
         text = f"""
@@ -142,12 +148,17 @@ refresh_token = "env:{p}AMAZON_REFRESH_TOKEN"
 base_url = "{self.urls["amazon"]}"
 lwa_url = "{self.urls["amazon"]}/auth/o2/token"
 """
+        if not incremental:
+            text += "\n[shops.catalog]\nincremental = false\n"
         return text + extra
 
-    def write_shops_file(self, path: str | Path, shops: Iterable[tuple[str, str]]) -> Path:
+    def write_shops_file(
+        self, path: str | Path, shops: Iterable[tuple[str, str]], *, incremental: bool = False
+    ) -> Path:
         """Write a shops file for ``shops`` = [(shop_id, store), ...] and return its path."""
         path = Path(path)
-        path.write_text("".join(self.shop_toml(s, k) for s, k in shops), encoding="utf-8")
+        text = "".join(self.shop_toml(s, k, incremental=incremental) for s, k in shops)
+        path.write_text(text, encoding="utf-8")
         return path
 
 

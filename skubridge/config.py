@@ -283,6 +283,23 @@ class Schedules(_Model):
     timezone: str = "UTC"
 
 
+class CatalogSettings(_Model):
+    """How catalogs are read: changes only (incremental) with a periodic full read."""
+
+    incremental: bool = Field(
+        True, description="Read only what changed since the last accepted extract."
+    )
+    full_every_hours: float = Field(
+        24,
+        gt=0,
+        description="A full extract (catches deletions and anything missed) when the last "
+        "accepted full one is older than this.",
+    )
+    overlap_minutes: int = Field(
+        10, ge=0, description="Changed-since window overlap with the last accepted extract."
+    )
+
+
 class OrderSettings(_Model):
     overlap_minutes: int = Field(
         15, ge=0, description="Search window overlap with the previous run."
@@ -360,6 +377,7 @@ class ShopConfig(_Model):
         description="CSV file of more overrides (columns tiktok_product_id, tiktok_sku_id, "
         "seller_sku, stock, price), relative to the shops file.",
     )
+    catalog: CatalogSettings = CatalogSettings()
     queue: str | None = Field(
         None,
         description="Work queue of the worker(s) holding this shop's DuckDB file; every run "

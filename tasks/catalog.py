@@ -22,6 +22,7 @@ import pandas as pd
 
 from expectations.catalog import check_catalog
 from expectations.runner import CheckOutcome, SuiteResult
+from tasks.incremental import started_at, zeroed_stock_check
 from tasks.warehouse import sql
 
 
@@ -110,20 +111,34 @@ def check_staged(
     channels: Iterable[str],
     max_drop: float,
     max_bad_value_share: float = 0.0,
+    incremental: Iterable[str] = (),
 ) -> dict[str, ChannelCheck]:
-    """Run the catalog suite on each side's staged extract; nothing is written."""
+    """Run the catalog suite on each side's staged extract; nothing is written.
+
+    A side in ``incremental`` holds a change set, not a catalog: its rows get the value
+    checks, and instead of the size checks (not empty, not shrunk) the change set must not
+    zero too much stock (:func:`tasks.incremental.zeroed_stock_check`).
+    """
+    changes_only = set(incremental)
     checks: dict[str, ChannelCheck] = {}
     for channel in channels:
         previous = previous_accepted(con, channel, exclude_run=run_id)
         frame = staged_frame(con, run_id=run_id, channel=channel)
         products, variants, _ = staged_counts(con, run_id=run_id, channel=channel)
+        is_change_set = channel in changes_only
         result = check_catalog(
             frame,
             channel=channel,
-            previous_variants=previous.variants if previous else None,
+            previous_variants=previous.variants if previous and not is_change_set else None,
             max_drop=max_drop,
             max_bad_value_share=max_bad_value_share,
         )
+        if is_change_set:
+            zeroed = zeroed_stock_check(con, run_id=run_id, channel=channel, max_share=max_drop)
+            result = SuiteResult(
+                result.suite,
+                (*(o for o in result.outcomes if o.check != "catalog_not_collapsed"), zeroed),
+            )
         checks[channel] = ChannelCheck(channel, products, variants, previous, result)
     return checks
 
@@ -140,8 +155,12 @@ def _record_snapshot(
     channel: str,
     accepted: bool,
     reason: str | None,
+    merged: bool = False,
 ) -> None:
     products, variants, extracted_at = staged_counts(con, run_id=run_id, channel=channel)
+    extracted_at = started_at(con, run_id, channel) or extracted_at
+    if merged:  # an accepted change set: the snapshot is the merged catalog's size
+        products, variants = catalog_counts(con, channel)
     con.execute(
         sql("catalog/record_snapshot"),
         [
@@ -157,23 +176,39 @@ def _record_snapshot(
 
 
 def promote(
-    con: duckdb.DuckDBPyConnection, *, run_id: str, channels: Iterable[str]
+    con: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    channels: Iterable[str],
+    incremental: Iterable[str] = (),
 ) -> dict[str, int]:
     """Make the run's staged extracts the accepted catalogs, all sides in one transaction.
 
-    Per side: replace its ``catalog_variants``/``catalog_stock`` rows with the staged ones,
-    record an accepted snapshot, clear the run's staged rows. Returns variants per side.
+    Per side: replace its ``catalog_variants``/``catalog_stock`` rows with the staged ones
+    (a side in ``incremental``: merge them, replacing only the rows of the staged variant
+    ids), record an accepted snapshot, clear the run's staged rows. Returns variants
+    promoted (staged rows) per side.
     """
+    changes_only = set(incremental)
     promoted: dict[str, int] = {}
     con.execute("BEGIN TRANSACTION")
     try:
         for channel in channels:
-            _record_snapshot(con, run_id=run_id, channel=channel, accepted=True, reason=None)
-            con.execute(sql("catalog/delete_catalog_variants"), [channel])
-            con.execute(sql("catalog/delete_catalog_stock"), [channel])
+            merged = channel in changes_only
+            if merged:
+                con.execute(sql("incremental/merge_variants"), [run_id, channel])
+                con.execute(sql("incremental/merge_stock"), [run_id, channel])
+            else:
+                _record_snapshot(con, run_id=run_id, channel=channel, accepted=True, reason=None)
+                con.execute(sql("catalog/delete_catalog_variants"), [channel])
+                con.execute(sql("catalog/delete_catalog_stock"), [channel])
             row = con.execute(sql("catalog/insert_catalog_variants"), [run_id, channel]).fetchone()
             promoted[channel] = int(row[0]) if row else 0
             con.execute(sql("catalog/insert_catalog_stock"), [run_id, channel])
+            if merged:
+                _record_snapshot(
+                    con, run_id=run_id, channel=channel, accepted=True, reason=None, merged=True
+                )
             con.execute(sql("catalog/clear_staged_run_variants"), [run_id, channel])
             con.execute(sql("catalog/clear_staged_run_stock"), [run_id, channel])
         con.execute("COMMIT")

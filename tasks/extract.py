@@ -310,8 +310,9 @@ async def extract_catalog(
     logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
     log_every_seconds: float = 10.0,
     extracted_at: datetime | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> tuple[pa.Table, pa.Table, ExtractStats]:
-    """Read one side's catalog through ``api.iter_catalog()`` into Arrow tables.
+    """Read one side's catalog through ``api.iter_catalog(**options)`` into Arrow tables.
 
     Returns ``(variants, stock, stats)``: ``variants`` has the ``staged_variants`` columns,
     ``stock`` the ``staged_stock`` columns, ``stats`` the pages, rows and skipped records.
@@ -323,7 +324,7 @@ async def extract_catalog(
     variant_batches: list[pa.RecordBatch] = []
     stock_batches: list[pa.RecordBatch] = []
     started = last_log = time.monotonic()
-    async for page in api.iter_catalog():
+    async for page in api.iter_catalog(**dict(options or {})):
         stats.pages += 1
         variants, stock = _page_batches(
             list(page), run_id=run_id, channel=channel, at=at, stats=stats
@@ -395,15 +396,31 @@ async def extract_both(
     run_id: str,
     store_channel: str,
     logger: logging.Logger | logging.LoggerAdapter[Any] | None = None,
+    tiktok_options: Mapping[str, Any] | None = None,
+    store_options: Mapping[str, Any] | None = None,
 ) -> tuple[Extract, Extract]:
-    """Extract the TikTok and the store catalog concurrently; (tiktok, store)."""
+    """Extract the TikTok and the store catalog concurrently; (tiktok, store).
+
+    ``tiktok_options``/``store_options`` go to each side's ``iter_catalog`` (e.g. the
+    attributes cache, ``since`` for an incremental extract).
+    """
     at = datetime.now(UTC)
     (tv, ts, tstats), (sv, ss, sstats) = await asyncio.gather(
         extract_catalog(
-            tiktok_api, run_id=run_id, channel="tiktok", logger=logger, extracted_at=at
+            tiktok_api,
+            run_id=run_id,
+            channel="tiktok",
+            logger=logger,
+            extracted_at=at,
+            options=tiktok_options,
         ),
         extract_catalog(
-            store_api, run_id=run_id, channel=store_channel, logger=logger, extracted_at=at
+            store_api,
+            run_id=run_id,
+            channel=store_channel,
+            logger=logger,
+            extracted_at=at,
+            options=store_options,
         ),
     )
     return Extract("tiktok", tv, ts, tstats), Extract(store_channel, sv, ss, sstats)

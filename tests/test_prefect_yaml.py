@@ -293,9 +293,9 @@ TRIGGERED = {
     "skubridge.shopify.inventory.changed": "sync-shop",
     "skubridge.shopify.product.changed": "sync-shop",
 }
-# What a triggered run gets besides the shop: a store change needs fresh catalogs before
-# the push (the push plans from the catalogs in DuckDB).
-TRIGGER_EXTRA = {"relay-orders": {}, "sync-shop": {"steps": ["catalog", "push"]}}
+# What a triggered run gets besides the shop: a store change starts a push of what changed
+# (it reads both sides' changes itself before planning).
+TRIGGER_EXTRA = {"relay-orders": {}, "sync-shop": {"steps": ["push"], "changed_only": True}}
 
 
 def _triggers() -> list[tuple[dict[str, Any], dict[str, Any]]]:

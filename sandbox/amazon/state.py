@@ -898,6 +898,16 @@ class AmazonEmulator:
                     if lst.fulfillment == "FBA" and s not in self.summaries_missing
                 )
                 skus = [s for s in fba if s in set(wanted)] if wanted else fba
+                if (start := first(query, "startDateTime")) is not None:
+                    # "all inventory summaries that have changed since then are returned";
+                    # no earlier than 18 months back (fbaInventory model, startDateTime)
+                    try:
+                        since = datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp()
+                    except ValueError:
+                        return invalid("Invalid startDateTime", "not an ISO 8601 date and time")
+                    if since < now - 548 * 86_400:
+                        return invalid("Invalid startDateTime", "earlier than 18 months ago")
+                    skus = [s for s in skus if self.listings[s].updated >= since]
                 offset = 0
             page = skus[offset : offset + INVENTORY_PAGE]
             body: dict[str, Any] = {

@@ -154,6 +154,32 @@ class LocationNode:
         level = item.levels.get(self._l.id) if item else None
         return LevelNode(self._s, item, level) if item and level else None
 
+    def inventoryLevels(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+        """The location's levels, filtered by ``query`` (e.g. ``updated_at:>=...``)."""
+        query = args.pop("query", None)
+        args.pop("includeInactive", None)  # levels of this one location either way
+        pairs = [
+            (item, level)
+            for item in self._s.items.values()
+            if (level := item.levels.get(self._l.id)) is not None
+        ]
+        groups = search.parse(query)
+        if groups:
+            pairs = [p for p in pairs if search.matches(groups, p, self._level_field, "id")]
+        return connection(
+            info,
+            pairs,
+            lambda pair: LevelNode(self._s, pair[0], pair[1]),
+            lambda pair: pair[1].id_number,
+            **args,
+        )
+
+    def _level_field(self, pair: object, name: str) -> list[str] | None:
+        item, level = pair  # type: ignore[misc]
+        if name == "inventory_item_id":
+            return [str(gid_number(item.id))]
+        return level_fields(self._s, level, name)
+
 
 class LevelNode:
     def __init__(self, state: ShopifyState, item: InventoryItem, level: Level) -> None:
@@ -542,6 +568,20 @@ def variant_fields(state: ShopifyState, v: Variant, name: str) -> list[str] | No
             return [v.title, product.title]
         case "location_id":
             return [str(gid_number(loc)) for loc in item.levels]
+        case "updated_at":
+            return [v.updated_at]
+    return None
+
+
+def level_fields(state: ShopifyState, level: Level, name: str) -> list[str] | None:
+    """Searchable values of an inventory level per ``Location.inventoryLevels(query:)``
+    field (admin schema: created_at, id, inventory_group_id, inventory_item_id,
+    updated_at; https://shopify.dev/docs/api/admin-graphql/latest/objects/Location)."""
+    match name:
+        case "updated_at" | "created_at":
+            return [level.updated_at]
+        case "id":
+            return [str(level.id_number)]
     return None
 
 

@@ -1,9 +1,11 @@
 """A small implementation of Shopify's search syntax for ``query:`` arguments
 (https://shopify.dev/docs/api/usage/search-syntax).
 
-Supported: ``field:value`` terms, implicit AND, ``OR``, ``-``/``NOT`` negation, single or
-double quotes, backslash escapes and a trailing ``*`` prefix match. Parentheses are accepted
-and ignored (grouping is flattened), which is enough for the filters skubridge sends.
+Supported: ``field:value`` terms, the comparators ``field:>v``, ``>=``, ``<``, ``<=`` (on
+times, e.g. ``updated_at:>'2020-10-21T23:39:20Z'``, and numbers), implicit AND, ``OR``,
+``-``/``NOT`` negation, single or double quotes, backslash escapes and a trailing ``*``
+prefix match. Parentheses are accepted and ignored (grouping is flattened), which is
+enough for the filters skubridge sends.
 Values are compared case-insensitively, which is the safe reading of an UNCONFIRMED rule
 (search syntax): a client must still compare SKUs exactly itself.
 
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,7 @@ class Term:
     value: str
     negated: bool = False
     prefix: bool = False
+    op: str | None = None  # > >= < <= (search syntax: comparators)
 
 
 def tokenize(query: str) -> list[str]:
@@ -75,8 +80,11 @@ def parse(query: str | None) -> list[list[Term]]:
         name, sep, value = token.partition(":")
         field = name.lower() if sep else None
         value = value if sep else token
-        prefix = value.endswith("*")
-        groups[-1].append(Term(field, value.rstrip("*"), negated, prefix))
+        op = next((o for o in (">=", "<=", ">", "<") if sep and value.startswith(o)), None)
+        if op:
+            value = value[len(op) :]
+        prefix = op is None and value.endswith("*")
+        groups[-1].append(Term(field, value.rstrip("*") if prefix else value, negated, prefix, op))
     return [g for g in groups if g]
 
 
@@ -101,6 +109,8 @@ def _term_matches(term: Term, obj: object, get: Getter, default_field: str) -> b
     values = get(obj, term.field or default_field)
     if values is None:
         return True
+    if term.op:
+        return any(_compare(v, term.op, term.value) for v in values) != term.negated
     wanted = term.value.lower()
     hit = False
     for value in values:
@@ -112,3 +122,32 @@ def _term_matches(term: Term, obj: object, get: Getter, default_field: str) -> b
             hit = True
             break
     return hit != term.negated
+
+
+def _comparable(text: str) -> tuple[int, Any]:
+    """A value ordered as a time (ISO 8601; a bare year or date is its first instant), a
+    number, or else text."""
+    raw = text.strip()
+    try:
+        return 0, int(raw)
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return 2, raw
+    return 1, when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _compare(have: str, op: str, wanted: str) -> bool:
+    a, b = _comparable(have or ""), _comparable(wanted)
+    if a[0] != b[0]:
+        return False
+    match op:
+        case ">":
+            return a[1] > b[1]
+        case ">=":
+            return a[1] >= b[1]
+        case "<":
+            return a[1] < b[1]
+    return a[1] <= b[1]

@@ -34,9 +34,10 @@ def catalog_summary_lines(summary: dict[str, Any]) -> list[str]:
         skipped_text = (
             " (" + ", ".join(f"{k} x{v}" for k, v in skipped.items()) + ")" if skipped else ""
         )
+        changed = f"changed since {stats['since']}: " if stats.get("kind") == "incremental" else ""
         lines.append(
-            f"  {channel}: {stats.get('rows')} variants of {stats.get('products')} products, "
-            f"{stats.get('skipped')} malformed records skipped{skipped_text}"
+            f"  {channel}: {changed}{stats.get('rows')} variants of {stats.get('products')} "
+            f"products, {stats.get('skipped')} malformed records skipped{skipped_text}"
         )
         if stats.get("altered"):
             from tasks.steps.catalog import altered_text
@@ -74,7 +75,7 @@ def catalog_summary_lines(summary: dict[str, Any]) -> list[str]:
 
 
 def _catalog_flow(
-    shop: str, *, suggestions: bool = True, shops_file: Path | None = None
+    shop: str, *, suggestions: bool = True, shops_file: Path | None = None, full: bool = False
 ) -> tuple[bool, dict[str, Any]]:
     """Run the ``sync-catalog`` flow for ``shop``; (completed, summary dict).
 
@@ -86,7 +87,7 @@ def _catalog_flow(
     from flows.sync_catalog import sync_catalog
     from tasks.steps.catalog import CatalogStepError
 
-    state = sync_catalog(shop=shop, suggestions=suggestions, return_state=True)
+    state = sync_catalog(shop=shop, suggestions=suggestions, full=full, return_state=True)
     result = state.result(raise_on_failure=False)
     if isinstance(result, dict):
         return state.is_completed(), result
@@ -105,7 +106,12 @@ def _catalog_flow(
 
 
 def _cycle_flow(
-    shop: str, *, dry_run: bool = False, force: bool = False, shops_file: Path | None = None
+    shop: str,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    shops_file: Path | None = None,
+    full: bool = False,
 ) -> tuple[bool, dict[str, Any]]:
     """Run the ``sync-shop`` flow for ``shop``; (completed, step outcomes from its run record).
 
@@ -120,7 +126,7 @@ def _cycle_flow(
     from tasks.runs import run_record
     from tasks.warehouse import open_shop
 
-    state = sync_shop(shop=shop, dry_run=dry_run, force=force, return_state=True)
+    state = sync_shop(shop=shop, dry_run=dry_run, force=force, full=full, return_state=True)
     # This run's own record (its id is the flow-run id, tasks/runs.py: current_run_id),
     # never "the latest started": another run of the shop may have started since.
     own = str(state.state_details.flow_run_id)
@@ -172,6 +178,12 @@ def main(
     force: bool = typer.Option(
         False, "--force", help="Let the push through a failed guard for this run only."
     ),
+    full: bool = typer.Option(
+        False,
+        "--full",
+        help="Read both catalogs whole (catches deletions), not only what changed since the "
+        "last accepted extract.",
+    ),
     suggestions: bool = typer.Option(
         True,
         "--suggestions/--no-suggestions",
@@ -193,10 +205,14 @@ def main(
         raise typer.Exit(code=2)
     try:
         if step == "catalog":
-            ok, summary = _catalog_flow(shop, suggestions=suggestions, shops_file=shops_file)
+            ok, summary = _catalog_flow(
+                shop, suggestions=suggestions, shops_file=shops_file, full=full
+            )
             lines = catalog_summary_lines(summary)
         else:
-            ok, steps = _cycle_flow(shop, dry_run=dry_run, force=force, shops_file=shops_file)
+            ok, steps = _cycle_flow(
+                shop, dry_run=dry_run, force=force, shops_file=shops_file, full=full
+            )
             lines = cycle_summary_lines(shop, steps)
     except ConfigError as exc:
         typer.echo(f"skubridge sync: {exc}", err=True)

@@ -120,6 +120,16 @@ class Plan:
         """Mapped SKUs with nothing to write for ``which`` (skipped ones not included)."""
         return self.mapped - len(self.writes(which)) - len(self.skipped(which))
 
+    def only(self, store_variant_ids: set[str], tiktok_sku_ids: set[str]) -> Plan:
+        """The plan of the SKUs whose store variant or TikTok SKU is in the given sets (a
+        push of what changed)."""
+        kept = tuple(
+            s
+            for s in self.skus
+            if s.store_variant_id in store_variant_ids or s.tiktok_sku_id in tiktok_sku_ids
+        )
+        return Plan(self.warehouse_id, kept)
+
 
 def _write(sku: SkuPlan, which: Field, warehouse_id: str) -> PlannedWrite | None:
     write = _desired_write(sku, which, warehouse_id)

@@ -22,13 +22,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from connectors.redact import install_log_redaction
 from skubridge.config import ShopConfig
 from tasks import catalog
+from tasks.attributes import load_cache, save_fetched
 from tasks.extract import extract_both, land_staged
+from tasks.incremental import (
+    choose_kinds,
+    fill_stock_only,
+    incremental_channels,
+    record_kinds,
+)
 from tasks.reports import (
     markdown_artifact,
     markdown_table,
@@ -89,10 +97,31 @@ def store_channel(shop: ShopConfig) -> str:
 
 
 def extract_catalogs(
-    shop: ShopConfig, run_id: str, client_options: dict[str, Any] | None = None
-) -> dict[str, dict[str, Any]]:
-    """Extract TikTok and the store concurrently, then land both in ``staged_*``."""
+    shop: ShopConfig,
+    run_id: str,
+    client_options: dict[str, Any] | None = None,
+    full: bool = False,
+    incremental_only: bool = False,
+) -> dict[str, dict[str, Any]] | None:
+    """Extract TikTok and the store concurrently, then land both in ``staged_*``.
+
+    Each side is read in full or only for its changes (:func:`tasks.incremental.choose_kinds`;
+    ``full`` forces a full read); the kind lands in each side's stats (``kind``, ``since``).
+    With ``incremental_only`` nothing is read and None returned when a side would need a
+    full read (a push of what changed then runs the whole catalog step instead).
+    """
     logger = step_logger(LOGGER)
+    channels = ["tiktok", store_channel(shop)]
+    started = datetime.now(UTC)
+    with open_shop(shop.id) as con:
+        cache = load_cache(con)
+        kinds = choose_kinds(con, shop, channels, full=full, now=started)
+    if incremental_only and any(k.kind != "incremental" for k in kinds.values()):
+        reasons = "; ".join(f"{k.channel}: {k.reason}" for k in kinds.values() if k.kind == "full")
+        logger.info("no change-set read possible (%s)", reasons)
+        return None
+    for kind in kinds.values():
+        logger.info("%s catalog: %s extract (%s)", kind.channel, kind.kind, kind.reason)
 
     async def both() -> tuple[Any, Any]:
         async with open_clients(shop, **dict(client_options or {})) as clients:
@@ -100,15 +129,25 @@ def extract_catalogs(
                 clients.tiktok,
                 clients.store,
                 run_id=run_id,
-                store_channel=store_channel(shop),
+                store_channel=channels[1],
                 logger=logger,
+                tiktok_options={"attributes": cache, **kinds["tiktok"].iter_options()},
+                store_options=kinds[channels[1]].iter_options(),
             )
 
     extracts = run_sync(both)
     with open_shop(shop.id) as con:
         for extract in extracts:
             land_staged(con, extract)
-    return {e.channel: e.stats.to_dict() for e in extracts}
+        fill_stock_only(con, run_id, kinds)
+        save_fetched(con, cache, run_id)
+        record_kinds(con, run_id, kinds, started)
+    stats = {e.channel: e.stats.to_dict() for e in extracts}
+    for channel, kind in kinds.items():
+        stats[channel]["kind"] = kind.kind
+        stats[channel]["since"] = kind.since.isoformat() if kind.since else None
+    stats["tiktok"]["attributes"] = {"cached": cache.hits, "fetched": len(cache.fetched)}
+    return stats
 
 
 def check_catalogs(
@@ -118,7 +157,10 @@ def check_catalogs(
     max_drop: float,
     max_bad_value_share: float = 0.0,
 ) -> dict[str, dict[str, Any]]:
-    """Run the catalog suite on each staged side; on a blocking failure record rejections."""
+    """Run the catalog suite on each staged side; on a blocking failure record rejections.
+
+    A side read incrementally is checked as a change set (``tasks/catalog.py: check_staged``).
+    """
     with open_shop(shop_id) as con:
         checks = catalog.check_staged(
             con,
@@ -126,6 +168,7 @@ def check_catalogs(
             channels=channels,
             max_drop=max_drop,
             max_bad_value_share=max_bad_value_share,
+            incremental=incremental_channels(con, run_id),
         )
         if not all(c.passed for c in checks.values()):
             catalog.reject(con, run_id=run_id, checks=checks)
@@ -135,9 +178,12 @@ def check_catalogs(
 
 
 def promote_catalogs(shop_id: str, run_id: str, channels: list[str]) -> dict[str, int]:
-    """Make the checked extracts the accepted catalogs (one transaction)."""
+    """Make the checked extracts the accepted catalogs (one transaction); a side read
+    incrementally is merged into its accepted catalog instead of replacing it."""
     with open_shop(shop_id) as con:
-        return catalog.promote(con, run_id=run_id, channels=channels)
+        return catalog.promote(
+            con, run_id=run_id, channels=channels, incremental=incremental_channels(con, run_id)
+        )
 
 
 def map_and_report(
@@ -226,6 +272,8 @@ def summary_markdown(summary: CatalogSummary) -> str:
                 "skipped by reason": ", ".join(
                     f"{k} x{v}" for k, v in stats.get("skipped_by_reason", {}).items()
                 ),
+                "read": stats.get("kind", "full")
+                + (f" since {stats['since']}" if stats.get("since") else ""),
             }
             for channel, stats in summary.extract.items()
         ]
@@ -304,6 +352,7 @@ def run_catalog(
     client_options: dict[str, Any] | None = None,
     flow: str = FLOW_NAME,
     call: PartCall = _plain,
+    full: bool = False,
 ) -> CatalogSummary:
     """Extract, check, promote, map and report one shop's catalogs, with its run record.
 
@@ -312,11 +361,12 @@ def run_catalog(
     and the summary so far) when a check blocks or a part fails, after writing the
     ``catalog-summary-<shop>`` markdown artifact and the FAILED run record. A blocked run
     promotes nothing. ``client_options`` go to both clients (rate_scale, transport...).
+    ``full`` reads both catalogs whole (the reconciliation) even when a change set would do.
     """
     install_log_redaction()
     with record_run(shop.id, run_id=run_id, flow=flow, step=STEP_EXTRACT) as record:
         try:
-            summary = _run_parts(shop, run_id, suggestions, client_options, call)
+            summary = _run_parts(shop, run_id, suggestions, client_options, call, full)
         except CatalogStepError as exc:
             record.fail(exc.step, str(exc))
             record.report_dir, record.summary = exc.summary.report_dir, exc.summary.to_dict()
@@ -331,13 +381,14 @@ def _run_parts(
     suggestions: bool,
     client_options: dict[str, Any] | None,
     call: PartCall,
+    full: bool = False,
 ) -> CatalogSummary:
     channels = ["tiktok", store_channel(shop)]
     summary = CatalogSummary(shop=shop.id, run_id=run_id, store_channel=channels[1])
     summary.report_dir = str(run_report_dir(shop.id, run_id))
     step = STEP_EXTRACT
     try:
-        summary.extract = call(extract_catalogs, shop, run_id, client_options)
+        summary.extract = call(extract_catalogs, shop, run_id, client_options, full) or {}
         step = STEP_CHECKS
         summary.checks = call(
             check_catalogs,

@@ -103,6 +103,7 @@ def plain_steps(
     force: bool = False,
     client_options: dict[str, Any] | None = None,
     pending_grace_s: float | None = None,
+    full: bool = False,
 ) -> StepRunner:
     """A :data:`StepRunner` calling the step runners directly (no Prefect).
 
@@ -114,7 +115,7 @@ def plain_steps(
 
     def catalog(run_id: str) -> dict[str, Any]:
         try:
-            summary = run_catalog(shop, run_id=run_id, client_options=options)
+            summary = run_catalog(shop, run_id=run_id, client_options=options, full=full)
         except CatalogStepError as exc:
             return {"status": "FAILED", "step": exc.step, "error": str(exc)}
         mapping = summary.mapping

@@ -35,6 +35,7 @@ import duckdb
 from connectors.base import TikTokApi
 from expectations.guards import GuardVerdict, check_plan
 from skubridge.config import ShopConfig
+from tasks.changes import ChangeSet, refresh_changes
 from tasks.load import (
     DEFAULT_CONCURRENCY,
     WriteOutcome,
@@ -46,6 +47,7 @@ from tasks.load import (
 )
 from tasks.plan import Plan, PlanError, PlannedWrite, build_plan, receiving_warehouse
 from tasks.reports import artifact_key, publish_report, run_report_dir
+from tasks.steps.catalog import run_catalog
 from tasks.steps.common import in_run, open_clients, record_run, run_sync
 from tasks.warehouse import WarehouseLockedError, open_shop, sql
 
@@ -76,6 +78,7 @@ class PushOutcome:
     report_dir: str
     report_rows: int
     guard_metrics: dict[str, Any] = field(default_factory=dict)
+    changed_skus: int | None = None  # a push of what changed: mapped SKUs it planned
 
     @property
     def ok(self) -> bool:
@@ -206,6 +209,7 @@ def run_push(
     client_kwargs: dict[str, Any] | None = None,
     api: TikTokApi | None = None,
     flow: str = FLOW_NAME,
+    changed_only: bool = False,
 ) -> PushOutcome:
     """Plan, guard, push and report one shop, with its run record (``runs`` table).
 
@@ -213,14 +217,28 @@ def run_push(
     (``client_kwargs`` go to it: rate_scale, transport, retry...) unless ``api`` is given.
     The run is recorded FAILED (step ``guard`` or ``push``) when the outcome is not ok, or
     when the step raised (the exception propagates). Synchronous: it runs its own loop.
+
+    ``changed_only`` (a push started by a store-change event): first read what changed on
+    both sides since the last accepted extracts and merge it (:func:`tasks.changes.
+    refresh_changes`, checked as change sets), then plan and write only the mapped SKUs
+    whose store variant or TikTok SKU changed. The guards still judge the whole mapped
+    catalog, so a change set cannot dodge them by being small. When a side needs a full
+    read, the whole catalog step runs first (run id ``<run_id>-catalog``) and every mapped
+    SKU is planned.
     """
-    refreshed = ensure_fresh_stock(shop, run_id)
+    # A push of what changed reads both sides' changes itself (fresh by construction).
+    refreshed = None if changed_only else ensure_fresh_stock(shop, run_id)
     with record_run(shop.id, run_id=run_id, flow=flow, step=STEP, error_text=str) as record:
         if refreshed is not None:
             raise PlanError(refreshed)
+        changes = None
+        if changed_only:
+            changes = refresh_changes(shop, run_id, client_kwargs)
+            if changes is None:
+                run_catalog(shop, run_id=f"{run_id}-catalog", client_options=client_kwargs)
         outcome = run_sync(
             lambda: _push_with_client(
-                shop, run_id, dry_run, force, concurrency, client_kwargs or {}, api
+                shop, run_id, dry_run, force, concurrency, client_kwargs or {}, api, changes
             )
         )
         if not outcome.ok:
@@ -237,14 +255,21 @@ async def _push_with_client(
     concurrency: int,
     client_kwargs: dict[str, Any],
     api: TikTokApi | None,
+    changes: ChangeSet | None = None,
 ) -> PushOutcome:
     options = {"max_concurrency": 2 * concurrency} | client_kwargs
     async with open_clients(shop, with_store=False, tiktok=api, **options) as clients:
-        return await _push(shop, clients.tiktok, run_id, dry_run, force, concurrency)
+        return await _push(shop, clients.tiktok, run_id, dry_run, force, concurrency, changes)
 
 
 async def _push(
-    shop: ShopConfig, api: TikTokApi, run_id: str, dry_run: bool, force: bool, concurrency: int
+    shop: ShopConfig,
+    api: TikTokApi,
+    run_id: str,
+    dry_run: bool,
+    force: bool,
+    concurrency: int,
+    changes: ChangeSet | None = None,
 ) -> PushOutcome:
     warehouse_id = await receiving_warehouse(shop, api)
     with open_shop(shop.id) as con:
@@ -255,7 +280,10 @@ async def _push(
         verdict = check_plan(
             plan, shop.guards, previous_mapped=_previous_mapped(con, run_id), force=force
         )
-        send, blocked, unsendable = _split(plan, verdict)
+        planned = plan
+        if changes is not None:
+            planned = plan.only(set(changes.store_variant_ids), set(changes.tiktok_sku_ids))
+        send, blocked, unsendable = _split(planned, verdict)
         if not dry_run:
             record_pending(con, run_id, send, warehouse_id)
         _record_push_run(con, shop, run_id, plan, verdict, dry_run=dry_run)
@@ -282,7 +310,7 @@ async def _push(
     )
     counts = {
         "updated": int((frame["status"] == "UPDATED").sum()),
-        "unchanged": plan.unchanged("price") + plan.unchanged("inventory"),
+        "unchanged": planned.unchanged("price") + planned.unchanged("inventory"),
         "rejected": int((frame["status"] == "REJECTED").sum()),
         "blocked": int((frame["status"] == "BLOCKED_BY_GUARD").sum()),
         "failed": sum(1 for o in outcomes if o.status == "FAILED"),
@@ -322,6 +350,7 @@ async def _push(
         report_dir=str(folder),
         report_rows=files.rows,
         guard_metrics=metrics,
+        changed_skus=planned.mapped if changes is not None else None,
     )
 
 

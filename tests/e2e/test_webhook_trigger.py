@@ -8,8 +8,9 @@ subscribed with `skubridge webhooks register --apply`, then the TikTok emulator 
 order: its ORDER_STATUS_CHANGE webhook reaches the receiver, which emits
 `skubridge.tiktok.order.changed`; the trigger starts `relay-orders` for the shop and the
 worker relays the order into the Shopify emulator. The store order takes stock, and a
-stock edit follows: each ``inventory_levels/update`` starts ``sync-shop`` with the catalog and
-push steps, and TikTok's stock follows the store's. No `deployment run` anywhere.
+stock edit follows: each ``inventory_levels/update`` starts ``sync-shop`` with a push of what
+changed (``steps: [push]``, ``changed_only``), and TikTok's stock follows the store's. No
+`deployment run` anywhere.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def test_order_and_stock_webhooks_start_relay_and_push_for_the_shop(
     prefect = prefect_server
     with sandbox_stack(FIXTURE, throttle=False) as stack:
         tiktok = stack.emulator("tiktok")
-        text = stack.shop_toml(SHOP, "shopify")
+        text = stack.shop_toml(SHOP, "shopify", incremental=True)
         text = text.replace(
             "[shops.tiktok]\n", f'[shops.tiktok]\nshop_id = "{tiktok.shop["id"]}"\n'
         )
@@ -181,13 +182,14 @@ def test_order_and_stock_webhooks_start_relay_and_push_for_the_shop(
                 orders = stack.emulator("shopify").state.orders
                 assert [o.source_identifier for o in orders] == [order_id]
 
-                # The store order took stock: inventory_levels/update -> catalog + push.
+                # The store order took stock: inventory_levels/update -> push of what changed.
                 push = client.read_deployment_by_name("sync-shop/sync-shop")
                 first = _wait_for_runs(client, push.id, 1)
                 run = _wait_for_final_state(client, str(first[0].id), RUN_TIMEOUT)
                 assert run.state.is_completed(), f"push run ended {run.state_name}"
                 assert run.parameters["shop"] == SHOP
-                assert run.parameters["steps"] == ["catalog", "push"]
+                assert run.parameters["steps"] == ["push"]
+                assert run.parameters["changed_only"] is True
                 store_stock = _store_stock(stack)
                 assert store_stock < 50 and _tiktok_stock(stack) == store_stock
 
