@@ -939,6 +939,10 @@ class ShopifyClient(ClientBase):
             truncated=state.truncated,
         )
 
+    async def tag_order(self, store_order_id: str, tags: Sequence[str]) -> None:
+        """``tagsAdd`` on the order (a tag it already has is not added twice)."""
+        await fulfil.add_order_tags(self, store_order_id, tags)
+
     async def cancel_order(
         self, store_order_id: str, *, reason: str, note: str
     ) -> StoreCancelResult:

@@ -16,7 +16,7 @@ https://shopify.dev/docs/api/admin-graphql/2026-04/mutations/orderCancel.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -92,11 +92,23 @@ mutation SkubridgeCancelLines($input: RefundInput!, $key: String!) {
 }
 """
 
+# Order tags: tagsAdd adds to the tags an order has (existing ones stay, a tag already there
+# is not doubled), so repeating it is harmless
+# (https://shopify.dev/docs/api/admin-graphql/2026-04/mutations/tagsAdd).
+TAGS_ADD_MUTATION = """
+mutation SkubridgeTagsAdd($id: ID!, $tags: [String!]!) {
+  tagsAdd(id: $id, tags: $tags) {
+    userErrors { field message }
+  }
+}
+"""
+
 DOCUMENTS: dict[str, str] = {
     "orderFulfillments": ORDER_FULFILLMENTS_QUERY,
     "orderCancel": ORDER_CANCEL_MUTATION,
     "job": JOB_QUERY,
     "refundCreate": CANCEL_LINES_MUTATION,
+    "tagsAdd": TAGS_ADD_MUTATION,
 }
 
 CancelReason = Literal["CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "OTHER", "STAFF"]
@@ -248,6 +260,23 @@ async def read_order_fulfillments(client: ShopifyClient, order_id: str) -> Order
         return _order(node)
     except (KeyError, TypeError, ValueError) as exc:
         raise _malformed("orderFulfillments", f"{type(exc).__name__}: {exc}") from None
+
+
+async def add_order_tags(client: ShopifyClient, order_id: str, tags: Sequence[str]) -> None:
+    """Add ``tags`` to an order (``tagsAdd``); a user error (e.g. no such order) is fatal."""
+    data = await client.execute("tagsAdd", TAGS_ADD_MUTATION, {"id": order_id, "tags": list(tags)})
+    payload = data.get("tagsAdd")
+    if not isinstance(payload, dict):
+        raise _malformed("tagsAdd", "tagsAdd is not an object")
+    errors = payload.get("userErrors") or []
+    if errors:
+        message = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict))
+        raise FatalError(
+            f"tagsAdd on {order_id}: {message}"[:300],
+            marketplace=MARKETPLACE,
+            operation="tagsAdd",
+            code="USER_ERROR",
+        )
 
 
 async def cancel_order(

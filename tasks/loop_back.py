@@ -17,7 +17,9 @@ right after the relay):
    shipping, US/UK) or Ship Package (packages exist from payment): whichever the order
    shows. "Already shipped" is checked against TikTok's view and taken as done when the
    tracking matches. A changed tracking number is pushed once as TikTok's one correction;
-   after that ``CORRECTION_USED``. TikTok-shipped orders get nothing (``TIKTOK_SHIPPING``);
+   after that ``CORRECTION_USED``. TikTok-shipped orders get nothing pushed
+   (``TIKTOK_SHIPPING``); their store order is tagged once (Shopify ``tagsAdd``; MCF
+   orders have no tags, the report says so);
 4. **TikTok cancellation -> store.** A cancelled order cancels the store order where the
    store still allows it, single cancelled lines cancel those units; too late gives
    ``STORE_ALREADY_FULFILLED`` with the advice to handle a return;
@@ -49,7 +51,13 @@ import duckdb
 import pandas as pd
 
 from connectors import tiktok_fulfillment as tts
-from connectors.base import StoreApi, StoreOrderState, StoreShipment, TikTokApi
+from connectors.base import (
+    NotSupportedError,
+    StoreApi,
+    StoreOrderState,
+    StoreShipment,
+    TikTokApi,
+)
 from connectors.errors import ApiError, TransientError
 from skubridge.config import ShopConfig
 from tasks import loop_back_ledger as ledger
@@ -72,6 +80,9 @@ CONCURRENCY = 8  # orders in flight at once; the clients pace every call to its 
 # US/UK/SEA: one tracking update within 72 h of shipment
 # (https://partner.tiktokshop.com/docv2/page/update-package-shipping-info-202309)
 CORRECTION_WINDOW = timedelta(hours=72)
+# Tag on the store order of a TikTok-shipped order, added with Shopify's tagsAdd
+# (https://shopify.dev/docs/api/admin-graphql/2026-04/mutations/tagsAdd).
+TIKTOK_SHIPPING_TAG = "TikTok shipping label"
 REPORT_COLUMNS = [
     "tiktok_order_id",
     "store_order_id",
@@ -288,19 +299,34 @@ class _Run:
                     if view.seller_ships:
                         await self.ship(view, orow, rows, state, mapped)
             if not view.seller_ships and "TIKTOK_SHIPPING" not in (orow.noted or ""):
-                self.report(
-                    tiktok_order_id=view.order_id,
-                    store_order_id=orow.store_order_id,
-                    action="SHIP",
-                    status="SKIPPED",
-                    reason="TIKTOK_SHIPPING",
-                    lines=_lines_text(view, view.unshipped_line_ids()),
-                    detail=ADVICE["TIKTOK_SHIPPING"],
-                )
-                orow.noted = "TIKTOK_SHIPPING"
+                await self.tiktok_shipping(view, orow)
         orow.done = self.finished(view, orow, rows, relayed=relayed)
         orow.shipping_type = view.shipping_type
         self.put_order(orow)
+
+    async def tiktok_shipping(self, view: tts.OrderShipping, orow: OrderRow) -> None:
+        """TikTok sells the label: tag the store order so the merchant does not ship it with
+        a label of their own, report ``TIKTOK_SHIPPING`` once. The ledger's ``noted`` is
+        written only after the tag call, so a crash in between tags again (harmless:
+        a tag already there is not added twice)."""
+        assert orow.store_order_id is not None
+        detail = ADVICE["TIKTOK_SHIPPING"]
+        if not self.dry_run:
+            try:
+                await self.store.tag_order(orow.store_order_id, [TIKTOK_SHIPPING_TAG])
+                detail += f" Store order tagged {TIKTOK_SHIPPING_TAG!r}."
+            except NotSupportedError as exc:
+                detail += f" {exc}."
+        self.report(
+            tiktok_order_id=view.order_id,
+            store_order_id=orow.store_order_id,
+            action="SHIP",
+            status="SKIPPED",
+            reason="TIKTOK_SHIPPING",
+            lines=_lines_text(view, view.unshipped_line_ids()),
+            detail=detail,
+        )
+        orow.noted = "TIKTOK_SHIPPING"
 
     def finished(
         self, view: tts.OrderShipping, orow: OrderRow, rows: Mapping[str, LineRow], *, relayed: bool

@@ -342,6 +342,10 @@ class LineItemNode:
 
 
 class OrderNode:
+    # The concrete type where a field is the Node interface (tagsAdd.node); graphql-core's
+    # default type resolver reads this (name-mangled) attribute.
+    __typename = "Order"
+
     def __init__(self, state: ShopifyState, order: Order) -> None:
         self._s, self._o = state, order
         self.id = order.id

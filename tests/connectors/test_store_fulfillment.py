@@ -308,6 +308,23 @@ async def test_single_line_cancel_once_and_refused_after_shipping(shopify) -> No
     }
 
 
+async def test_tag_order_sends_tags_add_and_a_second_tag_is_not_doubled(shopify) -> None:
+    url, app = shopify
+    recorder = Recorder()
+    async with shopify_client(url, recorder) as client:
+        order_id = await relayed_order(client)
+        recorder.requests.clear()
+        await client.tag_order(order_id, ["TikTok shipping label"])
+        await client.tag_order(order_id, ["TikTok shipping label"])
+        with pytest.raises(FatalError, match="tagsAdd"):
+            await client.tag_order("gid://shopify/Order/1", ["TikTok shipping label"])
+    sent = recorder.graphql()[0]
+    assert sent["query"] == shf.TAGS_ADD_MUTATION
+    assert sent["variables"] == {"id": order_id, "tags": ["TikTok shipping label"]}
+    [order] = [o for o in app.state.emulator.state.orders if o.id == order_id]
+    assert order.tags.count("TikTok shipping label") == 1
+
+
 # -- Amazon ------------------------------------------------------------------------------
 
 

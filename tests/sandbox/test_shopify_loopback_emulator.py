@@ -527,3 +527,25 @@ def test_duplicate_deliveries_carry_the_same_webhook_id(shop) -> None:
     ids = {headers["x-shopify-webhook-id"] for headers, _ in received}
     assert len(ids) == 1 and {h["x-shopify-topic"] for h, _ in received} == {"fulfillments/create"}
     assert received[0][1] == received[1][1]
+
+
+TAGS_ADD = """
+mutation($id: ID!, $tags: [String!]!) {
+  tagsAdd(id: $id, tags: $tags) { node { id } userErrors { field message } }
+}
+"""
+ORDER_TAGS = "query($id: ID!) { order(id: $id) { tags updatedAt } }"
+
+
+def test_tags_add_merges_the_tags_and_refuses_an_unknown_order(shop) -> None:
+    order = create_order(shop)
+    before = gql(shop, ORDER_TAGS, {"id": order["id"]})["data"]["order"]
+    added = gql(shop, TAGS_ADD, {"id": order["id"], "tags": ["TikTok label", "b, a"]})
+    assert added["data"]["tagsAdd"] == {"node": {"id": order["id"]}, "userErrors": []}
+    gql(shop, TAGS_ADD, {"id": order["id"], "tags": ["TikTok label"]})
+    after = gql(shop, ORDER_TAGS, {"id": order["id"]})["data"]["order"]
+    assert after["tags"] == ["TikTok label", "a", "b"]
+    assert after["updatedAt"] >= before["updatedAt"]
+    missing = gql(shop, TAGS_ADD, {"id": "gid://shopify/Order/999999", "tags": ["x"]})
+    assert missing["data"]["tagsAdd"]["node"] is None
+    assert missing["data"]["tagsAdd"]["userErrors"][0]["field"] == ["id"]

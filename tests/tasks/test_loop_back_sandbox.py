@@ -15,7 +15,7 @@ from test_relay_kit import add_orders, map_skus, order, scenario, shop_config
 
 from sandbox.stack import SandboxStack
 from skubridge.config import ShopConfig
-from tasks.loop_back import REPORT_COLUMNS
+from tasks.loop_back import REPORT_COLUMNS, TIKTOK_SHIPPING_TAG
 from tasks.steps.orders import OrdersOutcome, run_orders
 from tasks.warehouse import open_shop
 
@@ -32,6 +32,7 @@ TIKTOK_WRITES = {
     "return_refund.reject_cancellation",
 }
 SHOPIFY_WRITES = {"orderCreate", "orderCancel", "refundCreate", "fulfillmentCreate", "tagsAdd"}
+TAG_FAULTS = {"error_rate": 1.0, "operations": ["tagsAdd"]}
 AMAZON_WRITES = {"createFulfillmentOrder", "cancelFulfillmentOrder", "patchListingsItem"}
 
 
@@ -103,6 +104,11 @@ def fulfil(
         body["lines"] = [{"sku": sku, "quantity": q} for sku, q in lines]
     answer = stack.admin("shopify", "POST", f"orders/{gid.rsplit('/', 1)[1]}/fulfill", json=body)
     return int(answer["id"])
+
+
+def shopify_order(stack: SandboxStack, gid: str) -> Any:
+    [found] = [o for o in stack.emulator("shopify").state.orders if o.id == gid]
+    return found
 
 
 def tiktok_order(stack: SandboxStack, oid: str) -> dict[str, Any]:
@@ -282,13 +288,48 @@ def test_tiktok_shipped_order_pushes_nothing(sandbox, tmp_path, monkeypatch):
     assert [(r["action"], r["status"], r["reason"]) for r in first] == [
         ("SHIP", "SKIPPED", "TIKTOK_SHIPPING")
     ]
-    fulfil(sandbox, store_order_id(shop, oid), tracking="1Z999AA10123456784")
+    gid = store_order_id(shop, oid)
+    assert writes(sandbox)["tagsAdd"] == 1
+    assert TIKTOK_SHIPPING_TAG in shopify_order(sandbox, gid).tags
+    assert TIKTOK_SHIPPING_TAG in first[0]["detail"]
+    fulfil(sandbox, gid, tracking="1Z999AA10123456784")
+    reset_counts(sandbox)
 
     assert rows(run(shop)) == []  # said once
+    assert writes(sandbox) == {}  # tagged once: no tagsAdd on the rerun
+    assert shopify_order(sandbox, gid).tags.count(TIKTOK_SHIPPING_TAG) == 1
     calls = sandbox.admin("tiktok", "GET", "requests")
     assert "fulfillment.mark_shipped" not in calls
     assert "logistics.shipping_providers" not in calls
     assert packages(sandbox, oid) == []
+
+
+def test_tiktok_shipped_order_tag_failure_is_retried_next_run(sandbox, tmp_path, monkeypatch):
+    shop = shop_config(sandbox, tmp_path, "shopify", monkeypatch)
+    map_skus(shop, ["1001001"])
+    [oid] = add_orders(sandbox, order(("1001001", 1), shipping_type="TIKTOK"))
+    sandbox.admin("shopify", "PUT", "faults", json=TAG_FAULTS)
+    first = rows(run(shop))
+    assert [(r["status"], r["reason"]) for r in first] == [("FAILED", "RETRY")]
+    gid = store_order_id(shop, oid)
+    assert TIKTOK_SHIPPING_TAG not in shopify_order(sandbox, gid).tags
+    sandbox.admin("shopify", "PUT", "faults", json={})
+
+    [row] = rows(run(shop))
+
+    assert (row["status"], row["reason"]) == ("SKIPPED", "TIKTOK_SHIPPING")
+    assert TIKTOK_SHIPPING_TAG in shopify_order(sandbox, gid).tags
+
+
+def test_tiktok_shipped_mcf_order_is_reported_without_a_tag(sandbox, tmp_path, monkeypatch):
+    shop = shop_config(sandbox, tmp_path, "amazon", monkeypatch)
+    map_skus(shop, ["1001001"])
+    add_orders(sandbox, order(("1001001", 1), shipping_type="TIKTOK"))
+    [row] = [r for r in rows(run(shop)) if r["reason"] == "TIKTOK_SHIPPING"]
+    assert "MCF orders have no tags" in row["detail"]
+    reset_counts(sandbox)
+    assert [r for r in rows(run(shop)) if r["reason"] == "TIKTOK_SHIPPING"] == []
+    assert writes(sandbox) == {}
 
 
 def test_mcf_shipment_marks_tiktok_shipped_with_amazon_tracking(sandbox, tmp_path, monkeypatch):
