@@ -48,7 +48,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -987,6 +987,12 @@ class AmazonClient(ClientBase):
         return StoreCancelResult(
             "NOT_SUPPORTED", "MCF cancels whole orders only; cancel the units in Seller Central"
         )
+
+    async def changed_orders(self, since: datetime) -> set[str]:
+        """``sellerFulfillmentOrderId`` of the MCF orders whose status changed at or
+        after ``since`` (``listAllFulfillmentOrders?queryStartDate=``)."""
+        changes = await mcf.list_mcf_orders_changed_since(self, since)
+        return {c.order_id for c in changes}
 
     async def tag_order(self, store_order_id: str, tags: Sequence[str]) -> None:
         """Not offered: an MCF fulfillment order has no tags (CreateFulfillmentOrderRequest

@@ -7,7 +7,11 @@ right after the relay):
    and any order with a line of a merchant-fulfilled (MFN) store SKU;
 2. read them on TikTok (Get Order Detail, 50 per call: lines one per unit, packages,
    tracking, cancellations) and, for relayed ones, in the store
-   (:meth:`connectors.base.StoreApi.order_state`: the boxes it shipped, its cancellation);
+   (:meth:`connectors.base.StoreApi.order_state`: the boxes it shipped, its cancellation).
+   The store is read only for orders it changed since the last clean run (one paged list,
+   :meth:`connectors.base.StoreApi.changed_orders`, from the watermark minus
+   :data:`OVERLAP`), orders a cancellation concerns, and orders the last read left
+   unfinished; every :data:`FULL_EVERY_RUNS` runs or after :data:`FULL_AFTER` all of them;
 3. **store box -> TikTok shipped.** Each store box (Shopify fulfilment, MCF package) takes
    as many not-yet-shipped TikTok lines of each SKU as it holds units (a store line of 3
    units = three TikTok line ids). Its carrier goes through the shop's carrier map
@@ -76,6 +80,12 @@ from tasks.reports import (
 log = logging.getLogger("skubridge.tasks.loop_back")
 
 FOLLOW_DAYS = 30  # orders created longer ago than this are no longer followed
+# Incremental store reads: orders changed since the last clean run's start minus OVERLAP
+# (store clocks and search indexing lag), with a full re-read as a backstop every
+# FULL_EVERY_RUNS runs or when the watermark is older than FULL_AFTER.
+OVERLAP = timedelta(minutes=10)
+FULL_EVERY_RUNS = 24
+FULL_AFTER = timedelta(days=1)
 CONCURRENCY = 8  # orders in flight at once; the clients pace every call to its API's limit
 # US/UK/SEA: one tracking update within 72 h of shipment
 # (https://partner.tiktokshop.com/docv2/page/update-package-shipping-info-202309)
@@ -190,6 +200,10 @@ class _Run:
         self.mfn_locks: dict[str, asyncio.Lock] = {}  # one read-modify-write per SKU at a time
         self.providers_lock = asyncio.Lock()
         self.out = LoopBackOutcome(run_id=run_id, shop_id=shop.id, dry_run=dry_run)
+        self.started = self.now()
+        self.changed: set[str] | None = None  # None: full re-read
+        self.next_mark: ledger.Watermark | None = None
+        self.clean = True  # every order's reads succeeded: the watermark may move
 
     # -- plumbing ------------------------------------------------------------------------
     @staticmethod
@@ -227,12 +241,35 @@ class _Run:
         return self.providers[delivery_option_id]
 
     # -- the run -------------------------------------------------------------------------
+    async def changed_since(self) -> None:
+        """Decide what this run reads in the store: ``self.changed`` is None for a full
+        re-read (no watermark yet, every :data:`FULL_EVERY_RUNS` runs, or a watermark older
+        than :data:`FULL_AFTER`), else the store orders changed since the last clean run
+        minus :data:`OVERLAP` (one paged list)."""
+        mark = ledger.watermark(self.con)
+        if (
+            mark is None
+            or mark.runs_since_full + 1 >= FULL_EVERY_RUNS
+            or self.started - mark.read_from > FULL_AFTER
+        ):
+            self.changed = None
+            self.next_mark = ledger.Watermark(self.started, self.started, 0)
+            return
+        self.changed = await self.store.changed_orders(mark.read_from - OVERLAP)
+        self.next_mark = ledger.Watermark(self.started, mark.full_at, mark.runs_since_full + 1)
+
+    def must_read_store(self, orow: OrderRow) -> bool:
+        """Read the store order: full re-read, changed since the watermark, or left
+        unfinished by the last read (a box parked, waiting or failed)."""
+        return self.changed is None or orow.store_retry or orow.store_order_id in self.changed
+
     async def run(self) -> LoopBackOutcome:
         since = self.now() - timedelta(days=FOLLOW_DAYS)
         followed = ledger.candidates(self.con, since=since, store=self.shop.store)
         self.out.orders = len(followed)
         if not followed:
             return self.out
+        await self.changed_since()
         ids = [f[0] for f in followed]
         mapped = mapped_skus(self.con, self.shop.store)
         views = {o.order_id: o for o in await tts.get_order_shipping(self.tiktok, ids)}
@@ -254,7 +291,9 @@ class _Run:
                 async with gate:
                     await self.one(view, orow, rows, mapped, relayed=relay_state == "RELAYED")
             except ApiError as exc:
-                # One order's failure must not stop the others; the ledger keeps its place.
+                # One order's failure must not stop the others; the ledger keeps its place,
+                # and the watermark stays where it was so the next run reads it again.
+                self.clean = False
                 self.report(
                     tiktok_order_id=order_id,
                     store_order_id=store_order_id,
@@ -266,6 +305,8 @@ class _Run:
                 )
 
         await asyncio.gather(*(follow(*f) for f in followed))
+        if self.clean and not self.dry_run and self.next_mark is not None:
+            ledger.put_watermark(self.con, self.next_mark)
         self.out.rows.sort(key=lambda r: (r.tiktok_order_id, r.action))
         return self.out
 
@@ -287,7 +328,8 @@ class _Run:
                 if not view.cancelled
                 else []
             )
-            if view.seller_ships or cancel_open or line_cancels:
+            ships = view.seller_ships and self.must_read_store(orow)
+            if ships or cancel_open or line_cancels:
                 state = await self.store.order_state(orow.store_order_id)
             if state is not None:
                 if view.cancelled:
@@ -297,7 +339,12 @@ class _Run:
                     if line_cancels:
                         await self.cancel_lines(view, orow, rows, line_cancels, mapped)
                     if view.seller_ships:
+                        before = len(self.out.rows)
                         await self.ship(view, orow, rows, state, mapped)
+                        orow.store_retry = any(
+                            r.status in ("PARKED", "WAITING", "FAILED")
+                            for r in self.out.rows[before:]
+                        )
             if not view.seller_ships and "TIKTOK_SHIPPING" not in (orow.noted or ""):
                 await self.tiktok_shipping(view, orow)
         orow.done = self.finished(view, orow, rows, relayed=relayed)

@@ -585,6 +585,10 @@ def order_fields(state: ShopifyState, o: Order, name: str) -> list[str] | None:
             return [str(gid_number(o.id))]
         case "source_name":
             return [o.source_name or ""]
+        case "updated_at":
+            return [o.updated_at or o.created_at]
+        case "created_at":
+            return [o.created_at]
     return None
 
 

@@ -2,7 +2,9 @@
 (https://shopify.dev/docs/api/usage/search-syntax).
 
 Supported: ``field:value`` terms, implicit AND, ``OR``, ``-``/``NOT`` negation, single or
-double quotes, backslash escapes and a trailing ``*`` prefix match. Parentheses are accepted
+double quotes, backslash escapes, a trailing ``*`` prefix match and range comparisons
+(``updated_at:>='2026-12-08T03:00:00Z'``, also ``>``, ``<``, ``<=``; ISO times compared as
+times). Parentheses are accepted
 and ignored (grouping is flattened), which is enough for the filters skubridge sends.
 Values are compared case-insensitively, which is the safe reading of an UNCONFIRMED rule
 (search syntax): a client must still compare SKUs exactly itself.
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,7 @@ class Term:
     value: str
     negated: bool = False
     prefix: bool = False
+    op: str | None = None  # range comparison: > >= < <= (search syntax, "Range queries")
 
 
 def tokenize(query: str) -> list[str]:
@@ -75,8 +80,11 @@ def parse(query: str | None) -> list[list[Term]]:
         name, sep, value = token.partition(":")
         field = name.lower() if sep else None
         value = value if sep else token
+        op = next((o for o in (">=", "<=", ">", "<") if sep and value.startswith(o)), None)
+        if op:
+            value = value[len(op) :].strip("'\"")
         prefix = value.endswith("*")
-        groups[-1].append(Term(field, value.rstrip("*"), negated, prefix))
+        groups[-1].append(Term(field, value.rstrip("*"), negated, prefix, op))
     return [g for g in groups if g]
 
 
@@ -101,6 +109,8 @@ def _term_matches(term: Term, obj: object, get: Getter, default_field: str) -> b
     values = get(obj, term.field or default_field)
     if values is None:
         return True
+    if term.op is not None:
+        return any(_compare(v or "", term.op, term.value) for v in values) != term.negated
     wanted = term.value.lower()
     hit = False
     for value in values:
@@ -112,3 +122,22 @@ def _term_matches(term: Term, obj: object, get: Getter, default_field: str) -> b
             hit = True
             break
     return hit != term.negated
+
+
+def _compare(have: str, op: str, wanted: str) -> bool:
+    """``have op wanted``: as times when both parse as ISO 8601, else as numbers, else text."""
+    a: Any
+    b: Any
+    try:
+        a, b = _time(have), _time(wanted)
+    except ValueError:
+        try:
+            a, b = float(have), float(wanted)
+        except ValueError:
+            a, b = have.lower(), wanted.lower()
+    return {">": a > b, ">=": a >= b, "<": a < b, "<=": a <= b}[op]
+
+
+def _time(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -549,3 +549,23 @@ def test_tags_add_merges_the_tags_and_refuses_an_unknown_order(shop) -> None:
     missing = gql(shop, TAGS_ADD, {"id": "gid://shopify/Order/999999", "tags": ["x"]})
     assert missing["data"]["tagsAdd"]["node"] is None
     assert missing["data"]["tagsAdd"]["userErrors"][0]["field"] == ["id"]
+
+
+CHANGED = """
+query($q: String!) { orders(first: 10, query: $q) { nodes { id updatedAt } } }
+"""
+
+
+def test_orders_search_honours_an_updated_at_range(shop) -> None:
+    first, second = create_order(shop), create_order(shop, tee=1)
+    emulator = shop.app.state.emulator  # type: ignore[attr-defined]
+    for o in emulator.state.orders:
+        o.updated_at = "2026-01-01T00:00:00Z" if o.id == first["id"] else "2026-06-01T00:00:00Z"
+
+    def ids(q: str) -> list[str]:
+        return [n["id"] for n in gql(shop, CHANGED, {"q": q})["data"]["orders"]["nodes"]]
+
+    assert ids("updated_at:>='2026-06-01T00:00:00Z'") == [second["id"]]
+    assert ids("updated_at:>2026-06-01T00:00:00Z") == []
+    assert ids("updated_at:<'2026-03-01T00:00:00Z'") == [first["id"]]
+    assert sorted(ids("updated_at:>=2025-12-31")) == sorted([first["id"], second["id"]])
