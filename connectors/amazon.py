@@ -47,7 +47,7 @@ import logging
 import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -1080,6 +1080,20 @@ class AmazonClient(ClientBase):
         # model); there is no per-item cancel for an order already sent to fulfil.
         return StoreCancelResult(
             "NOT_SUPPORTED", "MCF cancels whole orders only; cancel the units in Seller Central"
+        )
+
+    async def changed_orders(self, since: datetime) -> set[str]:
+        """``sellerFulfillmentOrderId`` of the MCF orders whose status changed at or
+        after ``since`` (``listAllFulfillmentOrders?queryStartDate=``)."""
+        changes = await mcf.list_mcf_orders_changed_since(self, since)
+        return {c.order_id for c in changes}
+
+    async def tag_order(self, store_order_id: str, tags: Sequence[str]) -> None:
+        """Not offered: an MCF fulfillment order has no tags (CreateFulfillmentOrderRequest
+        in the fulfillmentOutbound_2020-07-01 model carries comments printed on the packing
+        slip, nothing the merchant filters orders by)."""
+        raise NotSupportedError(
+            "Amazon MCF orders have no tags: look the order up in Seller Central by its id"
         )
 
     async def merchant_quantity(self, sku: str) -> int | None:

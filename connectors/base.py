@@ -312,6 +312,17 @@ class StoreApi(Protocol):
         the same cancellation a no-op."""
         ...
 
+    async def changed_orders(self, since: datetime) -> set[str]:
+        """Ids of the store's relayed orders (as :meth:`order_state` takes them) changed at
+        or after ``since``: one paged list instead of one read per followed order."""
+        ...
+
+    async def tag_order(self, store_order_id: str, tags: Sequence[str]) -> None:
+        """Add ``tags`` to a relayed order so the merchant sees them in the store's order
+        list; repeating it is harmless. Raises NotSupportedError where orders have no tags
+        (Amazon MCF)."""
+        ...
+
     async def merchant_quantity(self, sku: str) -> int | None:
         """The store quantity of a merchant-fulfilled SKU (Amazon MFN), None when the SKU is
         not one. Raises NotSupportedError where the store's own orders keep stock (Shopify)."""

@@ -1040,6 +1040,14 @@ class ShopifyClient(ClientBase):
             truncated=state.truncated,
         )
 
+    async def changed_orders(self, since: datetime) -> set[str]:
+        """Order GIDs updated at or after ``since`` (``orders(query: "updated_at:>=…")``)."""
+        return await fulfil.changed_order_ids(self, since)
+
+    async def tag_order(self, store_order_id: str, tags: Sequence[str]) -> None:
+        """``tagsAdd`` on the order (a tag it already has is not added twice)."""
+        await fulfil.add_order_tags(self, store_order_id, tags)
+
     async def cancel_order(
         self, store_order_id: str, *, reason: str, note: str
     ) -> StoreCancelResult:

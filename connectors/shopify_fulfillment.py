@@ -16,9 +16,9 @@ https://shopify.dev/docs/api/admin-graphql/2026-04/mutations/orderCancel.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from connectors.errors import FatalError, MalformedResponseError
@@ -93,11 +93,39 @@ mutation SkubridgeCancelLines($input: RefundInput!, $key: String!) {
 }
 """
 
+# Order tags: tagsAdd adds to the tags an order has (existing ones stay, a tag already there
+# is not doubled), so repeating it is harmless
+# (https://shopify.dev/docs/api/admin-graphql/2026-04/mutations/tagsAdd).
+TAGS_ADD_MUTATION = """
+mutation SkubridgeTagsAdd($id: ID!, $tags: [String!]!) {
+  tagsAdd(id: $id, tags: $tags) {
+    userErrors { field message }
+  }
+}
+"""
+
+# Orders changed since a time: one paged search instead of one order(id:) per followed order
+# (filter syntax: https://shopify.dev/docs/api/usage/search-syntax, updated_at range filter of
+# https://shopify.dev/docs/api/admin-graphql/2026-04/queries/orders). 250 ids cost about 252
+# points, under the 1,000-point single-query limit.
+CHANGED_ORDERS_PAGE = 250
+CHANGED_ORDERS_MAX_PAGES = 400
+CHANGED_ORDERS_QUERY = """
+query SkubridgeChangedOrders($query: String!, $after: String) {
+  orders(first: 250, after: $after, query: $query, sortKey: UPDATED_AT) {
+    nodes { id }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
 DOCUMENTS: dict[str, str] = {
     "orderFulfillments": ORDER_FULFILLMENTS_QUERY,
     "orderCancel": ORDER_CANCEL_MUTATION,
     "job": JOB_QUERY,
     "refundCreate": CANCEL_LINES_MUTATION,
+    "tagsAdd": TAGS_ADD_MUTATION,
+    "orders": CHANGED_ORDERS_QUERY,
 }
 
 CancelReason = Literal["CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "OTHER", "STAFF"]
@@ -246,6 +274,46 @@ async def read_order_fulfillments(client: ShopifyClient, order_id: str) -> Order
     if not isinstance(node, dict):
         raise _malformed("orderFulfillments", "order is not an object")
     return parsed(_order, node, marketplace=MARKETPLACE, operation="orderFulfillments")
+
+
+async def changed_order_ids(client: ShopifyClient, since: datetime) -> set[str]:
+    """Ids of the orders updated at or after ``since`` (every page)."""
+    search = f"updated_at:>='{since.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}'"
+    out: set[str] = set()
+    after: str | None = None
+    for _ in range(CHANGED_ORDERS_MAX_PAGES):
+        data = await client.execute(
+            "orders", CHANGED_ORDERS_QUERY, {"query": search, "after": after}
+        )
+        conn = data.get("orders")
+        if not isinstance(conn, dict):
+            raise _malformed("orders", "orders is not an object")
+        out.update(str(n["id"]) for n in _nodes(conn) if n.get("id"))
+        info = conn.get("pageInfo") or {}
+        if not info.get("hasNextPage"):
+            return out
+        cursor = info.get("endCursor")
+        if not cursor or cursor == after:
+            raise _malformed("orders", "hasNextPage without a new endCursor")
+        after = str(cursor)
+    raise _malformed("orders", f"more than {CHANGED_ORDERS_MAX_PAGES} pages of changed orders")
+
+
+async def add_order_tags(client: ShopifyClient, order_id: str, tags: Sequence[str]) -> None:
+    """Add ``tags`` to an order (``tagsAdd``); a user error (e.g. no such order) is fatal."""
+    data = await client.execute("tagsAdd", TAGS_ADD_MUTATION, {"id": order_id, "tags": list(tags)})
+    payload = data.get("tagsAdd")
+    if not isinstance(payload, dict):
+        raise _malformed("tagsAdd", "tagsAdd is not an object")
+    errors = payload.get("userErrors") or []
+    if errors:
+        message = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict))
+        raise FatalError(
+            f"tagsAdd on {order_id}: {message}"[:300],
+            marketplace=MARKETPLACE,
+            operation="tagsAdd",
+            code="USER_ERROR",
+        )
 
 
 async def cancel_order(

@@ -7,7 +7,11 @@ right after the relay):
    and any order with a line of a merchant-fulfilled (MFN) store SKU;
 2. read them on TikTok (Get Order Detail, 50 per call: lines one per unit, packages,
    tracking, cancellations) and, for relayed ones, in the store
-   (:meth:`connectors.base.StoreApi.order_state`: the boxes it shipped, its cancellation);
+   (:meth:`connectors.base.StoreApi.order_state`: the boxes it shipped, its cancellation).
+   The store is read only for orders it changed since the last clean run (one paged list,
+   :meth:`connectors.base.StoreApi.changed_orders`, from the watermark minus
+   :data:`OVERLAP`), orders a cancellation concerns, and orders the last read left
+   unfinished; every :data:`FULL_EVERY_RUNS` runs or after :data:`FULL_AFTER` all of them;
 3. **store box -> TikTok shipped.** Each store box (Shopify fulfilment, MCF package) takes
    as many not-yet-shipped TikTok lines of each SKU as it holds units (a store line of 3
    units = three TikTok line ids). Its carrier goes through the shop's carrier map
@@ -17,7 +21,9 @@ right after the relay):
    shipping, US/UK) or Ship Package (packages exist from payment): whichever the order
    shows. "Already shipped" is checked against TikTok's view and taken as done when the
    tracking matches. A changed tracking number is pushed once as TikTok's one correction;
-   after that ``CORRECTION_USED``. TikTok-shipped orders get nothing (``TIKTOK_SHIPPING``);
+   after that ``CORRECTION_USED``. TikTok-shipped orders get nothing pushed
+   (``TIKTOK_SHIPPING``); their store order is tagged once (Shopify ``tagsAdd``; MCF
+   orders have no tags, the report says so);
 4. **TikTok cancellation -> store.** A cancelled order cancels the store order where the
    store still allows it, single cancelled lines cancel those units; too late gives
    ``STORE_ALREADY_FULFILLED`` with the advice to handle a return;
@@ -49,7 +55,13 @@ import duckdb
 import pandas as pd
 
 from connectors import tiktok_fulfillment as tts
-from connectors.base import StoreApi, StoreOrderState, StoreShipment, TikTokApi
+from connectors.base import (
+    NotSupportedError,
+    StoreApi,
+    StoreOrderState,
+    StoreShipment,
+    TikTokApi,
+)
 from connectors.errors import ApiError, TransientError
 from skubridge.config import ShopConfig
 from tasks import loop_back_ledger as ledger
@@ -68,10 +80,19 @@ from tasks.reports import (
 log = logging.getLogger("skubridge.tasks.loop_back")
 
 FOLLOW_DAYS = 30  # orders created longer ago than this are no longer followed
+# Incremental store reads: orders changed since the last clean run's start minus OVERLAP
+# (store clocks and search indexing lag), with a full re-read as a backstop every
+# FULL_EVERY_RUNS runs or when the watermark is older than FULL_AFTER.
+OVERLAP = timedelta(minutes=10)
+FULL_EVERY_RUNS = 24
+FULL_AFTER = timedelta(days=1)
 CONCURRENCY = 8  # orders in flight at once; the clients pace every call to its API's limit
 # US/UK/SEA: one tracking update within 72 h of shipment
 # (https://partner.tiktokshop.com/docv2/page/update-package-shipping-info-202309)
 CORRECTION_WINDOW = timedelta(hours=72)
+# Tag on the store order of a TikTok-shipped order, added with Shopify's tagsAdd
+# (https://shopify.dev/docs/api/admin-graphql/2026-04/mutations/tagsAdd).
+TIKTOK_SHIPPING_TAG = "TikTok shipping label"
 REPORT_COLUMNS = [
     "tiktok_order_id",
     "store_order_id",
@@ -179,6 +200,10 @@ class _Run:
         self.mfn_locks: dict[str, asyncio.Lock] = {}  # one read-modify-write per SKU at a time
         self.providers_lock = asyncio.Lock()
         self.out = LoopBackOutcome(run_id=run_id, shop_id=shop.id, dry_run=dry_run)
+        self.started = self.now()
+        self.changed: set[str] | None = None  # None: full re-read
+        self.next_mark: ledger.Watermark | None = None
+        self.clean = True  # every order's reads succeeded: the watermark may move
 
     # -- plumbing ------------------------------------------------------------------------
     @staticmethod
@@ -216,12 +241,35 @@ class _Run:
         return self.providers[delivery_option_id]
 
     # -- the run -------------------------------------------------------------------------
+    async def changed_since(self) -> None:
+        """Decide what this run reads in the store: ``self.changed`` is None for a full
+        re-read (no watermark yet, every :data:`FULL_EVERY_RUNS` runs, or a watermark older
+        than :data:`FULL_AFTER`), else the store orders changed since the last clean run
+        minus :data:`OVERLAP` (one paged list)."""
+        mark = ledger.watermark(self.con)
+        if (
+            mark is None
+            or mark.runs_since_full + 1 >= FULL_EVERY_RUNS
+            or self.started - mark.read_from > FULL_AFTER
+        ):
+            self.changed = None
+            self.next_mark = ledger.Watermark(self.started, self.started, 0)
+            return
+        self.changed = await self.store.changed_orders(mark.read_from - OVERLAP)
+        self.next_mark = ledger.Watermark(self.started, mark.full_at, mark.runs_since_full + 1)
+
+    def must_read_store(self, orow: OrderRow) -> bool:
+        """Read the store order: full re-read, changed since the watermark, or left
+        unfinished by the last read (a box parked, waiting or failed)."""
+        return self.changed is None or orow.store_retry or orow.store_order_id in self.changed
+
     async def run(self) -> LoopBackOutcome:
         since = self.now() - timedelta(days=FOLLOW_DAYS)
         followed = ledger.candidates(self.con, since=since, store=self.shop.store)
         self.out.orders = len(followed)
         if not followed:
             return self.out
+        await self.changed_since()
         ids = [f[0] for f in followed]
         mapped = mapped_skus(self.con, self.shop.store)
         views = {o.order_id: o for o in await tts.get_order_shipping(self.tiktok, ids)}
@@ -245,7 +293,9 @@ class _Run:
             except ledger.LedgerConflict as exc:
                 log.warning("order %s: another run of this shop holds it (%s)", order_id, exc)
             except ApiError as exc:
-                # One order's failure must not stop the others; the ledger keeps its place.
+                # One order's failure must not stop the others; the ledger keeps its place,
+                # and the watermark stays where it was so the next run reads it again.
+                self.clean = False
                 self.report(
                     tiktok_order_id=order_id,
                     store_order_id=store_order_id,
@@ -257,6 +307,8 @@ class _Run:
                 )
 
         await asyncio.gather(*(follow(*f) for f in followed))
+        if self.clean and not self.dry_run and self.next_mark is not None:
+            ledger.put_watermark(self.con, self.next_mark)
         self.out.rows.sort(key=lambda r: (r.tiktok_order_id, r.action))
         return self.out
 
@@ -278,7 +330,8 @@ class _Run:
                 if not view.cancelled
                 else []
             )
-            if view.seller_ships or cancel_open or line_cancels:
+            ships = view.seller_ships and self.must_read_store(orow)
+            if ships or cancel_open or line_cancels:
                 state = await self.store.order_state(orow.store_order_id)
             if state is not None:
                 if view.cancelled:
@@ -288,21 +341,41 @@ class _Run:
                     if line_cancels:
                         await self.cancel_lines(view, orow, rows, line_cancels, mapped)
                     if view.seller_ships:
+                        before = len(self.out.rows)
                         await self.ship(view, orow, rows, state, mapped)
+                        orow.store_retry = any(
+                            r.status in ("PARKED", "WAITING", "FAILED")
+                            for r in self.out.rows[before:]
+                        )
             if not view.seller_ships and "TIKTOK_SHIPPING" not in (orow.noted or ""):
-                self.report(
-                    tiktok_order_id=view.order_id,
-                    store_order_id=orow.store_order_id,
-                    action="SHIP",
-                    status="SKIPPED",
-                    reason="TIKTOK_SHIPPING",
-                    lines=_lines_text(view, view.unshipped_line_ids()),
-                    detail=ADVICE["TIKTOK_SHIPPING"],
-                )
-                orow.noted = "TIKTOK_SHIPPING"
+                await self.tiktok_shipping(view, orow)
         orow.done = self.finished(view, orow, rows, relayed=relayed)
         orow.shipping_type = view.shipping_type
         self.put_order(orow)
+
+    async def tiktok_shipping(self, view: tts.OrderShipping, orow: OrderRow) -> None:
+        """TikTok sells the label: tag the store order so the merchant does not ship it with
+        a label of their own, report ``TIKTOK_SHIPPING`` once. The ledger's ``noted`` is
+        written only after the tag call, so a crash in between tags again (harmless:
+        a tag already there is not added twice)."""
+        assert orow.store_order_id is not None
+        detail = ADVICE["TIKTOK_SHIPPING"]
+        if not self.dry_run:
+            try:
+                await self.store.tag_order(orow.store_order_id, [TIKTOK_SHIPPING_TAG])
+                detail += f" Store order tagged {TIKTOK_SHIPPING_TAG!r}."
+            except NotSupportedError as exc:
+                detail += f" {exc}."
+        self.report(
+            tiktok_order_id=view.order_id,
+            store_order_id=orow.store_order_id,
+            action="SHIP",
+            status="SKIPPED",
+            reason="TIKTOK_SHIPPING",
+            lines=_lines_text(view, view.unshipped_line_ids()),
+            detail=detail,
+        )
+        orow.noted = "TIKTOK_SHIPPING"
 
     def finished(
         self, view: tts.OrderShipping, orow: OrderRow, rows: Mapping[str, LineRow], *, relayed: bool

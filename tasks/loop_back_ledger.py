@@ -60,6 +60,7 @@ class OrderRow:
     done: bool = False
     run_id: str | None = None
     updated_at: datetime | None = None
+    store_retry: bool = False  # the last store read left a box not carried over: read again
 
 
 _LINE_FIELDS = [f.name for f in dataclasses.fields(LineRow)]
@@ -109,6 +110,32 @@ def _write(con: duckdb.DuckDBPyConnection, name: str, values: list[Any]) -> None
         con.execute(sql(name), values)
     except (duckdb.ConstraintException, duckdb.TransactionException) as exc:
         raise LedgerConflict(str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """Where incremental store reads start: the last clean run's start and the last full
+    re-read's."""
+
+    read_from: datetime
+    full_at: datetime
+    runs_since_full: int
+
+
+def watermark(con: duckdb.DuckDBPyConnection) -> Watermark | None:
+    """The shop's loop-back watermark, None before the first clean run."""
+    row = con.execute(
+        "SELECT read_from, full_at, runs_since_full FROM loop_back_watermark WHERE id = 1"
+    ).fetchone()
+    return Watermark(row[0], row[1], int(row[2])) if row else None
+
+
+def put_watermark(con: duckdb.DuckDBPyConnection, mark: Watermark) -> None:
+    """Record a clean run's watermark (only after every store read of the run succeeded)."""
+    con.execute(
+        "INSERT OR REPLACE INTO loop_back_watermark VALUES (1, ?, ?, ?)",
+        [mark.read_from, mark.full_at, mark.runs_since_full],
+    )
 
 
 def put_line(con: duckdb.DuckDBPyConnection, row: LineRow, *, run_id: str, now: datetime) -> None:

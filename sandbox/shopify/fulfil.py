@@ -306,6 +306,23 @@ def cancel_fulfillment(
     return fulfillment, []
 
 
+# -- tagsAdd -------------------------------------------------------------------------------
+
+
+def add_tags(state: ShopifyState, order_id: str, tags: list[str]) -> dict[str, Any]:
+    """``tagsAdd`` on an order: the tags join the order's (no duplicates, kept sorted as
+    orderCreate returns them); ``tags`` may also be one comma-separated string
+    (https://shopify.dev/docs/api/admin-graphql/2026-04/mutations/tagsAdd)."""
+    order = find_order(state, order_id)
+    if order is None:
+        return {"order": None, "userErrors": [_error(["id"], "Resource not found")]}
+    wanted = {t.strip() for tag in tags for t in tag.split(",") if t.strip()}
+    if not wanted <= set(order.tags):
+        order.tags = sorted(set(order.tags) | wanted)
+        order.updated_at = now_iso()
+    return {"order": order, "userErrors": []}
+
+
 # -- orderCancel ---------------------------------------------------------------------------
 
 

@@ -368,6 +368,10 @@ class LineItemNode:
 
 
 class OrderNode:
+    # The concrete type where a field is the Node interface (tagsAdd.node); graphql-core's
+    # default type resolver reads this (name-mangled) attribute.
+    __typename = "Order"
+
     def __init__(self, state: ShopifyState, order: Order) -> None:
         self._s, self._o = state, order
         self.id = order.id
@@ -621,6 +625,10 @@ def order_fields(state: ShopifyState, o: Order, name: str) -> list[str] | None:
             return [str(gid_number(o.id))]
         case "source_name":
             return [o.source_name or ""]
+        case "updated_at":
+            return [o.updated_at or o.created_at]
+        case "created_at":
+            return [o.created_at]
     return None
 
 

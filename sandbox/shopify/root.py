@@ -924,6 +924,14 @@ class Root:
         assert order is not None
         return {"fulfillment": FulfillmentNode(self._s, order, f), "userErrors": errors}
 
+    def tagsAdd(self, info: GraphQLResolveInfo, id: str, tags: list[str]) -> dict[str, Any]:
+        answer = fulfil.add_tags(self._s, id, tags)
+        order = answer["order"]
+        return {
+            "node": OrderNode(self._s, order) if order else None,
+            "userErrors": answer["userErrors"],
+        }
+
     def orderCancel(self, info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
         return fulfil.cancel_order(self._e, args)
 

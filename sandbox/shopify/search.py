@@ -82,7 +82,7 @@ def parse(query: str | None) -> list[list[Term]]:
         value = value if sep else token
         op = next((o for o in (">=", "<=", ">", "<") if sep and value.startswith(o)), None)
         if op:
-            value = value[len(op) :]
+            value = value[len(op) :].strip("'\"")
         prefix = op is None and value.endswith("*")
         groups[-1].append(Term(field, value.rstrip("*") if prefix else value, negated, prefix, op))
     return [g for g in groups if g]

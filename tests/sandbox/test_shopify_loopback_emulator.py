@@ -512,3 +512,45 @@ def test_duplicate_deliveries_carry_the_same_webhook_id(shop) -> None:
     ids = {headers["x-shopify-webhook-id"] for headers, _ in received}
     assert len(ids) == 1 and {h["x-shopify-topic"] for h, _ in received} == {"fulfillments/create"}
     assert received[0][1] == received[1][1]
+
+
+TAGS_ADD = """
+mutation($id: ID!, $tags: [String!]!) {
+  tagsAdd(id: $id, tags: $tags) { node { id } userErrors { field message } }
+}
+"""
+ORDER_TAGS = "query($id: ID!) { order(id: $id) { tags updatedAt } }"
+
+
+def test_tags_add_merges_the_tags_and_refuses_an_unknown_order(shop) -> None:
+    order = create_order(shop)
+    before = gql(shop, ORDER_TAGS, {"id": order["id"]})["data"]["order"]
+    added = gql(shop, TAGS_ADD, {"id": order["id"], "tags": ["TikTok label", "b, a"]})
+    assert added["data"]["tagsAdd"] == {"node": {"id": order["id"]}, "userErrors": []}
+    gql(shop, TAGS_ADD, {"id": order["id"], "tags": ["TikTok label"]})
+    after = gql(shop, ORDER_TAGS, {"id": order["id"]})["data"]["order"]
+    assert after["tags"] == ["TikTok label", "a", "b"]
+    assert after["updatedAt"] >= before["updatedAt"]
+    missing = gql(shop, TAGS_ADD, {"id": "gid://shopify/Order/999999", "tags": ["x"]})
+    assert missing["data"]["tagsAdd"]["node"] is None
+    assert missing["data"]["tagsAdd"]["userErrors"][0]["field"] == ["id"]
+
+
+CHANGED = """
+query($q: String!) { orders(first: 10, query: $q) { nodes { id updatedAt } } }
+"""
+
+
+def test_orders_search_honours_an_updated_at_range(shop) -> None:
+    first, second = create_order(shop), create_order(shop, tee=1)
+    emulator = shop.app.state.emulator  # type: ignore[attr-defined]
+    for o in emulator.state.orders:
+        o.updated_at = "2026-01-01T00:00:00Z" if o.id == first["id"] else "2026-06-01T00:00:00Z"
+
+    def ids(q: str) -> list[str]:
+        return [n["id"] for n in gql(shop, CHANGED, {"q": q})["data"]["orders"]["nodes"]]
+
+    assert ids("updated_at:>='2026-06-01T00:00:00Z'") == [second["id"]]
+    assert ids("updated_at:>2026-06-01T00:00:00Z") == []
+    assert ids("updated_at:<'2026-03-01T00:00:00Z'") == [first["id"]]
+    assert sorted(ids("updated_at:>=2025-12-31")) == sorted([first["id"], second["id"]])

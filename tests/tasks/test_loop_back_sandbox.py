@@ -8,6 +8,7 @@ single write (counted in the emulators' request logs).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from test_relay_kit import add_orders, map_skus, order, scenario, shop_config
 
 from sandbox.stack import SandboxStack
 from skubridge.config import ShopConfig
-from tasks.loop_back import REPORT_COLUMNS
+from tasks.loop_back import REPORT_COLUMNS, TIKTOK_SHIPPING_TAG
 from tasks.steps.orders import OrdersOutcome, run_orders
 from tasks.warehouse import open_shop
 
@@ -32,6 +33,7 @@ TIKTOK_WRITES = {
     "return_refund.reject_cancellation",
 }
 SHOPIFY_WRITES = {"orderCreate", "orderCancel", "refundCreate", "fulfillmentCreate", "tagsAdd"}
+TAG_FAULTS = {"error_rate": 1.0, "operations": ["tagsAdd"]}
 AMAZON_WRITES = {"createFulfillmentOrder", "cancelFulfillmentOrder", "patchListingsItem"}
 
 
@@ -103,6 +105,11 @@ def fulfil(
         body["lines"] = [{"sku": sku, "quantity": q} for sku, q in lines]
     answer = stack.admin("shopify", "POST", f"orders/{gid.rsplit('/', 1)[1]}/fulfill", json=body)
     return int(answer["id"])
+
+
+def shopify_order(stack: SandboxStack, gid: str) -> Any:
+    [found] = [o for o in stack.emulator("shopify").state.orders if o.id == gid]
+    return found
 
 
 def tiktok_order(stack: SandboxStack, oid: str) -> dict[str, Any]:
@@ -282,13 +289,48 @@ def test_tiktok_shipped_order_pushes_nothing(sandbox, tmp_path, monkeypatch):
     assert [(r["action"], r["status"], r["reason"]) for r in first] == [
         ("SHIP", "SKIPPED", "TIKTOK_SHIPPING")
     ]
-    fulfil(sandbox, store_order_id(shop, oid), tracking="1Z999AA10123456784")
+    gid = store_order_id(shop, oid)
+    assert writes(sandbox)["tagsAdd"] == 1
+    assert TIKTOK_SHIPPING_TAG in shopify_order(sandbox, gid).tags
+    assert TIKTOK_SHIPPING_TAG in first[0]["detail"]
+    fulfil(sandbox, gid, tracking="1Z999AA10123456784")
+    reset_counts(sandbox)
 
     assert rows(run(shop)) == []  # said once
+    assert writes(sandbox) == {}  # tagged once: no tagsAdd on the rerun
+    assert shopify_order(sandbox, gid).tags.count(TIKTOK_SHIPPING_TAG) == 1
     calls = sandbox.admin("tiktok", "GET", "requests")
     assert "fulfillment.mark_shipped" not in calls
     assert "logistics.shipping_providers" not in calls
     assert packages(sandbox, oid) == []
+
+
+def test_tiktok_shipped_order_tag_failure_is_retried_next_run(sandbox, tmp_path, monkeypatch):
+    shop = shop_config(sandbox, tmp_path, "shopify", monkeypatch)
+    map_skus(shop, ["1001001"])
+    [oid] = add_orders(sandbox, order(("1001001", 1), shipping_type="TIKTOK"))
+    sandbox.admin("shopify", "PUT", "faults", json=TAG_FAULTS)
+    first = rows(run(shop))
+    assert [(r["status"], r["reason"]) for r in first] == [("FAILED", "RETRY")]
+    gid = store_order_id(shop, oid)
+    assert TIKTOK_SHIPPING_TAG not in shopify_order(sandbox, gid).tags
+    sandbox.admin("shopify", "PUT", "faults", json={})
+
+    [row] = rows(run(shop))
+
+    assert (row["status"], row["reason"]) == ("SKIPPED", "TIKTOK_SHIPPING")
+    assert TIKTOK_SHIPPING_TAG in shopify_order(sandbox, gid).tags
+
+
+def test_tiktok_shipped_mcf_order_is_reported_without_a_tag(sandbox, tmp_path, monkeypatch):
+    shop = shop_config(sandbox, tmp_path, "amazon", monkeypatch)
+    map_skus(shop, ["1001001"])
+    add_orders(sandbox, order(("1001001", 1), shipping_type="TIKTOK"))
+    [row] = [r for r in rows(run(shop)) if r["reason"] == "TIKTOK_SHIPPING"]
+    assert "MCF orders have no tags" in row["detail"]
+    reset_counts(sandbox)
+    assert [r for r in rows(run(shop)) if r["reason"] == "TIKTOK_SHIPPING"] == []
+    assert writes(sandbox) == {}
 
 
 def test_mcf_shipment_marks_tiktok_shipped_with_amazon_tracking(sandbox, tmp_path, monkeypatch):
@@ -485,3 +527,71 @@ def test_cli_orders_relays_and_loops_back_dry_run_writes_nothing(sandbox, tmp_pa
     assert real.exit_code == 0, real.output
     assert "SHIPPED: 1" in real.output and "fulfilment_report.csv" in real.output
     assert packages(sandbox, oid)[0]["tracking_number"] == "1ZCLI000000001"
+
+
+# -- incremental store reads -------------------------------------------------------------------
+def store_reads(stack: SandboxStack, name: str) -> dict[str, int]:
+    ops = {"shopify": ("order", "orders"), "amazon": ("getFulfillmentOrder",)}[name]
+    ops += ("listAllFulfillmentOrders",) if name == "amazon" else ()
+    calls = stack.admin(name, "GET", "requests")
+    return {op: calls.get(op, 0) for op in ops}
+
+
+def age_watermark(shop: ShopConfig, **delta: float) -> None:
+    with open_shop(shop.id) as con:
+        con.execute(
+            "UPDATE loop_back_watermark SET read_from = read_from - ?", [timedelta(**delta)]
+        )
+
+
+def age_store_orders(stack: SandboxStack, name: str) -> None:
+    """Move every store order's last change an hour back (older than the overlap)."""
+    old = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if name == "shopify":
+        for o in stack.emulator("shopify").state.orders:
+            o.updated_at = o.created_at = old
+    else:
+        for o in stack.emulator("amazon").orders.values():
+            o["statusUpdatedDate"] = old
+
+
+def test_loop_back_reads_only_store_orders_changed_since_the_last_run(
+    sandbox, tmp_path, monkeypatch
+):
+    shop = shop_config(sandbox, tmp_path, "shopify", monkeypatch)
+    map_skus(shop, ["1001001"])
+    oids = add_orders(sandbox, *(order(("1001001", 1)) for _ in range(3)))
+    run(shop)  # relay; the first loop back is a full read
+    age_store_orders(sandbox, "shopify")
+    fulfil(sandbox, store_order_id(shop, oids[0]), tracking="1Z999AA10123456784")
+    reset_counts(sandbox)
+
+    [row] = rows(run(shop))
+
+    assert (row["tiktok_order_id"], row["reason"]) == (oids[0], "SHIPPED")
+    assert store_reads(sandbox, "shopify") == {"order": 1, "orders": 1}
+    age_store_orders(sandbox, "shopify")
+    reset_counts(sandbox)
+    assert rows(run(shop)) == []
+    assert store_reads(sandbox, "shopify") == {"order": 0, "orders": 1}
+    age_watermark(shop, days=2)  # backstop: a watermark older than a day reads them all
+    reset_counts(sandbox)
+    assert rows(run(shop)) == []
+    assert store_reads(sandbox, "shopify") == {"order": 3, "orders": 0}  # shipped one too
+
+
+def test_mcf_loop_back_reads_only_orders_listed_as_changed(sandbox, tmp_path, monkeypatch):
+    shop = shop_config(sandbox, tmp_path, "amazon", monkeypatch)
+    map_skus(shop, ["1001001"])
+    oids = add_orders(sandbox, *(order(("1001001", 1)) for _ in range(3)))
+    run(shop)
+    age_store_orders(sandbox, "amazon")
+    mcf_id = store_order_id(shop, oids[1])
+    sandbox.admin("amazon", "POST", f"mcf/{mcf_id}/advance", json={"to": "Complete"})
+    reset_counts(sandbox)
+
+    [row] = rows(run(shop))
+
+    assert (row["tiktok_order_id"], row["reason"]) == (oids[1], "SHIPPED")
+    reads = store_reads(sandbox, "amazon")
+    assert reads == {"getFulfillmentOrder": 1, "listAllFulfillmentOrders": 1}
