@@ -46,15 +46,18 @@ class Mapped:
     mapped_at: datetime
 
 
-def read_mappings(db: Path) -> dict[str, Mapped]:
-    """The shop's mappings (TikTok SKU id -> link), read-only."""
+def _rows(db: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    """The rows of one query, on a read-only connection closed right after."""
     con = connect(db, read_only=True)
     try:
-        rows = con.execute(
-            "SELECT tiktok_sku_id, store_variant_id, mapped_at FROM mappings"
-        ).fetchall()
+        return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
+
+
+def read_mappings(db: Path) -> dict[str, Mapped]:
+    """The shop's mappings (TikTok SKU id -> link), read-only."""
+    rows = _rows(db, "SELECT tiktok_sku_id, store_variant_id, mapped_at FROM mappings")
     return {str(r[0]): Mapped(str(r[0]), str(r[1]), _utc(r[2])) for r in rows}
 
 
@@ -265,13 +268,9 @@ def check_loop_back(
 
 def cancel_report_reasons(db: Path) -> dict[str, set[str]]:
     """Fulfilment report reasons of CANCEL_STORE rows per TikTok order, over every run."""
-    con = connect(db, read_only=True)
-    try:
-        rows = con.execute(
-            "SELECT tiktok_order_id, reason FROM fulfilment_report WHERE action = 'CANCEL_STORE'"
-        ).fetchall()
-    finally:
-        con.close()
+    rows = _rows(
+        db, "SELECT tiktok_order_id, reason FROM fulfilment_report WHERE action = 'CANCEL_STORE'"
+    )
     out: dict[str, set[str]] = {}
     for tid, reason in rows:
         out.setdefault(str(tid), set()).add(str(reason))
@@ -369,13 +368,7 @@ def check_ledgers_and_reports(
 
 def push_ledger_rows(db: Path, run_id: str) -> int:
     """Writes a push run sent (or was about to send): its push_ledger rows."""
-    con = connect(db, read_only=True)
-    try:
-        return int(
-            con.execute("SELECT count(*) FROM push_ledger WHERE run_id = ?", [run_id]).fetchone()[0]
-        )
-    finally:
-        con.close()
+    return int(_rows(db, "SELECT count(*) FROM push_ledger WHERE run_id = ?", [run_id])[0][0])
 
 
 # ----- prices and stock --------------------------------------------------------------------
