@@ -8,12 +8,13 @@ from pathlib import Path
 
 import typer
 
+from skubridge.commands.options import SHOP
 from skubridge.commands.slot import shop_slot
 from skubridge.config import ConfigError, load_shops
 
 
 def main(
-    shop: str = typer.Option(..., "--shop", help="Shop id from the shops file."),
+    shop: str = SHOP,
     tiktok_product: str | None = typer.Option(
         None, "--tiktok-product", help="TikTok product id to map."
     ),

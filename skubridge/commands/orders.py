@@ -14,20 +14,19 @@ from pathlib import Path
 
 import typer
 
+from skubridge.commands.options import SHOP, SHOPS_FILE
 from skubridge.commands.slot import shop_slot
 from skubridge.config import ConfigError, load_shops
 
 
 def main(
-    shop: str = typer.Option(..., "--shop", help="Shop id from the shops file."),
+    shop: str = SHOP,
     dry_run: bool = typer.Option(
         False,
         "--dry-run",
         help="Read and report only: no store orders, no TikTok shipping, no cancellations.",
     ),
-    shops_file: Path | None = typer.Option(
-        None, "--shops-file", help="Shops file (default $SKUBRIDGE_SHOPS_FILE or shops.toml)."
-    ),
+    shops_file: Path | None = SHOPS_FILE,
 ) -> None:
     """Relay new TikTok orders into the store and loop fulfilments and cancellations back."""
     from connectors.errors import ApiError

@@ -7,21 +7,20 @@ from pathlib import Path
 
 import typer
 
+from skubridge.commands.options import SHOP, SHOPS_FILE
 from skubridge.commands.slot import shop_slot
 from skubridge.config import ConfigError, load_shops
 
 
 def main(
-    shop: str = typer.Option(..., "--shop", help="Shop id from the shops file."),
+    shop: str = SHOP,
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Plan, check the guards and write the report; send nothing."
     ),
     force: bool = typer.Option(
         False, "--force", help="Write even if a pre-write guard failed (this run only)."
     ),
-    shops_file: Path | None = typer.Option(
-        None, "--shops-file", help="Shops file (default $SKUBRIDGE_SHOPS_FILE or shops.toml)."
-    ),
+    shops_file: Path | None = SHOPS_FILE,
 ) -> None:
     """Plan, guard and push price and stock once; print the counts and the report path.
 

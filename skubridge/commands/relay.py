@@ -7,18 +7,17 @@ from pathlib import Path
 
 import typer
 
+from skubridge.commands.options import SHOP, SHOPS_FILE
 from skubridge.commands.slot import shop_slot
 from skubridge.config import ConfigError, load_shops
 
 
 def main(
-    shop: str = typer.Option(..., "--shop", help="Shop id from the shops file."),
+    shop: str = SHOP,
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Classify and report only; create no store orders."
     ),
-    shops_file: Path | None = typer.Option(
-        None, "--shops-file", help="Shops file (default $SKUBRIDGE_SHOPS_FILE or shops.toml)."
-    ),
+    shops_file: Path | None = SHOPS_FILE,
 ) -> None:
     """Relay TikTok orders once into the shop's store and print the order report summary
     (relay only; `skubridge orders` also loops store fulfilments and cancellations back)."""

@@ -16,6 +16,8 @@ from typing import Any
 
 import typer
 
+from skubridge.commands.options import SHOPS_FILE
+
 KINDS = {
     "mapping": ("mapping_report", "mapping_report"),
     "push": ("push_report", "push_report"),
@@ -140,9 +142,7 @@ def main(
     unmapped_only: bool = typer.Option(
         False, "--unmapped-only", help="Mapping report: only the unmapped TikTok SKUs."
     ),
-    shops_file: Path | None = typer.Option(
-        None, "--shops-file", help="Shops file (default $SKUBRIDGE_SHOPS_FILE or shops.toml)."
-    ),
+    shops_file: Path | None = SHOPS_FILE,
     as_map_csv: bool = typer.Option(
         False,
         "--as-map-csv",

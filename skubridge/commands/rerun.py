@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 
+from skubridge.commands.options import SHOP
 from skubridge.config import ConfigError, load_shops
 
 
@@ -51,7 +52,7 @@ def start_rerun(shop: str, deployment: str, parameters: dict[str, Any]) -> tuple
 
 
 def main(
-    shop: str = typer.Option(..., "--shop", help="Shop id from the shops file."),
+    shop: str = SHOP,
     deployment: str = typer.Option(
         "sync-shop/sync-shop", help="Deployment to run, <flow>/<deployment>."
     ),

@@ -6,12 +6,13 @@ import json
 
 import typer
 
+from skubridge.commands.options import SHOP
 from skubridge.config import ConfigError, load_shops
 
 
 def main(
     text: str = typer.Argument(..., help="Title words, a seller SKU or an id."),
-    shop: str = typer.Option(..., "--shop", help="Shop id from the shops file."),
+    shop: str = SHOP,
     side: str = typer.Option("both", "--side", help="tiktok, store or both."),
     limit: int = typer.Option(20, "--limit", min=1, help="Most products to show."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON records instead of a table."),

@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 
+from skubridge.commands.options import SHOP, SHOPS_FILE
 from skubridge.config import SHOPS_FILE_ENV, ConfigError, load_shops
 
 STEPS = ("all", "catalog")
@@ -165,7 +166,7 @@ def cycle_summary_lines(shop: str, steps: dict[str, Any]) -> list[str]:
 
 
 def main(
-    shop: str = typer.Option(..., "--shop", help="Shop id from the shops file."),
+    shop: str = SHOP,
     step: str = typer.Option(
         "all",
         "--step",
@@ -189,9 +190,7 @@ def main(
         "--suggestions/--no-suggestions",
         help="Suggest a likely store variant for unmapped SKUs in the report (never applied).",
     ),
-    shops_file: Path | None = typer.Option(
-        None, "--shops-file", help="Shops file (default $SKUBRIDGE_SHOPS_FILE or shops.toml)."
-    ),
+    shops_file: Path | None = SHOPS_FILE,
 ) -> None:
     """Run one shop's cycle (or catalog step) and print its summary and where reports are.
 

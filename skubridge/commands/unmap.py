@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import typer
 
+from skubridge.commands.options import SHOP
 from skubridge.config import ConfigError, load_shops
 
 
 def main(
-    shop: str = typer.Option(..., "--shop", help="Shop id from the shops file."),
+    shop: str = SHOP,
     tiktok_product: str | None = typer.Option(
         None, "--tiktok-product", help="TikTok product id: unmap all its SKUs."
     ),

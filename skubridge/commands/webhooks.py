@@ -15,15 +15,12 @@ from pathlib import Path
 
 import typer
 
+from skubridge.commands.options import SHOP, SHOPS_FILE
 from skubridge.config import ConfigError, ShopConfig, load_shops
 
 app = typer.Typer(
     help="Receive marketplace webhooks as Prefect events; subscribe shops to them.",
     no_args_is_help=True,
-)
-
-SHOPS_FILE = typer.Option(
-    None, "--shops-file", help="Shops file (default $SKUBRIDGE_SHOPS_FILE or shops.toml)."
 )
 
 
@@ -79,7 +76,7 @@ def serve(
 
 @app.command("register")
 def register(
-    shop: str = typer.Option(..., "--shop", help="Shop id from the shops file."),
+    shop: str = SHOP,
     url: str = typer.Option(
         ...,
         "--url",
