@@ -111,9 +111,8 @@ query SkubridgeVariantCount($limit: Int) {
 }
 """
 
-VARIANTS_QUERY = """
-query SkubridgeVariants($first: Int!, $after: String, $levels: Int!) {
-  productVariants(first: $first, after: $after) {
+# The fields read of each variant, by a full read and by an incremental one alike [admin].
+_VARIANT_NODES = """
     nodes {
       id title sku price barcode inventoryPolicy
       selectedOptions { name value }
@@ -125,31 +124,31 @@ query SkubridgeVariants($first: Int!, $after: String, $levels: Int!) {
       }
       product { id title status }
     }
-    pageInfo { hasNextPage endCursor }
+    pageInfo { hasNextPage endCursor }"""
+
+VARIANTS_QUERY = (
+    """
+query SkubridgeVariants($first: Int!, $after: String, $levels: Int!) {
+  productVariants(first: $first, after: $after) {"""
+    + _VARIANT_NODES
+    + """
   }
 }
 """
+)
 
 # VARIANTS_QUERY with a search filter: the variants updated since a time
 # (``updated_at:>='...'``) or a list of ids (``id:1 OR id:2``) [search], [admin] productVariants.
-VARIANTS_SEARCH_QUERY = """
+VARIANTS_SEARCH_QUERY = (
+    """
 query SkubridgeVariantsSearch($first: Int!, $after: String, $levels: Int!, $query: String!) {
-  productVariants(first: $first, after: $after, query: $query) {
-    nodes {
-      id title sku price barcode
-      selectedOptions { name value }
-      inventoryItem {
-        id tracked
-        inventoryLevels(first: $levels) {
-          nodes { location { id } quantities(names: ["available"]) { name quantity } }
-        }
-      }
-      product { id title status }
-    }
-    pageInfo { hasNextPage endCursor }
+  productVariants(first: $first, after: $after, query: $query) {"""
+    + _VARIANT_NODES
+    + """
   }
 }
 """
+)
 
 # A stock change moves the inventory level's ``updatedAt``, not the variant's: the levels of
 # one location changed since a time (``Location.inventoryLevels(query: "updated_at:...")``,

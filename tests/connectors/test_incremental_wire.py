@@ -90,7 +90,7 @@ async def test_shopify_since_reads_changed_variants_and_moved_stock() -> None:
             variants = [v async for page in client.iter_catalog(since=since) for v in page]
     assert sorted(v.seller_sku for v in variants) == ["TEE-M", "TEE-S"]
     stamp = since.strftime("%Y-%m-%dT%H:%M:%SZ")
-    sent = rec.bodies()
+    sent = rec.posted()
     searches = [b for b in sent if b["query"] == DOCUMENTS["productVariantsSearch"]]
     assert searches[0]["variables"]["query"] == f"updated_at:>='{stamp}'"
     levels = [b for b in sent if b["query"] == DOCUMENTS["location"]]
@@ -98,3 +98,25 @@ async def test_shopify_since_reads_changed_variants_and_moved_stock() -> None:
     moved = by_sku["TEE-M"].variant_id.rsplit("/", 1)[-1]
     assert searches[-1]["variables"]["query"] == f"id:{moved}"
     assert not [b for b in sent if b["query"] == DOCUMENTS["productVariants"]]  # no full read
+
+
+async def test_shopify_since_keeps_the_inventory_policy_of_changed_variants() -> None:
+    # An incremental read asks for the same variant fields as a full one: a CONTINUE
+    # (continue selling) variant keeps its policy, which the stock rules depend on.
+    rec = ShopifyRecorder()
+    app = shopify_app(shopify_fixture(), throttle=False)
+    state = app.state.emulator.state
+    for variant in state.variants.values():
+        variant.updated_at = "2020-01-01T00:00:00Z"
+    by_sku = {item.sku: item for item in state.items.values()}
+    edited = state.variants[by_sku["TEE-S"].variant_id]
+    edited.inventory_policy, edited.updated_at = "CONTINUE", now_iso()
+    since = datetime.now(UTC) - timedelta(minutes=5)
+    with serve_in_thread(app) as url:
+        async with ShopifyClient(
+            endpoint_url=endpoint(url), access_token=TOKEN, transport=rec, retry=FAST
+        ) as client:
+            full = {v.seller_sku: v async for page in client.iter_catalog() for v in page}
+            changed = [v async for page in client.iter_catalog(since=since) for v in page]
+    (tee_s,) = [v for v in changed if v.seller_sku == "TEE-S"]
+    assert tee_s.inventory_policy == full["TEE-S"].inventory_policy == "CONTINUE"

@@ -737,7 +737,7 @@ async def test_tracked_and_inventory_policy_reach_the_catalog(bulk: bool) -> Non
     assert (by_sku["TEE-S"].tracked, by_sku["TEE-S"].inventory_policy) == (False, "DENY")
     assert (by_sku["TEE-M"].tracked, by_sku["TEE-M"].inventory_policy) == (True, "CONTINUE")
     assert (by_sku[None].tracked, by_sku[None].inventory_policy) == (True, "DENY")
-    sent = json.dumps(rec.bodies())
+    sent = json.dumps(rec.posted())
     assert ("bulkOperationRunQuery" in sent) is bulk
     # both documents ask for the two fields (validated against the schema above)
     for document in (DOCUMENTS["productVariants"], BULK_VARIANTS_QUERY):
