@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from test_relay_kit import add_orders, map_skus, order, scenario, shop_config
+from test_relay_kit import add_orders, map_skus, order, reset_stack, scenario, shop_config
 
 from sandbox.stack import SandboxStack
 from skubridge.config import ShopConfig
@@ -44,11 +44,8 @@ def stack_fixture():
 
 @pytest.fixture
 def sandbox(stack: SandboxStack, data_dirs) -> SandboxStack:
-    stack.load(scenario())
+    reset_stack(stack, clear_requests=True)
     stack.admin("amazon", "PUT", "mcf", json={"progress": "manual"})
-    for name in ("tiktok", "shopify", "amazon"):
-        stack.admin(name, "PUT", "faults", json={})
-        stack.admin(name, "DELETE", "requests")
     return stack
 
 

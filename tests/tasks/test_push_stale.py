@@ -4,7 +4,7 @@ item 6): `sync --step catalog`, the store sells down, time passes, `skubridge pu
 from __future__ import annotations
 
 import pytest
-from test_relay_kit import scenario, shop_config
+from test_relay_kit import reset_stack, scenario, shop_config
 from typer.testing import CliRunner
 
 from sandbox.stack import SandboxStack
@@ -22,10 +22,7 @@ def stack_fixture():
 
 @pytest.fixture
 def sandbox(stack: SandboxStack, data_dirs) -> SandboxStack:
-    stack.load(scenario())
-    for name in ("tiktok", "shopify", "amazon"):
-        stack.admin(name, "PUT", "faults", json={})
-    return stack
+    return reset_stack(stack)
 
 
 def tiktok_stock(stack: SandboxStack, sku_id: str) -> int:

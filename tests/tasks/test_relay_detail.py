@@ -15,6 +15,7 @@ from test_relay_kit import (
     map_skus,
     order,
     report_by_id,
+    reset_stack,
     scenario,
     shop_config,
     store_orders,
@@ -33,10 +34,7 @@ def stack_fixture():
 
 @pytest.fixture
 def sandbox(stack: SandboxStack, data_dirs) -> SandboxStack:
-    stack.load(scenario())
-    for name in ("tiktok", "shopify", "amazon"):
-        stack.admin(name, "PUT", "faults", json={})
-        stack.admin(name, "DELETE", "requests")
+    reset_stack(stack, clear_requests=True)
     yield stack
     stack.admin("tiktok", "PUT", "settings", json={"detail_omit": {}, "detail_omit_rate": 0})
 

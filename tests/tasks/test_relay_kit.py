@@ -159,6 +159,17 @@ def map_skus(shop: ShopConfig, sku_ids: list[str], *, mapped_at: datetime | None
         insert_frame(con, "catalog_variants", pd.DataFrame(catalog))
 
 
+def reset_stack(stack: SandboxStack, *, clear_requests: bool = False) -> SandboxStack:
+    """The shared stack back at :func:`scenario`: catalogs reloaded, every fault cleared,
+    and with ``clear_requests`` the emulators' request counters too."""
+    stack.load(scenario())
+    for name in ("tiktok", "shopify", "amazon"):
+        stack.admin(name, "PUT", "faults", json={})
+        if clear_requests:
+            stack.admin(name, "DELETE", "requests")
+    return stack
+
+
 def add_orders(stack: SandboxStack, *orders: dict[str, Any]) -> list[str]:
     """Create TikTok orders through the emulator admin API; returns their ids."""
     return stack.admin("tiktok", "POST", "orders", json=list(orders))["ids"]

@@ -11,7 +11,15 @@ import time
 from typing import Any
 
 import pytest
-from test_relay_kit import add_orders, order, report_by_id, scenario, set_status, shop_config
+from test_relay_kit import (
+    add_orders,
+    order,
+    report_by_id,
+    reset_stack,
+    scenario,
+    set_status,
+    shop_config,
+)
 
 from sandbox.stack import SandboxStack
 from tasks.relay import RelayOutcome
@@ -29,10 +37,7 @@ def stack_fixture():
 
 @pytest.fixture
 def sandbox(stack: SandboxStack, data_dirs) -> SandboxStack:
-    stack.load(scenario())
-    for name in ("tiktok", "shopify", "amazon"):
-        stack.admin(name, "PUT", "faults", json={})
-    return stack
+    return reset_stack(stack)
 
 
 _runs = iter(range(1, 10_000))

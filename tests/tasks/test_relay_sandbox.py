@@ -13,6 +13,7 @@ from test_relay_kit import (
     map_skus,
     order,
     report_by_id,
+    reset_stack,
     scenario,
     set_status,
     shop_config,
@@ -34,10 +35,7 @@ def stack_fixture():
 
 @pytest.fixture
 def sandbox(stack: SandboxStack, data_dirs) -> SandboxStack:
-    stack.load(scenario())
-    for name in ("tiktok", "shopify", "amazon"):
-        stack.admin(name, "PUT", "faults", json={})
-        stack.admin(name, "DELETE", "requests")
+    reset_stack(stack, clear_requests=True)
     return stack
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from test_relay_kit import scenario, shop_config
+from test_relay_kit import reset_stack, scenario, shop_config
 from typer.testing import CliRunner
 
 from sandbox.stack import SandboxStack
@@ -24,10 +24,7 @@ def stack_fixture():
 
 @pytest.fixture
 def sandbox(stack: SandboxStack, data_dirs) -> SandboxStack:
-    stack.load(scenario())
-    for name in ("tiktok", "shopify", "amazon"):
-        stack.admin(name, "PUT", "faults", json={})
-    return stack
+    return reset_stack(stack)
 
 
 def links(shop_id: str) -> dict[str, str]:
