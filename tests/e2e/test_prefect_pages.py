@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +26,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 OUTPUT = ROOT / "test-output"
 GOOD, BAD = "e2e-good", "e2e-bad"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectEnv]:
-    home = tmp_path_factory.mktemp("prefect-pages")
-    prefect = PrefectEnv(home=home / "prefect-home", logs=home / "logs")
-    try:
-        prefect.start_server("--no-scheduler", cwd=home)
-        prefect.run("work-pool", "create", "skubridge", "--type", "process", cwd=home)
-        yield prefect
-    finally:
-        prefect.stop_all()
 
 
 def _artifact(client: Any, run_id: str, key: str) -> Any:
@@ -70,12 +57,12 @@ def _open_artifact(page: Any, ui_url: str, run_id: str, key: str, shot: Path) ->
 
 
 def test_sync_all_page_names_the_failed_shop_and_sync_shop_page_shows_steps(
-    server: PrefectEnv, tmp_path: Path
+    prefect_server: PrefectEnv, tmp_path: Path
 ) -> None:
     reason = ensure_chromium()
     if reason:
         pytest.skip(f"no browser for the UI check: {reason}")
-    prefect = server
+    prefect = prefect_server
     with sandbox_stack(FIXTURE, throttle=False) as stack:
         bad = stack.shop_toml(BAD, "shopify").replace(
             'access_token = "env:SKUBRIDGE_SANDBOX_SHOPIFY_TOKEN"',
