@@ -14,6 +14,7 @@ from sandbox.stack import sandbox_stack
 from skubridge.config import load_shops
 from tasks.steps.catalog import run_catalog
 from tasks.warehouse import open_shop
+from tests.sandbox_env import point_at
 
 FIXTURE = {
     "tiktok": {
@@ -44,12 +45,13 @@ def sandbox(data_dirs, tmp_path, monkeypatch):
             listing.updated = day_ago
         for product in stack.emulator("tiktok").products.values():
             product.update_time = int(day_ago)
-        for name, value in stack.env().items():
-            monkeypatch.setenv(name, value)
-        path = stack.write_shops_file(
-            tmp_path / "shops.toml", [("acme", "amazon")], incremental=True
+        point_at(
+            stack,
+            [("acme", "amazon")],
+            tmp_path=tmp_path,
+            monkeypatch=monkeypatch,
+            incremental=True,
         )
-        monkeypatch.setenv("SKUBRIDGE_SHOPS_FILE", str(path))
         yield stack
 
 

@@ -16,6 +16,7 @@ from skubridge.config import load_shops
 from tasks.steps.catalog import run_catalog
 from tasks.steps.push import run_push
 from tasks.warehouse import open_shop
+from tests.sandbox_env import point_at
 
 FIXTURE = {
     "tiktok": {
@@ -54,12 +55,13 @@ FIXTURE = {
 @pytest.fixture
 def sandbox(data_dirs, tmp_path, monkeypatch):
     with sandbox_stack(load_fixture(FIXTURE), throttle=False) as stack:
-        for name, value in stack.env().items():
-            monkeypatch.setenv(name, value)
-        path = stack.write_shops_file(
-            tmp_path / "shops.toml", [("acme", "shopify")], incremental=True
+        point_at(
+            stack,
+            [("acme", "shopify")],
+            tmp_path=tmp_path,
+            monkeypatch=monkeypatch,
+            incremental=True,
         )
-        monkeypatch.setenv("SKUBRIDGE_SHOPS_FILE", str(path))
         yield stack
 
 

@@ -19,6 +19,7 @@ from sandbox.stack import sandbox_stack
 from skubridge.config import load_shops
 from tasks.steps.catalog import CatalogStepError, run_catalog
 from tasks.warehouse import open_shop
+from tests.sandbox_env import point_at
 
 LONG_AGO = "2020-01-01T00:00:00Z"
 
@@ -64,11 +65,13 @@ def _backdate(stack) -> None:
 def sandbox(data_dirs, tmp_path, monkeypatch):
     with sandbox_stack(load_fixture(FIXTURE), throttle=False) as stack:
         _backdate(stack)
-        for name, value in stack.env().items():
-            monkeypatch.setenv(name, value)
-        path = tmp_path / "shops.toml"
-        path.write_text(stack.shop_toml("acme", "shopify", incremental=True), encoding="utf-8")
-        monkeypatch.setenv("SKUBRIDGE_SHOPS_FILE", str(path))
+        point_at(
+            stack,
+            [("acme", "shopify")],
+            tmp_path=tmp_path,
+            monkeypatch=monkeypatch,
+            incremental=True,
+        )
         yield stack
 
 

@@ -16,6 +16,7 @@ from tasks.changes import ChangeSetRefused
 from tasks.steps.catalog import run_catalog
 from tasks.steps.push import run_push
 from tasks.warehouse import open_shop
+from tests.sandbox_env import point_at
 
 FIXTURE = {
     "tiktok": {
@@ -63,12 +64,13 @@ def sandbox(data_dirs, tmp_path, monkeypatch):
                 level.updated_at = LONG_AGO
         for product in stack.emulator("tiktok").products.values():
             product.update_time = 1_577_836_800
-        for name, value in stack.env().items():
-            monkeypatch.setenv(name, value)
-        path = stack.write_shops_file(
-            tmp_path / "shops.toml", [("acme", "shopify")], incremental=True
+        point_at(
+            stack,
+            [("acme", "shopify")],
+            tmp_path=tmp_path,
+            monkeypatch=monkeypatch,
+            incremental=True,
         )
-        monkeypatch.setenv("SKUBRIDGE_SHOPS_FILE", str(path))
         yield stack
 
 
