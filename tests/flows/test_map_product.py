@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -213,27 +212,14 @@ def test_cli_map_replace_moves_a_wrong_link_in_one_step(shop):
 
 @pytest.mark.usefixtures("prefect_api")
 def test_cli_map_waits_for_the_shop_slot_and_writes_nothing_while_busy(shop, monkeypatch):
-    from flows.shop_lock import hold_shop
     from skubridge.commands import slot
+    from tests.shop_slot import held_elsewhere
 
     stack, config = shop
     monkeypatch.setattr(slot, "SLOT_WAIT_SECONDS", 1.0)
     base = ["map", "--shop", config.id, "--tiktok-product", TEE, "--store-product", SHIRT]
-    entered, release = threading.Event(), threading.Event()
-
-    def holder() -> None:
-        with hold_shop(config.id, timeout_seconds=600):
-            entered.set()
-            release.wait()
-
-    thread = threading.Thread(target=holder, daemon=True)
-    thread.start()
-    try:
-        entered.wait()
+    with held_elsewhere(config.id):
         busy = CliRunner().invoke(app, [*base, "--yes"])
-    finally:
-        release.set()
-        thread.join()
     assert busy.exit_code == 3, busy.output
     assert f"shop '{config.id}' is busy" in busy.output
     assert _skus(stack) == ["OLD-M", "OLD-S"]  # nothing written to the store

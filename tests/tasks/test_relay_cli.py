@@ -44,10 +44,9 @@ def test_cli_unknown_shop_exits_with_message(tmp_path, monkeypatch, data_dirs):
 @pytest.mark.usefixtures("prefect_api")
 def test_cli_relay_and_push_wait_for_the_shop_slot(tmp_path, monkeypatch, data_dirs):
     """A flow of the shop holds its slot: `relay` and `push` create nothing and say so."""
-    import threading
 
-    from flows.shop_lock import hold_shop
     from skubridge.commands import slot
+    from tests.shop_slot import held_elsewhere
 
     monkeypatch.setattr(slot, "SLOT_WAIT_SECONDS", 1.0)
     runner = CliRunner()
@@ -55,22 +54,9 @@ def test_cli_relay_and_push_wait_for_the_shop_slot(tmp_path, monkeypatch, data_d
         shop = shop_config(stack, tmp_path, "shopify", monkeypatch)
         map_skus(shop, ["1001001"])
         [oid] = add_orders(stack, order(("1001001", 1)))
-        entered, release = threading.Event(), threading.Event()
-
-        def holder() -> None:
-            with hold_shop("sh", timeout_seconds=600):
-                entered.set()
-                release.wait()
-
-        thread = threading.Thread(target=holder, daemon=True)
-        thread.start()
-        try:
-            entered.wait()
+        with held_elsewhere("sh"):
             relay = runner.invoke(app, ["relay", "--shop", "sh"])
             push = runner.invoke(app, ["push", "--shop", "sh"])
-        finally:
-            release.set()
-            thread.join()
         assert store_orders(stack, "shopify") == {}
         after = runner.invoke(app, ["relay", "--shop", "sh"])
         assert after.exit_code == 0, after.output
