@@ -114,5 +114,21 @@ def _prefect_console_on_open_stream():
             if isinstance(handler, PrefectConsoleHandler) and getattr(
                 handler.stream, "closed", False
             ):
-                handler.setStream(sys.stderr)
+                handler.stream = sys.stderr  # not setStream: it flushes the closed one
                 handler.console.file = sys.stderr
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored():
+    """Each test sees the environment as the session set it up: a command that exports
+    settings for its own children (``skubridge demo`` sets SKUBRIDGE_SHOPS_FILE, a sandbox
+    stack its credentials) must not leak them into the tests that follow."""
+    import os
+
+    saved = dict(os.environ)
+    yield
+    for name in set(os.environ) - set(saved):
+        del os.environ[name]
+    for name, value in saved.items():
+        if os.environ.get(name) != value:
+            os.environ[name] = value

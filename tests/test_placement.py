@@ -120,7 +120,9 @@ def test_sync_all_sends_each_shop_to_its_queue(shops, monkeypatch):
     monkeypatch.setattr(sync_all_module, "run_deployment", fake_run_deployment)
     monkeypatch.setattr(sync_all_module, "ensure_shop_limit", lambda shop: None)
     monkeypatch.setattr(
-        sync_all_module, "_wait", lambda started, timeout: dict.fromkeys(started, "COMPLETED")
+        sync_all_module,
+        "_wait",
+        lambda started, timeout: dict.fromkeys(started, ("COMPLETED", "")),
     )
     monkeypatch.setattr(sync_all_module, "table_artifact", lambda *a, **k: None)
     monkeypatch.setattr(sync_all_module, "markdown_artifact", lambda *a, **k: None)
