@@ -295,7 +295,7 @@ async def test_tag_order_sends_tags_add_and_a_second_tag_is_not_doubled(shopify)
         await client.tag_order(order_id, ["TikTok shipping label"])
         with pytest.raises(FatalError, match="tagsAdd"):
             await client.tag_order("gid://shopify/Order/1", ["TikTok shipping label"])
-    sent = recorder.graphql()[0]
+    sent = recorder.posted()[0]
     assert sent["query"] == shf.TAGS_ADD_MUTATION
     assert sent["variables"] == {"id": order_id, "tags": ["TikTok shipping label"]}
     [order] = [o for o in app.state.emulator.state.orders if o.id == order_id]
@@ -314,7 +314,7 @@ async def test_changed_orders_sends_one_updated_at_search(shopify) -> None:
         with httpx.Client(base_url=url, trust_env=False) as admin:
             admin.post(f"/_sandbox/orders/{number(order_id)}/fulfill", json={})
         assert await client.changed_orders(datetime(2026, 2, 1, tzinfo=UTC)) == {order_id}
-    sent = recorder.graphql()[0]
+    sent = recorder.posted()[0]
     assert sent["query"] == shf.CHANGED_ORDERS_QUERY
     assert sent["variables"] == {"query": "updated_at:>='2026-02-01T00:00:00Z'", "after": None}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from prefect.settings import PREFECT_API_URL, temporary_settings
 from typer.testing import CliRunner
 
 from skubridge.cli import app
@@ -16,7 +17,10 @@ def test_serve_refuses_to_start_without_a_prefect_server(
     shops_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    result = runner.invoke(app, ["webhooks", "serve", "--shops-file", str(shops_file)])
+    # The session's prefect_test_harness (tests/conftest.py) sets PREFECT_API_URL in the
+    # settings context for every later test; drop it here so the refusal is what is tested.
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        result = runner.invoke(app, ["webhooks", "serve", "--shops-file", str(shops_file)])
     assert result.exit_code == 2
     assert "PREFECT_API_URL is not set" in result.output
 
