@@ -294,7 +294,8 @@ def test_overrides_apply_before_the_guards(con) -> None:
         skipped=plan.skipped("inventory") + plan.skipped("price"),
         dry_run=True,
     )
-    assert list(frame.columns)[-1] == "rule"
+    # the rule column closes the report columns; the stale-stock push appends the age after it
+    assert list(frame.columns)[-2:] == ["rule", "stock_age_seconds"]
     skipped = frame[frame["rule"] == "skipped"]
     assert sorted(
         zip(skipped["tiktok_sku_id"], skipped["field"], skipped["status"], strict=True)
