@@ -131,11 +131,17 @@ def watermark(con: duckdb.DuckDBPyConnection) -> Watermark | None:
 
 
 def put_watermark(con: duckdb.DuckDBPyConnection, mark: Watermark) -> None:
-    """Record a clean run's watermark (only after every store read of the run succeeded)."""
-    con.execute(
-        "INSERT OR REPLACE INTO loop_back_watermark VALUES (1, ?, ?, ?)",
-        [mark.read_from, mark.full_at, mark.runs_since_full],
-    )
+    """Record a clean run's watermark (only after every store read of the run succeeded).
+
+    Raises :class:`LedgerConflict` when another run of the shop wrote it at the same moment
+    (DuckDB's optimistic concurrency rejects the second writer of the one row)."""
+    try:
+        con.execute(
+            "INSERT OR REPLACE INTO loop_back_watermark VALUES (1, ?, ?, ?)",
+            [mark.read_from, mark.full_at, mark.runs_since_full],
+        )
+    except (duckdb.ConstraintException, duckdb.TransactionException) as exc:
+        raise LedgerConflict(str(exc)) from exc
 
 
 def put_line(con: duckdb.DuckDBPyConnection, row: LineRow, *, run_id: str, now: datetime) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,8 +96,10 @@ def _in_prefect_run() -> bool:
 
 def _write_owner_only(path: Path, write: Any) -> None:
     """Write through a temporary file renamed into place: a run killed mid-write leaves
-    the previous file or none, never half a report; owner-only from the first byte."""
-    partial = path.with_name(f".{path.name}.partial")
+    the previous file or none, never half a report; owner-only from the first byte. The
+    temporary name is the writer's own (process and thread): two runs publishing the same
+    ``latest`` file at once must not rename each other's temporary file away."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.partial")
     old = os.umask(0o077)
     try:
         write(partial)

@@ -26,6 +26,7 @@ import pandas as pd
 from connectors.amazon import fulfillment_order_id
 from skubridge.config import ShopConfig
 from tasks.plan import WRITABLE_STATUS
+from tasks.reports import run_folder_tail
 from tasks.rules import desired_price, desired_stock
 from tasks.warehouse import connect
 
@@ -320,6 +321,11 @@ def check_ledgers_and_reports(
             "SELECT DISTINCT tiktok_order_id, store_order_id FROM order_report"
             " WHERE reason IN ('RELAYED', 'ALREADY_RELAYED')"
         ).fetchall()
+        report_dirs = dict(
+            con.execute(
+                "SELECT run_id, report_dir FROM runs WHERE report_dir IS NOT NULL"
+            ).fetchall()
+        )
         runs = {
             table: dict(
                 con.execute(f"SELECT run_id, count(*) FROM {table} GROUP BY run_id").fetchall()
@@ -352,7 +358,7 @@ def check_ledgers_and_reports(
         for run_id, rows in counts.items():
             if killed and str(run_id).startswith(killed):
                 continue
-            folder = reports_root / shop_id / run_id
+            folder = _run_folder(reports_root / shop_id, str(run_id), report_dirs.get(run_id))
             csv, parquet = folder / f"{table}.csv", folder / f"{table}.parquet"
             if not csv.exists() or not parquet.exists():
                 problems.append(f"{table} of run {run_id}: report files missing in {folder}")
@@ -364,6 +370,18 @@ def check_ledgers_and_reports(
                     f"{in_parquet} Parquet rows"
                 )
     return problems
+
+
+def _run_folder(shop_folder: Path, run_id: str, recorded: str | None) -> Path:
+    """Where a run's report files are, found as the product names them
+    (:func:`tasks.reports.run_report_dir`, ``<UTC start>-<run folder tail>``): the folder the
+    ``runs`` row recorded, else the latest stamped folder with the run's tail. Nothing is
+    created (a missing folder is reported as missing)."""
+    if recorded and Path(recorded).is_dir():
+        return Path(recorded)
+    tail = run_folder_tail(run_id)
+    stamped = sorted(shop_folder.glob(f"*T*Z-{tail}")) if shop_folder.is_dir() else []
+    return stamped[-1] if stamped else shop_folder / tail
 
 
 def push_ledger_rows(db: Path, run_id: str) -> int:

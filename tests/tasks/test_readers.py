@@ -212,7 +212,11 @@ def test_latest_parquet_is_replaced_atomically(
         )
     latest = root / "s" / "latest" / "push_report.parquet"
     assert len(pd.read_parquet(latest)) == 3  # the newer run's rows
-    assert replaced == [(".push_report.parquet.partial", "push_report.parquet")] * 2
+    assert [target for _, target in replaced] == ["push_report.parquet"] * 2
+    assert all(
+        source.startswith(".push_report.parquet.") and source.endswith(".partial")
+        for source, _ in replaced
+    )
     assert sorted(p.name for p in latest.parent.iterdir()) == ["push_report.parquet"]
     # A dry run leaves the latest file alone.
     folder = reports.run_report_dir("s", "20261208T050100-cccc", root=root)
