@@ -17,6 +17,7 @@ import pytest
 
 from connectors.factory import store_client, tiktok_client
 from skubridge.config import load_shops
+from tests.clients import amazon_client
 
 
 def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], list[str]]:
@@ -88,21 +89,26 @@ def test_serve_answers_and_stops_on_sigint(tmp_path: Path, monkeypatch: pytest.M
         # are written (skubridge/commands/sandbox.py: _shops_with_a_store)
         assert [s.id for s in shops.shops] == ["sandbox-shopify"]
 
-        async def calls() -> tuple[list, list]:
+        async def calls() -> tuple[list, list, str]:
             tiktok = tiktok_client(shops.get("sandbox-shopify"))
             shopify = store_client(shops.get("sandbox-shopify"))
+            # no Amazon shop is written for a Shopify-only catalog: the served Amazon
+            # emulator is still signed into, with the sandbox credentials
+            amazon = amazon_client(urls["amazon"])
             try:
                 return (
                     await tiktok.authorized_shops(),  # type: ignore[attr-defined]
                     await shopify.locations(),
+                    await amazon.access_token(),
                 )
             finally:
-                for client in (tiktok, shopify):
+                for client in (tiktok, shopify, amazon):
                     await client.aclose()
 
-        authorized, locations = asyncio.run(calls())
+        authorized, locations, token = asyncio.run(calls())
         assert authorized[0]["cipher"] == tiktok_state["shop"]["cipher"]
         assert {loc.name for loc in locations} == {"Main", "East Warehouse"}
+        assert token
     finally:
         code = _stop(proc)
     assert code == 0
